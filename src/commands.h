@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The command table and the option handling every command shares. */
+#pragma once
+
+#include <getopt.h>
+#include <stdio.h>
+
+#include <glib.h>
+
+/* Options given before or after the command name. */
+struct vdp_globals {
+  const char *prog;         /* "virt-dataplane" */
+  const char *topology;     /* --topology FILE|SYNTHETIC, NULL for the host */
+  gboolean json;            /* --json */
+  int verbose;              /* -v, repeatable */
+  gboolean quiet;           /* -q */
+};
+
+struct vdp_command {
+  const char *name;
+  const char *summary;      /* one line for --help */
+  int (*run) (struct vdp_globals *g, int argc, char **argv);
+};
+
+/* Every command, NULL-terminated. */
+extern const struct vdp_command *const vdp_commands[];
+
+const struct vdp_command *vdp_command_find (const char *name);
+
+/* Option values for long options without a short form. */
+enum {
+  VDP_OPT_JSON = 0x100,
+  VDP_OPT_TOPOLOGY,
+  VDP_OPT_LIST_OPTIONS,
+  VDP_OPT_LIST_COMMANDS,
+  VDP_OPT_COMMAND_BASE = 0x200,     /* commands number their own options from here */
+};
+
+/* Short and long options every command accepts, and main() too. */
+#define VDP_GLOBAL_SHORTOPTS "hVvq"
+#define VDP_GLOBAL_LONGOPTS \
+  { "help", no_argument, NULL, 'h' }, \
+  { "version", no_argument, NULL, 'V' }, \
+  { "verbose", no_argument, NULL, 'v' }, \
+  { "quiet", no_argument, NULL, 'q' }, \
+  { "json", no_argument, NULL, VDP_OPT_JSON }, \
+  { "topology", required_argument, NULL, VDP_OPT_TOPOLOGY }, \
+  { "list-options", no_argument, NULL, VDP_OPT_LIST_OPTIONS }
+
+/* What vdp_parse_options() found. */
+typedef enum {
+  VDP_PARSE_OK,             /* go on: *first_arg indexes the operands */
+  VDP_PARSE_EXIT_OK,        /* --help, --version or --list-options was printed */
+  VDP_PARSE_ERROR,          /* a usage error was printed: exit VDP_EXIT_USAGE */
+  VDP_PARSE_LAST
+} VdpParseResult;
+
+/* Handles one command-specific option; returns FALSE with @error set when
+ * its argument is bad. */
+typedef gboolean (*vdp_option_fn) (int opt, const char *arg, void *data, GError **error);
+
+/* Parses the argv of command @cmd (argv[0] is its name) with its options
+ * plus the global ones; options and operands may be mixed.  With @cmd NULL
+ * it parses main()'s argv and stops at the first operand (the command).
+ * @usage prints --help.  Usage errors are printed here as one line. */
+VdpParseResult vdp_parse_options (struct vdp_globals *g, const char *cmd,
+                                  int argc, char **argv,
+                                  const char *shortopts, const struct option *longopts,
+                                  void (*usage) (FILE *out), vdp_option_fn handle,
+                                  void *data, int *first_arg);
+
+/* Prints "PROG COMMAND: MESSAGE (see 'PROG COMMAND --help')" on stderr. */
+void vdp_usage_error (const struct vdp_globals *g, const char *cmd, const char *fmt, ...)
+  G_GNUC_PRINTF (3, 4);
+
+/* Prints the version line on stdout. */
+void vdp_print_version (void);
+
+/* Writes @text to stdout in one go; returns the exit status (2 when stdout
+ * fails, after a message). */
+int vdp_print_output (const struct vdp_globals *g, const char *text);

@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Error domain and codes shared by every module; codes map to the CLI exit status. */
+#pragma once
+
+#include <glib.h>
+
+#define VDP_ERROR vdp_error_quark ()
+
+/* Error codes; vdp_error_exit_status() maps them to the CLI exit status. */
+typedef enum {
+  VDP_ERROR_USAGE = 1,     /* bad command line: exit 1 */
+  VDP_ERROR_INPUT,         /* bad or unreadable input (file, XML, cpuset, profile): exit 2 */
+  VDP_ERROR_RUNTIME,       /* the host, libvirt or the system failed: exit 2 */
+  VDP_ERROR_LAST
+} VdpErrorCode;
+
+/* Exit statuses of the virt-dataplane commands (documented in the man page). */
+enum {
+  VDP_EXIT_OK = 0,
+  VDP_EXIT_USAGE = 1,
+  VDP_EXIT_ERROR = 2,
+};
+
+GQuark vdp_error_quark (void);
+
+/* Exit status for @err: VDP_EXIT_USAGE for usage errors, else VDP_EXIT_ERROR. */
+int vdp_error_exit_status (const GError *err);
+
+/* Prints "virt-dataplane: MESSAGE" on stderr, one line (newlines in the
+ * message are folded into spaces). */
+void vdp_error_print (const char *prog, const GError *err);

@@ -1,0 +1,16 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* JSON output helpers over json-glib. */
+#pragma once
+
+#include <hwloc.h>
+#include <json-glib/json-glib.h>
+
+/* Serialises @root (pretty-printed with two-space indents when @pretty).
+ * Returns a newly allocated string ending in a newline (g_free). */
+char *vdp_json_to_string (JsonNode *root, gboolean pretty);
+
+/* Adds member @name with @set in libvirt cpuset syntax ("" when empty). */
+void vdp_json_add_cpuset (JsonBuilder *b, const char *name, hwloc_const_bitmap_t set);
+
+/* Adds member @name as an array of the numbers in @set. */
+void vdp_json_add_index_array (JsonBuilder *b, const char *name, hwloc_const_bitmap_t set);

@@ -75,7 +75,7 @@ format_text (const struct vdp_topology *t, int verbose)
   g_string_append_printf (out, "%u NUMA node%s, %u package%s, %u L3 group%s, %u core%s, %u PU%s\n",
                           c.nodes, c.nodes == 1 ? "" : "s",
                           c.packages, c.packages == 1 ? "" : "s",
-                          c.l3, c.l3 == 1 ? "" : "s",
+                          c.llc_groups, c.llc_groups == 1 ? "" : "s",
                           c.cores, c.cores == 1 ? "" : "s",
                           c.pus, c.pus == 1 ? "" : "s");
 
@@ -191,6 +191,7 @@ format_json (const struct vdp_topology *t)
   add_int (b, "nodes", c.nodes);
   add_int (b, "packages", c.packages);
   add_int (b, "l3", c.l3);
+  add_int (b, "llc_groups", c.llc_groups);
   add_int (b, "cores", c.cores);
   add_int (b, "pus", c.pus);
   add_int (b, "pus_offline", c.pus_offline);

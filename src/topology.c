@@ -42,7 +42,13 @@ llc_group_of (hwloc_topology_t hw, hwloc_obj_t pu)
         && hwloc_get_nbobjs_inside_cpuset_by_type (hw, obj->cpuset, HWLOC_OBJ_CORE) > 1)
       return obj;
   obj = hwloc_get_ancestor_obj_by_type (hw, HWLOC_OBJ_PACKAGE, pu);
-  return obj ? obj : hwloc_get_root_obj (hw);
+  if (obj)
+    return obj;
+  /* No package level: the object the PU's NUMA node is attached to. */
+  for (obj = pu->parent; obj; obj = obj->parent)
+    if (obj->memory_arity > 0)
+      return obj;
+  return hwloc_get_root_obj (hw);
 }
 
 static unsigned
@@ -61,7 +67,8 @@ add_l3_group (struct vdp_topology *t, GHashTable *index, hwloc_obj_t obj,
     g->kind = cache_kind (obj);
     g->size = obj->attr->cache.size;
   } else {
-    g->kind = obj->type == HWLOC_OBJ_PACKAGE ? "Package" : "Machine";
+    g->kind = obj->type == HWLOC_OBJ_PACKAGE ? "Package"
+              : obj->type == HWLOC_OBJ_MACHINE ? "Machine" : "Group";
   }
   g->cpuset = hwloc_bitmap_alloc ();
   hwloc_bitmap_and (g->cpuset, obj->cpuset, t->online);
@@ -401,8 +408,10 @@ vdp_topology_get_counts (const struct vdp_topology *t, struct vdp_topology_count
     c->packages += t->packages[i].allowed;
   for (size_t i = 0; i < t->n_cores; i++)
     c->cores += t->cores[i].allowed && !t->cores[i].implicit;
-  for (size_t i = 0; i < t->n_l3; i++)
-    c->l3 += t->l3[i].allowed;
+  for (size_t i = 0; i < t->n_l3; i++) {
+    c->llc_groups += t->l3[i].allowed;
+    c->l3 += t->l3[i].allowed && strcmp (t->l3[i].kind, "L3") == 0;
+  }
   for (size_t i = 0; i < t->n_pus; i++)
     c->pus += t->pus[i].allowed;
   c->pus_offline = (unsigned) hwloc_bitmap_weight (t->offline);
@@ -508,6 +517,12 @@ find_mount (const char *root, dev_t dev, char **source, char **fstype)
   return FALSE;
 }
 
+static int
+sort_names (const char *const *a, const char *const *b)
+{
+  return strcmp (*a, *b);
+}
+
 static char *
 sysfs_block_dir (const char *root, dev_t dev)
 {
@@ -580,6 +595,7 @@ vdp_topology_locate_disk (const struct vdp_topology *t, const char *path, const 
       g_string_append_printf (spanning, "%s%s", spanning->len ? ", " : "", bd->name);
     hwloc_bitmap_or (loc->nodeset, loc->nodeset, bd->nodeset);
   }
+  g_ptr_array_sort (leaves, (GCompareFunc) sort_names);
   g_ptr_array_add (leaves, NULL);
   loc->devices = (char **) g_ptr_array_steal (leaves, NULL);
 

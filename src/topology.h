@@ -43,10 +43,11 @@ struct vdp_core {
 };
 
 /* A group of PUs sharing a last-level cache: an L3, or where a host has
- * none, the nearest shared cache, else the package, else the machine. */
+ * none, the nearest cache shared by several cores, else the package, else
+ * the object the PU's NUMA node hangs from, else the machine. */
 struct vdp_l3 {
   unsigned index;
-  const char *kind;         /* "L3", "L2", "Package", "Machine" (static) */
+  const char *kind;         /* "L3", "L2", "Package", "Group", "Machine" (static) */
   uint64_t size;            /* cache size in bytes, 0 for non-caches */
   hwloc_bitmap_t cpuset;    /* online PUs */
   hwloc_bitmap_t nodeset;
@@ -99,7 +100,9 @@ struct vdp_topology {
 
 /* Counts in hwloc's default view (disallowed objects left out). */
 struct vdp_topology_counts {
-  unsigned nodes, packages, cores, pus, l3;
+  unsigned nodes, packages, cores, pus;
+  unsigned l3;              /* L3 caches, as hwloc counts them (0 when none) */
+  unsigned llc_groups;      /* entries of l3[], fallback groups included */
   unsigned pus_offline, pus_disallowed, pus_isolated;
 };
 

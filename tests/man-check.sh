@@ -1,0 +1,43 @@
+#!/bin/sh
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# The man pages are valid POD and document every command and long option the
+# programs accept (asked from the programs themselves, not from a list here).
+. "$VDP_SRCDIR/tests/lib.sh"
+MAN="$VDP_SRCDIR/man"
+POD="$MAN/virt-dataplane.pod"
+
+if [ -z "${PODCHECKER:-}" ] || [ "$PODCHECKER" = no ]; then
+  echo "1..0 # SKIP podchecker not found (package perl)"
+  exit 0
+fi
+
+for pod in "$MAN"/*.pod; do
+  if "$PODCHECKER" -warnings "$pod" >"$TMP/pc" 2>&1 && ! grep -q WARNING "$TMP/pc"; then
+    ok "podchecker $(basename "$pod")"
+  else
+    not_ok "podchecker $(basename "$pod"): $(grep -E 'ERROR|WARNING' "$TMP/pc" | head -3)"
+  fi
+done
+
+# documented WORD: the POD mentions B<WORD> (an option or command in bold).
+documented () { grep -qF "B<$1>" "$POD"; }
+
+"$VDP_BIN" --list-commands > "$TMP/commands"
+check "at least one command listed" test -s "$TMP/commands"
+"$VDP_BIN" --list-options > "$TMP/options"
+while read -r cmd; do
+  check "command '$cmd' has a section" grep -qx "=head2 $cmd" "$POD"
+  "$VDP_BIN" "$cmd" --list-options >> "$TMP/options"
+done < "$TMP/commands"
+sort -u "$TMP/options" > "$TMP/options.u"
+while read -r opt; do
+  check "option '$opt' documented" documented "$opt"
+done < "$TMP/options.u"
+
+# And the converse for commands: every =head2 under COMMANDS is a real command.
+sed -n '/^=head1 COMMANDS/,/^=head1 /s/^=head2 //p' "$POD" > "$TMP/documented"
+while read -r cmd; do
+  check "documented command '$cmd' exists" grep -qx "$cmd" "$TMP/commands"
+done < "$TMP/documented"
+
+done_testing

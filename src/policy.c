@@ -1,0 +1,321 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Tuning profiles: the built-in ones and key files, validated with clear errors. */
+#include <config.h>
+
+#include <string.h>
+
+#include "policy.h"
+#include "util/cpuset.h"
+#include "util/error.h"
+
+#define GROUP "profile"
+#define SYSTEM_PROFILE_DIR "/etc/virt-dataplane/profiles"
+
+const char *const vdp_policy_builtin_names[] = {
+  "balanced", "latency", "throughput", "density", NULL,
+};
+
+static const char *const placement_names[] = { "shared", "dedicated", NULL };
+static const char *const smt_names[] = { "prefer", "isolate", NULL };
+static const char *const mapping_names[] = { "auto", "explicit", NULL };
+static const char *const iocpus_names[] = { "separate", "shared", NULL };
+static const char *const emulator_names[] = { "llc", "housekeeping", NULL };
+static const char *const memory_names[] = { "strict", "preferred", "none", NULL };
+static const char *const disk_io_names[] = { "native", "io_uring", "keep", NULL };
+static const char *const disk_cache_names[] = { "none", "keep", NULL };
+static const char *const bool_names[] = { "no", "yes", NULL };
+
+static struct vdp_policy *
+policy_new (const char *name, const char *source)
+{
+  struct vdp_policy *p = g_new0 (struct vdp_policy, 1);
+
+  p->name = g_strdup (name);
+  p->source = g_strdup (source);
+  p->iothreads_max = 8;
+  p->host_cpus = hwloc_bitmap_alloc ();
+  return p;
+}
+
+static void
+apply_builtin (struct vdp_policy *p, const char *name)
+{
+  /* Defaults are "balanced"; see DESIGN §4 and virt-dataplane.conf(5). */
+  p->placement = VDP_PLACEMENT_SHARED;
+  p->smt = VDP_SMT_PREFER;
+  p->iothreads = 0;
+  p->iothreads_max = 8;
+  p->queues = 0;
+  p->mapping = VDP_MAPPING_AUTO;
+  p->iothread_cpus = VDP_IOCPUS_SEPARATE;
+  p->emulator = VDP_EMULATOR_LLC;
+  p->memory = VDP_MEMORY_STRICT;
+  p->disk_io = VDP_DISK_IO_NATIVE;
+  p->disk_cache = VDP_DISK_CACHE_NONE;
+  p->override = false;
+  if (strcmp (name, "latency") == 0) {
+    p->placement = VDP_PLACEMENT_DEDICATED;
+    p->smt = VDP_SMT_ISOLATE;
+    p->mapping = VDP_MAPPING_EXPLICIT;
+    p->emulator = VDP_EMULATOR_HOUSEKEEPING;
+  } else if (strcmp (name, "density") == 0) {
+    p->iothreads = 1;
+    p->iothread_cpus = VDP_IOCPUS_SHARED;
+    p->memory = VDP_MEMORY_PREFERRED;
+  }
+  /* throughput: balanced's settings with the auto count up to 8 (the cap). */
+}
+
+struct vdp_policy *
+vdp_policy_builtin (const char *name, GError **error)
+{
+  struct vdp_policy *p;
+
+  if (!g_strv_contains (vdp_policy_builtin_names, name)) {
+    g_autofree char *all = g_strjoinv (", ", (char **) vdp_policy_builtin_names);
+    g_set_error (error, VDP_ERROR, VDP_ERROR_INPUT,
+                 "unknown profile '%s' (built-in profiles: %s; or give a file)", name, all);
+    return NULL;
+  }
+  p = policy_new (name, "built-in");
+  apply_builtin (p, name);
+  return p;
+}
+
+/* Line number of "key =" in @text (1-based), or 0. */
+static int
+key_line (const char *text, const char *key)
+{
+  g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
+
+  for (int i = 0; lines[i]; i++) {
+    const char *l = lines[i];
+    size_t n = strlen (key);
+    while (*l == ' ' || *l == '\t')
+      l++;
+    if (strncmp (l, key, n) == 0) {
+      l += n;
+      while (*l == ' ' || *l == '\t')
+        l++;
+      if (*l == '=')
+        return i + 1;
+    }
+  }
+  return 0;
+}
+
+static gboolean
+bad_value (GError **error, const char *path, const char *text, const char *key,
+           const char *value, const char *expected)
+{
+  g_set_error (error, VDP_ERROR, VDP_ERROR_INPUT, "%s:%d: key '%s': bad value '%s' (expected %s)",
+               path, key_line (text, key), key, value, expected);
+  return FALSE;
+}
+
+static gboolean
+parse_enum (const char *path, const char *text, const char *key, const char *value,
+            const char *const *names, int *out, GError **error)
+{
+  for (int i = 0; names[i]; i++)
+    if (strcmp (value, names[i]) == 0) {
+      *out = i;
+      return TRUE;
+    }
+  {
+    g_autofree char *expected = g_strjoinv ("|", (char **) names);
+    return bad_value (error, path, text, key, value, expected);
+  }
+}
+
+static gboolean
+parse_count (const char *path, const char *text, const char *key, const char *value,
+             gboolean allow_auto, unsigned max, unsigned *out, GError **error)
+{
+  guint64 v;
+
+  if (allow_auto && strcmp (value, "auto") == 0) {
+    *out = 0;
+    return TRUE;
+  }
+  if (!g_ascii_string_to_unsigned (value, 10, 1, max, &v, NULL)) {
+    g_autofree char *expected = g_strdup_printf ("%sa number from 1 to %u",
+                                                 allow_auto ? "auto or " : "", max);
+    return bad_value (error, path, text, key, value, expected);
+  }
+  *out = (unsigned) v;
+  return TRUE;
+}
+
+#define ENUM_KEY(k, names, field) \
+  if (strcmp (key, k) == 0) { \
+    int v; \
+    if (!parse_enum (path, text, key, value, names, &v, error)) \
+      return NULL; \
+    p->field = v; \
+    continue; \
+  }
+
+struct vdp_policy *
+vdp_policy_load_file (const char *path, GError **error)
+{
+  g_autoptr (GKeyFile) kf = g_key_file_new ();
+  g_autoptr (GError) local = NULL;
+  g_autofree char *text = NULL;
+  g_autofree char *base = NULL;
+  g_auto (GStrv) groups = NULL;
+  g_auto (GStrv) keys = NULL;
+  g_autoptr (vdp_policy) p = NULL;
+  g_autofree char *name = NULL;
+
+  if (!g_file_get_contents (path, &text, NULL, &local)) {
+    g_set_error (error, VDP_ERROR, VDP_ERROR_INPUT, "cannot read profile '%s': %s", path,
+                 local->message);
+    return NULL;
+  }
+  if (!g_key_file_load_from_data (kf, text, (gsize) -1, G_KEY_FILE_NONE, &local)) {
+    g_set_error (error, VDP_ERROR, VDP_ERROR_INPUT, "profile '%s': %s", path, local->message);
+    return NULL;
+  }
+  groups = g_key_file_get_groups (kf, NULL);
+  for (char **g = groups; *g; g++)
+    if (strcmp (*g, GROUP) != 0) {
+      g_set_error (error, VDP_ERROR, VDP_ERROR_INPUT, "%s: unknown group '[%s]' (expected [%s])",
+                   path, *g, GROUP);
+      return NULL;
+    }
+  if (!g_key_file_has_group (kf, GROUP)) {
+    g_set_error (error, VDP_ERROR, VDP_ERROR_INPUT, "%s: no [%s] group", path, GROUP);
+    return NULL;
+  }
+
+  name = g_path_get_basename (path);
+  if (g_str_has_suffix (name, ".conf"))
+    name[strlen (name) - 5] = '\0';
+  p = policy_new (name, path);
+
+  /* base= names the built-in profile the file starts from (default balanced). */
+  base = g_key_file_get_string (kf, GROUP, "base", NULL);
+  if (base && !g_strv_contains (vdp_policy_builtin_names, base)) {
+    g_autofree char *expected = g_strjoinv ("|", (char **) vdp_policy_builtin_names);
+    bad_value (error, path, text, "base", base, expected);
+    return NULL;
+  }
+  apply_builtin (p, base ? base : "balanced");
+
+  keys = g_key_file_get_keys (kf, GROUP, NULL, NULL);
+  for (char **k = keys; *k; k++) {
+    const char *key = *k;
+    g_autofree char *raw = g_key_file_get_string (kf, GROUP, key, NULL);
+    const char *value = raw ? g_strstrip (raw) : "";
+
+    if (strcmp (key, "base") == 0)
+      continue;
+    ENUM_KEY ("placement", placement_names, placement);
+    ENUM_KEY ("smt", smt_names, smt);
+    ENUM_KEY ("mapping", mapping_names, mapping);
+    ENUM_KEY ("iothread_cpus", iocpus_names, iothread_cpus);
+    ENUM_KEY ("emulator", emulator_names, emulator);
+    ENUM_KEY ("memory", memory_names, memory);
+    ENUM_KEY ("disk_io", disk_io_names, disk_io);
+    ENUM_KEY ("disk_cache", disk_cache_names, disk_cache);
+    if (strcmp (key, "override") == 0) {
+      int v;
+      if (!parse_enum (path, text, key, value, bool_names, &v, error))
+        return NULL;
+      p->override = v;
+      continue;
+    }
+    if (strcmp (key, "iothreads") == 0) {
+      if (!parse_count (path, text, key, value, TRUE, 64, &p->iothreads, error))
+        return NULL;
+      continue;
+    }
+    if (strcmp (key, "iothreads_max") == 0) {
+      if (!parse_count (path, text, key, value, FALSE, 64, &p->iothreads_max, error))
+        return NULL;
+      continue;
+    }
+    if (strcmp (key, "queues") == 0) {
+      if (!parse_count (path, text, key, value, TRUE, 1024, &p->queues, error))
+        return NULL;
+      continue;
+    }
+    if (strcmp (key, "host_cpus") == 0) {
+      hwloc_bitmap_t set;
+      if (*value == '\0') {
+        hwloc_bitmap_zero (p->host_cpus);
+        continue;
+      }
+      set = vdp_cpuset_parse (value, &local);
+      if (set == NULL) {
+        bad_value (error, path, text, key, value, "a cpuset such as 0-1,24-25");
+        return NULL;
+      }
+      hwloc_bitmap_copy (p->host_cpus, set);
+      hwloc_bitmap_free (set);
+      continue;
+    }
+    g_set_error (error, VDP_ERROR, VDP_ERROR_INPUT, "%s:%d: unknown key '%s'", path,
+                 key_line (text, key), key);
+    return NULL;
+  }
+  return g_steal_pointer (&p);
+}
+
+struct vdp_policy *
+vdp_policy_find (const char *spec, GError **error)
+{
+  g_autofree char *file = NULL;
+  const char *xdg;
+
+  if (spec == NULL)
+    return vdp_policy_builtin ("balanced", error);
+  if (*spec == '\0') {
+    g_set_error (error, VDP_ERROR, VDP_ERROR_INPUT, "empty profile name ''");
+    return NULL;
+  }
+  if (strchr (spec, '/') || g_str_has_suffix (spec, ".conf")
+      || g_file_test (spec, G_FILE_TEST_IS_REGULAR))
+    return vdp_policy_load_file (spec, error);
+
+  file = g_strconcat (spec, ".conf", NULL);
+  xdg = g_getenv ("XDG_CONFIG_HOME");
+  {
+    g_autofree char *home_cfg = xdg && *xdg ? g_strdup (xdg)
+                                : g_build_filename (g_get_home_dir (), ".config", NULL);
+    g_autofree char *p1 = g_build_filename (home_cfg, "virt-dataplane", file, NULL);
+    g_autofree char *p2 = g_build_filename (SYSTEM_PROFILE_DIR, file, NULL);
+    if (g_file_test (p1, G_FILE_TEST_EXISTS))
+      return vdp_policy_load_file (p1, error);
+    if (g_file_test (p2, G_FILE_TEST_EXISTS))
+      return vdp_policy_load_file (p2, error);
+  }
+  return vdp_policy_builtin (spec, error);
+}
+
+char *
+vdp_policy_format (const struct vdp_policy *p)
+{
+  g_autofree char *host = vdp_cpuset_format (p->host_cpus);
+
+  return g_strdup_printf ("placement=%s smt=%s iothreads=%u iothreads_max=%u queues=%u "
+                          "mapping=%s iothread_cpus=%s emulator=%s host_cpus=%s memory=%s "
+                          "disk_io=%s disk_cache=%s override=%s",
+                          placement_names[p->placement], smt_names[p->smt], p->iothreads,
+                          p->iothreads_max, p->queues, mapping_names[p->mapping],
+                          iocpus_names[p->iothread_cpus], emulator_names[p->emulator], host,
+                          memory_names[p->memory], disk_io_names[p->disk_io],
+                          disk_cache_names[p->disk_cache], bool_names[p->override]);
+}
+
+void
+vdp_policy_free (struct vdp_policy *p)
+{
+  if (p == NULL)
+    return;
+  g_free (p->name);
+  g_free (p->source);
+  hwloc_bitmap_free (p->host_cpus);
+  g_free (p);
+}

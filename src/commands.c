@@ -10,9 +10,11 @@
 #include "util/error.h"
 
 extern const struct vdp_command vdp_cmd_topology;
+extern const struct vdp_command vdp_cmd_plan;
 
 const struct vdp_command *const vdp_commands[] = {
   &vdp_cmd_topology,
+  &vdp_cmd_plan,
   NULL,
 };
 

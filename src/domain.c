@@ -17,11 +17,12 @@
 static char *
 xp_str (xmlXPathContextPtr ctx, xmlNodePtr node, const char *expr)
 {
+  g_autofree char *full = g_strdup_printf ("string(%s)", expr);
   g_autoptr (xmlXPathObject) obj = NULL;
   char *ret = NULL;
 
   ctx->node = node;
-  obj = xmlXPathEvalExpression ((const xmlChar *) expr, ctx);
+  obj = xmlXPathEvalExpression ((const xmlChar *) full, ctx);
   if (obj && obj->type == XPATH_STRING && obj->stringval && obj->stringval[0])
     ret = g_strstrip (g_strdup ((const char *) obj->stringval));
   if (ret && *ret == '\0')
@@ -136,12 +137,17 @@ parse_memory_kib (xmlXPathContextPtr ctx, xmlNodePtr node, const char *value_exp
   g_autofree char *unit = xp_str (ctx, node, unit_expr);
   guint64 v, num, den;
 
-  if (!xp_uint (ctx, node, value_expr, G_MAXUINT64 / 1000000000000ULL, 0, &v, dom, error))
+  if (!xp_uint (ctx, node, value_expr, G_MAXUINT64, 0, &v, dom, error))
     return FALSE;
   num = unit_to_kib_num (unit, &den);
   if (num == 0) {
     g_set_error (error, VDP_ERROR, VDP_ERROR_INPUT, "domain '%s': unknown memory unit '%s'",
                  dom, unit);
+    return FALSE;
+  }
+  if (v > G_MAXUINT64 / num) {
+    g_set_error (error, VDP_ERROR, VDP_ERROR_INPUT, "domain '%s': memory %" G_GUINT64_FORMAT
+                 " %s is too large", dom, v, unit);
     return FALSE;
   }
   *kib = v * num / den;
@@ -408,6 +414,10 @@ vdp_domain_parse (xmlDocPtr doc, const char *what, GError **error)
     d->tuned = true;
     d->tuned_profile = xp_str (ctx, ids->nodesetval->nodeTab[0], "@profile");
     d->tuned_hash = xp_str (ctx, ids->nodesetval->nodeTab[0], "@plan");
+    {
+      g_autofree char *place = xp_str (ctx, ids->nodesetval->nodeTab[0], "@placement");
+      d->tuned_place = g_strcmp0 (place, "foreign") != 0;
+    }
   }
   return g_steal_pointer (&d);
 }

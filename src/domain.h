@@ -87,6 +87,7 @@ struct vdp_domain {
 
   /* This project's metadata, when present. */
   bool tuned;
+  bool tuned_place;         /* virt-dataplane wrote the pins (not left foreign ones) */
   char *tuned_profile;
   char *tuned_hash;
 };

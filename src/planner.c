@@ -167,8 +167,8 @@ compute_pool (struct inventory *inv)
 static gboolean
 has_foreign_placement (const struct vdp_domain *d)
 {
-  if (d->tuned)
-    return FALSE;
+  if (d->tuned && d->tuned_place)
+    return FALSE;   /* the pins are the ones virt-dataplane wrote */
   for (unsigned v = 0; v < d->vcpus; v++)
     if (d->vcpupin[v])
       return TRUE;
@@ -464,18 +464,20 @@ place_vcpus (struct inventory *inv, struct vdp_domain_plan *dp, GArray *span,
       for (unsigned i = first; i < v; i++)
         hwloc_bitmap_or (all, all, dp->vcpu_pins[i]);
       s = fmt_set (all);
+      g_autofree char *which = v - first == 1 ? g_strdup_printf ("vCPU %u", first)
+                               : g_strdup_printf ("vCPUs %u-%u", first, v - 1);
       if (dp->placement == VDP_PLACEMENT_DEDICATED)
         vdp_domain_plan_reason (dp, 2, "vcpus",
-                                "vCPUs %u-%u pinned 1:1 to PUs %s on node %u (%s, whole cores "
-                                "first, isolated PUs preferred)", first, v - 1, s,
+                                "%s pinned 1:1 to PUs %s on node %u (%s, whole cores "
+                                "first, isolated PUs preferred)", which, s,
                                 t->nodes[n].id,
                                 inv->policy->smt == VDP_SMT_ISOLATE ? "SMT siblings kept idle"
                                 : "SMT siblings used");
       else
         vdp_domain_plan_reason (dp, 2, "vcpus",
-                                "vCPUs %u-%u float over node %u's guest PUs %s (shared placement, "
-                                "I/O pool and dedicated PUs left out)", first, v - 1,
-                                t->nodes[n].id, s);
+                                "%s float%s over node %u's guest PUs %s (shared placement, "
+                                "I/O pool and dedicated PUs left out)", which,
+                                v - first == 1 ? "s" : "", t->nodes[n].id, s);
     }
   }
   return TRUE;
@@ -497,7 +499,7 @@ emulator_set (struct inventory *inv, struct vdp_domain_plan *dp, size_t home,
     for (size_t g = 0; g < t->n_l3; g++)
       if (hwloc_bitmap_intersects (t->l3[g].cpuset, vcpu_all))
         hwloc_bitmap_or (out, out, t->l3[g].cpuset);
-    hwloc_bitmap_and (out, out, inv->usable);
+    hwloc_bitmap_and (out, out, nu);      /* on the home node only */
     hwloc_bitmap_andnot (out, out, vcpu_all);
     hwloc_bitmap_andnot (out, out, inv->dedicated);
     if (!hwloc_bitmap_iszero (out)) {
@@ -522,17 +524,24 @@ emulator_set (struct inventory *inv, struct vdp_domain_plan *dp, size_t home,
 
 static void
 place_iothreads (struct inventory *inv, struct vdp_domain_plan *dp,
-                 const unsigned *vcpu_node_pos, hwloc_const_bitmap_t emulator)
+                 const unsigned *vcpu_node_pos, size_t home, hwloc_const_bitmap_t emulator)
 {
   const struct vdp_topology *t = inv->topo;
   const struct vdp_domain *d = dp->dom;
+  g_autoptr (GArray) local = g_array_new (FALSE, FALSE, sizeof (unsigned));
 
+  /* IOThreads stay on the home node, where the disks are (rule 4): they
+   * serve the vCPUs that run there, in the LLC groups of those vCPUs. */
+  for (unsigned v = 0; v < d->vcpus; v++)
+    if (vcpu_node_pos[v] == home)
+      g_array_append_val (local, v);
   dp->iothread_pins = g_new0 (hwloc_bitmap_t, MAX (dp->n_iothreads, 1));
   dp->iothread_l3 = g_new0 (int, MAX (dp->n_iothreads, 1));
   for (unsigned k = 0; k < dp->n_iothreads; k++) {
-    unsigned v = (unsigned) ((guint64) k * d->vcpus / dp->n_iothreads);
-    int g = dp->vcpu_l3 ? dp->vcpu_l3[v] : -1;
-    size_t n = vcpu_node_pos[v];
+    unsigned v = local->len ? g_array_index (local, unsigned,
+                                             (guint64) k * local->len / dp->n_iothreads) : 0;
+    int g = dp->vcpu_l3 && local->len ? dp->vcpu_l3[v] : -1;
+    size_t n = home;
     hwloc_bitmap_t pin = hwloc_bitmap_alloc ();
     g_autofree char *s = NULL;
     const char *why;
@@ -820,8 +829,10 @@ compute_hash (struct vdp_domain_plan *dp, const struct vdp_plan *plan)
                             dp->cells[c].node, dp->cells[c].memory_kib);
   for (unsigned i = 0; i < d->n_disks; i++) {
     const struct vdp_disk_plan *pl = &dp->disks[i];
+    /* the state the disk ends in, so that planning the result again hashes the same */
     g_string_append_printf (s, "d%s=%s/%s/%d/%u:", d->disks[i].target,
-                            pl->set_driver ? pl->cache : "-", pl->set_driver ? pl->io : "-",
+                            pl->set_driver ? pl->cache : d->disks[i].cache,
+                            pl->set_driver ? pl->io : d->disks[i].io,
                             pl->map.kind, pl->map.queues);
     for (unsigned k = 0; k < pl->map.n_threads; k++)
       g_string_append_printf (s, "%u,", pl->map.threads[k]);
@@ -978,7 +989,8 @@ plan_domain (struct inventory *inv, struct vdp_plan *plan, const struct vdp_plan
     dp->set_iothreads = true;
     dp->n_iothreads = n;
     if (dp->place)
-      place_iothreads (inv, dp, vcpu_node_pos, dp->emulator_pin);
+      place_iothreads (inv, dp, vcpu_node_pos, (size_t) node_pos (t, (unsigned) dp->home_node),
+                       dp->emulator_pin);
   } else {
     vdp_domain_plan_reason (dp, 3, "iothreads", "no virtio disk or virtio-scsi controller: "
                             "IOThreads left as they are");

@@ -1,0 +1,612 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* "virt-dataplane plan": computes, explains and shows the plan; changes nothing but --output-dir. */
+#include <config.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <glib/gstdio.h>
+
+#include "caps.h"
+#include "commands.h"
+#include "domain.h"
+#include "hints.h"
+#include "planner.h"
+#include "policy.h"
+#include "topology.h"
+#include "util/cleanup.h"
+#include "util/cpuset.h"
+#include "util/error.h"
+#include "util/json.h"
+#include "xmlpatch.h"
+
+enum {
+  OPT_FILE = VDP_OPT_COMMAND_BASE,
+  OPT_PROFILE,
+  OPT_TARGET,
+  OPT_XML,
+  OPT_DIFF,
+  OPT_OUTPUT_DIR,
+  OPT_DEVICE,
+  OPT_FORCE,
+};
+
+static const struct option options[] = {
+  VDP_GLOBAL_LONGOPTS,
+  { "file", required_argument, NULL, OPT_FILE },
+  { "profile", required_argument, NULL, OPT_PROFILE },
+  { "target", required_argument, NULL, OPT_TARGET },
+  { "xml", no_argument, NULL, OPT_XML },
+  { "diff", no_argument, NULL, OPT_DIFF },
+  { "output-dir", required_argument, NULL, OPT_OUTPUT_DIR },
+  { "device", required_argument, NULL, OPT_DEVICE },
+  { "force", no_argument, NULL, OPT_FORCE },
+  { NULL, 0, NULL, 0 },
+};
+
+struct plan_opts {
+  GPtrArray *files;
+  const char *profile;
+  const char *target;
+  gboolean xml, diff, force;
+  const char *output_dir;
+  GArray *devices;          /* struct vdp_device_hint */
+};
+
+static void
+usage (FILE *out)
+{
+  fprintf (out,
+           "Usage:\n"
+           " %s plan [options] --file <domain.xml>...\n"
+           "\n"
+           "Compute and explain the tuning of domains for a host; change nothing.\n"
+           "\n"
+           "Options:\n"
+           " --file <domain.xml>          a domain XML file (repeatable; more files may\n"
+           "                              follow as arguments); planned together\n"
+           " --topology <file|synthetic>  plan for this host topology instead of this host\n"
+           " --profile <name|file>        balanced (default), latency, throughput, density,\n"
+           "                              or a profile file (see virt-dataplane.conf(5))\n"
+           " --target libvirt=X.Y,qemu=A.B  the stack the XML is for (default: newest)\n"
+           " --device <path>=<devname>    sources at or under <path> live on block\n"
+           "                              device <devname> of the topology (repeatable)\n"
+           " --force                      replace pins virt-dataplane did not write\n"
+           " --xml                        print the tuned XML (several files: --output-dir)\n"
+           " --diff                       print a unified diff of the XML\n"
+           " --json                       print the plan as JSON\n"
+           " --output-dir <dir>           with --xml: write one tuned file per input\n"
+           " -q, --quiet                  no warnings\n"
+           "\n"
+           " -h, --help                   display this help\n"
+           " -V, --version                display version\n"
+           "\n"
+           "For more details see virt-dataplane(1).\n", PACKAGE_NAME);
+}
+
+static gboolean
+handle (int opt, const char *arg, void *data, GError **error)
+{
+  struct plan_opts *o = data;
+
+  switch (opt) {
+  case OPT_FILE: g_ptr_array_add (o->files, (gpointer) arg); return TRUE;
+  case OPT_PROFILE: o->profile = arg; return TRUE;
+  case OPT_TARGET: o->target = arg; return TRUE;
+  case OPT_XML: o->xml = TRUE; return TRUE;
+  case OPT_DIFF: o->diff = TRUE; return TRUE;
+  case OPT_OUTPUT_DIR: o->output_dir = arg; return TRUE;
+  case OPT_FORCE: o->force = TRUE; return TRUE;
+  case OPT_DEVICE: {
+    struct vdp_device_hint h;
+    if (!vdp_device_hint_parse (arg, &h, error))
+      return FALSE;
+    g_array_append_val (o->devices, h);
+    return TRUE;
+  }
+  default:
+    g_set_error (error, VDP_ERROR, VDP_ERROR_USAGE, "unhandled option");
+    return FALSE;
+  }
+}
+
+/* ---- explanation ------------------------------------------------------- */
+
+static char *
+describe_set (const struct vdp_topology *t, hwloc_const_bitmap_t set)
+{
+  g_auto (VdpBitmap) nodes = hwloc_bitmap_alloc ();
+  g_auto (VdpBitmap) groups = hwloc_bitmap_alloc ();
+  g_autofree char *cpus = vdp_cpuset_format (set);
+  g_autofree char *n = NULL, *g = NULL;
+  int pu;
+
+  hwloc_bitmap_foreach_begin (pu, set)
+    const struct vdp_pu *p = vdp_topology_find_pu (t, (unsigned) pu);
+    if (p) {
+      hwloc_bitmap_set (nodes, (unsigned) p->node);
+      hwloc_bitmap_set (groups, (unsigned) p->l3);
+    }
+  hwloc_bitmap_foreach_end ();
+  n = vdp_cpuset_format (nodes);
+  g = vdp_cpuset_format (groups);
+  return g_strdup_printf ("%-20s %-6s %s", cpus, n, g);
+}
+
+static void
+explain_map (GString *out, const char *what, const struct vdp_map *m)
+{
+  g_string_append_printf (out, "  %-16s", what);
+  switch (m->kind) {
+  case VDP_MAP_SINGLE:
+    g_string_append_printf (out, "iothread %u\n", m->threads[0]);
+    break;
+  case VDP_MAP_ROUNDROBIN:
+    g_string_append_printf (out, "%u queues round-robin over iothreads", m->queues);
+    for (unsigned k = 0; k < m->n_threads; k++)
+      g_string_append_printf (out, "%s%u", k ? "," : " ", m->threads[k]);
+    g_string_append_c (out, '\n');
+    break;
+  case VDP_MAP_EXPLICIT:
+    g_string_append_printf (out, "%u queues:", m->queues);
+    for (unsigned k = 0; k < m->n_threads; k++) {
+      GArray *qs = m->queue_lists->pdata[k];
+      g_string_append_printf (out, " iothread %u <- q", m->threads[k]);
+      for (guint q = 0; q < qs->len; q++)
+        g_string_append_printf (out, "%s%u", q ? "," : "", g_array_index (qs, guint, q));
+      g_string_append_c (out, ';');
+    }
+    g_string_append_c (out, '\n');
+    break;
+  default:
+    g_string_append (out, "unchanged\n");
+  }
+}
+
+static void
+explain_domain (GString *out, const struct vdp_plan *plan, const struct vdp_domain_plan *dp)
+{
+  const struct vdp_topology *t = plan->topo;
+  const struct vdp_domain *d = dp->dom;
+  g_autofree char *caps = vdp_caps_describe (&plan->caps);
+
+  g_string_append_printf (out, "Domain %s: %u vCPU%s, %" G_GUINT64_FORMAT " MiB (profile %s; "
+                          "target %s; plan %s)\n", d->name, d->vcpus, d->vcpus == 1 ? "" : "s",
+                          d->memory_kib / 1024, plan->policy->name, caps, dp->hash);
+  if (dp->skipped) {
+    g_string_append_printf (out, "  left alone: %s\n\n", dp->skip_reason);
+    return;
+  }
+  if (dp->place) {
+    g_autofree char *nodes = vdp_cpuset_format (dp->nodes);
+    g_string_append_printf (out, "  home node %d, nodes %s, %s placement\n", dp->home_node, nodes,
+                            dp->placement == VDP_PLACEMENT_DEDICATED ? "dedicated" : "shared");
+    g_string_append_printf (out, "  %-16s%-20s %-6s %s\n", "thread", "host CPUs", "node", "LLC");
+    for (unsigned v = 0; v < d->vcpus; v++) {
+      g_autofree char *what = g_strdup_printf ("vcpu %u", v);
+      g_autofree char *s = describe_set (t, dp->vcpu_pins[v]);
+      g_string_append_printf (out, "  %-16s%s\n", what, s);
+    }
+    {
+      g_autofree char *s = describe_set (t, dp->emulator_pin);
+      g_string_append_printf (out, "  %-16s%s\n", "emulator", s);
+    }
+    for (unsigned k = 0; dp->set_iothreads && k < dp->n_iothreads; k++) {
+      g_autofree char *what = g_strdup_printf ("iothread %u", k + 1);
+      g_autofree char *s = describe_set (t, dp->iothread_pins[k]);
+      g_string_append_printf (out, "  %-16s%s\n", what, s);
+    }
+    if (dp->memory != VDP_MEMORY_NONE) {
+      g_autofree char *s = vdp_cpuset_format (dp->mem_nodes);
+      g_string_append_printf (out, "  %-16s%s nodes %s\n", "memory",
+                              dp->memory == VDP_MEMORY_STRICT ? "strict" : "preferred", s);
+    }
+  } else {
+    g_string_append (out, "  placement: existing pins kept\n");
+    if (dp->set_iothreads)
+      g_string_append_printf (out, "  %u IOThreads (unpinned)\n", dp->n_iothreads);
+  }
+  for (unsigned i = 0; i < d->n_disks; i++) {
+    const struct vdp_disk_plan *pl = &dp->disks[i];
+    g_autofree char *what = g_strdup_printf ("disk %s", d->disks[i].target);
+    if (pl->set_driver)
+      g_string_append_printf (out, "  %-16scache='%s' io='%s'\n", what,
+                              pl->cache ? pl->cache : "default", pl->io ? pl->io : "default");
+    if (pl->map.kind != VDP_MAP_NONE)
+      explain_map (out, what, &pl->map);
+  }
+  for (unsigned i = 0; i < d->n_controllers; i++) {
+    g_autofree char *what = g_strdup_printf ("scsi %u", d->controllers[i].index);
+    if (dp->controllers[i].kind != VDP_MAP_NONE)
+      explain_map (out, what, &dp->controllers[i]);
+  }
+  g_string_append (out, "  Reasons:\n");
+  for (guint i = 0; i < dp->reasons->len; i++) {
+    const struct vdp_reason *r = dp->reasons->pdata[i];
+    g_string_append_printf (out, "    [rule %u] %s: %s\n", r->rule, r->subject, r->text);
+  }
+  g_string_append_c (out, '\n');
+}
+
+/* ---- JSON -------------------------------------------------------------- */
+
+static void
+json_map (JsonBuilder *b, const struct vdp_map *m)
+{
+  static const char *const kinds[] = { "none", "single", "round-robin", "explicit" };
+
+  json_builder_set_member_name (b, "mapping");
+  json_builder_add_string_value (b, kinds[m->kind]);
+  json_builder_set_member_name (b, "queues");
+  json_builder_add_int_value (b, m->queues);
+  json_builder_set_member_name (b, "iothreads");
+  json_builder_begin_array (b);
+  for (unsigned k = 0; k < m->n_threads; k++) {
+    json_builder_begin_object (b);
+    json_builder_set_member_name (b, "id");
+    json_builder_add_int_value (b, m->threads[k]);
+    if (m->kind == VDP_MAP_EXPLICIT) {
+      GArray *qs = m->queue_lists->pdata[k];
+      json_builder_set_member_name (b, "queues");
+      json_builder_begin_array (b);
+      for (guint q = 0; q < qs->len; q++)
+        json_builder_add_int_value (b, g_array_index (qs, guint, q));
+      json_builder_end_array (b);
+    }
+    json_builder_end_object (b);
+  }
+  json_builder_end_array (b);
+}
+
+static void
+json_domain (JsonBuilder *b, const struct vdp_plan *plan, const struct vdp_domain_plan *dp,
+             const char *file)
+{
+  const struct vdp_domain *d = dp->dom;
+
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "name");
+  json_builder_add_string_value (b, d->name);
+  json_builder_set_member_name (b, "file");
+  json_builder_add_string_value (b, file);
+  json_builder_set_member_name (b, "plan");
+  json_builder_add_string_value (b, dp->hash);
+  json_builder_set_member_name (b, "skipped");
+  json_builder_add_boolean_value (b, dp->skipped);
+  json_builder_set_member_name (b, "placement");
+  json_builder_add_string_value (b, !dp->place ? "kept"
+                                 : dp->placement == VDP_PLACEMENT_DEDICATED ? "dedicated" : "shared");
+  json_builder_set_member_name (b, "home_node");
+  json_builder_add_int_value (b, dp->home_node);
+  vdp_json_add_index_array (b, "nodes", dp->nodes);
+  json_builder_set_member_name (b, "vcpus");
+  json_builder_begin_array (b);
+  for (unsigned v = 0; dp->place && v < d->vcpus; v++) {
+    json_builder_begin_object (b);
+    json_builder_set_member_name (b, "vcpu");
+    json_builder_add_int_value (b, v);
+    vdp_json_add_cpuset (b, "cpuset", dp->vcpu_pins[v]);
+    json_builder_set_member_name (b, "l3");
+    json_builder_add_int_value (b, dp->vcpu_l3[v]);
+    json_builder_end_object (b);
+  }
+  json_builder_end_array (b);
+  json_builder_set_member_name (b, "emulator");
+  if (dp->place) {
+    g_autofree char *s = vdp_cpuset_format (dp->emulator_pin);
+    json_builder_add_string_value (b, s);
+  } else {
+    json_builder_add_null_value (b);
+  }
+  json_builder_set_member_name (b, "iothreads");
+  json_builder_begin_array (b);
+  for (unsigned k = 0; dp->set_iothreads && k < dp->n_iothreads; k++) {
+    json_builder_begin_object (b);
+    json_builder_set_member_name (b, "id");
+    json_builder_add_int_value (b, k + 1);
+    if (dp->place) {
+      vdp_json_add_cpuset (b, "cpuset", dp->iothread_pins[k]);
+      json_builder_set_member_name (b, "l3");
+      json_builder_add_int_value (b, dp->iothread_l3[k]);
+    }
+    json_builder_end_object (b);
+  }
+  json_builder_end_array (b);
+  json_builder_set_member_name (b, "memory");
+  if (dp->memory != VDP_MEMORY_NONE) {
+    json_builder_begin_object (b);
+    json_builder_set_member_name (b, "mode");
+    json_builder_add_string_value (b, dp->memory == VDP_MEMORY_STRICT ? "strict" : "preferred");
+    vdp_json_add_cpuset (b, "nodeset", dp->mem_nodes);
+    json_builder_end_object (b);
+  } else {
+    json_builder_add_null_value (b);
+  }
+  json_builder_set_member_name (b, "disks");
+  json_builder_begin_array (b);
+  for (unsigned i = 0; i < d->n_disks; i++) {
+    const struct vdp_disk_plan *pl = &dp->disks[i];
+    json_builder_begin_object (b);
+    json_builder_set_member_name (b, "target");
+    json_builder_add_string_value (b, d->disks[i].target);
+    json_builder_set_member_name (b, "cache");
+    json_builder_add_string_value (b, pl->set_driver ? pl->cache : d->disks[i].cache);
+    json_builder_set_member_name (b, "io");
+    json_builder_add_string_value (b, pl->set_driver ? pl->io : d->disks[i].io);
+    json_map (b, &pl->map);
+    json_builder_end_object (b);
+  }
+  json_builder_end_array (b);
+  json_builder_set_member_name (b, "controllers");
+  json_builder_begin_array (b);
+  for (unsigned i = 0; i < d->n_controllers; i++) {
+    if (dp->controllers[i].kind == VDP_MAP_NONE)
+      continue;
+    json_builder_begin_object (b);
+    json_builder_set_member_name (b, "type");
+    json_builder_add_string_value (b, d->controllers[i].type);
+    json_builder_set_member_name (b, "index");
+    json_builder_add_int_value (b, d->controllers[i].index);
+    json_map (b, &dp->controllers[i]);
+    json_builder_end_object (b);
+  }
+  json_builder_end_array (b);
+  json_builder_set_member_name (b, "reasons");
+  json_builder_begin_array (b);
+  for (guint i = 0; i < dp->reasons->len; i++) {
+    const struct vdp_reason *r = dp->reasons->pdata[i];
+    json_builder_begin_object (b);
+    json_builder_set_member_name (b, "rule");
+    json_builder_add_int_value (b, r->rule);
+    json_builder_set_member_name (b, "subject");
+    json_builder_add_string_value (b, r->subject);
+    json_builder_set_member_name (b, "text");
+    json_builder_add_string_value (b, r->text);
+    json_builder_end_object (b);
+  }
+  json_builder_end_array (b);
+  json_builder_set_member_name (b, "warnings");
+  json_builder_begin_array (b);
+  for (guint i = 0; i < dp->warnings->len; i++)
+    json_builder_add_string_value (b, dp->warnings->pdata[i]);
+  json_builder_end_array (b);
+  json_builder_end_object (b);
+}
+
+/* ---- diff -------------------------------------------------------------- */
+
+static char *
+unified_diff (const char *name, const char *before, const char *after, GError **error)
+{
+  g_autofree char *dir = g_dir_make_tmp ("vdp-diff-XXXXXX", error);
+  g_autofree char *a = NULL, *b = NULL, *la = NULL, *lb = NULL, *out = NULL, *err = NULL;
+  int status = 0;
+
+  if (dir == NULL)
+    return NULL;
+  a = g_build_filename (dir, "a", NULL);
+  b = g_build_filename (dir, "b", NULL);
+  la = g_strconcat ("a/", name, NULL);
+  lb = g_strconcat ("b/", name, NULL);
+  if (g_file_set_contents (a, before, -1, error) && g_file_set_contents (b, after, -1, error)) {
+    const char *argv[] = { "diff", "-u", "--label", la, "--label", lb, a, b, NULL };
+    if (!g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, &out, &err,
+                       &status, error))
+      g_clear_pointer (&out, g_free);
+    else if (!g_spawn_check_wait_status (status, NULL) && (out == NULL || *out == '\0')) {
+      g_set_error (error, VDP_ERROR, VDP_ERROR_RUNTIME, "diff failed: %s", err ? err : "");
+      g_clear_pointer (&out, g_free);
+    }
+  } else {
+    g_clear_pointer (&out, g_free);
+  }
+  g_unlink (a);
+  g_unlink (b);
+  g_rmdir (dir);
+  return g_steal_pointer (&out);
+}
+
+/* ---- run --------------------------------------------------------------- */
+
+struct loaded {
+  char *file;
+  xmlDocPtr doc;
+  struct vdp_domain *dom;
+  struct vdp_disk_hint *hints;
+  char *before, *after;
+};
+
+static int
+fail (const struct vdp_globals *g, GError *err)
+{
+  vdp_error_print (g->prog, err);
+  return vdp_error_exit_status (err);
+}
+
+static int
+run (struct vdp_globals *g, int argc, char **argv)
+{
+  struct plan_opts o = { 0 };
+  g_autoptr (GPtrArray) files = g_ptr_array_new ();
+  g_autoptr (GArray) devices = g_array_new (FALSE, TRUE, sizeof (struct vdp_device_hint));
+  g_autoptr (GError) err = NULL;
+  g_autoptr (vdp_topology) topo = NULL;
+  g_autoptr (vdp_policy) policy = NULL;
+  g_autoptr (vdp_plan) plan = NULL;
+  g_autoptr (GPtrArray) warnings = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GString) out = g_string_new (NULL);
+  g_autofree struct loaded *docs = NULL;
+  g_autofree struct vdp_plan_input *inputs = NULL;
+  struct vdp_caps caps;
+  int first, rc = VDP_EXIT_OK;
+  unsigned n;
+
+  o.files = files;
+  o.devices = devices;
+  switch (vdp_parse_options (g, "plan", argc, argv, "", options, usage, handle, &o, &first)) {
+  case VDP_PARSE_OK: break;
+  case VDP_PARSE_EXIT_OK: return VDP_EXIT_OK;
+  default: return VDP_EXIT_USAGE;
+  }
+  for (int i = first; i < argc; i++) {
+    if (files->len == 0) {
+      vdp_usage_error (g, "plan", "domain '%s': planning by name needs a libvirt connection; "
+                       "give domain XML files with --file", argv[i]);
+      return VDP_EXIT_USAGE;
+    }
+    g_ptr_array_add (files, argv[i]);
+  }
+  if (files->len == 0) {
+    vdp_usage_error (g, "plan", "no domain given (use --file DOMAIN.xml)");
+    return VDP_EXIT_USAGE;
+  }
+  if ((o.xml + o.diff + g->json) > 1) {
+    vdp_usage_error (g, "plan", "--xml, --diff and --json exclude each other");
+    return VDP_EXIT_USAGE;
+  }
+  if (o.output_dir && !o.xml) {
+    vdp_usage_error (g, "plan", "--output-dir goes with --xml");
+    return VDP_EXIT_USAGE;
+  }
+  if (o.xml && files->len > 1 && !o.output_dir) {
+    vdp_usage_error (g, "plan", "--xml with several files needs --output-dir");
+    return VDP_EXIT_USAGE;
+  }
+  vdp_caps_from_versions (&caps, VDP_CAPS_NEWEST_LIBVIRT, VDP_CAPS_NEWEST_QEMU);
+  if (o.target && !vdp_caps_parse_target (o.target, &caps, &err)) {
+    vdp_usage_error (g, "plan", "%s", err->message);
+    return VDP_EXIT_USAGE;
+  }
+
+  topo = vdp_topology_load (g->topology, &err);
+  if (topo == NULL)
+    return fail (g, err);
+  policy = vdp_policy_find (o.profile, &err);
+  if (policy == NULL)
+    return fail (g, err);
+  if (o.force)
+    policy->override = true;
+  if (!vdp_device_hints_check (topo, (struct vdp_device_hint *) devices->data, devices->len, &err))
+    return fail (g, err);
+
+  n = files->len;
+  docs = g_new0 (struct loaded, n);
+  inputs = g_new0 (struct vdp_plan_input, n);
+  for (unsigned i = 0; i < n && rc == VDP_EXIT_OK; i++) {
+    docs[i].file = files->pdata[i];
+    docs[i].doc = vdp_xml_read_file (docs[i].file, &err);
+    if (docs[i].doc)
+      docs[i].dom = vdp_domain_parse (docs[i].doc, docs[i].file, &err);
+    if (docs[i].dom == NULL) {
+      rc = fail (g, err);
+      break;
+    }
+    docs[i].hints = vdp_disk_hints_compute (topo, docs[i].dom,
+                                            (struct vdp_device_hint *) devices->data,
+                                            devices->len, warnings);
+    inputs[i].dom = docs[i].dom;
+    inputs[i].hints = docs[i].hints;
+  }
+  if (rc == VDP_EXIT_OK) {
+    plan = vdp_plan_compute (topo, policy, &caps, inputs, n, &err);
+    if (plan == NULL)
+      rc = fail (g, err);
+  }
+  for (unsigned i = 0; rc == VDP_EXIT_OK && i < n; i++) {
+    g_autoptr (xmlDoc) copy = xmlCopyDoc (docs[i].doc, 1);
+    docs[i].before = vdp_xml_format (docs[i].doc);
+    if (vdp_xmlpatch_apply (copy, plan, &plan->domains[i], &err) < 0) {
+      rc = fail (g, err);
+      break;
+    }
+    docs[i].after = vdp_xml_format (copy);
+  }
+
+  if (rc == VDP_EXIT_OK) {
+    /* build all output first: nothing is printed or written on error */
+    if (g->json) {
+      g_autoptr (JsonBuilder) b = json_builder_new ();
+      g_autoptr (JsonNode) root = NULL;
+      g_autofree char *capsd = vdp_caps_describe (&caps);
+      g_autofree char *text = NULL;
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "topology");
+      json_builder_add_string_value (b, topo->source);
+      json_builder_set_member_name (b, "profile");
+      json_builder_add_string_value (b, policy->name);
+      json_builder_set_member_name (b, "target");
+      json_builder_add_string_value (b, capsd);
+      vdp_json_add_cpuset (b, "io_pool", plan->io_pool);
+      json_builder_set_member_name (b, "domains");
+      json_builder_begin_array (b);
+      for (unsigned i = 0; i < n; i++)
+        json_domain (b, plan, &plan->domains[i], docs[i].file);
+      json_builder_end_array (b);
+      json_builder_end_object (b);
+      root = json_builder_get_root (b);
+      text = vdp_json_to_string (root, TRUE);
+      g_string_append (out, text);
+    } else if (o.diff) {
+      for (unsigned i = 0; i < n && rc == VDP_EXIT_OK; i++) {
+        g_autofree char *base = g_path_get_basename (docs[i].file);
+        g_autofree char *d = unified_diff (base, docs[i].before, docs[i].after, &err);
+        if (d == NULL)
+          rc = fail (g, err);
+        else
+          g_string_append (out, d);
+      }
+    } else if (o.xml && !o.output_dir) {
+      g_string_append (out, docs[0].after);
+    } else if (!o.xml) {
+      for (unsigned i = 0; i < n; i++)
+        explain_domain (out, plan, &plan->domains[i]);
+    }
+  }
+  if (rc == VDP_EXIT_OK && o.output_dir) {
+    if (g_mkdir_with_parents (o.output_dir, 0755) < 0) {
+      fprintf (stderr, "%s: cannot create output directory '%s': %s\n", g->prog, o.output_dir,
+               g_strerror (errno));
+      rc = VDP_EXIT_ERROR;
+    }
+    for (unsigned i = 0; rc == VDP_EXIT_OK && i < n; i++) {
+      g_autofree char *base = g_path_get_basename (docs[i].file);
+      g_autofree char *path = g_build_filename (o.output_dir, base, NULL);
+      /* g_file_set_contents writes a temporary file and renames it */
+      if (!g_file_set_contents (path, docs[i].after, -1, &err))
+        rc = fail (g, err);
+    }
+  }
+  if (rc == VDP_EXIT_OK) {
+    if (!g->quiet) {
+      for (guint i = 0; i < warnings->len; i++)
+        fprintf (stderr, "%s: warning: %s\n", g->prog, (char *) warnings->pdata[i]);
+      for (unsigned i = 0; i < n; i++)
+        for (guint k = 0; k < plan->domains[i].warnings->len; k++)
+          fprintf (stderr, "%s: warning: %s\n", g->prog,
+                   (char *) plan->domains[i].warnings->pdata[k]);
+    }
+    rc = vdp_print_output (g, out->str);
+  }
+
+  for (unsigned i = 0; i < n; i++) {
+    vdp_disk_hints_free (docs[i].hints, docs[i].dom ? docs[i].dom->n_disks : 0);
+    vdp_domain_free (docs[i].dom);
+    if (docs[i].doc)
+      xmlFreeDoc (docs[i].doc);
+    g_free (docs[i].before);
+    g_free (docs[i].after);
+  }
+  for (guint i = 0; i < devices->len; i++) {
+    g_free (g_array_index (devices, struct vdp_device_hint, i).path);
+    g_free (g_array_index (devices, struct vdp_device_hint, i).device);
+  }
+  return rc;
+}
+
+const struct vdp_command vdp_cmd_plan = {
+  .name = "plan",
+  .summary = "compute and explain the tuning of domains; change nothing",
+  .run = run,
+};

@@ -1,0 +1,142 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Per-disk facts the pure planner needs: device locality and O_DIRECT support. */
+#include <config.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "hints.h"
+#include "util/error.h"
+
+gboolean
+vdp_device_hint_parse (const char *spec, struct vdp_device_hint *out, GError **error)
+{
+  const char *eq = strrchr (spec, '=');
+
+  if (eq == NULL || eq == spec || eq[1] == '\0' || spec[0] != '/') {
+    g_set_error (error, VDP_ERROR, VDP_ERROR_USAGE,
+                 "invalid --device '%s' (expected /PATH=DEVNAME, e.g. /var/lib/images=nvme0n1)",
+                 spec);
+    return FALSE;
+  }
+  out->path = g_strndup (spec, (gsize) (eq - spec));
+  out->device = g_strdup (g_str_has_prefix (eq + 1, "/dev/") ? eq + 6 : eq + 1);
+  return TRUE;
+}
+
+gboolean
+vdp_device_hints_check (const struct vdp_topology *topo, const struct vdp_device_hint *hints,
+                        unsigned n, GError **error)
+{
+  for (unsigned i = 0; i < n; i++)
+    if (vdp_topology_find_device (topo, hints[i].device) == NULL) {
+      g_set_error (error, VDP_ERROR, VDP_ERROR_INPUT,
+                   "--device '%s=%s': topology '%s' has no block device '%s'", hints[i].path,
+                   hints[i].device, topo->source, hints[i].device);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* The longest hint whose path is @source or a directory above it. */
+static const struct vdp_device_hint *
+match_hint (const struct vdp_device_hint *hints, unsigned n, const char *source)
+{
+  const struct vdp_device_hint *best = NULL;
+
+  for (unsigned i = 0; i < n; i++) {
+    const char *p = hints[i].path;
+    size_t len = strlen (p);
+    while (len > 1 && p[len - 1] == '/')
+      len--;
+    if (strncmp (source, p, len) != 0 || (source[len] != '\0' && source[len] != '/'))
+      continue;
+    if (best == NULL || strlen (best->path) < len)
+      best = &hints[i];
+  }
+  return best;
+}
+
+static void
+from_device (const struct vdp_topology *topo, const char *name, struct vdp_disk_hint *h)
+{
+  const struct vdp_blockdev *bd = vdp_topology_find_device (topo, name);
+
+  if (bd == NULL) {
+    h->locality = g_strdup_printf ("block device '%s' is not in the topology", name);
+  } else if (bd->node < 0) {
+    h->locality = g_strdup_printf ("block device '%s' is attached above the NUMA nodes", name);
+  } else {
+    h->node = bd->node;
+  }
+}
+
+/* 1: O_DIRECT works, 0: the filesystem refuses it, -1: cannot tell. */
+static int
+probe_odirect (const char *path, char **note)
+{
+  int fd = open (path, O_RDONLY | O_DIRECT | O_CLOEXEC | O_NONBLOCK);
+
+  if (fd >= 0) {
+    close (fd);
+    return 1;
+  }
+  if (errno == EINVAL) {
+    *note = g_strdup_printf ("'%s' is on a filesystem without O_DIRECT (tmpfs?)", path);
+    return 0;
+  }
+  return -1;
+}
+
+struct vdp_disk_hint *
+vdp_disk_hints_compute (const struct vdp_topology *topo, const struct vdp_domain *dom,
+                        const struct vdp_device_hint *hints, unsigned n, GPtrArray *warnings)
+{
+  struct vdp_disk_hint *out = g_new0 (struct vdp_disk_hint, MAX (dom->n_disks, 1));
+
+  for (unsigned i = 0; i < dom->n_disks; i++) {
+    const struct vdp_disk *disk = &dom->disks[i];
+    struct vdp_disk_hint *h = &out[i];
+    const struct vdp_device_hint *hint;
+
+    h->node = -1;
+    h->odirect = -1;
+    if (disk->source == NULL)
+      continue;
+    hint = match_hint (hints, n, disk->source);
+    if (hint) {
+      from_device (topo, hint->device, h);
+    } else if (topo->kind == VDP_TOPOLOGY_HOST) {
+      g_autoptr (vdp_disk_locality) loc = vdp_topology_locate_disk (topo, disk->source, NULL);
+      h->node = loc->node;
+      h->locality = g_strdup (loc->reason);
+      if (!g_file_test (disk->source, G_FILE_TEST_EXISTS) && strcmp (disk->device, "cdrom") != 0)
+        g_ptr_array_add (warnings,
+                         g_strdup_printf ("domain '%s': disk %s: source '%s' does not exist on "
+                                          "this host; its locality is unknown", dom->name,
+                                          disk->target, disk->source));
+    } else if (g_str_has_prefix (disk->source, "/dev/") && strchr (disk->source + 5, '/') == NULL) {
+      from_device (topo, disk->source + 5, h);
+    } else {
+      h->locality = g_strdup_printf ("'%s' is on another host: give --device PATH=DEVNAME",
+                                     disk->source);
+    }
+    if (topo->kind == VDP_TOPOLOGY_HOST && g_file_test (disk->source, G_FILE_TEST_EXISTS))
+      h->odirect = probe_odirect (disk->source, &h->odirect_note);
+  }
+  return out;
+}
+
+void
+vdp_disk_hints_free (struct vdp_disk_hint *h, unsigned n)
+{
+  if (h == NULL)
+    return;
+  for (unsigned i = 0; i < n; i++) {
+    g_free (h[i].locality);
+    g_free (h[i].odirect_note);
+  }
+  g_free (h);
+}

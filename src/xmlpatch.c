@@ -1,0 +1,657 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Applies a plan to a domain document with minimal edits, and reverts it from the metadata. */
+#include <config.h>
+
+#include <string.h>
+
+#include <libxml/parser.h>
+#include <libxml/xpathInternals.h>
+
+#include "domain.h"
+#include "util/cleanup.h"
+#include "util/cpuset.h"
+#include "util/error.h"
+#include "xmlpatch.h"
+
+/* libvirt's order of the children we may insert (virDomainDefFormat). */
+static const char *const domain_order[] = {
+  "name", "uuid", "genid", "title", "description", "metadata", "maxMemory", "memory",
+  "currentMemory", "blkiotune", "memtune", "memoryBacking", "vcpu", "vcpus", "iothreads",
+  "iothreadids", "defaultiothread", "cputune", "numatune", "resource", "sysinfo", "bootloader",
+  "bootloader_args", "os", "idmap", "features", "cpu", "clock", "on_poweroff", "on_reboot",
+  "on_crash", "on_lockfailure", "pm", "perf", "devices", "seclabel", "keywrap",
+  "launchSecurity", NULL,
+};
+static const char *const cputune_order[] = {
+  "shares", "period", "quota", "global_period", "global_quota", "emulator_period",
+  "emulator_quota", "iothread_period", "iothread_quota", "vcpupin", "emulatorpin",
+  "iothreadpin", "vcpusched", "iothreadsched", "emulatorsched", "cachetune", "memorytune",
+  "energytune", NULL,
+};
+static const char *const cpu_order[] = {
+  "model", "vendor", "topology", "cache", "maxphysaddr", "feature", "numa", NULL,
+};
+static const char *const device_driver_order[] = { "driver", NULL };
+
+static const char *const memory_mode_names[] = { "strict", "preferred", "none" };
+
+/* ---- small DOM helpers ------------------------------------------------- */
+
+static gboolean
+is_elem (xmlNodePtr n, const char *name)
+{
+  return n && n->type == XML_ELEMENT_NODE && n->ns == NULL
+         && (name == NULL || strcmp ((const char *) n->name, name) == 0);
+}
+
+static xmlNodePtr
+child (xmlNodePtr parent, const char *name)
+{
+  for (xmlNodePtr c = parent ? parent->children : NULL; c; c = c->next)
+    if (is_elem (c, name))
+      return c;
+  return NULL;
+}
+
+static gboolean
+is_blank (xmlNodePtr n)
+{
+  return n && n->type == XML_TEXT_NODE && xmlIsBlankNode (n);
+}
+
+static int
+depth_of (xmlNodePtr n)
+{
+  int d = 0;
+  for (xmlNodePtr p = n->parent; p && p->type == XML_ELEMENT_NODE; p = p->parent)
+    d++;
+  return d;
+}
+
+static xmlNodePtr
+indent_text (xmlDocPtr doc, int depth)
+{
+  g_autofree char *s = g_strnfill ((gsize) depth * 2 + 1, ' ');
+  s[0] = '\n';
+  return xmlNewDocText (doc, (const xmlChar *) s);
+}
+
+/* Unlinks and frees @n and the indentation before it. */
+static void
+remove_node (xmlNodePtr n)
+{
+  if (is_blank (n->prev)) {
+    xmlNodePtr ws = n->prev;
+    xmlUnlinkNode (ws);
+    xmlFreeNode (ws);
+  }
+  xmlUnlinkNode (n);
+  xmlFreeNode (n);
+}
+
+/* Re-indents @n's subtree the way libvirt formats XML (two spaces a level),
+ * unless it holds text other than blanks. */
+static void
+reindent (xmlNodePtr n)
+{
+  int depth = depth_of (n);
+  xmlNodePtr c, next;
+  gboolean any = FALSE;
+
+  for (c = n->children; c; c = c->next)
+    if (c->type == XML_TEXT_NODE && !xmlIsBlankNode (c))
+      return;
+  for (c = n->children; c; c = next) {
+    next = c->next;
+    if (is_blank (c)) {
+      xmlUnlinkNode (c);
+      xmlFreeNode (c);
+    }
+  }
+  for (c = n->children; c; c = next) {
+    next = c->next;
+    if (c->type == XML_ELEMENT_NODE || c->type == XML_COMMENT_NODE) {
+      xmlAddPrevSibling (c, indent_text (n->doc, depth + 1));
+      any = TRUE;
+      if (c->type == XML_ELEMENT_NODE)
+        reindent (c);
+    }
+  }
+  if (any)
+    xmlAddChild (n, indent_text (n->doc, depth));
+}
+
+static int
+order_index (const char *const *order, const char *name)
+{
+  for (int i = 0; order[i]; i++)
+    if (strcmp (order[i], name) == 0)
+      return i;
+  return 1000;
+}
+
+/* Inserts @c into @parent before the first element child that libvirt
+ * writes after it, with indentation; appends when there is none. */
+static xmlNodePtr
+insert_ordered (xmlNodePtr parent, xmlNodePtr c, const char *const *order)
+{
+  int want = order_index (order, (const char *) c->name);
+  int depth = depth_of (parent) + 1;
+  xmlNodePtr ref = NULL;
+
+  for (xmlNodePtr k = parent->children; k; k = k->next)
+    if (k->type == XML_ELEMENT_NODE && order_index (order, (const char *) k->name) > want) {
+      ref = k;
+      break;
+    }
+  if (ref) {
+    xmlAddPrevSibling (ref, c);
+    xmlAddPrevSibling (ref, indent_text (parent->doc, depth));
+    return c;
+  }
+  if (parent->last && is_blank (parent->last)) {
+    xmlAddPrevSibling (parent->last, indent_text (parent->doc, depth));
+    xmlAddPrevSibling (parent->last, c);
+    return c;
+  }
+  xmlAddChild (parent, indent_text (parent->doc, depth));
+  xmlAddChild (parent, c);
+  xmlAddChild (parent, indent_text (parent->doc, depth - 1));
+  return c;
+}
+
+static xmlNodePtr
+ensure_child (xmlNodePtr parent, const char *name, const char *const *order)
+{
+  xmlNodePtr c = child (parent, name);
+  if (c)
+    return c;
+  return insert_ordered (parent, xmlNewDocNode (parent->doc, NULL, (const xmlChar *) name, NULL),
+                         order);
+}
+
+static void
+set_prop (xmlNodePtr n, const char *name, const char *value)
+{
+  if (value)
+    xmlSetProp (n, (const xmlChar *) name, (const xmlChar *) value);
+  else
+    xmlUnsetProp (n, (const xmlChar *) name);
+}
+
+static void
+set_prop_uint (xmlNodePtr n, const char *name, unsigned v)
+{
+  char buf[16];
+  g_snprintf (buf, sizeof (buf), "%u", v);
+  set_prop (n, name, buf);
+}
+
+static void
+set_prop_set (xmlNodePtr n, const char *name, hwloc_const_bitmap_t set)
+{
+  g_autofree char *s = vdp_cpuset_format (set);
+  set_prop (n, name, s);
+}
+
+static xmlNodePtr
+new_child (xmlNodePtr parent, const char *name)
+{
+  return xmlNewChild (parent, NULL, (const xmlChar *) name, NULL);
+}
+
+static char *
+node_to_string (xmlNodePtr n)
+{
+  xmlBufferPtr buf = xmlBufferCreate ();
+  char *s;
+
+  xmlNodeDump (buf, n->doc, n, 0, 0);
+  s = g_strdup ((const char *) xmlBufferContent (buf));
+  xmlBufferFree (buf);
+  return s;
+}
+
+/* ---- metadata ---------------------------------------------------------- */
+
+static xmlNodePtr
+find_vdp (xmlNodePtr root)
+{
+  xmlNodePtr meta = child (root, "metadata");
+
+  for (xmlNodePtr c = meta ? meta->children : NULL; c; c = c->next)
+    if (c->type == XML_ELEMENT_NODE && c->ns && c->ns->href
+        && strcmp ((const char *) c->ns->href, VDP_XMLNS) == 0
+        && strcmp ((const char *) c->name, "dataplane") == 0)
+      return c;
+  return NULL;
+}
+
+static xmlNodePtr
+find_original (xmlNodePtr vdp, const char *key)
+{
+  for (xmlNodePtr c = vdp->children; c; c = c->next)
+    if (c->type == XML_ELEMENT_NODE && strcmp ((const char *) c->name, "original") == 0) {
+      g_autoptr (xmlChar) k = xmlGetProp (c, (const xmlChar *) "key");
+      if (k && strcmp ((const char *) k, key) == 0)
+        return c;
+    }
+  return NULL;
+}
+
+/* Records @n (or its absence) under @key unless an earlier apply did. */
+static void
+record (xmlNodePtr vdp, const char *key, xmlNodePtr n)
+{
+  xmlNodePtr o;
+
+  if (find_original (vdp, key))
+    return;
+  o = xmlNewChild (vdp, vdp->ns, (const xmlChar *) "original", NULL);
+  set_prop (o, "key", key);
+  set_prop (o, "present", n ? "yes" : "no");
+  if (n) {
+    g_autofree char *s = node_to_string (n);
+    xmlNodeAddContent (o, (const xmlChar *) s);
+  }
+}
+
+static xmlNodePtr
+ensure_vdp (xmlNodePtr root)
+{
+  xmlNodePtr vdp = find_vdp (root);
+  xmlNodePtr meta;
+  gboolean had_meta;
+
+  if (vdp)
+    return vdp;
+  meta = child (root, "metadata");
+  had_meta = meta != NULL;
+  if (!meta)
+    meta = insert_ordered (root, xmlNewDocNode (root->doc, NULL, (const xmlChar *) "metadata", NULL),
+                           domain_order);
+  vdp = xmlNewDocNode (root->doc, NULL, (const xmlChar *) "dataplane", NULL);
+  xmlSetNs (vdp, xmlNewNs (vdp, (const xmlChar *) VDP_XMLNS, (const xmlChar *) VDP_XMLNS_PREFIX));
+  insert_ordered (meta, vdp, domain_order);
+  if (!had_meta) {
+    /* revert removes the <metadata> it had to create */
+    xmlNodePtr o = xmlNewChild (vdp, vdp->ns, (const xmlChar *) "original", NULL);
+    set_prop (o, "key", "metadata");
+    set_prop (o, "present", "no");
+  }
+  return vdp;
+}
+
+/* ---- the edits --------------------------------------------------------- */
+
+static xmlNodePtr
+nth_element (xmlNodePtr root, const char *path_parent, const char *name, unsigned n)
+{
+  xmlNodePtr parent = child (root, path_parent);
+  unsigned i = 0;
+
+  for (xmlNodePtr c = parent ? parent->children : NULL; c; c = c->next)
+    if (is_elem (c, name) && i++ == n)
+      return c;
+  return NULL;
+}
+
+static void
+write_map (xmlNodePtr driver, const struct vdp_map *m)
+{
+  xmlNodePtr old = child (driver, "iothreads");
+
+  if (old)
+    remove_node (old);
+  xmlUnsetProp (driver, (const xmlChar *) "iothread");
+  if (m->queues)
+    set_prop_uint (driver, "queues", m->queues);
+  if (m->kind == VDP_MAP_SINGLE) {
+    set_prop_uint (driver, "iothread", m->threads[0]);
+  } else {
+    xmlNodePtr list = new_child (driver, "iothreads");
+    for (unsigned k = 0; k < m->n_threads; k++) {
+      xmlNodePtr t = new_child (list, "iothread");
+      set_prop_uint (t, "id", m->threads[k]);
+      if (m->kind == VDP_MAP_EXPLICIT) {
+        GArray *qs = m->queue_lists->pdata[k];
+        for (guint q = 0; q < qs->len; q++)
+          set_prop_uint (new_child (t, "queue"), "id", g_array_index (qs, guint, q));
+      }
+    }
+  }
+  if (child (driver, NULL))
+    reindent (driver);
+}
+
+static void
+patch_cputune (xmlNodePtr root, xmlNodePtr vdp, const struct vdp_domain_plan *dp)
+{
+  const struct vdp_domain *d = dp->dom;
+  xmlNodePtr tune = child (root, "cputune");
+  xmlNodePtr c, next;
+
+  record (vdp, "cputune", tune);
+  tune = ensure_child (root, "cputune", domain_order);
+  for (c = tune->children; c; c = next) {
+    next = c->next;
+    if (is_elem (c, "vcpupin") || is_elem (c, "emulatorpin")
+        || (dp->set_iothreads && is_elem (c, "iothreadpin"))) {
+      xmlUnlinkNode (c);
+      xmlFreeNode (c);
+    }
+  }
+  for (unsigned v = 0; v < d->vcpus; v++) {
+    xmlNodePtr pin = xmlNewDocNode (root->doc, NULL, (const xmlChar *) "vcpupin", NULL);
+    set_prop_uint (pin, "vcpu", v);
+    set_prop_set (pin, "cpuset", dp->vcpu_pins[v]);
+    insert_ordered (tune, pin, cputune_order);
+  }
+  {
+    xmlNodePtr pin = xmlNewDocNode (root->doc, NULL, (const xmlChar *) "emulatorpin", NULL);
+    set_prop_set (pin, "cpuset", dp->emulator_pin);
+    insert_ordered (tune, pin, cputune_order);
+  }
+  for (unsigned k = 0; dp->set_iothreads && k < dp->n_iothreads; k++) {
+    xmlNodePtr pin = xmlNewDocNode (root->doc, NULL, (const xmlChar *) "iothreadpin", NULL);
+    set_prop_uint (pin, "iothread", k + 1);
+    set_prop_set (pin, "cpuset", dp->iothread_pins[k]);
+    insert_ordered (tune, pin, cputune_order);
+  }
+  reindent (tune);
+}
+
+static void
+patch_memory (xmlNodePtr root, xmlNodePtr vdp, const struct vdp_domain_plan *dp)
+{
+  xmlNodePtr numa = child (root, "numatune");
+  xmlNodePtr mem;
+  gboolean spans = hwloc_bitmap_weight (dp->nodes) > 1;
+
+  record (vdp, "numatune", numa);
+  if (numa)
+    remove_node (numa);
+  numa = insert_ordered (root, xmlNewDocNode (root->doc, NULL, (const xmlChar *) "numatune", NULL),
+                         domain_order);
+  mem = new_child (numa, "memory");
+  set_prop (mem, "mode", memory_mode_names[dp->memory]);
+  set_prop_set (mem, "nodeset", dp->mem_nodes);
+  for (unsigned c = 0; spans && c < dp->n_cells; c++) {
+    xmlNodePtr mn = new_child (numa, "memnode");
+    set_prop_uint (mn, "cellid", dp->cells[c].id);
+    set_prop (mn, "mode", memory_mode_names[dp->memory]);
+    set_prop_uint (mn, "nodeset", dp->cells[c].node);
+  }
+  reindent (numa);
+
+  if (dp->create_cells) {
+    xmlNodePtr cpu = child (root, "cpu");
+    xmlNodePtr cells;
+    record (vdp, "cpu", cpu);
+    cpu = ensure_child (root, "cpu", domain_order);
+    cells = insert_ordered (cpu, xmlNewDocNode (root->doc, NULL, (const xmlChar *) "numa", NULL),
+                            cpu_order);
+    for (unsigned c = 0; c < dp->n_cells; c++) {
+      xmlNodePtr cell = new_child (cells, "cell");
+      char mem_s[32];
+      set_prop_uint (cell, "id", dp->cells[c].id);
+      set_prop_set (cell, "cpus", dp->cells[c].vcpus);
+      g_snprintf (mem_s, sizeof (mem_s), "%" G_GUINT64_FORMAT, dp->cells[c].memory_kib);
+      set_prop (cell, "memory", mem_s);
+      set_prop (cell, "unit", "KiB");
+    }
+    reindent (cpu);
+  }
+}
+
+static void
+patch_iothreads (xmlNodePtr root, xmlNodePtr vdp, const struct vdp_domain_plan *dp)
+{
+  xmlNodePtr count = child (root, "iothreads");
+  xmlNodePtr ids = child (root, "iothreadids");
+  char buf[16];
+
+  record (vdp, "iothreads", count);
+  count = ensure_child (root, "iothreads", domain_order);
+  g_snprintf (buf, sizeof (buf), "%u", dp->n_iothreads);
+  xmlNodeSetContent (count, (const xmlChar *) buf);
+
+  if (ids) {
+    /* keep the ids (and their pool/poll settings) up to the count, add the rest */
+    g_autofree xmlNodePtr *by_id = g_new0 (xmlNodePtr, dp->n_iothreads + 1);
+    xmlNodePtr c, next;
+
+    record (vdp, "iothreadids", ids);
+    for (c = ids->children; c; c = next) {
+      g_autoptr (xmlChar) id_s = NULL;
+      guint64 id = 0;
+      next = c->next;
+      if (!is_elem (c, "iothread"))
+        continue;
+      id_s = xmlGetProp (c, (const xmlChar *) "id");
+      xmlUnlinkNode (c);
+      if (id_s && g_ascii_string_to_unsigned ((const char *) id_s, 10, 1, dp->n_iothreads, &id, NULL)
+          && by_id[id] == NULL)
+        by_id[id] = c;
+      else
+        xmlFreeNode (c);
+    }
+    for (unsigned k = 1; k <= dp->n_iothreads; k++) {
+      if (by_id[k] == NULL) {
+        by_id[k] = xmlNewDocNode (root->doc, NULL, (const xmlChar *) "iothread", NULL);
+        set_prop_uint (by_id[k], "id", k);
+      }
+      xmlAddChild (ids, by_id[k]);
+    }
+    reindent (ids);
+  }
+}
+
+int
+vdp_xmlpatch_apply (xmlDocPtr doc, const struct vdp_plan *plan,
+                    const struct vdp_domain_plan *dp, GError **error)
+{
+  const struct vdp_domain *d = dp->dom;
+  xmlNodePtr root = xmlDocGetRootElement (doc);
+  xmlNodePtr vdp;
+
+  if (root == NULL || !is_elem (root, "domain")) {
+    g_set_error (error, VDP_ERROR, VDP_ERROR_INPUT, "domain '%s': not a <domain> document",
+                 d->name);
+    return -1;
+  }
+  if (dp->skipped)
+    return 0;
+
+  vdp = ensure_vdp (root);
+  if (dp->place) {
+    xmlNodePtr vcpu = child (root, "vcpu");
+    g_autoptr (xmlChar) placement = vcpu ? xmlGetProp (vcpu, (const xmlChar *) "placement") : NULL;
+
+    if (placement && strcmp ((const char *) placement, "auto") == 0) {
+      /* numad placement would fight the pins */
+      record (vdp, "vcpu", vcpu);
+      set_prop (vcpu, "placement", "static");
+    }
+    patch_cputune (root, vdp, dp);
+    if (dp->memory != VDP_MEMORY_NONE)
+      patch_memory (root, vdp, dp);
+  }
+  if (dp->set_iothreads)
+    patch_iothreads (root, vdp, dp);
+
+  for (unsigned i = 0; i < d->n_disks; i++) {
+    const struct vdp_disk_plan *pl = &dp->disks[i];
+    xmlNodePtr disk, driver;
+    g_autofree char *key = NULL;
+
+    if (!pl->set_driver && pl->map.kind == VDP_MAP_NONE)
+      continue;
+    disk = nth_element (root, "devices", "disk", i);
+    if (disk == NULL)
+      continue;
+    driver = child (disk, "driver");
+    key = g_strdup_printf ("disk/%s/driver", d->disks[i].target ? d->disks[i].target : "");
+    record (vdp, key, driver);
+    if (driver == NULL) {
+      driver = xmlNewDocNode (doc, NULL, (const xmlChar *) "driver", NULL);
+      set_prop (driver, "name", "qemu");
+      if (child (disk, NULL))
+        xmlAddPrevSibling (child (disk, NULL), driver);
+      else
+        xmlAddChild (disk, driver);
+      if (driver->next)
+        xmlAddPrevSibling (driver->next, indent_text (doc, depth_of (driver)));
+    }
+    if (pl->set_driver) {
+      set_prop (driver, "cache", pl->cache);
+      set_prop (driver, "io", pl->io);
+    }
+    if (pl->map.kind != VDP_MAP_NONE)
+      write_map (driver, &pl->map);
+  }
+  for (unsigned i = 0; i < d->n_controllers; i++) {
+    const struct vdp_map *m = &dp->controllers[i];
+    xmlNodePtr ctrl, driver;
+    g_autofree char *key = NULL;
+
+    if (m->kind == VDP_MAP_NONE)
+      continue;
+    ctrl = nth_element (root, "devices", "controller", i);
+    if (ctrl == NULL)
+      continue;
+    driver = child (ctrl, "driver");
+    key = g_strdup_printf ("controller/%s/%u/driver", d->controllers[i].type, d->controllers[i].index);
+    record (vdp, key, driver);
+    if (driver == NULL) {
+      static const char *const ctrl_order[] = { "model", "target", "driver", NULL };
+      driver = insert_ordered (ctrl, xmlNewDocNode (doc, NULL, (const xmlChar *) "driver", NULL),
+                               ctrl_order);
+    }
+    write_map (driver, m);
+  }
+
+  set_prop (vdp, "version", PACKAGE_VERSION);
+  set_prop (vdp, "profile", plan->policy->name);
+  set_prop (vdp, "plan", dp->hash);
+  set_prop (vdp, "placement", dp->place ? "owned" : "foreign");
+  reindent (vdp);
+  return 0;
+}
+
+/* ---- revert ------------------------------------------------------------ */
+
+/* Finds the element a recorded key names, and where to put it back. */
+static xmlNodePtr
+locate_key (xmlNodePtr root, const char *key, xmlNodePtr *parent, const char *const **order)
+{
+  g_auto (GStrv) parts = g_strsplit (key, "/", -1);
+  xmlNodePtr devices = child (root, "devices");
+
+  *parent = root;
+  *order = domain_order;
+  if (g_strv_length (parts) == 1)
+    return child (root, parts[0]);
+  if (strcmp (parts[0], "disk") == 0 && g_strv_length (parts) == 3) {
+    for (xmlNodePtr c = devices ? devices->children : NULL; c; c = c->next) {
+      xmlNodePtr target = is_elem (c, "disk") ? child (c, "target") : NULL;
+      g_autoptr (xmlChar) dev = target ? xmlGetProp (target, (const xmlChar *) "dev") : NULL;
+      if (dev && strcmp ((const char *) dev, parts[1]) == 0) {
+        *parent = c;
+        *order = device_driver_order;
+        return child (c, "driver");
+      }
+    }
+  }
+  if (strcmp (parts[0], "controller") == 0 && g_strv_length (parts) == 4) {
+    for (xmlNodePtr c = devices ? devices->children : NULL; c; c = c->next) {
+      g_autoptr (xmlChar) type = is_elem (c, "controller") ? xmlGetProp (c, (const xmlChar *) "type") : NULL;
+      g_autoptr (xmlChar) index = type ? xmlGetProp (c, (const xmlChar *) "index") : NULL;
+      if (type && index && strcmp ((const char *) type, parts[1]) == 0
+          && strcmp ((const char *) index, parts[2]) == 0) {
+        *parent = c;
+        *order = device_driver_order;
+        return child (c, "driver");
+      }
+    }
+  }
+  *parent = NULL;
+  return NULL;
+}
+
+int
+vdp_xmlpatch_revert (xmlDocPtr doc, GError **error)
+{
+  xmlNodePtr root = xmlDocGetRootElement (doc);
+  xmlNodePtr vdp = root ? find_vdp (root) : NULL;
+  gboolean drop_metadata = FALSE;
+  xmlNodePtr meta;
+
+  if (vdp == NULL)
+    return 0;
+  for (xmlNodePtr o = vdp->children; o; o = o->next) {
+    g_autoptr (xmlChar) key = NULL, present = NULL, text = NULL;
+    xmlNodePtr parent, cur;
+    const char *const *order;
+
+    if (o->type != XML_ELEMENT_NODE || strcmp ((const char *) o->name, "original") != 0)
+      continue;
+    key = xmlGetProp (o, (const xmlChar *) "key");
+    present = xmlGetProp (o, (const xmlChar *) "present");
+    text = xmlNodeGetContent (o);
+    if (key == NULL) {
+      g_set_error (error, VDP_ERROR, VDP_ERROR_INPUT, "virt-dataplane metadata: <original> without key");
+      return -1;
+    }
+    if (strcmp ((const char *) key, "metadata") == 0) {
+      drop_metadata = TRUE;
+      continue;
+    }
+    cur = locate_key (root, (const char *) key, &parent, &order);
+    if (parent == NULL)
+      continue;   /* the device is gone: nothing to restore into */
+    if (cur)
+      remove_node (cur);
+    if (present && strcmp ((const char *) present, "yes") == 0) {
+      xmlNodePtr frag = NULL;
+      if (xmlParseInNodeContext (parent, (const char *) text, (int) strlen ((const char *) text),
+                                 XML_PARSE_NOERROR | XML_PARSE_NOWARNING, &frag) != XML_ERR_OK
+          || frag == NULL) {
+        g_set_error (error, VDP_ERROR, VDP_ERROR_INPUT,
+                     "virt-dataplane metadata: cannot parse the recorded '%s'", (const char *) key);
+        xmlFreeNodeList (frag);
+        return -1;
+      }
+      if (order == device_driver_order && child (parent, NULL)) {
+        xmlNodePtr first = child (parent, NULL);
+        xmlAddPrevSibling (first, frag);
+        xmlAddPrevSibling (first, indent_text (doc, depth_of (first)));
+      } else {
+        insert_ordered (parent, frag, order);
+      }
+    }
+  }
+  meta = vdp->parent;
+  remove_node (vdp);
+  if (drop_metadata && child (meta, NULL) == NULL)
+    remove_node (meta);
+  return 1;
+}
+
+char *
+vdp_xml_format (xmlDocPtr doc)
+{
+  xmlBufferPtr buf = xmlBufferCreate ();
+  GString *out = g_string_new (NULL);
+
+  for (xmlNodePtr n = doc->children; n; n = n->next) {
+    if (n->type == XML_DTD_NODE)
+      continue;
+    xmlBufferEmpty (buf);
+    xmlNodeDump (buf, doc, n, 0, 0);
+    g_string_append (out, (const char *) xmlBufferContent (buf));
+    g_string_append_c (out, '\n');
+  }
+  xmlBufferFree (buf);
+  return g_string_free (out, FALSE);
+}

@@ -965,7 +965,19 @@ plan_domain (struct inventory *inv, struct vdp_plan *plan, const struct vdp_plan
     capable += vdp_controller_iothread_capable (&d->controllers[i]);
   queues = policy->queues ? policy->queues : d->vcpus;
   if (capable > 0) {
-    unsigned n, reserved = reserved_iothread_ids (d);
+    unsigned n, reserved = reserved_iothread_ids (d), single = 0;
+    gboolean any_mapped = FALSE;
+
+    for (unsigned i = 0; i < d->n_disks; i++)
+      if (vdp_disk_iothread_capable (&d->disks[i])) {
+        any_mapped |= plan->caps.disk_mapping;
+        single += !plan->caps.disk_mapping;
+      }
+    for (unsigned i = 0; i < d->n_controllers; i++)
+      if (vdp_controller_iothread_capable (&d->controllers[i])) {
+        any_mapped |= plan->caps.scsi_mapping;
+        single += !plan->caps.scsi_mapping;
+      }
     if (policy->iothreads) {
       n = MIN (policy->iothreads, queues);
       vdp_domain_plan_reason (dp, 3, "iothreads", "%u IOThread%s: fixed by the profile%s", n,
@@ -979,6 +991,14 @@ plan_domain (struct inventory *inv, struct vdp_plan *plan, const struct vdp_plan
                               "%u queues; shared by the domain's %u virtio device%s", n,
                               n == 1 ? "" : "s", d->vcpus, MIN (8, policy->iothreads_max), queues,
                               capable, capable == 1 ? "" : "s");
+    }
+    if (!any_mapped && single < n) {
+      /* without per-queue mapping each device takes one IOThread: more would idle */
+      vdp_domain_plan_reason (dp, 3, "iothreads",
+                              "%u IOThread%s: without virtqueue mapping on this stack each of "
+                              "the %u device%s uses one", single, single == 1 ? "" : "s", single,
+                              single == 1 ? "" : "s");
+      n = single;
     }
     if (reserved > n) {
       vdp_domain_plan_reason (dp, 3, "iothreads",

@@ -81,7 +81,8 @@ format_text (const struct vdp_topology *t, int verbose)
 
   for (size_t n = 0; n < t->n_nodes; n++) {
     const struct vdp_node *node = &t->nodes[n];
-    g_autofree char *mem = g_format_size_full (node->memory, G_FORMAT_SIZE_IEC_UNITS);
+    g_autofree char *mem = node->memory ? g_format_size_full (node->memory, G_FORMAT_SIZE_IEC_UNITS)
+                           : g_strdup ("memory unknown");
     g_autofree char *cpus = vdp_cpuset_format (node->cpuset);
 
     g_string_append_printf (out, "\nNode %u%s: %s, PUs %s\n", node->id,

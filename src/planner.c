@@ -408,12 +408,32 @@ place_vcpus (struct inventory *inv, struct vdp_domain_plan *dp, GArray *span,
   const struct vdp_domain *d = dp->dom;
   unsigned v = 0;
 
+  g_autofree unsigned *share = g_new0 (unsigned, span->len);
+  guint64 total_cap = 0;
+  unsigned given = 0;
+
+  /* vCPUs spread over the spanned nodes in proportion to what each can
+   * take, at least one each, so that every guest cell has CPUs */
+  for (guint si = 0; si < span->len; si++)
+    total_cap += node_capacity (inv, (size_t) g_array_index (span, int, si), dp->placement);
+  for (guint si = 0; si < span->len; si++) {
+    unsigned cap = node_capacity (inv, (size_t) g_array_index (span, int, si), dp->placement);
+    share[si] = MAX (1, (unsigned) (d->vcpus * (guint64) cap / MAX (total_cap, 1)));
+    given += share[si];
+  }
+  for (guint si = 0; given < d->vcpus; si = (si + 1) % span->len, given++)
+    share[si]++;
+  for (guint si = span->len; given > d->vcpus && si-- > 0;)
+    while (share[si] > 1 && given > d->vcpus) {
+      share[si]--;
+      given--;
+    }
+
   dp->vcpu_pins = g_new0 (hwloc_bitmap_t, d->vcpus);
   dp->vcpu_l3 = g_new0 (int, d->vcpus);
   for (guint si = 0; si < span->len && v < d->vcpus; si++) {
     size_t n = (size_t) g_array_index (span, int, si);
-    unsigned cap = node_capacity (inv, n, dp->placement);
-    unsigned take = si + 1 == span->len ? d->vcpus - v : MIN (cap, d->vcpus - v);
+    unsigned take = MIN (share[si], d->vcpus - v);
     unsigned first = v;
 
     if (dp->placement == VDP_PLACEMENT_DEDICATED) {
@@ -921,14 +941,32 @@ plan_domain (struct inventory *inv, struct vdp_plan *plan, const struct vdp_plan
       else
         warn (dp, "needs more memory than the host's nodes have free");
     }
+    if (span->len > d->vcpus) {
+      /* guest cells need CPUs: no more nodes than vCPUs */
+      warn (dp, "needs the memory of %u nodes but has %u vCPU%s: memory spread over %u node%s",
+            span->len, d->vcpus, d->vcpus == 1 ? "" : "s", d->vcpus, d->vcpus == 1 ? "" : "s");
+      g_array_set_size (span, d->vcpus);
+    }
     dp->home_node = (int) t->nodes[home].id;
     for (guint i = 0; i < span->len; i++)
       hwloc_bitmap_set (dp->nodes, t->nodes[g_array_index (span, int, i)].id);
     if (span->len > 1) {
       g_autofree char *s = fmt_set (dp->nodes);
-      vdp_domain_plan_reason (dp, 8, "domain",
-                              "spans nodes %s: %u vCPUs and %" G_GUINT64_FORMAT " MiB do not fit "
-                              "node %u", s, d->vcpus, d->memory_kib / 1024, dp->home_node);
+      unsigned cap = node_capacity (inv, (size_t) home, dp->placement);
+      guint64 mem = node_free_mem (inv, (size_t) home);
+      g_autoptr (GString) why = g_string_new (NULL);
+
+      if (cap < d->vcpus)
+        g_string_append_printf (why, "%u vCPUs need more than the %u %s node %d has for them",
+                                d->vcpus, cap,
+                                dp->placement == VDP_PLACEMENT_DEDICATED
+                                && policy->smt == VDP_SMT_ISOLATE ? "free cores" : "PUs",
+                                dp->home_node);
+      if (t->nodes[home].memory > 0 && mem < d->memory_kib)
+        g_string_append_printf (why, "%s%" G_GUINT64_FORMAT " MiB of memory exceed its %"
+                                G_GUINT64_FORMAT " MiB free", why->len ? "; " : "",
+                                d->memory_kib / 1024, mem / 1024);
+      vdp_domain_plan_reason (dp, 8, "domain", "spans nodes %s: %s", s, why->str);
     }
     if (!place_vcpus (inv, dp, span, vcpu_node_pos, error))
       return FALSE;
@@ -1008,9 +1046,21 @@ plan_domain (struct inventory *inv, struct vdp_plan *plan, const struct vdp_plan
     }
     dp->set_iothreads = true;
     dp->n_iothreads = n;
-    if (dp->place)
+    if (dp->place) {
       place_iothreads (inv, dp, vcpu_node_pos, (size_t) node_pos (t, (unsigned) dp->home_node),
                        dp->emulator_pin);
+      /* PUs just dedicated to IOThreads are no longer the emulator's */
+      if (hwloc_bitmap_intersects (dp->emulator_pin, inv->dedicated)) {
+        g_auto (VdpBitmap) rest = hwloc_bitmap_alloc ();
+        hwloc_bitmap_andnot (rest, dp->emulator_pin, inv->dedicated);
+        if (!hwloc_bitmap_iszero (rest)) {
+          g_autofree char *s = fmt_set (rest);
+          hwloc_bitmap_copy (dp->emulator_pin, rest);
+          vdp_domain_plan_reason (dp, 7, "emulator",
+                                  "emulator narrowed to PUs %s: the others went to IOThreads", s);
+        }
+      }
+    }
   } else {
     vdp_domain_plan_reason (dp, 3, "iothreads", "no virtio disk or virtio-scsi controller: "
                             "IOThreads left as they are");

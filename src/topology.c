@@ -338,6 +338,11 @@ vdp_topology_load_synthetic (const char *desc, GError **error)
     return NULL;
   }
   build (t);
+  if (strstr (desc, "memory") == NULL) {
+    /* hwloc makes up a size when the description gives none: unknown */
+    for (size_t i = 0; i < t->n_nodes; i++)
+      t->nodes[i].memory = 0;
+  }
   return g_steal_pointer (&t);
 }
 

@@ -56,7 +56,7 @@ struct vdp_l3 {
 
 struct vdp_node {
   unsigned id;              /* OS index */
-  uint64_t memory;          /* local memory in bytes */
+  uint64_t memory;          /* local memory in bytes, 0 when unknown */
   hwloc_bitmap_t cpuset;    /* online PUs local to the node (allowed or not) */
   bool allowed;
 };

@@ -1,0 +1,96 @@
+#!/bin/sh
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# Golden plan tests: each tests/data/plan/<case>/ holds "args" (plan options,
+# one per line; @SHARED@ and @EXAMPLES@ are expanded, other paths are
+# relative to the case) and the expected outputs: expected.xml (or
+# expected/<file> with several domains), expected.txt (the explanation),
+# expected.err (warnings) and expected.rc when not 0.  Every generated XML
+# must validate against the newest libvirt schema, and for libvirt 9.0
+# targets against Debian's.  Planning the generated XML again must give it
+# back unchanged.  VDP_REGENERATE=1 rewrites the expected files.
+. "$VDP_SRCDIR/tests/lib.sh"
+DATA="$VDP_SRCDIR/tests/data/plan"
+RNG="$VDP_SHARED_DIR/libvirt-schemas/domain.rng"
+RNG90=/usr/share/libvirt/schemas/domain.rng
+command -v xmllint >/dev/null || { echo "1..0 # SKIP xmllint not installed (package libxml2-utils)"; exit 0; }
+
+# args_of CASE: the case's arguments, one per line, expanded.
+args_of () {
+  sed -e "s|@SHARED@|$VDP_SHARED_DIR|g" -e "s|@EXAMPLES@|$VDP_SRCDIR/examples/domains|g" "$1/args"
+}
+
+# plan CASE EXTRA...: runs plan in the case directory with its args.
+plan_case () {
+  dir=$1; shift
+  args_of "$dir" > "$TMP/args"
+  run_args "$dir" "$TMP/args" "$@"
+}
+
+# run_args DIR ARGFILE EXTRA...: plan with the lines of ARGFILE as arguments,
+# output paths under the shared directory shown as @SHARED@.
+run_args () {
+  ( cd "$1" && f=$2 && shift 2 && while IFS= read -r a; do set -- "$@" "$a"; done < "$f" \
+      && exec "$VDP_BIN" plan "$@" ) 2> "$TMP/raw-err"
+  rc_=$?
+  sed "s|$VDP_SHARED_DIR|@SHARED@|g" "$TMP/raw-err" >&2
+  return $rc_
+}
+
+
+count=0
+for dir in "$DATA"/*/; do
+  dir=${dir%/}
+  name=$(basename "$dir")
+  count=$((count + 1))
+  rc_want=0
+  [ -f "$dir/expected.rc" ] && rc_want=$(cat "$dir/expected.rc")
+
+  rc=0
+  plan_case "$dir" > "$TMP/txt" 2> "$TMP/err" || rc=$?
+  if [ "${VDP_REGENERATE:-}" = 1 ]; then
+    cp "$TMP/txt" "$dir/expected.txt"
+    cp "$TMP/err" "$dir/expected.err"
+    if [ "$rc" -ne 0 ]; then echo "$rc" > "$dir/expected.rc"; else rm -f "$dir/expected.rc"; fi
+    rc_want=$rc
+  fi
+  check "$name: exit status $rc_want" test "$rc" = "$rc_want"
+  check "$name: explanation as expected" cmp -s "$TMP/txt" "$dir/expected.txt"
+  check "$name: warnings as expected" cmp -s "$TMP/err" "$dir/expected.err"
+  if [ "$rc_want" != 0 ]; then
+    check "$name: error is one line" test "$(wc -l < "$TMP/err")" = 1
+    check "$name: nothing on stdout" test ! -s "$TMP/txt"
+    continue
+  fi
+
+  # the tuned XML: one file on stdout, several in a directory
+  nfiles=$(awk 'prev == "--file" { n++ } { prev = $0 } END { print n + 0 }' "$TMP/args")
+  rm -rf "$TMP/xml"; mkdir -p "$TMP/xml"
+  if [ "$nfiles" -gt 1 ]; then
+    plan_case "$dir" -q --xml --output-dir "$TMP/xml" || not_ok "$name: --xml --output-dir failed"
+    if [ "${VDP_REGENERATE:-}" = 1 ]; then rm -rf "$dir/expected"; cp -r "$TMP/xml" "$dir/expected"; fi
+    check "$name: tuned XML as expected" diff -r "$TMP/xml" "$dir/expected"
+  else
+    plan_case "$dir" -q --xml > "$TMP/xml/out.xml" || not_ok "$name: --xml failed"
+    [ "${VDP_REGENERATE:-}" = 1 ] && cp "$TMP/xml/out.xml" "$dir/expected.xml"
+    check "$name: tuned XML as expected" cmp -s "$TMP/xml/out.xml" "$dir/expected.xml"
+  fi
+  for x in "$TMP"/xml/*; do
+    check "$name: $(basename "$x") valid (newest schema)" xmllint --noout --relaxng "$RNG" "$x" 2>/dev/null
+    if grep -qx -- '--target' "$TMP/args" && grep -q '^libvirt=9\.' "$TMP/args"; then
+      if [ -f "$RNG90" ]; then
+        check "$name: $(basename "$x") valid (libvirt 9.0 schema)" xmllint --noout --relaxng "$RNG90" "$x" 2>/dev/null
+      else
+        skip_test "$name: libvirt 9.0 schema missing (package libvirt0)"
+      fi
+    fi
+  done
+
+  # a second run over the tuned XML changes nothing
+  mkdir -p "$TMP/again"; rm -rf "$TMP/again"/*
+  sed -e '/^--file$/,+1d' "$TMP/args" > "$TMP/args2"
+  for x in "$TMP"/xml/*; do printf -- '--file\n%s\n' "$x" >> "$TMP/args2"; done
+  run_args "$dir" "$TMP/args2" -q --xml --output-dir "$TMP/again" || not_ok "$name: second run failed"
+  check "$name: second run changes nothing" diff -r "$TMP/xml" "$TMP/again"
+done
+check "at least 25 golden cases" test "$count" -ge 25
+done_testing

@@ -120,6 +120,7 @@ compute_pool (struct inventory *inv)
     int total, size, have = 0;
 
     node_usable (inv, n, nu);
+    hwloc_bitmap_andnot (nu, nu, inv->dedicated);   /* foreign pins stay theirs */
     total = hwloc_bitmap_weight (nu);
     if (total < 4)
       continue;
@@ -220,6 +221,7 @@ choose_home (const struct inventory *inv, const struct vdp_plan_input *in,
   const struct vdp_topology *t = inv->topo;
   g_autofree unsigned *votes = g_new0 (unsigned, t->n_nodes + 1);
   unsigned total_votes = 0;
+  g_auto (VdpBitmap) full = hwloc_bitmap_alloc ();
   int best = -1;
 
   for (unsigned i = 0; in->hints && i < in->dom->n_disks; i++) {
@@ -231,6 +233,8 @@ choose_home (const struct inventory *inv, const struct vdp_plan_input *in,
     if (p >= 0 && node_capacity (inv, (size_t) p, placement) > 0) {
       votes[p]++;
       total_votes++;
+    } else if (p >= 0) {
+      hwloc_bitmap_set (full, (unsigned) in->hints[i].node);
     }
   }
   for (size_t n = 0; n < t->n_nodes; n++) {
@@ -256,7 +260,12 @@ choose_home (const struct inventory *inv, const struct vdp_plan_input *in,
     vdp_domain_plan_reason (dp, 1, "domain",
                             "home node %u: %u of %u disks with known locality are local to it",
                             t->nodes[best].id, votes[best], total_votes);
-  else
+  else if (!hwloc_bitmap_iszero (full)) {
+    g_autofree char *s = fmt_set (full);
+    vdp_domain_plan_reason (dp, 1, "domain",
+                            "home node %u: the disks' node %s has no PU left for this guest; "
+                            "the node with the most free PUs and memory", t->nodes[best].id, s);
+  } else
     vdp_domain_plan_reason (dp, 1, "domain",
                             "home node %u: no disk locality known; the node with the most free "
                             "PUs and memory", t->nodes[best].id);
@@ -908,10 +917,6 @@ plan_domain (struct inventory *inv, struct vdp_plan *plan, const struct vdp_plan
                             "existing pins or NUMA placement not written by virt-dataplane are "
                             "kept; use --force (override=yes) to replace them");
     warn (dp, "has pins virt-dataplane did not write: placement left alone (use --force)");
-    /* its single-PU vCPU pins stay someone's: keep them out of others' hands */
-    for (unsigned v = 0; v < d->vcpus; v++)
-      if (d->vcpupin[v] && hwloc_bitmap_weight (d->vcpupin[v]) == 1)
-        hwloc_bitmap_or (inv->dedicated, inv->dedicated, d->vcpupin[v]);
   } else if (has_foreign_placement (d)) {
     vdp_domain_plan_reason (dp, 11, "domain", "existing pins replaced (override)");
   }
@@ -1174,6 +1179,16 @@ vdp_plan_compute (const struct vdp_topology *topo, const struct vdp_policy *poli
     ok = FALSE;
   }
   if (ok) {
+    /* Pins that stay (foreign, not overridden) are someone's before any
+     * domain is planned: their single-PU vCPU pins are dedicated. */
+    for (unsigned i = 0; i < n; i++) {
+      const struct vdp_domain *d = inputs[i].dom;
+      if (!has_foreign_placement (d) || policy->override)
+        continue;
+      for (unsigned v = 0; v < d->vcpus; v++)
+        if (d->vcpupin[v] && hwloc_bitmap_weight (d->vcpupin[v]) == 1)
+          hwloc_bitmap_or (inv.dedicated, inv.dedicated, d->vcpupin[v]);
+    }
     compute_pool (&inv);
     plan->io_pool = hwloc_bitmap_dup (inv.pool);
     g_qsort_with_data (order, (gint) n, sizeof (unsigned), cmp_largest_first, (gpointer) inputs);

@@ -76,10 +76,13 @@ indent_text (xmlDocPtr doc, int depth)
   return xmlNewDocText (doc, (const xmlChar *) s);
 }
 
-/* Unlinks and frees @n and the indentation before it. */
+/* Unlinks and frees @n and the indentation before it; a parent left with
+ * nothing but blanks becomes empty again (<x/>). */
 static void
 remove_node (xmlNodePtr n)
 {
+  xmlNodePtr parent = n->parent, c, next;
+
   if (is_blank (n->prev)) {
     xmlNodePtr ws = n->prev;
     xmlUnlinkNode (ws);
@@ -87,6 +90,14 @@ remove_node (xmlNodePtr n)
   }
   xmlUnlinkNode (n);
   xmlFreeNode (n);
+  for (c = parent ? parent->children : NULL; c; c = c->next)
+    if (!is_blank (c))
+      return;
+  for (c = parent ? parent->children : NULL; c; c = next) {
+    next = c->next;
+    xmlUnlinkNode (c);
+    xmlFreeNode (c);
+  }
 }
 
 /* Re-indents @n's subtree the way libvirt formats XML (two spaces a level),

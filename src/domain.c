@@ -5,93 +5,90 @@
 #include <string.h>
 
 #include <libxml/parser.h>
-#include <libxml/xpathInternals.h>
 
 #include "domain.h"
 #include "util/cleanup.h"
 #include "util/cpuset.h"
 #include "util/error.h"
 
-/* Returns the string value of @expr evaluated at @node, or NULL when it is
- * empty (missing attributes and elements read as empty). */
-static char *
-xp_str (xmlXPathContextPtr ctx, xmlNodePtr node, const char *expr)
+/* The first child element of @parent named @name (no namespace), or NULL. */
+static xmlNodePtr
+el (xmlNodePtr parent, const char *name)
 {
-  g_autofree char *full = g_strdup_printf ("string(%s)", expr);
-  g_autoptr (xmlXPathObject) obj = NULL;
+  for (xmlNodePtr c = parent ? parent->children : NULL; c; c = c->next)
+    if (c->type == XML_ELEMENT_NODE && c->ns == NULL && strcmp ((const char *) c->name, name) == 0)
+      return c;
+  return NULL;
+}
+
+/* Attribute @name of @n (which may be NULL), stripped; NULL when absent or empty. */
+static char *
+attr (xmlNodePtr n, const char *name)
+{
+  xmlChar *v = n ? xmlGetNoNsProp (n, (const xmlChar *) name) : NULL;
   char *ret = NULL;
 
-  ctx->node = node;
-  obj = xmlXPathEvalExpression ((const xmlChar *) full, ctx);
-  if (obj && obj->type == XPATH_STRING && obj->stringval && obj->stringval[0])
-    ret = g_strstrip (g_strdup ((const char *) obj->stringval));
-  if (ret && *ret == '\0')
-    g_clear_pointer (&ret, g_free);
+  if (v) {
+    ret = g_strstrip (g_strdup ((const char *) v));
+    xmlFree (v);
+    if (*ret == '\0')
+      g_clear_pointer (&ret, g_free);
+  }
   return ret;
 }
 
-/* Whether @expr selects anything at @node. */
+/* Text content of @n, stripped; NULL when absent or empty. */
+static char *
+text_of (xmlNodePtr n)
+{
+  xmlChar *v = n ? xmlNodeGetContent (n) : NULL;
+  char *ret = NULL;
+
+  if (v) {
+    ret = g_strstrip (g_strdup ((const char *) v));
+    xmlFree (v);
+    if (*ret == '\0')
+      g_clear_pointer (&ret, g_free);
+  }
+  return ret;
+}
+
+/* Parses @s (may be NULL: @dflt) as an unsigned number up to @max; fails
+ * naming @what. */
 static gboolean
-xp_bool (xmlXPathContextPtr ctx, xmlNodePtr node, const char *expr)
+parse_u64 (const char *s, guint64 max, guint64 dflt, guint64 *out, const char *what,
+           const char *dom, GError **error)
 {
-  g_autofree char *full = g_strdup_printf ("boolean(%s)", expr);
-  g_autoptr (xmlXPathObject) obj = NULL;
-
-  ctx->node = node;
-  obj = xmlXPathEvalExpression ((const xmlChar *) full, ctx);
-  return obj && obj->type == XPATH_BOOLEAN && obj->boolval;
-}
-
-static xmlXPathObjectPtr
-xp_nodes (xmlXPathContextPtr ctx, xmlNodePtr node, const char *expr)
-{
-  ctx->node = node;
-  return xmlXPathEvalExpression ((const xmlChar *) expr, ctx);
-}
-
-static int
-nodeset_len (xmlXPathObjectPtr obj)
-{
-  return obj && obj->nodesetval ? obj->nodesetval->nodeNr : 0;
-}
-
-/* Parses an unsigned attribute; absent gives @dflt.  Fails naming @what. */
-static gboolean
-xp_uint (xmlXPathContextPtr ctx, xmlNodePtr node, const char *expr, guint64 max,
-         guint64 dflt, guint64 *out, const char *dom, GError **error)
-{
-  g_autofree char *s = xp_str (ctx, node, expr);
-  g_autoptr (GError) local = NULL;
-
   if (s == NULL) {
     *out = dflt;
     return TRUE;
   }
-  if (!g_ascii_string_to_unsigned (s, 10, 0, max, out, &local)) {
+  if (!g_ascii_string_to_unsigned (s, 10, 0, max, out, NULL)) {
     g_set_error (error, VDP_ERROR, VDP_ERROR_INPUT,
-                 "domain '%s': cannot parse %s value '%s'", dom, expr, s);
+                 "domain '%s': cannot parse %s value '%s'", dom, what, s);
     return FALSE;
   }
   return TRUE;
 }
 
 static gboolean
-xp_unsigned (xmlXPathContextPtr ctx, xmlNodePtr node, const char *expr,
-             unsigned *out, const char *dom, GError **error)
+attr_uint (xmlNodePtr n, const char *name, unsigned *out, const char *what, const char *dom,
+           GError **error)
 {
+  g_autofree char *s = attr (n, name);
   guint64 v;
 
-  if (!xp_uint (ctx, node, expr, G_MAXUINT32, 0, &v, dom, error))
+  if (!parse_u64 (s, G_MAXUINT32, 0, &v, what, dom, error))
     return FALSE;
   *out = (unsigned) v;
   return TRUE;
 }
 
 static gboolean
-xp_cpuset (xmlXPathContextPtr ctx, xmlNodePtr node, const char *expr,
-           hwloc_bitmap_t *out, const char *dom, GError **error)
+attr_cpuset (xmlNodePtr n, const char *name, hwloc_bitmap_t *out, const char *what,
+             const char *dom, GError **error)
 {
-  g_autofree char *s = xp_str (ctx, node, expr);
+  g_autofree char *s = attr (n, name);
   g_autoptr (GError) local = NULL;
 
   *out = NULL;
@@ -99,7 +96,7 @@ xp_cpuset (xmlXPathContextPtr ctx, xmlNodePtr node, const char *expr,
     return TRUE;
   *out = vdp_cpuset_parse (s, &local);
   if (*out == NULL) {
-    g_set_error (error, VDP_ERROR, VDP_ERROR_INPUT, "domain '%s': %s: %s", dom, expr,
+    g_set_error (error, VDP_ERROR, VDP_ERROR_INPUT, "domain '%s': %s: %s", dom, what,
                  local->message);
     return FALSE;
   }
@@ -131,13 +128,12 @@ unit_to_kib_num (const char *unit, guint64 *den)
 }
 
 static gboolean
-parse_memory_kib (xmlXPathContextPtr ctx, xmlNodePtr node, const char *value_expr,
-                  const char *unit_expr, guint64 *kib, const char *dom, GError **error)
+parse_memory_kib (const char *value, const char *unit, guint64 *kib, const char *what,
+                  const char *dom, GError **error)
 {
-  g_autofree char *unit = xp_str (ctx, node, unit_expr);
   guint64 v, num, den;
 
-  if (!xp_uint (ctx, node, value_expr, G_MAXUINT64, 0, &v, dom, error))
+  if (!parse_u64 (value, G_MAXUINT64, 0, &v, what, dom, error))
     return FALSE;
   num = unit_to_kib_num (unit, &den);
   if (num == 0) {
@@ -154,17 +150,21 @@ parse_memory_kib (xmlXPathContextPtr ctx, xmlNodePtr node, const char *value_exp
   return TRUE;
 }
 
+/* The @id attributes of the <iothread> children of @list (may be NULL). */
 static unsigned *
-collect_ids (xmlXPathContextPtr ctx, xmlNodePtr node, const char *expr, unsigned *n,
-             const char *dom, GError **error)
+collect_ids (xmlNodePtr list, unsigned *n, const char *dom, GError **error)
 {
-  g_autoptr (xmlXPathObject) obj = xp_nodes (ctx, node, expr);
-  int len = nodeset_len (obj);
-  unsigned *ids = g_new0 (unsigned, MAX (len, 1));
+  unsigned cap = 0;
+  unsigned *ids;
 
+  for (xmlNodePtr c = list ? list->children : NULL; c; c = c->next)
+    cap += c->type == XML_ELEMENT_NODE;
+  ids = g_new0 (unsigned, MAX (cap, 1));
   *n = 0;
-  for (int i = 0; i < len; i++) {
-    if (!xp_unsigned (ctx, obj->nodesetval->nodeTab[i], "@id", &ids[*n], dom, error)) {
+  for (xmlNodePtr c = list ? list->children : NULL; c; c = c->next) {
+    if (c->type != XML_ELEMENT_NODE || strcmp ((const char *) c->name, "iothread") != 0)
+      continue;
+    if (!attr_uint (c, "id", &ids[*n], "iothread id", dom, error)) {
       g_free (ids);
       return NULL;
     }
@@ -174,124 +174,139 @@ collect_ids (xmlXPathContextPtr ctx, xmlNodePtr node, const char *expr, unsigned
 }
 
 static gboolean
-parse_disk (xmlXPathContextPtr ctx, xmlNodePtr node, struct vdp_disk *disk,
-            const char *dom, GError **error)
+parse_disk (xmlNodePtr node, struct vdp_disk *disk, const char *dom, GError **error)
 {
-  disk->target = xp_str (ctx, node, "target/@dev");
-  disk->type = xp_str (ctx, node, "@type");
-  disk->device = xp_str (ctx, node, "@device");
+  xmlNodePtr target = el (node, "target"), source = el (node, "source");
+  xmlNodePtr driver = el (node, "driver");
+
+  disk->target = attr (target, "dev");
+  disk->type = attr (node, "type");
+  disk->device = attr (node, "device");
   if (disk->device == NULL)
     disk->device = g_strdup ("disk");
-  disk->bus = xp_str (ctx, node, "target/@bus");
-  disk->source = xp_str (ctx, node, "source/@file | source/@dev");
-  disk->driver_type = xp_str (ctx, node, "driver/@type");
-  disk->cache = xp_str (ctx, node, "driver/@cache");
-  disk->io = xp_str (ctx, node, "driver/@io");
-  disk->address_type = xp_str (ctx, node, "address/@type");
-  disk->readonly = xp_bool (ctx, node, "readonly");
-  if (!xp_unsigned (ctx, node, "driver/@queues", &disk->queues, dom, error)
-      || !xp_unsigned (ctx, node, "driver/@iothread", &disk->iothread, dom, error))
+  disk->bus = attr (target, "bus");
+  disk->source = attr (source, "file");
+  if (disk->source == NULL)
+    disk->source = attr (source, "dev");
+  disk->driver_type = attr (driver, "type");
+  disk->cache = attr (driver, "cache");
+  disk->io = attr (driver, "io");
+  disk->address_type = attr (el (node, "address"), "type");
+  disk->readonly = el (node, "readonly") != NULL;
+  if (!attr_uint (driver, "queues", &disk->queues, "disk driver queues", dom, error)
+      || !attr_uint (driver, "iothread", &disk->iothread, "disk driver iothread", dom, error))
     return FALSE;
-  disk->mapped = collect_ids (ctx, node, "driver/iothreads/iothread", &disk->n_mapped, dom, error);
+  disk->mapped = collect_ids (el (driver, "iothreads"), &disk->n_mapped, dom, error);
   return disk->mapped != NULL;
 }
 
 static gboolean
-parse_controller (xmlXPathContextPtr ctx, xmlNodePtr node, struct vdp_controller *c,
-                  const char *dom, GError **error)
+parse_controller (xmlNodePtr node, struct vdp_controller *c, const char *dom, GError **error)
 {
-  c->type = xp_str (ctx, node, "@type");
-  c->model = xp_str (ctx, node, "@model");
-  c->address_type = xp_str (ctx, node, "address/@type");
-  if (!xp_unsigned (ctx, node, "@index", &c->index, dom, error)
-      || !xp_unsigned (ctx, node, "driver/@queues", &c->queues, dom, error)
-      || !xp_unsigned (ctx, node, "driver/@iothread", &c->iothread, dom, error))
+  xmlNodePtr driver = el (node, "driver");
+  g_autofree unsigned *ids = NULL;
+
+  c->type = attr (node, "type");
+  c->model = attr (node, "model");
+  c->address_type = attr (el (node, "address"), "type");
+  if (!attr_uint (node, "index", &c->index, "controller index", dom, error)
+      || !attr_uint (driver, "queues", &c->queues, "controller queues", dom, error)
+      || !attr_uint (driver, "iothread", &c->iothread, "controller iothread", dom, error))
     return FALSE;
-  {
-    g_autoptr (xmlXPathObject) obj = xp_nodes (ctx, node, "driver/iothreads/iothread");
-    c->n_mapped = (unsigned) nodeset_len (obj);
-  }
-  return TRUE;
+  ids = collect_ids (el (driver, "iothreads"), &c->n_mapped, dom, error);
+  return ids != NULL;
 }
 
 static gboolean
-parse_cputune (xmlXPathContextPtr ctx, xmlNodePtr root, struct vdp_domain *d, GError **error)
+parse_cputune (xmlNodePtr root, struct vdp_domain *d, GError **error)
 {
-  g_autoptr (xmlXPathObject) pins = xp_nodes (ctx, root, "cputune/vcpupin");
-  g_autoptr (xmlXPathObject) iopins = xp_nodes (ctx, root, "cputune/iothreadpin");
-  g_autoptr (xmlXPathObject) sched = xp_nodes (ctx, root, "cputune/iothreadsched");
-  int n;
+  xmlNodePtr tune = el (root, "cputune");
+  unsigned n_io = 0;
 
   d->vcpupin = g_new0 (hwloc_bitmap_t, MAX (d->vcpus, 1));
-  for (int i = 0; i < nodeset_len (pins); i++) {
-    xmlNodePtr p = pins->nodesetval->nodeTab[i];
-    unsigned vcpu;
-    hwloc_bitmap_t set;
+  for (xmlNodePtr c = tune ? tune->children : NULL; c; c = c->next)
+    n_io += c->type == XML_ELEMENT_NODE && strcmp ((const char *) c->name, "iothreadpin") == 0;
+  d->iothreadpin_id = g_new0 (unsigned, MAX (n_io, 1));
+  d->iothreadpin = g_new0 (hwloc_bitmap_t, MAX (n_io, 1));
 
-    if (!xp_unsigned (ctx, p, "@vcpu", &vcpu, d->name, error)
-        || !xp_cpuset (ctx, p, "@cpuset", &set, d->name, error))
-      return FALSE;
-    if (vcpu >= d->vcpus || set == NULL) {
-      hwloc_bitmap_free (set);
-      continue;   /* libvirt rejects these; nothing to learn from them */
+  for (xmlNodePtr c = tune ? tune->children : NULL; c; c = c->next) {
+    const char *name = (const char *) c->name;
+    if (c->type != XML_ELEMENT_NODE)
+      continue;
+    if (strcmp (name, "vcpupin") == 0) {
+      unsigned vcpu;
+      hwloc_bitmap_t set;
+      if (!attr_uint (c, "vcpu", &vcpu, "vcpupin vcpu", d->name, error)
+          || !attr_cpuset (c, "cpuset", &set, "vcpupin cpuset", d->name, error))
+        return FALSE;
+      if (vcpu >= d->vcpus || set == NULL) {
+        hwloc_bitmap_free (set);
+        continue;   /* libvirt rejects these; nothing to learn from them */
+      }
+      hwloc_bitmap_free (d->vcpupin[vcpu]);
+      d->vcpupin[vcpu] = set;
+    } else if (strcmp (name, "emulatorpin") == 0) {
+      hwloc_bitmap_free (d->emulatorpin);
+      if (!attr_cpuset (c, "cpuset", &d->emulatorpin, "emulatorpin cpuset", d->name, error))
+        return FALSE;
+    } else if (strcmp (name, "iothreadpin") == 0) {
+      unsigned i = d->n_iothreadpin++;
+      if (!attr_uint (c, "iothread", &d->iothreadpin_id[i], "iothreadpin iothread", d->name, error)
+          || !attr_cpuset (c, "cpuset", &d->iothreadpin[i], "iothreadpin cpuset", d->name, error))
+        return FALSE;
+    } else if (strcmp (name, "iothreadsched") == 0 || strcmp (name, "vcpusched") == 0) {
+      hwloc_bitmap_t ids;
+      d->has_sched = true;
+      if (name[0] != 'i')
+        continue;
+      if (!attr_cpuset (c, "iothreads", &ids, "iothreadsched iothreads", d->name, error))
+        return FALSE;
+      if (ids)
+        d->max_sched_iothread = MAX (d->max_sched_iothread, (unsigned) hwloc_bitmap_last (ids));
+      hwloc_bitmap_free (ids);
     }
-    hwloc_bitmap_free (d->vcpupin[vcpu]);
-    d->vcpupin[vcpu] = set;
   }
-  if (!xp_cpuset (ctx, root, "cputune/emulatorpin/@cpuset", &d->emulatorpin, d->name, error))
-    return FALSE;
-
-  n = nodeset_len (iopins);
-  d->iothreadpin_id = g_new0 (unsigned, MAX (n, 1));
-  d->iothreadpin = g_new0 (hwloc_bitmap_t, MAX (n, 1));
-  for (int i = 0; i < n; i++) {
-    xmlNodePtr p = iopins->nodesetval->nodeTab[i];
-    if (!xp_unsigned (ctx, p, "@iothread", &d->iothreadpin_id[i], d->name, error)
-        || !xp_cpuset (ctx, p, "@cpuset", &d->iothreadpin[i], d->name, error))
-      return FALSE;
-    d->n_iothreadpin++;
-  }
-  for (int i = 0; i < nodeset_len (sched); i++) {
-    hwloc_bitmap_t ids;
-    if (!xp_cpuset (ctx, sched->nodesetval->nodeTab[i], "@iothreads", &ids, d->name, error))
-      return FALSE;
-    if (ids)
-      d->max_sched_iothread = MAX (d->max_sched_iothread, (unsigned) hwloc_bitmap_last (ids));
-    hwloc_bitmap_free (ids);
-  }
-  d->has_sched = xp_bool (ctx, root, "cputune/vcpusched | cputune/iothreadsched");
   return TRUE;
 }
 
 static gboolean
-parse_numa (xmlXPathContextPtr ctx, xmlNodePtr root, struct vdp_domain *d, GError **error)
+parse_numa (xmlNodePtr root, struct vdp_domain *d, GError **error)
 {
-  g_autoptr (xmlXPathObject) cells = xp_nodes (ctx, root, "cpu/numa/cell");
-  g_autoptr (xmlXPathObject) memnodes = xp_nodes (ctx, root, "numatune/memnode");
-  int n = nodeset_len (cells);
+  xmlNodePtr tune = el (root, "numatune");
+  xmlNodePtr mem = el (tune, "memory");
+  xmlNodePtr numa = el (el (root, "cpu"), "numa");
+  unsigned n = 0;
 
-  d->numa_placement = xp_str (ctx, root, "numatune/memory/@placement");
-  if (xp_bool (ctx, root, "numatune/memory")) {
-    d->numa_mode = xp_str (ctx, root, "numatune/memory/@mode");
+  d->numa_placement = attr (mem, "placement");
+  if (mem) {
+    d->numa_mode = attr (mem, "mode");
     if (d->numa_mode == NULL)
       d->numa_mode = g_strdup ("strict");
   }
-  if (!xp_cpuset (ctx, root, "numatune/memory/@nodeset", &d->numa_nodeset, d->name, error))
+  if (!attr_cpuset (mem, "nodeset", &d->numa_nodeset, "numatune nodeset", d->name, error))
     return FALSE;
-  d->n_memnodes = (unsigned) nodeset_len (memnodes);
+  for (xmlNodePtr c = tune ? tune->children : NULL; c; c = c->next)
+    d->n_memnodes += c->type == XML_ELEMENT_NODE && strcmp ((const char *) c->name, "memnode") == 0;
 
+  for (xmlNodePtr c = numa ? numa->children : NULL; c; c = c->next)
+    n += c->type == XML_ELEMENT_NODE && strcmp ((const char *) c->name, "cell") == 0;
   d->cells = g_new0 (struct vdp_cell, MAX (n, 1));
-  for (int i = 0; i < n; i++) {
-    xmlNodePtr c = cells->nodesetval->nodeTab[i];
+  for (xmlNodePtr c = numa ? numa->children : NULL; c; c = c->next) {
     struct vdp_cell *cell = &d->cells[d->n_cells];
+    g_autofree char *id = NULL, *memory = NULL, *unit = NULL;
     guint64 kib;
 
-    if (!xp_unsigned (ctx, c, "@id", &cell->id, d->name, error)
-        || !xp_cpuset (ctx, c, "@cpus", &cell->cpus, d->name, error)
-        || !parse_memory_kib (ctx, c, "@memory", "@unit", &kib, d->name, error))
+    if (c->type != XML_ELEMENT_NODE || strcmp ((const char *) c->name, "cell") != 0)
+      continue;
+    id = attr (c, "id");
+    memory = attr (c, "memory");
+    unit = attr (c, "unit");
+    if (!attr_uint (c, "id", &cell->id, "cell id", d->name, error)
+        || !attr_cpuset (c, "cpus", &cell->cpus, "cell cpus", d->name, error)
+        || !parse_memory_kib (memory, unit, &kib, "cell memory", d->name, error))
       return FALSE;
-    if (!xp_bool (ctx, c, "@id"))
-      cell->id = (unsigned) i;
+    if (id == NULL)
+      cell->id = d->n_cells;
     cell->memory_kib = kib;
     d->n_cells++;
   }
@@ -305,7 +320,8 @@ vdp_xml_read_memory (const char *text, const char *what, GError **error)
   xmlDocPtr doc;
 
   doc = xmlCtxtReadMemory (ctxt, text, (int) strlen (text), what, NULL,
-                           XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+                           XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING
+                           | XML_PARSE_COMPACT);
   if (doc == NULL) {
     xmlErrorPtr e = xmlCtxtGetLastError (ctxt);
     g_autofree char *msg = g_strdup (e && e->message ? e->message : "not well-formed");
@@ -336,11 +352,11 @@ struct vdp_domain *
 vdp_domain_parse (xmlDocPtr doc, const char *what, GError **error)
 {
   xmlNodePtr root = xmlDocGetRootElement (doc);
-  g_autoptr (xmlXPathContext) ctx = NULL;
+  xmlNodePtr vcpu, devices, cpu_topo, meta;
   g_autoptr (vdp_domain) d = NULL;
-  g_autoptr (xmlXPathObject) disks = NULL;
-  g_autoptr (xmlXPathObject) ctrls = NULL;
-  g_autoptr (xmlXPathObject) ids = NULL;
+  g_autofree char *vcpus = NULL, *current = NULL, *mem = NULL, *unit = NULL, *acc = NULL;
+  g_autofree char *iothreads = NULL;
+  unsigned n_disks = 0, n_ctrls = 0;
   guint64 v;
 
   if (root == NULL || strcmp ((const char *) root->name, "domain") != 0 || root->ns != NULL) {
@@ -348,76 +364,87 @@ vdp_domain_parse (xmlDocPtr doc, const char *what, GError **error)
                  what, root ? (const char *) root->name : "");
     return NULL;
   }
-  ctx = xmlXPathNewContext (doc);
-  xmlXPathRegisterNs (ctx, (const xmlChar *) VDP_XMLNS_PREFIX, (const xmlChar *) VDP_XMLNS);
 
   d = g_new0 (struct vdp_domain, 1);
-  d->name = xp_str (ctx, root, "name");
+  d->name = text_of (el (root, "name"));
   if (d->name == NULL)
     d->name = g_strdup (what);
-  d->uuid = xp_str (ctx, root, "uuid");
-  d->type = xp_str (ctx, root, "@type");
-  d->arch = xp_str (ctx, root, "os/type/@arch");
+  d->uuid = text_of (el (root, "uuid"));
+  d->type = attr (root, "type");
+  d->arch = attr (el (el (root, "os"), "type"), "arch");
 
-  if (!xp_uint (ctx, root, "vcpu", 16384, 1, &v, d->name, error))
+  vcpu = el (root, "vcpu");
+  vcpus = text_of (vcpu);
+  if (!parse_u64 (vcpus, 16384, 1, &v, "vcpu", d->name, error))
     return NULL;
   d->vcpus = MAX ((unsigned) v, 1);
-  if (!xp_uint (ctx, root, "vcpu/@current", d->vcpus, d->vcpus, &v, d->name, error))
+  current = attr (vcpu, "current");
+  if (!parse_u64 (current, d->vcpus, d->vcpus, &v, "vcpu current", d->name, error))
     return NULL;
   d->vcpus_current = (unsigned) v ? (unsigned) v : d->vcpus;
-  d->vcpu_placement = xp_str (ctx, root, "vcpu/@placement");
-  if (!xp_cpuset (ctx, root, "vcpu/@cpuset", &d->vcpu_cpuset, d->name, error))
+  d->vcpu_placement = attr (vcpu, "placement");
+  if (!attr_cpuset (vcpu, "cpuset", &d->vcpu_cpuset, "vcpu cpuset", d->name, error))
     return NULL;
-  if (!xp_unsigned (ctx, root, "cpu/topology/@sockets", &d->sockets, d->name, error)
-      || !xp_unsigned (ctx, root, "cpu/topology/@dies", &d->dies, d->name, error)
-      || !xp_unsigned (ctx, root, "cpu/topology/@cores", &d->cores, d->name, error)
-      || !xp_unsigned (ctx, root, "cpu/topology/@threads", &d->threads, d->name, error))
+  cpu_topo = el (el (root, "cpu"), "topology");
+  if (!attr_uint (cpu_topo, "sockets", &d->sockets, "cpu topology", d->name, error)
+      || !attr_uint (cpu_topo, "dies", &d->dies, "cpu topology", d->name, error)
+      || !attr_uint (cpu_topo, "cores", &d->cores, "cpu topology", d->name, error)
+      || !attr_uint (cpu_topo, "threads", &d->threads, "cpu topology", d->name, error))
     return NULL;
-  if (!parse_memory_kib (ctx, root, "memory", "memory/@unit", &d->memory_kib, d->name, error))
+  mem = text_of (el (root, "memory"));
+  unit = attr (el (root, "memory"), "unit");
+  if (!parse_memory_kib (mem, unit, &d->memory_kib, "memory", d->name, error))
     return NULL;
-  {
-    g_autofree char *acc = xp_str (ctx, root, "memoryBacking/access/@mode");
-    d->memory_shared = acc && strcmp (acc, "shared") == 0;
-  }
+  acc = attr (el (el (root, "memoryBacking"), "access"), "mode");
+  d->memory_shared = acc && strcmp (acc, "shared") == 0;
 
-  if (!parse_cputune (ctx, root, d, error) || !parse_numa (ctx, root, d, error))
+  if (!parse_cputune (root, d, error) || !parse_numa (root, d, error))
     return NULL;
 
-  if (!xp_unsigned (ctx, root, "iothreads", &d->iothreads, d->name, error))
+  iothreads = text_of (el (root, "iothreads"));
+  if (!parse_u64 (iothreads, G_MAXUINT32, 0, &v, "iothreads", d->name, error))
     return NULL;
-  d->iothreadids = collect_ids (ctx, root, "iothreadids/iothread", &d->n_iothreadids, d->name, error);
+  d->iothreads = (unsigned) v;
+  d->iothreadids = collect_ids (el (root, "iothreadids"), &d->n_iothreadids, d->name, error);
   if (d->iothreadids == NULL)
     return NULL;
   /* libvirt: more ids than the count raise the count. */
   d->iothreads = MAX (d->iothreads, d->n_iothreadids);
 
-  disks = xp_nodes (ctx, root, "devices/disk");
-  d->disks = g_new0 (struct vdp_disk, MAX (nodeset_len (disks), 1));
-  for (int i = 0; i < nodeset_len (disks); i++) {
-    struct vdp_disk *disk = &d->disks[d->n_disks];
-    if (!parse_disk (ctx, disks->nodesetval->nodeTab[i], disk, d->name, error)) {
-      d->n_disks++;
-      return NULL;
-    }
-    d->n_disks++;
+  devices = el (root, "devices");
+  for (xmlNodePtr c = devices ? devices->children : NULL; c; c = c->next) {
+    if (c->type != XML_ELEMENT_NODE || c->ns)
+      continue;
+    n_disks += strcmp ((const char *) c->name, "disk") == 0;
+    n_ctrls += strcmp ((const char *) c->name, "controller") == 0;
   }
-  ctrls = xp_nodes (ctx, root, "devices/controller");
-  d->controllers = g_new0 (struct vdp_controller, MAX (nodeset_len (ctrls), 1));
-  for (int i = 0; i < nodeset_len (ctrls); i++) {
-    if (!parse_controller (ctx, ctrls->nodesetval->nodeTab[i], &d->controllers[d->n_controllers++],
-                           d->name, error))
-      return NULL;
+  d->disks = g_new0 (struct vdp_disk, MAX (n_disks, 1));
+  d->controllers = g_new0 (struct vdp_controller, MAX (n_ctrls, 1));
+  for (xmlNodePtr c = devices ? devices->children : NULL; c; c = c->next) {
+    if (c->type != XML_ELEMENT_NODE || c->ns)
+      continue;
+    if (strcmp ((const char *) c->name, "disk") == 0) {
+      if (!parse_disk (c, &d->disks[d->n_disks++], d->name, error))
+        return NULL;
+    } else if (strcmp ((const char *) c->name, "controller") == 0) {
+      if (!parse_controller (c, &d->controllers[d->n_controllers++], d->name, error))
+        return NULL;
+    }
   }
 
-  ids = xp_nodes (ctx, root, "metadata/vdp:dataplane");
-  if (nodeset_len (ids) > 0) {
+  meta = el (root, "metadata");
+  for (xmlNodePtr c = meta ? meta->children : NULL; c; c = c->next) {
+    g_autofree char *place = NULL;
+    if (c->type != XML_ELEMENT_NODE || c->ns == NULL || c->ns->href == NULL
+        || strcmp ((const char *) c->ns->href, VDP_XMLNS) != 0
+        || strcmp ((const char *) c->name, "dataplane") != 0)
+      continue;
     d->tuned = true;
-    d->tuned_profile = xp_str (ctx, ids->nodesetval->nodeTab[0], "@profile");
-    d->tuned_hash = xp_str (ctx, ids->nodesetval->nodeTab[0], "@plan");
-    {
-      g_autofree char *place = xp_str (ctx, ids->nodesetval->nodeTab[0], "@placement");
-      d->tuned_place = g_strcmp0 (place, "foreign") != 0;
-    }
+    d->tuned_profile = attr (c, "profile");
+    d->tuned_hash = attr (c, "plan");
+    place = attr (c, "placement");
+    d->tuned_place = g_strcmp0 (place, "foreign") != 0;
+    break;
   }
   return g_steal_pointer (&d);
 }

@@ -18,6 +18,7 @@ struct inventory {
   hwloc_bitmap_t dedicated;     /* PUs one guest has for itself */
   hwloc_bitmap_t pool;          /* per-node I/O pools */
   unsigned *node_vcpus;         /* shared vCPUs placed, per node position */
+  unsigned *cap;                /* node_capacity() per node position, refreshed per domain */
   guint64 *node_mem;            /* KiB placed, per node position */
 };
 
@@ -99,7 +100,7 @@ static int
 cmp_groups_by_size (gconstpointer a, gconstpointer b, gpointer data)
 {
   const int *wa = data;
-  int ga = *(const int *) a, gb = *(const int *) b;
+  int ga = (int) *(const guint *) a, gb = (int) *(const guint *) b;
 
   if (wa[ga] != wa[gb])
     return wa[gb] - wa[ga];
@@ -110,13 +111,18 @@ static void
 compute_pool (struct inventory *inv)
 {
   const struct vdp_topology *t = inv->topo;
+  g_autofree int *weight = NULL;
+  g_autofree guint *order = NULL;
+  g_auto (VdpBitmap) nu = hwloc_bitmap_alloc ();
+  g_auto (VdpBitmap) x = hwloc_bitmap_alloc ();
 
   if (inv->policy->iothread_cpus != VDP_IOCPUS_SEPARATE)
     return;
+  weight = g_new0 (int, t->n_l3 + 1);
+  order = g_new0 (guint, t->n_l3 + 1);
+
   for (size_t n = 0; n < t->n_nodes; n++) {
-    g_auto (VdpBitmap) nu = hwloc_bitmap_alloc ();
-    g_autofree int *weight = g_new0 (int, t->n_l3 + 1);
-    g_autoptr (GArray) groups = g_array_new (FALSE, FALSE, sizeof (int));
+    guint n_groups = 0;
     int total, size, have = 0;
 
     node_usable (inv, n, nu);
@@ -126,33 +132,27 @@ compute_pool (struct inventory *inv)
       continue;
     size = MAX (1, (total + 8) / 16);
     for (size_t g = 0; g < t->n_l3; g++) {
-      weight[g] = hwloc_bitmap_weight (t->l3[g].cpuset) > 0
-                  ? hwloc_bitmap_intersects (t->l3[g].cpuset, nu) : 0;
-      if (weight[g]) {
-        g_auto (VdpBitmap) x = hwloc_bitmap_alloc ();
-        int gi = (int) g;
-        hwloc_bitmap_and (x, t->l3[g].cpuset, nu);
-        weight[g] = hwloc_bitmap_weight (x);
-        g_array_append_val (groups, gi);
-      }
+      if (!hwloc_bitmap_isset (t->l3[g].nodeset, t->nodes[n].id)
+          || !hwloc_bitmap_intersects (t->l3[g].cpuset, nu))
+        continue;
+      hwloc_bitmap_and (x, t->l3[g].cpuset, nu);
+      weight[g] = hwloc_bitmap_weight (x);
+      order[n_groups++] = (guint) g;
     }
-    g_array_sort_with_data (groups, cmp_groups_by_size, weight);
+    g_qsort_with_data (order, (gint) n_groups, sizeof (guint), cmp_groups_by_size, weight);
     /* Round-robin over the node's LLC groups, taking each group's last
-     * core (all its usable siblings), so that every L3 gets pool PUs. */
+     * free core (all its usable siblings), so that every L3 gets pool PUs. */
     while (have < size) {
       gboolean took = FALSE;
-      for (guint gi = 0; gi < groups->len && have < size; gi++) {
-        int g = g_array_index (groups, int, gi);
-        for (size_t c = t->n_cores; c-- > 0;) {
-          const struct vdp_core *core = &t->cores[c];
-          g_auto (VdpBitmap) pus = hwloc_bitmap_alloc ();
-          if (core->l3 != g)
+      for (guint gi = 0; gi < n_groups && have < size; gi++) {
+        const struct vdp_l3 *g = &t->l3[order[gi]];
+        for (unsigned k = g->n_cores; k-- > 0;) {
+          const struct vdp_core *core = &t->cores[g->cores[k]];
+          hwloc_bitmap_and (x, core->pus, nu);
+          if (hwloc_bitmap_iszero (x) || hwloc_bitmap_intersects (x, inv->pool))
             continue;
-          hwloc_bitmap_and (pus, core->pus, nu);
-          if (hwloc_bitmap_iszero (pus) || hwloc_bitmap_intersects (pus, inv->pool))
-            continue;
-          hwloc_bitmap_or (inv->pool, inv->pool, pus);
-          have += hwloc_bitmap_weight (pus);
+          hwloc_bitmap_or (inv->pool, inv->pool, x);
+          have += hwloc_bitmap_weight (x);
           took = TRUE;
           break;
         }
@@ -206,11 +206,19 @@ node_capacity (const struct inventory *inv, size_t n, VdpPlacement placement)
   return cap;
 }
 
+/* Computes node_capacity() of every node once, before a domain's decisions. */
+static void
+refresh_capacity (struct inventory *inv, VdpPlacement placement)
+{
+  for (size_t n = 0; n < inv->topo->n_nodes; n++)
+    inv->cap[n] = node_capacity (inv, n, placement);
+}
+
 /* Free shared capacity, for balancing guests with no locality. */
 static int
 node_free_score (const struct inventory *inv, size_t n, VdpPlacement placement)
 {
-  int cap = (int) node_capacity (inv, n, placement);
+  int cap = (int) inv->cap[n];
   return placement == VDP_PLACEMENT_SHARED ? cap - (int) inv->node_vcpus[n] : cap;
 }
 
@@ -230,7 +238,7 @@ choose_home (const struct inventory *inv, const struct vdp_plan_input *in,
     if (in->hints[i].node < 0 || strcmp (disk->device, "cdrom") == 0)
       continue;
     p = node_pos (t, (unsigned) in->hints[i].node);
-    if (p >= 0 && node_capacity (inv, (size_t) p, placement) > 0) {
+    if (p >= 0 && inv->cap[p] > 0) {
       votes[p]++;
       total_votes++;
     } else if (p >= 0) {
@@ -238,7 +246,7 @@ choose_home (const struct inventory *inv, const struct vdp_plan_input *in,
     }
   }
   for (size_t n = 0; n < t->n_nodes; n++) {
-    if (node_capacity (inv, n, placement) == 0)
+    if (inv->cap[n] == 0)
       continue;
     if (best < 0) {
       best = (int) n;
@@ -278,7 +286,7 @@ choose_span (const struct inventory *inv, const struct vdp_domain *d, int home,
              VdpPlacement placement, GArray *span)
 {
   const struct vdp_topology *t = inv->topo;
-  unsigned cap = node_capacity (inv, (size_t) home, placement);
+  unsigned cap = inv->cap[home];
   guint64 mem = node_free_mem (inv, (size_t) home);
   gboolean mem_known = t->nodes[home].memory > 0;
   g_autofree gboolean *used = g_new0 (gboolean, t->n_nodes + 1);
@@ -293,7 +301,7 @@ choose_span (const struct inventory *inv, const struct vdp_domain *d, int home,
         pkg = &t->packages[p];
     for (size_t n = 0; n < t->n_nodes; n++) {
       gboolean near, best_near;
-      if (used[n] || node_capacity (inv, n, placement) == 0)
+      if (used[n] || inv->cap[n] == 0)
         continue;
       if (next < 0) {
         next = (int) n;
@@ -306,14 +314,14 @@ choose_span (const struct inventory *inv, const struct vdp_domain *d, int home,
           next = (int) n;
         continue;
       }
-      if (node_capacity (inv, n, placement) > node_capacity (inv, (size_t) next, placement))
+      if (inv->cap[n] > inv->cap[next])
         next = (int) n;
     }
     if (next < 0)
       return FALSE;
     used[next] = TRUE;
     g_array_append_val (span, next);
-    cap += node_capacity (inv, (size_t) next, placement);
+    cap += inv->cap[next];
     mem += node_free_mem (inv, (size_t) next);
     mem_known = mem_known && t->nodes[next].memory > 0;
   }
@@ -424,9 +432,9 @@ place_vcpus (struct inventory *inv, struct vdp_domain_plan *dp, GArray *span,
   /* vCPUs spread over the spanned nodes in proportion to what each can
    * take, at least one each, so that every guest cell has CPUs */
   for (guint si = 0; si < span->len; si++)
-    total_cap += node_capacity (inv, (size_t) g_array_index (span, int, si), dp->placement);
+    total_cap += inv->cap[g_array_index (span, int, si)];
   for (guint si = 0; si < span->len; si++) {
-    unsigned cap = node_capacity (inv, (size_t) g_array_index (span, int, si), dp->placement);
+    unsigned cap = inv->cap[g_array_index (span, int, si)];
     share[si] = MAX (1, (unsigned) (d->vcpus * (guint64) cap / MAX (total_cap, 1)));
     given += share[si];
   }
@@ -836,10 +844,13 @@ compute_hash (struct vdp_domain_plan *dp, const struct vdp_plan *plan)
   const struct vdp_domain *d = dp->dom;
 
   g_string_append_printf (s, "%s|%s|place=%d|", pol, caps, dp->place);
-  for (unsigned v = 0; dp->place && v < d->vcpus; v++) {
-    g_autofree char *x = fmt_set (dp->vcpu_pins[v]);
-    g_string_append_printf (s, "v%u=%s;", v, x);
-  }
+  /* runs of vCPUs with the same pin as one entry (shared guests: one) */
+  for (unsigned v = 0, start = 0; dp->place && v < d->vcpus; v++)
+    if (v + 1 == d->vcpus || !hwloc_bitmap_isequal (dp->vcpu_pins[v + 1], dp->vcpu_pins[start])) {
+      g_autofree char *x = fmt_set (dp->vcpu_pins[start]);
+      g_string_append_printf (s, "v%u-%u=%s;", start, v, x);
+      start = v + 1;
+    }
   if (dp->place) {
     g_autofree char *x = fmt_set (dp->emulator_pin);
     g_string_append_printf (s, "e=%s;", x);
@@ -924,6 +935,7 @@ plan_domain (struct inventory *inv, struct vdp_plan *plan, const struct vdp_plan
   if (dp->place) {
     unsigned total_cap = 0;
 
+    refresh_capacity (inv, dp->placement);
     home = choose_home (inv, in, dp->placement, dp);
     if (home < 0) {
       g_set_error (error, VDP_ERROR, VDP_ERROR_INPUT,
@@ -933,7 +945,7 @@ plan_domain (struct inventory *inv, struct vdp_plan *plan, const struct vdp_plan
       return FALSE;
     }
     for (size_t n = 0; n < t->n_nodes; n++)
-      total_cap += node_capacity (inv, n, dp->placement);
+      total_cap += inv->cap[n];
     if (!choose_span (inv, d, home, dp->placement, span)) {
       if (dp->placement == VDP_PLACEMENT_DEDICATED && total_cap < d->vcpus) {
         g_set_error (error, VDP_ERROR, VDP_ERROR_INPUT,
@@ -957,7 +969,7 @@ plan_domain (struct inventory *inv, struct vdp_plan *plan, const struct vdp_plan
       hwloc_bitmap_set (dp->nodes, t->nodes[g_array_index (span, int, i)].id);
     if (span->len > 1) {
       g_autofree char *s = fmt_set (dp->nodes);
-      unsigned cap = node_capacity (inv, (size_t) home, dp->placement);
+      unsigned cap = inv->cap[home];
       guint64 mem = node_free_mem (inv, (size_t) home);
       g_autoptr (GString) why = g_string_new (NULL);
 
@@ -1170,6 +1182,7 @@ vdp_plan_compute (const struct vdp_topology *topo, const struct vdp_policy *poli
   inv.pool = hwloc_bitmap_alloc ();
   inv.node_vcpus = g_new0 (unsigned, topo->n_nodes + 1);
   inv.node_mem = g_new0 (guint64, topo->n_nodes + 1);
+  inv.cap = g_new0 (unsigned, topo->n_nodes + 1);
 
   if (hwloc_bitmap_iszero (inv.usable)) {
     g_autofree char *h = fmt_set (policy->host_cpus);
@@ -1201,6 +1214,7 @@ vdp_plan_compute (const struct vdp_topology *topo, const struct vdp_policy *poli
   hwloc_bitmap_free (inv.pool);
   g_free (inv.node_vcpus);
   g_free (inv.node_mem);
+  g_free (inv.cap);
   return ok ? g_steal_pointer (&plan) : NULL;
 }
 

@@ -234,6 +234,21 @@ read_isolated (struct vdp_topology *t, const char *sysfs_root, GError **error)
 }
 
 static void
+index_cores_by_group (struct vdp_topology *t)
+{
+  for (size_t c = 0; c < t->n_cores; c++)
+    t->l3[t->cores[c].l3].n_cores++;
+  for (size_t g = 0; g < t->n_l3; g++) {
+    t->l3[g].cores = g_new0 (unsigned, MAX (t->l3[g].n_cores, 1));
+    t->l3[g].n_cores = 0;
+  }
+  for (size_t c = 0; c < t->n_cores; c++) {
+    struct vdp_l3 *g = &t->l3[t->cores[c].l3];
+    g->cores[g->n_cores++] = (unsigned) c;
+  }
+}
+
+static void
 build (struct vdp_topology *t)
 {
   hwloc_topology_t hw = t->hw;
@@ -249,6 +264,7 @@ build (struct vdp_topology *t)
 
   build_nodes_and_packages (t);
   build_cpus (t);
+  index_cores_by_group (t);
   build_devices (t);
 }
 
@@ -375,6 +391,7 @@ vdp_topology_free (struct vdp_topology *t)
   for (size_t i = 0; i < t->n_l3; i++) {
     hwloc_bitmap_free (t->l3[i].cpuset);
     hwloc_bitmap_free (t->l3[i].nodeset);
+    g_free (t->l3[i].cores);
   }
   for (size_t i = 0; i < t->n_cores; i++)
     hwloc_bitmap_free (t->cores[i].pus);

@@ -52,6 +52,8 @@ struct vdp_l3 {
   hwloc_bitmap_t cpuset;    /* online PUs */
   hwloc_bitmap_t nodeset;
   bool allowed;
+  unsigned n_cores;
+  unsigned *cores;          /* indexes into cores[] of its cores, in order */
 };
 
 struct vdp_node {

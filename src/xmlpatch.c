@@ -171,6 +171,17 @@ insert_ordered (xmlNodePtr parent, xmlNodePtr c, const char *const *order)
   return c;
 }
 
+/* Adds @c before @ref, or at the end of @parent when @ref is NULL; the
+ * caller reindents. */
+static void
+add_before (xmlNodePtr parent, xmlNodePtr c, xmlNodePtr ref)
+{
+  if (ref)
+    xmlAddPrevSibling (ref, c);
+  else
+    xmlAddChild (parent, c);
+}
+
 static xmlNodePtr
 ensure_child (xmlNodePtr parent, const char *name, const char *const *order)
 {
@@ -340,7 +351,8 @@ patch_cputune (xmlNodePtr root, xmlNodePtr vdp, const struct vdp_domain_plan *dp
 {
   const struct vdp_domain *d = dp->dom;
   xmlNodePtr tune = child (root, "cputune");
-  xmlNodePtr c, next;
+  xmlNodePtr c, next, ref;
+  g_autofree char *cpus = NULL;
 
   record (vdp, "cputune", tune);
   tune = ensure_child (root, "cputune", domain_order);
@@ -352,22 +364,33 @@ patch_cputune (xmlNodePtr root, xmlNodePtr vdp, const struct vdp_domain_plan *dp
       xmlFreeNode (c);
     }
   }
+  /* the pins go together before the first child libvirt writes after
+   * them (vcpusched, cachetune, ...); reindent() lays them out */
+  ref = NULL;
+  for (c = tune->children; c && !ref; c = c->next)
+    if (c->type == XML_ELEMENT_NODE
+        && order_index (cputune_order, (const char *) c->name) > order_index (cputune_order, "iothreadpin"))
+      ref = c;
   for (unsigned v = 0; v < d->vcpus; v++) {
     xmlNodePtr pin = xmlNewDocNode (root->doc, NULL, (const xmlChar *) "vcpupin", NULL);
     set_prop_uint (pin, "vcpu", v);
-    set_prop_set (pin, "cpuset", dp->vcpu_pins[v]);
-    insert_ordered (tune, pin, cputune_order);
+    if (cpus == NULL || !hwloc_bitmap_isequal (dp->vcpu_pins[v], dp->vcpu_pins[v ? v - 1 : 0])) {
+      g_free (cpus);
+      cpus = vdp_cpuset_format (dp->vcpu_pins[v]);   /* shared guests: one set for all */
+    }
+    set_prop (pin, "cpuset", cpus);
+    add_before (tune, pin, ref);
   }
   {
     xmlNodePtr pin = xmlNewDocNode (root->doc, NULL, (const xmlChar *) "emulatorpin", NULL);
     set_prop_set (pin, "cpuset", dp->emulator_pin);
-    insert_ordered (tune, pin, cputune_order);
+    add_before (tune, pin, ref);
   }
   for (unsigned k = 0; dp->set_iothreads && k < dp->n_iothreads; k++) {
     xmlNodePtr pin = xmlNewDocNode (root->doc, NULL, (const xmlChar *) "iothreadpin", NULL);
     set_prop_uint (pin, "iothread", k + 1);
     set_prop_set (pin, "cpuset", dp->iothread_pins[k]);
-    insert_ordered (tune, pin, cputune_order);
+    add_before (tune, pin, ref);
   }
   reindent (tune);
 }
@@ -652,17 +675,16 @@ vdp_xmlpatch_revert (xmlDocPtr doc, GError **error)
 char *
 vdp_xml_format (xmlDocPtr doc)
 {
-  xmlBufferPtr buf = xmlBufferCreate ();
-  GString *out = g_string_new (NULL);
+  xmlBufferPtr buf = xmlBufferCreateSize (8192);
+  char *ret;
 
   for (xmlNodePtr n = doc->children; n; n = n->next) {
     if (n->type == XML_DTD_NODE)
       continue;
-    xmlBufferEmpty (buf);
     xmlNodeDump (buf, doc, n, 0, 0);
-    g_string_append (out, (const char *) xmlBufferContent (buf));
-    g_string_append_c (out, '\n');
+    xmlBufferCCat (buf, "\n");
   }
+  ret = g_strdup ((const char *) xmlBufferContent (buf));
   xmlBufferFree (buf);
-  return g_string_free (out, FALSE);
+  return ret;
 }

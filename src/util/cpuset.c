@@ -3,7 +3,6 @@
 #include <config.h>
 
 #include <errno.h>
-#include <stdlib.h>
 
 #include "cpuset.h"
 #include "error.h"
@@ -127,18 +126,47 @@ vdp_cpuset_parse (const char *str, GError **error)
   return NULL;
 }
 
+static void
+append_uint (GString *out, unsigned v)
+{
+  char buf[12];
+  int i = (int) sizeof (buf);
+
+  do {
+    buf[--i] = (char) ('0' + v % 10);
+    v /= 10;
+  } while (v);
+  g_string_append_len (out, buf + i, (gssize) sizeof (buf) - i);
+}
+
 char *
 vdp_cpuset_format (hwloc_const_bitmap_t set)
 {
-  char *tmp = NULL;
-  char *ret;
+  GString *out;
+  int i, first = -1, last = -1;
 
   if (set == NULL || hwloc_bitmap_iszero (set))
     return g_strdup ("");
   g_return_val_if_fail (hwloc_bitmap_weight (set) >= 0, g_strdup (""));
-  if (hwloc_bitmap_list_asprintf (&tmp, set) < 0)
-    g_error ("out of memory formatting a cpuset");
-  ret = g_strdup (tmp);
-  free (tmp);
-  return ret;
+  /* runs of consecutive numbers as "a-b", joined by commas: libvirt's form */
+  out = g_string_sized_new (16);
+  for (i = hwloc_bitmap_first (set);; i = hwloc_bitmap_next (set, i)) {
+    if (i >= 0 && i == last + 1 && first >= 0) {
+      last = i;
+      continue;
+    }
+    if (first >= 0) {
+      if (out->len)
+        g_string_append_c (out, ',');
+      append_uint (out, (unsigned) first);
+      if (last > first) {
+        g_string_append_c (out, '-');
+        append_uint (out, (unsigned) last);
+      }
+    }
+    if (i < 0)
+      break;
+    first = last = i;
+  }
+  return g_string_free (out, FALSE);
 }

@@ -131,9 +131,9 @@ compute_pool (struct inventory *inv)
     if (total < 4)
       continue;
     size = MAX (1, (total + 8) / 16);
-    for (size_t g = 0; g < t->n_l3; g++) {
-      if (!hwloc_bitmap_isset (t->l3[g].nodeset, t->nodes[n].id)
-          || !hwloc_bitmap_intersects (t->l3[g].cpuset, nu))
+    for (unsigned gi = 0; gi < t->nodes[n].n_groups; gi++) {
+      unsigned g = t->nodes[n].groups[gi];
+      if (!hwloc_bitmap_intersects (t->l3[g].cpuset, nu))
         continue;
       hwloc_bitmap_and (x, t->l3[g].cpuset, nu);
       weight[g] = hwloc_bitmap_weight (x);
@@ -835,67 +835,93 @@ plan_cells (struct inventory *inv, struct vdp_domain_plan *dp, GArray *span,
 }
 
 static void
-compute_hash (struct vdp_domain_plan *dp, const struct vdp_plan *plan)
+hash_u32 (GChecksum *c, guint32 v)
 {
-  g_autoptr (GString) s = g_string_new (NULL);
-  g_autofree char *pol = vdp_policy_format (plan->policy);
-  g_autofree char *caps = vdp_caps_describe (&plan->caps);
-  g_autofree char *sum = NULL;
+  guint32 le = GUINT32_TO_LE (v);
+  g_checksum_update (c, (const guchar *) &le, sizeof (le));
+}
+
+static void
+hash_str (GChecksum *c, const char *s)
+{
+  s = s ? s : "";
+  g_checksum_update (c, (const guchar *) s, (gssize) strlen (s) + 1);
+}
+
+static void
+hash_set (GChecksum *c, hwloc_const_bitmap_t set)
+{
+  g_autofree char *x = fmt_set (set);
+  hash_str (c, x);
+}
+
+static void
+hash_map (GChecksum *c, const struct vdp_map *m)
+{
+  hash_u32 (c, m->kind);
+  hash_u32 (c, m->queues);
+  hash_u32 (c, m->n_threads);
+  for (unsigned k = 0; k < m->n_threads; k++) {
+    hash_u32 (c, m->threads[k]);
+    if (m->queue_lists) {
+      GArray *l = m->queue_lists->pdata[k];
+      hash_u32 (c, l->len);
+      for (guint q = 0; q < l->len; q++)
+        hash_u32 (c, g_array_index (l, guint, q));
+    }
+  }
+}
+
+/* A fingerprint of the state the plan leads to (not of the changes), so
+ * that planning the result again gives the same hash; @prefix describes
+ * the profile and target. */
+static void
+compute_hash (struct vdp_domain_plan *dp, const char *prefix)
+{
+  g_autoptr (GChecksum) c = g_checksum_new (G_CHECKSUM_SHA256);
   const struct vdp_domain *d = dp->dom;
 
-  g_string_append_printf (s, "%s|%s|place=%d|", pol, caps, dp->place);
+  hash_str (c, prefix);
+  hash_u32 (c, dp->place);
   /* runs of vCPUs with the same pin as one entry (shared guests: one) */
   for (unsigned v = 0, start = 0; dp->place && v < d->vcpus; v++)
     if (v + 1 == d->vcpus || !hwloc_bitmap_isequal (dp->vcpu_pins[v + 1], dp->vcpu_pins[start])) {
-      g_autofree char *x = fmt_set (dp->vcpu_pins[start]);
-      g_string_append_printf (s, "v%u-%u=%s;", start, v, x);
+      hash_u32 (c, start);
+      hash_u32 (c, v);
+      hash_set (c, dp->vcpu_pins[start]);
       start = v + 1;
     }
-  if (dp->place) {
-    g_autofree char *x = fmt_set (dp->emulator_pin);
-    g_string_append_printf (s, "e=%s;", x);
+  if (dp->place)
+    hash_set (c, dp->emulator_pin);
+  hash_u32 (c, dp->set_iothreads);
+  hash_u32 (c, dp->n_iothreads);
+  for (unsigned k = 0; dp->place && dp->set_iothreads && k < dp->n_iothreads; k++)
+    hash_set (c, dp->iothread_pins[k]);
+  hash_u32 (c, dp->memory);
+  if (dp->memory != VDP_MEMORY_NONE)
+    hash_set (c, dp->mem_nodes);
+  for (unsigned i = 0; i < dp->n_cells; i++) {
+    hash_u32 (c, dp->cells[i].id);
+    hash_u32 (c, dp->cells[i].node);
+    hash_u32 (c, (guint32) (dp->cells[i].memory_kib >> 32));
+    hash_u32 (c, (guint32) dp->cells[i].memory_kib);
   }
-  g_string_append_printf (s, "io=%d/%u;", dp->set_iothreads, dp->n_iothreads);
-  for (unsigned k = 0; dp->place && dp->set_iothreads && k < dp->n_iothreads; k++) {
-    g_autofree char *x = fmt_set (dp->iothread_pins[k]);
-    g_string_append_printf (s, "t%u=%s;", k + 1, x);
-  }
-  if (dp->memory != VDP_MEMORY_NONE) {
-    g_autofree char *x = fmt_set (dp->mem_nodes);
-    g_string_append_printf (s, "m=%s:%s;", memory_mode_names[dp->memory], x);
-  }
-  for (unsigned c = 0; c < dp->n_cells; c++)
-    g_string_append_printf (s, "c%u=%u/%" G_GUINT64_FORMAT ";", dp->cells[c].id,
-                            dp->cells[c].node, dp->cells[c].memory_kib);
   for (unsigned i = 0; i < d->n_disks; i++) {
     const struct vdp_disk_plan *pl = &dp->disks[i];
-    /* the state the disk ends in, so that planning the result again hashes the same */
-    g_string_append_printf (s, "d%s=%s/%s/%d/%u:", d->disks[i].target,
-                            pl->set_driver ? pl->cache : d->disks[i].cache,
-                            pl->set_driver ? pl->io : d->disks[i].io,
-                            pl->map.kind, pl->map.queues);
-    for (unsigned k = 0; k < pl->map.n_threads; k++)
-      g_string_append_printf (s, "%u,", pl->map.threads[k]);
-    for (unsigned k = 0; pl->map.queue_lists && k < pl->map.queue_lists->len; k++) {
-      GArray *l = pl->map.queue_lists->pdata[k];
-      for (guint q = 0; q < l->len; q++)
-        g_string_append_printf (s, "%u.", g_array_index (l, guint, q));
-      g_string_append_c (s, '/');
-    }
+    /* the state the disk ends in */
+    hash_str (c, d->disks[i].target);
+    hash_str (c, pl->set_driver ? pl->cache : d->disks[i].cache);
+    hash_str (c, pl->set_driver ? pl->io : d->disks[i].io);
+    hash_map (c, &pl->map);
   }
-  for (unsigned i = 0; i < d->n_controllers; i++) {
-    const struct vdp_map *m = &dp->controllers[i];
-    g_string_append_printf (s, "c%u=%d/%u:", i, m->kind, m->queues);
-    for (unsigned k = 0; k < m->n_threads; k++)
-      g_string_append_printf (s, "%u,", m->threads[k]);
-  }
-  sum = g_compute_checksum_for_string (G_CHECKSUM_SHA256, s->str, -1);
-  dp->hash = g_strndup (sum, 16);
+  for (unsigned i = 0; i < d->n_controllers; i++)
+    hash_map (c, &dp->controllers[i]);
+  dp->hash = g_strndup (g_checksum_get_string (c), 16);
 }
 
 static gboolean
 plan_domain (struct inventory *inv, struct vdp_plan *plan, const struct vdp_plan_input *in,
-             struct vdp_domain_plan *dp, GError **error)
+             struct vdp_domain_plan *dp, const char *hash_prefix, GError **error)
 {
   const struct vdp_topology *t = inv->topo;
   const struct vdp_policy *policy = inv->policy;
@@ -917,7 +943,7 @@ plan_domain (struct inventory *inv, struct vdp_plan *plan, const struct vdp_plan
       && strcmp (d->type, "test") != 0) {
     dp->skipped = true;
     dp->skip_reason = g_strdup_printf ("not a QEMU/KVM domain (type '%s')", d->type);
-    compute_hash (dp, plan);
+    compute_hash (dp, hash_prefix);
     return TRUE;
   }
 
@@ -1131,7 +1157,7 @@ plan_domain (struct inventory *inv, struct vdp_plan *plan, const struct vdp_plan
                               dp->controllers[i].n_threads);
     }
   }
-  compute_hash (dp, plan);
+  compute_hash (dp, hash_prefix);
   return TRUE;
 }
 
@@ -1205,8 +1231,11 @@ vdp_plan_compute (const struct vdp_topology *topo, const struct vdp_policy *poli
     compute_pool (&inv);
     plan->io_pool = hwloc_bitmap_dup (inv.pool);
     g_qsort_with_data (order, (gint) n, sizeof (unsigned), cmp_largest_first, (gpointer) inputs);
+    g_autofree char *pol = vdp_policy_format (policy);
+    g_autofree char *stack = vdp_caps_describe (&plan->caps);
+    g_autofree char *prefix = g_strconcat (pol, "|", stack, NULL);
     for (unsigned i = 0; i < n && ok; i++)
-      ok = plan_domain (&inv, plan, &inputs[order[i]], &plan->domains[order[i]], error);
+      ok = plan_domain (&inv, plan, &inputs[order[i]], &plan->domains[order[i]], prefix, error);
   }
 
   hwloc_bitmap_free (inv.usable);

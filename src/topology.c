@@ -234,6 +234,18 @@ read_isolated (struct vdp_topology *t, const char *sysfs_root, GError **error)
 }
 
 static void
+index_groups_by_node (struct vdp_topology *t)
+{
+  for (size_t n = 0; n < t->n_nodes; n++) {
+    struct vdp_node *node = &t->nodes[n];
+    node->groups = g_new0 (unsigned, t->n_l3 + 1);
+    for (size_t g = 0; g < t->n_l3; g++)
+      if (hwloc_bitmap_intersects (t->l3[g].cpuset, node->cpuset))
+        node->groups[node->n_groups++] = (unsigned) g;
+  }
+}
+
+static void
 index_cores_by_group (struct vdp_topology *t)
 {
   for (size_t c = 0; c < t->n_cores; c++)
@@ -265,6 +277,7 @@ build (struct vdp_topology *t)
   build_nodes_and_packages (t);
   build_cpus (t);
   index_cores_by_group (t);
+  index_groups_by_node (t);
   build_devices (t);
 }
 
@@ -382,8 +395,10 @@ vdp_topology_free (struct vdp_topology *t)
 {
   if (t == NULL)
     return;
-  for (size_t i = 0; i < t->n_nodes; i++)
+  for (size_t i = 0; i < t->n_nodes; i++) {
     hwloc_bitmap_free (t->nodes[i].cpuset);
+    g_free (t->nodes[i].groups);
+  }
   for (size_t i = 0; i < t->n_packages; i++) {
     hwloc_bitmap_free (t->packages[i].cpuset);
     hwloc_bitmap_free (t->packages[i].nodeset);

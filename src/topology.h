@@ -61,6 +61,8 @@ struct vdp_node {
   uint64_t memory;          /* local memory in bytes, 0 when unknown */
   hwloc_bitmap_t cpuset;    /* online PUs local to the node (allowed or not) */
   bool allowed;
+  unsigned n_groups;
+  unsigned *groups;         /* indexes into l3[] of the LLC groups with PUs on it */
 };
 
 struct vdp_package {

@@ -71,9 +71,10 @@ depth_of (xmlNodePtr n)
 static xmlNodePtr
 indent_text (xmlDocPtr doc, int depth)
 {
-  g_autofree char *s = g_strnfill ((gsize) depth * 2 + 1, ' ');
-  s[0] = '\n';
-  return xmlNewDocText (doc, (const xmlChar *) s);
+  static const char ws[] = "\n                                                                ";
+  int len = MIN (depth * 2 + 1, (int) sizeof (ws) - 1);
+
+  return xmlNewDocTextLen (doc, (const xmlChar *) ws, len);
 }
 
 /* Unlinks and frees @n and the indentation before it; a parent left with
@@ -201,12 +202,38 @@ set_prop (xmlNodePtr n, const char *name, const char *value)
     xmlUnsetProp (n, (const xmlChar *) name);
 }
 
+static const char *
+uint_str (char buf[12], unsigned v)
+{
+  int i = 11;
+
+  buf[i] = '\0';
+  do {
+    buf[--i] = (char) ('0' + v % 10);
+    v /= 10;
+  } while (v);
+  return buf + i;
+}
+
 static void
 set_prop_uint (xmlNodePtr n, const char *name, unsigned v)
 {
-  char buf[16];
-  g_snprintf (buf, sizeof (buf), "%u", v);
-  set_prop (n, name, buf);
+  char buf[12];
+  set_prop (n, name, uint_str (buf, v));
+}
+
+/* Attributes of elements created here: no existing attribute to replace. */
+static void
+new_prop (xmlNodePtr n, const char *name, const char *value)
+{
+  xmlNewProp (n, (const xmlChar *) name, (const xmlChar *) value);
+}
+
+static void
+new_prop_uint (xmlNodePtr n, const char *name, unsigned v)
+{
+  char buf[12];
+  new_prop (n, name, uint_str (buf, v));
 }
 
 static void
@@ -254,8 +281,9 @@ find_original (xmlNodePtr vdp, const char *key)
 {
   for (xmlNodePtr c = vdp->children; c; c = c->next)
     if (c->type == XML_ELEMENT_NODE && strcmp ((const char *) c->name, "original") == 0) {
-      g_autoptr (xmlChar) k = xmlGetProp (c, (const xmlChar *) "key");
-      if (k && strcmp ((const char *) k, key) == 0)
+      xmlAttrPtr a = xmlHasProp (c, (const xmlChar *) "key");
+      if (a && a->children && a->children->content
+          && strcmp ((const char *) a->children->content, key) == 0)
         return c;
     }
   return NULL;
@@ -270,8 +298,8 @@ record (xmlNodePtr vdp, const char *key, xmlNodePtr n)
   if (find_original (vdp, key))
     return;
   o = xmlNewChild (vdp, vdp->ns, (const xmlChar *) "original", NULL);
-  set_prop (o, "key", key);
-  set_prop (o, "present", n ? "yes" : "no");
+  new_prop (o, "key", key);
+  new_prop (o, "present", n ? "yes" : "no");
   if (n) {
     g_autofree char *s = node_to_string (n);
     xmlNodeAddContent (o, (const xmlChar *) s);
@@ -334,11 +362,11 @@ write_map (xmlNodePtr driver, const struct vdp_map *m)
     xmlNodePtr list = new_child (driver, "iothreads");
     for (unsigned k = 0; k < m->n_threads; k++) {
       xmlNodePtr t = new_child (list, "iothread");
-      set_prop_uint (t, "id", m->threads[k]);
+      new_prop_uint (t, "id", m->threads[k]);
       if (m->kind == VDP_MAP_EXPLICIT) {
         GArray *qs = m->queue_lists->pdata[k];
         for (guint q = 0; q < qs->len; q++)
-          set_prop_uint (new_child (t, "queue"), "id", g_array_index (qs, guint, q));
+          new_prop_uint (new_child (t, "queue"), "id", g_array_index (qs, guint, q));
       }
     }
   }
@@ -373,12 +401,12 @@ patch_cputune (xmlNodePtr root, xmlNodePtr vdp, const struct vdp_domain_plan *dp
       ref = c;
   for (unsigned v = 0; v < d->vcpus; v++) {
     xmlNodePtr pin = xmlNewDocNode (root->doc, NULL, (const xmlChar *) "vcpupin", NULL);
-    set_prop_uint (pin, "vcpu", v);
+    new_prop_uint (pin, "vcpu", v);
     if (cpus == NULL || !hwloc_bitmap_isequal (dp->vcpu_pins[v], dp->vcpu_pins[v ? v - 1 : 0])) {
       g_free (cpus);
       cpus = vdp_cpuset_format (dp->vcpu_pins[v]);   /* shared guests: one set for all */
     }
-    set_prop (pin, "cpuset", cpus);
+    new_prop (pin, "cpuset", cpus);
     add_before (tune, pin, ref);
   }
   {
@@ -388,7 +416,7 @@ patch_cputune (xmlNodePtr root, xmlNodePtr vdp, const struct vdp_domain_plan *dp
   }
   for (unsigned k = 0; dp->set_iothreads && k < dp->n_iothreads; k++) {
     xmlNodePtr pin = xmlNewDocNode (root->doc, NULL, (const xmlChar *) "iothreadpin", NULL);
-    set_prop_uint (pin, "iothread", k + 1);
+    new_prop_uint (pin, "iothread", k + 1);
     set_prop_set (pin, "cpuset", dp->iothread_pins[k]);
     add_before (tune, pin, ref);
   }

@@ -321,7 +321,7 @@ vdp_xml_read_memory (const char *text, const char *what, GError **error)
 
   doc = xmlCtxtReadMemory (ctxt, text, (int) strlen (text), what, NULL,
                            XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING
-                           | XML_PARSE_COMPACT);
+                           | XML_PARSE_COMPACT | XML_PARSE_NOBLANKS);
   if (doc == NULL) {
     xmlErrorPtr e = xmlCtxtGetLastError (ctxt);
     g_autofree char *msg = g_strdup (e && e->message ? e->message : "not well-formed");

@@ -98,7 +98,8 @@ struct vdp_domain {
 struct vdp_domain *vdp_domain_parse (xmlDocPtr doc, const char *what, GError **error);
 
 /* Reads and parses an XML file into a document; errors name the file and
- * carry libxml2's first message. */
+ * carry libxml2's first message.  Indentation is dropped (vdp_xml_format()
+ * indents as libvirt does). */
 xmlDocPtr vdp_xml_read_file (const char *path, GError **error);
 xmlDocPtr vdp_xml_read_memory (const char *text, const char *what, GError **error);
 

@@ -574,15 +574,14 @@ place_iothreads (struct inventory *inv, struct vdp_domain_plan *dp,
       g_array_append_val (local, v);
   dp->iothread_pins = g_new0 (hwloc_bitmap_t, MAX (dp->n_iothreads, 1));
   dp->iothread_l3 = g_new0 (int, MAX (dp->n_iothreads, 1));
+  g_autofree const char **whys = g_new0 (const char *, MAX (dp->n_iothreads, 1));
   for (unsigned k = 0; k < dp->n_iothreads; k++) {
     unsigned v = local->len ? g_array_index (local, unsigned,
                                              (guint64) k * local->len / dp->n_iothreads) : 0;
     int g = dp->vcpu_l3 && local->len ? dp->vcpu_l3[v] : -1;
     size_t n = home;
     hwloc_bitmap_t pin = hwloc_bitmap_alloc ();
-    g_autofree char *s = NULL;
     const char *why;
-    g_autofree char *subject = g_strdup_printf ("iothread %u", k + 1);
 
     dp->iothread_l3[k] = g;
     if (inv->policy->iothread_cpus == VDP_IOCPUS_SEPARATE
@@ -618,9 +617,20 @@ place_iothreads (struct inventory *inv, struct vdp_domain_plan *dp,
           : "shared with the emulator (iothread_cpus=shared)";
   done:
     dp->iothread_pins[k] = pin;
-    s = fmt_set (pin);
-    vdp_domain_plan_reason (dp, 4, subject, "IOThread %u on PUs %s: %s", k + 1, s, why);
+    whys[k] = why;
   }
+  /* one reason per run of IOThreads placed alike */
+  for (unsigned k = 0, start = 0; k < dp->n_iothreads; k++)
+    if (k + 1 == dp->n_iothreads || whys[k + 1] != whys[start]
+        || !hwloc_bitmap_isequal (dp->iothread_pins[k + 1], dp->iothread_pins[start])) {
+      g_autofree char *s = fmt_set (dp->iothread_pins[start]);
+      g_autofree char *subject = k == start ? g_strdup_printf ("iothread %u", start + 1)
+                                 : g_strdup_printf ("iothreads %u-%u", start + 1, k + 1);
+      vdp_domain_plan_reason (dp, 4, subject, "%s%s on PUs %s: %s",
+                              k == start ? "IOThread " : "IOThreads ", subject + 9 + (k != start),
+                              s, whys[start]);
+      start = k + 1;
+    }
 }
 
 /* ---- rules 5-6: queue mapping ------------------------------------------ */

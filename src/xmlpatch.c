@@ -53,84 +53,12 @@ child (xmlNodePtr parent, const char *name)
   return NULL;
 }
 
-static gboolean
-is_blank (xmlNodePtr n)
-{
-  return n && n->type == XML_TEXT_NODE && xmlIsBlankNode (n);
-}
-
-static int
-depth_of (xmlNodePtr n)
-{
-  int d = 0;
-  for (xmlNodePtr p = n->parent; p && p->type == XML_ELEMENT_NODE; p = p->parent)
-    d++;
-  return d;
-}
-
-static xmlNodePtr
-indent_text (xmlDocPtr doc, int depth)
-{
-  static const char ws[] = "\n                                                                ";
-  int len = MIN (depth * 2 + 1, (int) sizeof (ws) - 1);
-
-  return xmlNewDocTextLen (doc, (const xmlChar *) ws, len);
-}
-
-/* Unlinks and frees @n and the indentation before it; a parent left with
- * nothing but blanks becomes empty again (<x/>). */
+/* Unlinks and frees @n. */
 static void
 remove_node (xmlNodePtr n)
 {
-  xmlNodePtr parent = n->parent, c, next;
-
-  if (is_blank (n->prev)) {
-    xmlNodePtr ws = n->prev;
-    xmlUnlinkNode (ws);
-    xmlFreeNode (ws);
-  }
   xmlUnlinkNode (n);
   xmlFreeNode (n);
-  for (c = parent ? parent->children : NULL; c; c = c->next)
-    if (!is_blank (c))
-      return;
-  for (c = parent ? parent->children : NULL; c; c = next) {
-    next = c->next;
-    xmlUnlinkNode (c);
-    xmlFreeNode (c);
-  }
-}
-
-/* Re-indents @n's subtree the way libvirt formats XML (two spaces a level),
- * unless it holds text other than blanks. */
-static void
-reindent (xmlNodePtr n)
-{
-  int depth = depth_of (n);
-  xmlNodePtr c, next;
-  gboolean any = FALSE;
-
-  for (c = n->children; c; c = c->next)
-    if (c->type == XML_TEXT_NODE && !xmlIsBlankNode (c))
-      return;
-  for (c = n->children; c; c = next) {
-    next = c->next;
-    if (is_blank (c)) {
-      xmlUnlinkNode (c);
-      xmlFreeNode (c);
-    }
-  }
-  for (c = n->children; c; c = next) {
-    next = c->next;
-    if (c->type == XML_ELEMENT_NODE || c->type == XML_COMMENT_NODE) {
-      xmlAddPrevSibling (c, indent_text (n->doc, depth + 1));
-      any = TRUE;
-      if (c->type == XML_ELEMENT_NODE)
-        reindent (c);
-    }
-  }
-  if (any)
-    xmlAddChild (n, indent_text (n->doc, depth));
 }
 
 static int
@@ -143,37 +71,22 @@ order_index (const char *const *order, const char *name)
 }
 
 /* Inserts @c into @parent before the first element child that libvirt
- * writes after it, with indentation; appends when there is none. */
+ * writes after it; appends when there is none. */
 static xmlNodePtr
 insert_ordered (xmlNodePtr parent, xmlNodePtr c, const char *const *order)
 {
   int want = order_index (order, (const char *) c->name);
-  int depth = depth_of (parent) + 1;
-  xmlNodePtr ref = NULL;
 
   for (xmlNodePtr k = parent->children; k; k = k->next)
     if (k->type == XML_ELEMENT_NODE && order_index (order, (const char *) k->name) > want) {
-      ref = k;
-      break;
+      xmlAddPrevSibling (k, c);
+      return c;
     }
-  if (ref) {
-    xmlAddPrevSibling (ref, c);
-    xmlAddPrevSibling (ref, indent_text (parent->doc, depth));
-    return c;
-  }
-  if (parent->last && is_blank (parent->last)) {
-    xmlAddPrevSibling (parent->last, indent_text (parent->doc, depth));
-    xmlAddPrevSibling (parent->last, c);
-    return c;
-  }
-  xmlAddChild (parent, indent_text (parent->doc, depth));
   xmlAddChild (parent, c);
-  xmlAddChild (parent, indent_text (parent->doc, depth - 1));
   return c;
 }
 
-/* Adds @c before @ref, or at the end of @parent when @ref is NULL; the
- * caller reindents. */
+/* Adds @c before @ref, or at the end of @parent when @ref is NULL. */
 static void
 add_before (xmlNodePtr parent, xmlNodePtr c, xmlNodePtr ref)
 {
@@ -249,16 +162,13 @@ new_child (xmlNodePtr parent, const char *name)
   return xmlNewChild (parent, NULL, (const xmlChar *) name, NULL);
 }
 
-static char *
-node_to_string (xmlNodePtr n)
+/* Serialises @n into @buf (emptied first); returns its content (borrowed). */
+static const xmlChar *
+node_to_string (xmlBufferPtr buf, xmlNodePtr n)
 {
-  xmlBufferPtr buf = xmlBufferCreate ();
-  char *s;
-
+  xmlBufferEmpty (buf);
   xmlNodeDump (buf, n->doc, n, 0, 0);
-  s = g_strdup ((const char *) xmlBufferContent (buf));
-  xmlBufferFree (buf);
-  return s;
+  return xmlBufferContent (buf);
 }
 
 /* ---- metadata ---------------------------------------------------------- */
@@ -289,9 +199,10 @@ find_original (xmlNodePtr vdp, const char *key)
   return NULL;
 }
 
-/* Records @n (or its absence) under @key unless an earlier apply did. */
+/* Records @n (or its absence) under @key unless an earlier apply did;
+ * @buf is scratch space. */
 static void
-record (xmlNodePtr vdp, const char *key, xmlNodePtr n)
+record (xmlNodePtr vdp, xmlBufferPtr buf, const char *key, xmlNodePtr n)
 {
   xmlNodePtr o;
 
@@ -300,10 +211,8 @@ record (xmlNodePtr vdp, const char *key, xmlNodePtr n)
   o = xmlNewChild (vdp, vdp->ns, (const xmlChar *) "original", NULL);
   new_prop (o, "key", key);
   new_prop (o, "present", n ? "yes" : "no");
-  if (n) {
-    g_autofree char *s = node_to_string (n);
-    xmlNodeAddContent (o, (const xmlChar *) s);
-  }
+  if (n)
+    xmlNodeAddContent (o, node_to_string (buf, n));
 }
 
 static xmlNodePtr
@@ -370,19 +279,18 @@ write_map (xmlNodePtr driver, const struct vdp_map *m)
       }
     }
   }
-  if (child (driver, NULL))
-    reindent (driver);
 }
 
 static void
-patch_cputune (xmlNodePtr root, xmlNodePtr vdp, const struct vdp_domain_plan *dp)
+patch_cputune (xmlNodePtr root, xmlNodePtr vdp, xmlBufferPtr scratch,
+               const struct vdp_domain_plan *dp)
 {
   const struct vdp_domain *d = dp->dom;
   xmlNodePtr tune = child (root, "cputune");
   xmlNodePtr c, next, ref;
   g_autofree char *cpus = NULL;
 
-  record (vdp, "cputune", tune);
+  record (vdp, scratch, "cputune", tune);
   tune = ensure_child (root, "cputune", domain_order);
   for (c = tune->children; c; c = next) {
     next = c->next;
@@ -393,7 +301,7 @@ patch_cputune (xmlNodePtr root, xmlNodePtr vdp, const struct vdp_domain_plan *dp
     }
   }
   /* the pins go together before the first child libvirt writes after
-   * them (vcpusched, cachetune, ...); reindent() lays them out */
+   * them (vcpusched, cachetune, ...) */
   ref = NULL;
   for (c = tune->children; c && !ref; c = c->next)
     if (c->type == XML_ELEMENT_NODE
@@ -420,17 +328,17 @@ patch_cputune (xmlNodePtr root, xmlNodePtr vdp, const struct vdp_domain_plan *dp
     set_prop_set (pin, "cpuset", dp->iothread_pins[k]);
     add_before (tune, pin, ref);
   }
-  reindent (tune);
 }
 
 static void
-patch_memory (xmlNodePtr root, xmlNodePtr vdp, const struct vdp_domain_plan *dp)
+patch_memory (xmlNodePtr root, xmlNodePtr vdp, xmlBufferPtr scratch,
+              const struct vdp_domain_plan *dp)
 {
   xmlNodePtr numa = child (root, "numatune");
   xmlNodePtr mem;
   gboolean spans = hwloc_bitmap_weight (dp->nodes) > 1;
 
-  record (vdp, "numatune", numa);
+  record (vdp, scratch, "numatune", numa);
   if (numa)
     remove_node (numa);
   numa = insert_ordered (root, xmlNewDocNode (root->doc, NULL, (const xmlChar *) "numatune", NULL),
@@ -444,12 +352,11 @@ patch_memory (xmlNodePtr root, xmlNodePtr vdp, const struct vdp_domain_plan *dp)
     set_prop (mn, "mode", memory_mode_names[dp->memory]);
     set_prop_uint (mn, "nodeset", dp->cells[c].node);
   }
-  reindent (numa);
 
   if (dp->create_cells) {
     xmlNodePtr cpu = child (root, "cpu");
     xmlNodePtr cells;
-    record (vdp, "cpu", cpu);
+    record (vdp, scratch, "cpu", cpu);
     cpu = ensure_child (root, "cpu", domain_order);
     cells = insert_ordered (cpu, xmlNewDocNode (root->doc, NULL, (const xmlChar *) "numa", NULL),
                             cpu_order);
@@ -462,18 +369,18 @@ patch_memory (xmlNodePtr root, xmlNodePtr vdp, const struct vdp_domain_plan *dp)
       set_prop (cell, "memory", mem_s);
       set_prop (cell, "unit", "KiB");
     }
-    reindent (cpu);
   }
 }
 
 static void
-patch_iothreads (xmlNodePtr root, xmlNodePtr vdp, const struct vdp_domain_plan *dp)
+patch_iothreads (xmlNodePtr root, xmlNodePtr vdp, xmlBufferPtr scratch,
+                 const struct vdp_domain_plan *dp)
 {
   xmlNodePtr count = child (root, "iothreads");
   xmlNodePtr ids = child (root, "iothreadids");
   char buf[16];
 
-  record (vdp, "iothreads", count);
+  record (vdp, scratch, "iothreads", count);
   count = ensure_child (root, "iothreads", domain_order);
   g_snprintf (buf, sizeof (buf), "%u", dp->n_iothreads);
   xmlNodeSetContent (count, (const xmlChar *) buf);
@@ -483,7 +390,7 @@ patch_iothreads (xmlNodePtr root, xmlNodePtr vdp, const struct vdp_domain_plan *
     g_autofree xmlNodePtr *by_id = g_new0 (xmlNodePtr, dp->n_iothreads + 1);
     xmlNodePtr c, next;
 
-    record (vdp, "iothreadids", ids);
+    record (vdp, scratch, "iothreadids", ids);
     for (c = ids->children; c; c = next) {
       g_autoptr (xmlChar) id_s = NULL;
       guint64 id = 0;
@@ -505,7 +412,6 @@ patch_iothreads (xmlNodePtr root, xmlNodePtr vdp, const struct vdp_domain_plan *
       }
       xmlAddChild (ids, by_id[k]);
     }
-    reindent (ids);
   }
 }
 
@@ -516,6 +422,7 @@ vdp_xmlpatch_apply (xmlDocPtr doc, const struct vdp_plan *plan,
   const struct vdp_domain *d = dp->dom;
   xmlNodePtr root = xmlDocGetRootElement (doc);
   xmlNodePtr vdp;
+  g_autoptr (xmlBuffer) scratch = NULL;
 
   if (root == NULL || !is_elem (root, "domain")) {
     g_set_error (error, VDP_ERROR, VDP_ERROR_INPUT, "domain '%s': not a <domain> document",
@@ -525,6 +432,7 @@ vdp_xmlpatch_apply (xmlDocPtr doc, const struct vdp_plan *plan,
   if (dp->skipped)
     return 0;
 
+  scratch = xmlBufferCreateSize (1024);
   vdp = ensure_vdp (root);
   if (dp->place) {
     xmlNodePtr vcpu = child (root, "vcpu");
@@ -532,15 +440,15 @@ vdp_xmlpatch_apply (xmlDocPtr doc, const struct vdp_plan *plan,
 
     if (placement && strcmp ((const char *) placement, "auto") == 0) {
       /* numad placement would fight the pins */
-      record (vdp, "vcpu", vcpu);
+      record (vdp, scratch, "vcpu", vcpu);
       set_prop (vcpu, "placement", "static");
     }
-    patch_cputune (root, vdp, dp);
+    patch_cputune (root, vdp, scratch, dp);
     if (dp->memory != VDP_MEMORY_NONE)
-      patch_memory (root, vdp, dp);
+      patch_memory (root, vdp, scratch, dp);
   }
   if (dp->set_iothreads)
-    patch_iothreads (root, vdp, dp);
+    patch_iothreads (root, vdp, scratch, dp);
 
   for (unsigned i = 0; i < d->n_disks; i++) {
     const struct vdp_disk_plan *pl = &dp->disks[i];
@@ -554,16 +462,14 @@ vdp_xmlpatch_apply (xmlDocPtr doc, const struct vdp_plan *plan,
       continue;
     driver = child (disk, "driver");
     key = g_strdup_printf ("disk/%s/driver", d->disks[i].target ? d->disks[i].target : "");
-    record (vdp, key, driver);
+    record (vdp, scratch, key, driver);
     if (driver == NULL) {
       driver = xmlNewDocNode (doc, NULL, (const xmlChar *) "driver", NULL);
       set_prop (driver, "name", "qemu");
       if (child (disk, NULL))
-        xmlAddPrevSibling (child (disk, NULL), driver);
+        xmlAddPrevSibling (child (disk, NULL), driver);   /* libvirt writes it first */
       else
         xmlAddChild (disk, driver);
-      if (driver->next)
-        xmlAddPrevSibling (driver->next, indent_text (doc, depth_of (driver)));
     }
     if (pl->set_driver) {
       set_prop (driver, "cache", pl->cache);
@@ -584,7 +490,7 @@ vdp_xmlpatch_apply (xmlDocPtr doc, const struct vdp_plan *plan,
       continue;
     driver = child (ctrl, "driver");
     key = g_strdup_printf ("controller/%s/%u/driver", d->controllers[i].type, d->controllers[i].index);
-    record (vdp, key, driver);
+    record (vdp, scratch, key, driver);
     if (driver == NULL) {
       static const char *const ctrl_order[] = { "model", "target", "driver", NULL };
       driver = insert_ordered (ctrl, xmlNewDocNode (doc, NULL, (const xmlChar *) "driver", NULL),
@@ -597,7 +503,6 @@ vdp_xmlpatch_apply (xmlDocPtr doc, const struct vdp_plan *plan,
   set_prop (vdp, "profile", plan->policy->name);
   set_prop (vdp, "plan", dp->hash);
   set_prop (vdp, "placement", dp->place ? "owned" : "foreign");
-  reindent (vdp);
   return 0;
 }
 
@@ -685,9 +590,7 @@ vdp_xmlpatch_revert (xmlDocPtr doc, GError **error)
         return -1;
       }
       if (order == device_driver_order && child (parent, NULL)) {
-        xmlNodePtr first = child (parent, NULL);
-        xmlAddPrevSibling (first, frag);
-        xmlAddPrevSibling (first, indent_text (doc, depth_of (first)));
+        xmlAddPrevSibling (child (parent, NULL), frag);
       } else {
         insert_ordered (parent, frag, order);
       }
@@ -709,7 +612,7 @@ vdp_xml_format (xmlDocPtr doc)
   for (xmlNodePtr n = doc->children; n; n = n->next) {
     if (n->type == XML_DTD_NODE)
       continue;
-    xmlNodeDump (buf, doc, n, 0, 0);
+    xmlNodeDump (buf, doc, n, 0, 1);   /* indented two spaces a level, as libvirt does */
     xmlBufferCCat (buf, "\n");
   }
   ret = g_strdup ((const char *) xmlBufferContent (buf));

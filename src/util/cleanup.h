@@ -12,6 +12,7 @@ typedef hwloc_bitmap_t VdpBitmap;
 G_DEFINE_AUTO_CLEANUP_FREE_FUNC (VdpBitmap, hwloc_bitmap_free, NULL)
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (xmlDoc, xmlFreeDoc)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (xmlBuffer, xmlBufferFree)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (xmlXPathContext, xmlXPathFreeContext)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (xmlXPathObject, xmlXPathFreeObject)
 

@@ -1204,6 +1204,9 @@ vdp_plan_compute (const struct vdp_topology *topo, const struct vdp_policy *poli
   plan->domains = g_new0 (struct vdp_domain_plan, MAX (n, 1));
   for (unsigned i = 0; i < n; i++) {
     plan->domains[i].dom = inputs[i].dom;
+    plan->domains[i].n_vcpus = inputs[i].dom->vcpus;
+    plan->domains[i].n_disks = inputs[i].dom->n_disks;
+    plan->domains[i].n_controllers = inputs[i].dom->n_controllers;
     plan->domains[i].reasons = g_ptr_array_new_with_free_func (reason_free);
     plan->domains[i].warnings = g_ptr_array_new_with_free_func (g_free);
     plan->domains[i].home_node = -1;
@@ -1264,9 +1267,8 @@ vdp_plan_free (struct vdp_plan *plan)
     return;
   for (unsigned i = 0; i < plan->n_domains; i++) {
     struct vdp_domain_plan *dp = &plan->domains[i];
-    const struct vdp_domain *d = dp->dom;
     if (dp->vcpu_pins)
-      for (unsigned v = 0; v < d->vcpus; v++)
+      for (unsigned v = 0; v < dp->n_vcpus; v++)
         hwloc_bitmap_free (dp->vcpu_pins[v]);
     if (dp->iothread_pins)
       for (unsigned k = 0; k < dp->n_iothreads; k++)
@@ -1274,13 +1276,13 @@ vdp_plan_free (struct vdp_plan *plan)
     for (unsigned c = 0; c < dp->n_cells; c++)
       hwloc_bitmap_free (dp->cells[c].vcpus);
     if (dp->disks)
-      for (unsigned k = 0; k < d->n_disks; k++) {
+      for (unsigned k = 0; k < dp->n_disks; k++) {
         g_free (dp->disks[k].cache);
         g_free (dp->disks[k].io);
         map_free (&dp->disks[k].map);
       }
     if (dp->controllers)
-      for (unsigned k = 0; k < d->n_controllers; k++)
+      for (unsigned k = 0; k < dp->n_controllers; k++)
         map_free (&dp->controllers[k]);
     g_free (dp->vcpu_pins);
     g_free (dp->vcpu_l3);

@@ -66,7 +66,8 @@ struct vdp_cell_plan {
 typedef struct vdp_domain_plan vdp_domain_plan;
 
 struct vdp_domain_plan {
-  const struct vdp_domain *dom;
+  const struct vdp_domain *dom;       /* borrowed: must outlive the plan's use, not its free */
+  unsigned n_vcpus, n_disks, n_controllers;   /* sizes of the arrays below */
   bool skipped;             /* nothing changed at all (reason in skip_reason) */
   char *skip_reason;
 

@@ -410,6 +410,14 @@ unified_diff (const char *name, const char *before, const char *after, GError **
 
 /* ---- run --------------------------------------------------------------- */
 
+static void
+clear_device_hint (gpointer p)
+{
+  struct vdp_device_hint *h = p;
+  g_free (h->path);
+  g_free (h->device);
+}
+
 struct loaded {
   char *file;
   xmlDocPtr doc;
@@ -443,6 +451,7 @@ run (struct vdp_globals *g, int argc, char **argv)
   int first, rc = VDP_EXIT_OK;
   unsigned n;
 
+  g_array_set_clear_func (devices, clear_device_hint);
   o.files = files;
   o.devices = devices;
   switch (vdp_parse_options (g, "plan", argc, argv, "", options, usage, handle, &o, &first)) {
@@ -597,10 +606,6 @@ run (struct vdp_globals *g, int argc, char **argv)
       xmlFreeDoc (docs[i].doc);
     g_free (docs[i].before);
     g_free (docs[i].after);
-  }
-  for (guint i = 0; i < devices->len; i++) {
-    g_free (g_array_index (devices, struct vdp_device_hint, i).path);
-    g_free (g_array_index (devices, struct vdp_device_hint, i).device);
   }
   return rc;
 }

@@ -58,7 +58,7 @@ vdp_test_schema_valid (xmlRelaxNGPtr schema, xmlDocPtr doc, char **why)
   xmlRelaxNGSetValidErrors (vctx, collect_error, ignore_warning, err);
   rc = xmlRelaxNGValidateDoc (vctx, doc);
   xmlRelaxNGFreeValidCtxt (vctx);
-  if (why)
+  if (why && rc != 0)
     *why = g_string_free (err, FALSE);
   else
     g_string_free (err, TRUE);

@@ -14,7 +14,8 @@ char *vdp_test_shared (const char *rel);
 /* Compiles a RelaxNG schema; aborts the test program when it cannot. */
 xmlRelaxNGPtr vdp_test_schema_load (const char *path);
 
-/* TRUE when @doc validates against @schema; the first error in *why. */
+/* TRUE when @doc validates against @schema; else FALSE with the first
+ * error in *why (g_free) when @why is not NULL. */
 gboolean vdp_test_schema_valid (xmlRelaxNGPtr schema, xmlDocPtr doc, char **why);
 
 /* Plans the domains in @docs together and patches copies of them; returns

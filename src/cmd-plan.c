@@ -237,16 +237,13 @@ json_map (JsonBuilder *b, const struct vdp_map *m)
 {
   static const char *const kinds[] = { "none", "single", "round-robin", "explicit" };
 
-  json_builder_set_member_name (b, "mapping");
-  json_builder_add_string_value (b, kinds[m->kind]);
-  json_builder_set_member_name (b, "queues");
-  json_builder_add_int_value (b, m->queues);
+  vdp_json_add_string (b, "mapping", kinds[m->kind]);
+  vdp_json_add_int (b, "queues", m->queues);
   json_builder_set_member_name (b, "iothreads");
   json_builder_begin_array (b);
   for (unsigned k = 0; k < m->n_threads; k++) {
     json_builder_begin_object (b);
-    json_builder_set_member_name (b, "id");
-    json_builder_add_int_value (b, m->threads[k]);
+    vdp_json_add_int (b, "id", m->threads[k]);
     if (m->kind == VDP_MAP_EXPLICIT) {
       GArray *qs = m->queue_lists->pdata[k];
       json_builder_set_member_name (b, "queues");
@@ -267,26 +264,19 @@ json_domain (JsonBuilder *b, const struct vdp_plan *plan, const struct vdp_domai
   const struct vdp_domain *d = dp->dom;
 
   json_builder_begin_object (b);
-  json_builder_set_member_name (b, "name");
-  json_builder_add_string_value (b, d->name);
-  json_builder_set_member_name (b, "file");
-  json_builder_add_string_value (b, file);
-  json_builder_set_member_name (b, "plan");
-  json_builder_add_string_value (b, dp->hash);
-  json_builder_set_member_name (b, "skipped");
-  json_builder_add_boolean_value (b, dp->skipped);
-  json_builder_set_member_name (b, "placement");
-  json_builder_add_string_value (b, !dp->place ? "kept"
+  vdp_json_add_string (b, "name", d->name);
+  vdp_json_add_string (b, "file", file);
+  vdp_json_add_string (b, "plan", dp->hash);
+  vdp_json_add_bool (b, "skipped", dp->skipped);
+  vdp_json_add_string (b, "placement", !dp->place ? "kept"
                                  : dp->placement == VDP_PLACEMENT_DEDICATED ? "dedicated" : "shared");
-  json_builder_set_member_name (b, "home_node");
-  json_builder_add_int_value (b, dp->home_node);
+  vdp_json_add_int (b, "home_node", dp->home_node);
   vdp_json_add_index_array (b, "nodes", dp->nodes);
   json_builder_set_member_name (b, "vcpus");
   json_builder_begin_array (b);
   for (unsigned v = 0; dp->place && v < d->vcpus; v++) {
     json_builder_begin_object (b);
-    json_builder_set_member_name (b, "vcpu");
-    json_builder_add_int_value (b, v);
+    vdp_json_add_int (b, "vcpu", v);
     vdp_json_add_cpuset (b, "cpuset", dp->vcpu_pins[v]);
     json_builder_set_member_name (b, "l3");
     json_builder_add_int_value (b, dp->vcpu_l3[v]);
@@ -304,8 +294,7 @@ json_domain (JsonBuilder *b, const struct vdp_plan *plan, const struct vdp_domai
   json_builder_begin_array (b);
   for (unsigned k = 0; dp->set_iothreads && k < dp->n_iothreads; k++) {
     json_builder_begin_object (b);
-    json_builder_set_member_name (b, "id");
-    json_builder_add_int_value (b, k + 1);
+    vdp_json_add_int (b, "id", k + 1);
     if (dp->place) {
       vdp_json_add_cpuset (b, "cpuset", dp->iothread_pins[k]);
       json_builder_set_member_name (b, "l3");
@@ -317,8 +306,7 @@ json_domain (JsonBuilder *b, const struct vdp_plan *plan, const struct vdp_domai
   json_builder_set_member_name (b, "memory");
   if (dp->memory != VDP_MEMORY_NONE) {
     json_builder_begin_object (b);
-    json_builder_set_member_name (b, "mode");
-    json_builder_add_string_value (b, dp->memory == VDP_MEMORY_STRICT ? "strict" : "preferred");
+    vdp_json_add_string (b, "mode", dp->memory == VDP_MEMORY_STRICT ? "strict" : "preferred");
     vdp_json_add_cpuset (b, "nodeset", dp->mem_nodes);
     json_builder_end_object (b);
   } else {
@@ -329,12 +317,9 @@ json_domain (JsonBuilder *b, const struct vdp_plan *plan, const struct vdp_domai
   for (unsigned i = 0; i < d->n_disks; i++) {
     const struct vdp_disk_plan *pl = &dp->disks[i];
     json_builder_begin_object (b);
-    json_builder_set_member_name (b, "target");
-    json_builder_add_string_value (b, d->disks[i].target);
-    json_builder_set_member_name (b, "cache");
-    json_builder_add_string_value (b, pl->set_driver ? pl->cache : d->disks[i].cache);
-    json_builder_set_member_name (b, "io");
-    json_builder_add_string_value (b, pl->set_driver ? pl->io : d->disks[i].io);
+    vdp_json_add_string (b, "target", d->disks[i].target);
+    vdp_json_add_string (b, "cache", pl->set_driver ? pl->cache : d->disks[i].cache);
+    vdp_json_add_string (b, "io", pl->set_driver ? pl->io : d->disks[i].io);
     json_map (b, &pl->map);
     json_builder_end_object (b);
   }
@@ -345,10 +330,8 @@ json_domain (JsonBuilder *b, const struct vdp_plan *plan, const struct vdp_domai
     if (dp->controllers[i].kind == VDP_MAP_NONE)
       continue;
     json_builder_begin_object (b);
-    json_builder_set_member_name (b, "type");
-    json_builder_add_string_value (b, d->controllers[i].type);
-    json_builder_set_member_name (b, "index");
-    json_builder_add_int_value (b, d->controllers[i].index);
+    vdp_json_add_string (b, "type", d->controllers[i].type);
+    vdp_json_add_int (b, "index", d->controllers[i].index);
     json_map (b, &dp->controllers[i]);
     json_builder_end_object (b);
   }
@@ -358,12 +341,9 @@ json_domain (JsonBuilder *b, const struct vdp_plan *plan, const struct vdp_domai
   for (guint i = 0; i < dp->reasons->len; i++) {
     const struct vdp_reason *r = dp->reasons->pdata[i];
     json_builder_begin_object (b);
-    json_builder_set_member_name (b, "rule");
-    json_builder_add_int_value (b, r->rule);
-    json_builder_set_member_name (b, "subject");
-    json_builder_add_string_value (b, r->subject);
-    json_builder_set_member_name (b, "text");
-    json_builder_add_string_value (b, r->text);
+    vdp_json_add_int (b, "rule", r->rule);
+    vdp_json_add_string (b, "subject", r->subject);
+    vdp_json_add_string (b, "text", r->text);
     json_builder_end_object (b);
   }
   json_builder_end_array (b);
@@ -454,11 +434,10 @@ run (struct vdp_globals *g, int argc, char **argv)
   g_array_set_clear_func (devices, clear_device_hint);
   o.files = files;
   o.devices = devices;
-  switch (vdp_parse_options (g, "plan", argc, argv, "", options, usage, handle, &o, &first)) {
-  case VDP_PARSE_OK: break;
-  case VDP_PARSE_EXIT_OK: return VDP_EXIT_OK;
-  default: return VDP_EXIT_USAGE;
-  }
+  rc = vdp_parse_options (g, "plan", argc, argv, "", options, usage, handle, &o, &first);
+  if (rc != VDP_PARSE_CONTINUE)
+    return rc;
+  rc = VDP_EXIT_OK;
   for (int i = first; i < argc; i++) {
     if (files->len == 0) {
       vdp_usage_error (g, "plan", "domain '%s': planning by name needs a libvirt connection; "
@@ -541,12 +520,9 @@ run (struct vdp_globals *g, int argc, char **argv)
       g_autofree char *capsd = vdp_caps_describe (&caps);
       g_autofree char *text = NULL;
       json_builder_begin_object (b);
-      json_builder_set_member_name (b, "topology");
-      json_builder_add_string_value (b, topo->source);
-      json_builder_set_member_name (b, "profile");
-      json_builder_add_string_value (b, policy->name);
-      json_builder_set_member_name (b, "target");
-      json_builder_add_string_value (b, capsd);
+      vdp_json_add_string (b, "topology", topo->source);
+      vdp_json_add_string (b, "profile", policy->name);
+      vdp_json_add_string (b, "target", capsd);
       vdp_json_add_cpuset (b, "io_pool", plan->io_pool);
       json_builder_set_member_name (b, "domains");
       json_builder_begin_array (b);

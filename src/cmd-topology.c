@@ -150,30 +150,6 @@ format_text (const struct vdp_topology *t, int verbose)
   return g_string_free (out, FALSE);
 }
 
-static void
-add_int (JsonBuilder *b, const char *name, gint64 v)
-{
-  json_builder_set_member_name (b, name);
-  json_builder_add_int_value (b, v);
-}
-
-static void
-add_bool (JsonBuilder *b, const char *name, gboolean v)
-{
-  json_builder_set_member_name (b, name);
-  json_builder_add_boolean_value (b, v);
-}
-
-static void
-add_string (JsonBuilder *b, const char *name, const char *v)
-{
-  json_builder_set_member_name (b, name);
-  if (v)
-    json_builder_add_string_value (b, v);
-  else
-    json_builder_add_null_value (b);
-}
-
 static char *
 format_json (const struct vdp_topology *t)
 {
@@ -184,20 +160,20 @@ format_json (const struct vdp_topology *t)
 
   vdp_topology_get_counts (t, &c);
   json_builder_begin_object (b);
-  add_string (b, "source", t->source);
-  add_string (b, "kind", kinds[t->kind]);
+  vdp_json_add_string (b, "source", t->source);
+  vdp_json_add_string (b, "kind", kinds[t->kind]);
 
   json_builder_set_member_name (b, "counts");
   json_builder_begin_object (b);
-  add_int (b, "nodes", c.nodes);
-  add_int (b, "packages", c.packages);
-  add_int (b, "l3", c.l3);
-  add_int (b, "llc_groups", c.llc_groups);
-  add_int (b, "cores", c.cores);
-  add_int (b, "pus", c.pus);
-  add_int (b, "pus_offline", c.pus_offline);
-  add_int (b, "pus_disallowed", c.pus_disallowed);
-  add_int (b, "pus_isolated", c.pus_isolated);
+  vdp_json_add_int (b, "nodes", c.nodes);
+  vdp_json_add_int (b, "packages", c.packages);
+  vdp_json_add_int (b, "l3", c.l3);
+  vdp_json_add_int (b, "llc_groups", c.llc_groups);
+  vdp_json_add_int (b, "cores", c.cores);
+  vdp_json_add_int (b, "pus", c.pus);
+  vdp_json_add_int (b, "pus_offline", c.pus_offline);
+  vdp_json_add_int (b, "pus_disallowed", c.pus_disallowed);
+  vdp_json_add_int (b, "pus_isolated", c.pus_isolated);
   json_builder_end_object (b);
 
   json_builder_set_member_name (b, "nodes");
@@ -205,10 +181,10 @@ format_json (const struct vdp_topology *t)
   for (size_t i = 0; i < t->n_nodes; i++) {
     const struct vdp_node *n = &t->nodes[i];
     json_builder_begin_object (b);
-    add_int (b, "id", n->id);
-    add_int (b, "memory", (gint64) n->memory);
+    vdp_json_add_int (b, "id", n->id);
+    vdp_json_add_int (b, "memory", (gint64) n->memory);
     vdp_json_add_cpuset (b, "cpuset", n->cpuset);
-    add_bool (b, "allowed", n->allowed);
+    vdp_json_add_bool (b, "allowed", n->allowed);
     json_builder_set_member_name (b, "l3");
     json_builder_begin_array (b);
     for (size_t l = 0; l < t->n_l3; l++)
@@ -230,11 +206,11 @@ format_json (const struct vdp_topology *t)
   for (size_t i = 0; i < t->n_packages; i++) {
     const struct vdp_package *p = &t->packages[i];
     json_builder_begin_object (b);
-    add_int (b, "index", p->index);
-    add_int (b, "os_index", p->os_index);
+    vdp_json_add_int (b, "index", p->index);
+    vdp_json_add_int (b, "os_index", p->os_index);
     vdp_json_add_cpuset (b, "cpuset", p->cpuset);
     vdp_json_add_index_array (b, "nodes", p->nodeset);
-    add_bool (b, "allowed", p->allowed);
+    vdp_json_add_bool (b, "allowed", p->allowed);
     json_builder_end_object (b);
   }
   json_builder_end_array (b);
@@ -244,12 +220,12 @@ format_json (const struct vdp_topology *t)
   for (size_t i = 0; i < t->n_l3; i++) {
     const struct vdp_l3 *g = &t->l3[i];
     json_builder_begin_object (b);
-    add_int (b, "index", g->index);
-    add_string (b, "kind", g->kind);
-    add_int (b, "size", (gint64) g->size);
+    vdp_json_add_int (b, "index", g->index);
+    vdp_json_add_string (b, "kind", g->kind);
+    vdp_json_add_int (b, "size", (gint64) g->size);
     vdp_json_add_cpuset (b, "cpuset", g->cpuset);
     vdp_json_add_index_array (b, "nodes", g->nodeset);
-    add_bool (b, "allowed", g->allowed);
+    vdp_json_add_bool (b, "allowed", g->allowed);
     json_builder_end_object (b);
   }
   json_builder_end_array (b);
@@ -259,13 +235,13 @@ format_json (const struct vdp_topology *t)
   for (size_t i = 0; i < t->n_cores; i++) {
     const struct vdp_core *co = &t->cores[i];
     json_builder_begin_object (b);
-    add_int (b, "index", co->index);
-    add_int (b, "os_index", co->os_index);
+    vdp_json_add_int (b, "index", co->index);
+    vdp_json_add_int (b, "os_index", co->os_index);
     vdp_json_add_index_array (b, "pus", co->pus);
-    add_int (b, "node", co->node);
-    add_int (b, "l3", co->l3);
-    add_int (b, "package", co->package);
-    add_bool (b, "allowed", co->allowed);
+    vdp_json_add_int (b, "node", co->node);
+    vdp_json_add_int (b, "l3", co->l3);
+    vdp_json_add_int (b, "package", co->package);
+    vdp_json_add_bool (b, "allowed", co->allowed);
     json_builder_end_object (b);
   }
   json_builder_end_array (b);
@@ -275,13 +251,13 @@ format_json (const struct vdp_topology *t)
   for (size_t i = 0; i < t->n_pus; i++) {
     const struct vdp_pu *pu = &t->pus[i];
     json_builder_begin_object (b);
-    add_int (b, "id", pu->id);
-    add_int (b, "core", pu->core);
-    add_int (b, "node", pu->node);
-    add_int (b, "l3", pu->l3);
-    add_int (b, "package", pu->package);
-    add_bool (b, "allowed", pu->allowed);
-    add_bool (b, "isolated", pu->isolated);
+    vdp_json_add_int (b, "id", pu->id);
+    vdp_json_add_int (b, "core", pu->core);
+    vdp_json_add_int (b, "node", pu->node);
+    vdp_json_add_int (b, "l3", pu->l3);
+    vdp_json_add_int (b, "package", pu->package);
+    vdp_json_add_bool (b, "allowed", pu->allowed);
+    vdp_json_add_bool (b, "isolated", pu->isolated);
     json_builder_end_object (b);
   }
   json_builder_end_array (b);
@@ -291,11 +267,11 @@ format_json (const struct vdp_topology *t)
   for (size_t i = 0; i < t->n_devices; i++) {
     const struct vdp_blockdev *d = &t->devices[i];
     json_builder_begin_object (b);
-    add_string (b, "name", d->name);
-    add_string (b, "subtype", d->subtype);
-    add_string (b, "pci", d->pci);
-    add_string (b, "devid", d->devid);
-    add_int (b, "node", d->node);
+    vdp_json_add_string (b, "name", d->name);
+    vdp_json_add_string (b, "subtype", d->subtype);
+    vdp_json_add_string (b, "pci", d->pci);
+    vdp_json_add_string (b, "devid", d->devid);
+    vdp_json_add_int (b, "node", d->node);
     vdp_json_add_index_array (b, "nodes", d->nodeset);
     json_builder_end_object (b);
   }
@@ -316,16 +292,11 @@ run (struct vdp_globals *g, int argc, char **argv)
   g_autoptr (vdp_topology) t = NULL;
   g_autoptr (GError) err = NULL;
   g_autofree char *text = NULL;
-  int first;
+  int first, rc;
 
-  switch (vdp_parse_options (g, "topology", argc, argv, "", options, usage, NULL, NULL, &first)) {
-  case VDP_PARSE_OK:
-    break;
-  case VDP_PARSE_EXIT_OK:
-    return VDP_EXIT_OK;
-  default:
-    return VDP_EXIT_USAGE;
-  }
+  rc = vdp_parse_options (g, "topology", argc, argv, "", options, usage, NULL, NULL, &first);
+  if (rc != VDP_PARSE_CONTINUE)
+    return rc;
   if (first < argc) {
     vdp_usage_error (g, "topology", "unexpected argument '%s'", argv[first]);
     return VDP_EXIT_USAGE;

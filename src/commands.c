@@ -67,7 +67,7 @@ list_options (const struct option *longopts)
     printf ("--%s\n", o->name);
 }
 
-VdpParseResult
+int
 vdp_parse_options (struct vdp_globals *g, const char *cmd, int argc, char **argv,
                    const char *shortopts, const struct option *longopts,
                    void (*usage) (FILE *out), vdp_option_fn handle,
@@ -86,10 +86,10 @@ vdp_parse_options (struct vdp_globals *g, const char *cmd, int argc, char **argv
     switch (c) {
     case 'h':
       usage (stdout);
-      return VDP_PARSE_EXIT_OK;
+      return VDP_EXIT_OK;
     case 'V':
       vdp_print_version ();
-      return VDP_PARSE_EXIT_OK;
+      return VDP_EXIT_OK;
     case 'v':
       g->verbose++;
       break;
@@ -104,24 +104,24 @@ vdp_parse_options (struct vdp_globals *g, const char *cmd, int argc, char **argv
       break;
     case VDP_OPT_LIST_OPTIONS:
       list_options (longopts);
-      return VDP_PARSE_EXIT_OK;
+      return VDP_EXIT_OK;
     case ':':
       vdp_usage_error (g, cmd, "option '%s' needs an argument", argv[optind - 1]);
-      return VDP_PARSE_ERROR;
+      return VDP_EXIT_USAGE;
     case '?':
       if (optopt)
         vdp_usage_error (g, cmd, "unknown option '-%c'", optopt);
       else
         vdp_usage_error (g, cmd, "unknown option '%s'", argv[optind - 1]);
-      return VDP_PARSE_ERROR;
+      return VDP_EXIT_USAGE;
     default:
       if (handle == NULL || !handle (c, optarg, data, &err)) {
         vdp_usage_error (g, cmd, "%s", err ? err->message : "unhandled option");
-        return VDP_PARSE_ERROR;
+        return VDP_EXIT_USAGE;
       }
       break;
     }
   }
   *first_arg = optind;
-  return VDP_PARSE_OK;
+  return VDP_PARSE_CONTINUE;
 }

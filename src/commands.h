@@ -47,13 +47,8 @@ enum {
   { "topology", required_argument, NULL, VDP_OPT_TOPOLOGY }, \
   { "list-options", no_argument, NULL, VDP_OPT_LIST_OPTIONS }
 
-/* What vdp_parse_options() found. */
-typedef enum {
-  VDP_PARSE_OK,             /* go on: *first_arg indexes the operands */
-  VDP_PARSE_EXIT_OK,        /* --help, --version or --list-options was printed */
-  VDP_PARSE_ERROR,          /* a usage error was printed: exit VDP_EXIT_USAGE */
-  VDP_PARSE_LAST
-} VdpParseResult;
+/* vdp_parse_options() returns this when the command should go on. */
+#define VDP_PARSE_CONTINUE (-1)
 
 /* Handles one command-specific option; returns FALSE with @error set when
  * its argument is bad. */
@@ -62,8 +57,11 @@ typedef gboolean (*vdp_option_fn) (int opt, const char *arg, void *data, GError 
 /* Parses the argv of command @cmd (argv[0] is its name) with its options
  * plus the global ones; options and operands may be mixed.  With @cmd NULL
  * it parses main()'s argv and stops at the first operand (the command).
- * @usage prints --help.  Usage errors are printed here as one line. */
-VdpParseResult vdp_parse_options (struct vdp_globals *g, const char *cmd,
+ * @usage prints --help.  Usage errors are printed here as one line.
+ * Returns VDP_PARSE_CONTINUE with *first_arg set to the first operand, or
+ * the exit status when the command is done (--help, --version,
+ * --list-options: VDP_EXIT_OK; a usage error: VDP_EXIT_USAGE). */
+int vdp_parse_options (struct vdp_globals *g, const char *cmd,
                                   int argc, char **argv,
                                   const char *shortopts, const struct option *longopts,
                                   void (*usage) (FILE *out), vdp_option_fn handle,

@@ -21,36 +21,34 @@ el (xmlNodePtr parent, const char *name)
   return NULL;
 }
 
+/* Takes @v (libxml2's), returns it stripped as a GLib string, NULL when
+ * absent or empty. */
+static char *
+take_stripped (xmlChar *v)
+{
+  char *ret;
+
+  if (v == NULL)
+    return NULL;
+  ret = g_strstrip (g_strdup ((const char *) v));
+  xmlFree (v);
+  if (*ret == '\0')
+    g_clear_pointer (&ret, g_free);
+  return ret;
+}
+
 /* Attribute @name of @n (which may be NULL), stripped; NULL when absent or empty. */
 static char *
 attr (xmlNodePtr n, const char *name)
 {
-  xmlChar *v = n ? xmlGetNoNsProp (n, (const xmlChar *) name) : NULL;
-  char *ret = NULL;
-
-  if (v) {
-    ret = g_strstrip (g_strdup ((const char *) v));
-    xmlFree (v);
-    if (*ret == '\0')
-      g_clear_pointer (&ret, g_free);
-  }
-  return ret;
+  return take_stripped (n ? xmlGetNoNsProp (n, (const xmlChar *) name) : NULL);
 }
 
 /* Text content of @n, stripped; NULL when absent or empty. */
 static char *
 text_of (xmlNodePtr n)
 {
-  xmlChar *v = n ? xmlNodeGetContent (n) : NULL;
-  char *ret = NULL;
-
-  if (v) {
-    ret = g_strstrip (g_strdup ((const char *) v));
-    xmlFree (v);
-    if (*ret == '\0')
-      g_clear_pointer (&ret, g_free);
-  }
-  return ret;
+  return take_stripped (n ? xmlNodeGetContent (n) : NULL);
 }
 
 /* Parses @s (may be NULL: @dflt) as an unsigned number up to @max; fails

@@ -64,18 +64,13 @@ main (int argc, char **argv)
   struct vdp_globals g = { .prog = PACKAGE_NAME };
   const struct vdp_command *cmd;
   gboolean listed = FALSE;
-  int first = 0;
+  int first = 0, rc;
 
   setlocale (LC_ALL, "");
-  switch (vdp_parse_options (&g, NULL, argc, argv, "", main_options, usage,
-                             main_option, &listed, &first)) {
-  case VDP_PARSE_OK:
-    break;
-  case VDP_PARSE_EXIT_OK:
-    return VDP_EXIT_OK;
-  default:
-    return VDP_EXIT_USAGE;
-  }
+  rc = vdp_parse_options (&g, NULL, argc, argv, "", main_options, usage, main_option,
+                          &listed, &first);
+  if (rc != VDP_PARSE_CONTINUE)
+    return rc;
   if (listed)
     return VDP_EXIT_OK;
   if (first >= argc) {

@@ -19,6 +19,30 @@ vdp_json_to_string (JsonNode *root, gboolean pretty)
 }
 
 void
+vdp_json_add_int (JsonBuilder *b, const char *name, gint64 v)
+{
+  json_builder_set_member_name (b, name);
+  json_builder_add_int_value (b, v);
+}
+
+void
+vdp_json_add_bool (JsonBuilder *b, const char *name, gboolean v)
+{
+  json_builder_set_member_name (b, name);
+  json_builder_add_boolean_value (b, v);
+}
+
+void
+vdp_json_add_string (JsonBuilder *b, const char *name, const char *v)
+{
+  json_builder_set_member_name (b, name);
+  if (v)
+    json_builder_add_string_value (b, v);
+  else
+    json_builder_add_null_value (b);
+}
+
+void
 vdp_json_add_cpuset (JsonBuilder *b, const char *name, hwloc_const_bitmap_t set)
 {
   g_autofree char *s = vdp_cpuset_format (set);

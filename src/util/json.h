@@ -9,6 +9,11 @@
  * Returns a newly allocated string ending in a newline (g_free). */
 char *vdp_json_to_string (JsonNode *root, gboolean pretty);
 
+/* Add member @name with a number, a boolean, or a string (NULL: null). */
+void vdp_json_add_int (JsonBuilder *b, const char *name, gint64 v);
+void vdp_json_add_bool (JsonBuilder *b, const char *name, gboolean v);
+void vdp_json_add_string (JsonBuilder *b, const char *name, const char *v);
+
 /* Adds member @name with @set in libvirt cpuset syntax ("" when empty). */
 void vdp_json_add_cpuset (JsonBuilder *b, const char *name, hwloc_const_bitmap_t set);
 

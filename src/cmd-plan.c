@@ -7,8 +7,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <glib/gstdio.h>
-
 #include "caps.h"
 #include "commands.h"
 #include "domain.h"
@@ -19,6 +17,7 @@
 #include "util/cleanup.h"
 #include "util/cpuset.h"
 #include "util/error.h"
+#include "util/diff.h"
 #include "util/json.h"
 #include "xmlpatch.h"
 
@@ -355,39 +354,6 @@ json_domain (JsonBuilder *b, const struct vdp_plan *plan, const struct vdp_domai
   json_builder_end_object (b);
 }
 
-/* ---- diff -------------------------------------------------------------- */
-
-static char *
-unified_diff (const char *name, const char *before, const char *after, GError **error)
-{
-  g_autofree char *dir = g_dir_make_tmp ("vdp-diff-XXXXXX", error);
-  g_autofree char *a = NULL, *b = NULL, *la = NULL, *lb = NULL, *out = NULL, *err = NULL;
-  int status = 0;
-
-  if (dir == NULL)
-    return NULL;
-  a = g_build_filename (dir, "a", NULL);
-  b = g_build_filename (dir, "b", NULL);
-  la = g_strconcat ("a/", name, NULL);
-  lb = g_strconcat ("b/", name, NULL);
-  if (g_file_set_contents (a, before, -1, error) && g_file_set_contents (b, after, -1, error)) {
-    const char *argv[] = { "diff", "-u", "--label", la, "--label", lb, a, b, NULL };
-    if (!g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, &out, &err,
-                       &status, error))
-      g_clear_pointer (&out, g_free);
-    else if (!g_spawn_check_wait_status (status, NULL) && (out == NULL || *out == '\0')) {
-      g_set_error (error, VDP_ERROR, VDP_ERROR_RUNTIME, "diff failed: %s", err ? err : "");
-      g_clear_pointer (&out, g_free);
-    }
-  } else {
-    g_clear_pointer (&out, g_free);
-  }
-  g_unlink (a);
-  g_unlink (b);
-  g_rmdir (dir);
-  return g_steal_pointer (&out);
-}
-
 /* ---- run --------------------------------------------------------------- */
 
 static void
@@ -536,7 +502,7 @@ run (struct vdp_globals *g, int argc, char **argv)
     } else if (o.diff) {
       for (unsigned i = 0; i < n && rc == VDP_EXIT_OK; i++) {
         g_autofree char *base = g_path_get_basename (docs[i].file);
-        g_autofree char *d = unified_diff (base, docs[i].before, docs[i].after, &err);
+        g_autofree char *d = vdp_unified_diff (base, docs[i].before, docs[i].after, &err);
         if (d == NULL)
           rc = fail (g, err);
         else

@@ -7,14 +7,20 @@
 #include <string.h>
 
 #include "commands.h"
+#include "fleet.h"
 #include "util/error.h"
+#include "util/json.h"
 
 extern const struct vdp_command vdp_cmd_topology;
 extern const struct vdp_command vdp_cmd_plan;
+extern const struct vdp_command vdp_cmd_apply;
+extern const struct vdp_command vdp_cmd_revert;
 
 const struct vdp_command *const vdp_commands[] = {
   &vdp_cmd_topology,
   &vdp_cmd_plan,
+  &vdp_cmd_apply,
+  &vdp_cmd_revert,
   NULL,
 };
 
@@ -102,6 +108,25 @@ vdp_parse_options (struct vdp_globals *g, const char *cmd, int argc, char **argv
     case VDP_OPT_TOPOLOGY:
       g->topology = optarg;
       break;
+    case 'c':
+      g_ptr_array_add (g->uris, g_strdup (optarg));
+      break;
+    case VDP_OPT_HOSTS: {
+      g_autofree char *text = NULL;
+      g_autoptr (GError) e = NULL;
+      g_auto (GStrv) lines = NULL;
+      if (!g_file_get_contents (optarg, &text, NULL, &e)) {
+        vdp_usage_error (g, cmd, "cannot read --hosts file '%s': %s", optarg, e->message);
+        return VDP_EXIT_USAGE;
+      }
+      lines = g_strsplit (text, "\n", -1);
+      for (char **l = lines; *l; l++) {
+        g_strstrip (*l);
+        if (**l && **l != '#')
+          g_ptr_array_add (g->uris, g_strdup (*l));
+      }
+      break;
+    }
     case VDP_OPT_LIST_OPTIONS:
       list_options (longopts);
       return VDP_EXIT_OK;
@@ -124,4 +149,53 @@ vdp_parse_options (struct vdp_globals *g, const char *cmd, int argc, char **argv
   }
   *first_arg = optind;
   return VDP_PARSE_CONTINUE;
+}
+
+int
+vdp_report_results (const struct vdp_globals *g, const char *verb, GPtrArray *results)
+{
+  g_autoptr (GString) out = g_string_new (NULL);
+  unsigned failed = vdp_results_count (results, VDP_RESULT_FAILED);
+  int rc;
+
+  for (guint i = 0; i < results->len; i++) {
+    const struct vdp_result *r = results->pdata[i];
+    if (g->json) {
+      g_autoptr (JsonBuilder) b = json_builder_new ();
+      g_autoptr (JsonNode) root = NULL;
+      g_autofree char *line = NULL;
+      json_builder_begin_object (b);
+      vdp_json_add_string (b, "uri", r->uri);
+      vdp_json_add_string (b, "domain", r->domain);
+      vdp_json_add_string (b, "result", vdp_result_names[r->kind]);
+      vdp_json_add_string (b, "message", r->message);
+      vdp_json_add_string (b, "plan", r->plan);
+      if (r->diff)
+        vdp_json_add_string (b, "diff", r->diff);
+      json_builder_end_object (b);
+      root = json_builder_get_root (b);
+      line = vdp_json_to_string (root, FALSE);
+      g_string_append (out, line);
+      continue;
+    }
+    g_string_append_printf (out, "%s %s: %s", r->uri, r->domain ? r->domain : "(host)",
+                            vdp_result_names[r->kind]);
+    if (r->plan)
+      g_string_append_printf (out, " (plan %s)", r->plan);
+    if (r->message)
+      g_string_append_printf (out, ": %s", r->message);
+    g_string_append_c (out, '\n');
+    if (r->diff)
+      g_string_append (out, r->diff);
+  }
+  rc = vdp_print_output (g, out->str);
+  if (!g->quiet || failed)
+    fprintf (stderr, "%s: %s: %u applied, %u unchanged, %u would change, %u reverted, "
+             "%u not tuned, %u failed\n", g->prog, verb,
+             vdp_results_count (results, VDP_RESULT_APPLIED),
+             vdp_results_count (results, VDP_RESULT_UNCHANGED),
+             vdp_results_count (results, VDP_RESULT_WOULD_CHANGE),
+             vdp_results_count (results, VDP_RESULT_REVERTED),
+             vdp_results_count (results, VDP_RESULT_NOT_TUNED), failed);
+  return failed ? VDP_EXIT_ERROR : rc;
 }

@@ -14,6 +14,7 @@ struct vdp_globals {
   gboolean json;            /* --json */
   int verbose;              /* -v, repeatable */
   gboolean quiet;           /* -q */
+  GPtrArray *uris;          /* -c/--connect and --hosts, in order (char *, owned) */
 };
 
 struct vdp_command {
@@ -33,11 +34,12 @@ enum {
   VDP_OPT_TOPOLOGY,
   VDP_OPT_LIST_OPTIONS,
   VDP_OPT_LIST_COMMANDS,
+  VDP_OPT_HOSTS,
   VDP_OPT_COMMAND_BASE = 0x200,     /* commands number their own options from here */
 };
 
 /* Short and long options every command accepts, and main() too. */
-#define VDP_GLOBAL_SHORTOPTS "hVvq"
+#define VDP_GLOBAL_SHORTOPTS "hVvqc:"
 #define VDP_GLOBAL_LONGOPTS \
   { "help", no_argument, NULL, 'h' }, \
   { "version", no_argument, NULL, 'V' }, \
@@ -45,7 +47,9 @@ enum {
   { "quiet", no_argument, NULL, 'q' }, \
   { "json", no_argument, NULL, VDP_OPT_JSON }, \
   { "topology", required_argument, NULL, VDP_OPT_TOPOLOGY }, \
-  { "list-options", no_argument, NULL, VDP_OPT_LIST_OPTIONS }
+  { "list-options", no_argument, NULL, VDP_OPT_LIST_OPTIONS }, \
+  { "connect", required_argument, NULL, 'c' }, \
+  { "hosts", required_argument, NULL, VDP_OPT_HOSTS }
 
 /* vdp_parse_options() returns this when the command should go on. */
 #define VDP_PARSE_CONTINUE (-1)
@@ -70,6 +74,11 @@ int vdp_parse_options (struct vdp_globals *g, const char *cmd,
 /* Prints "PROG COMMAND: MESSAGE (see 'PROG COMMAND --help')" on stderr. */
 void vdp_usage_error (const struct vdp_globals *g, const char *cmd, const char *fmt, ...)
   G_GNUC_PRINTF (3, 4);
+
+/* Prints fleet results (GPtrArray of struct vdp_result): one line each, or
+ * JSON lines with --json, then a summary on stderr naming @verb.  Returns
+ * the exit status: VDP_EXIT_ERROR when any result failed. */
+int vdp_report_results (const struct vdp_globals *g, const char *verb, GPtrArray *results);
 
 /* Prints the version line on stdout. */
 void vdp_print_version (void);

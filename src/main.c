@@ -26,6 +26,9 @@ usage (FILE *out)
            "Options:\n"
            " --topology <file|synthetic>  use an hwloc XML file or synthetic description\n"
            "                              instead of this host\n"
+           " -c, --connect <uri>          libvirt URI of a host (repeatable; default:\n"
+           "                              libvirt's default URI)\n"
+           " --hosts <file>               read host URIs from a file, one per line\n"
            " --json                       machine-readable output\n"
            " -v, --verbose                more detail (repeatable)\n"
            " -q, --quiet                  no warnings\n"
@@ -62,11 +65,13 @@ int
 main (int argc, char **argv)
 {
   struct vdp_globals g = { .prog = PACKAGE_NAME };
+  g_autoptr (GPtrArray) uris = g_ptr_array_new_with_free_func (g_free);
   const struct vdp_command *cmd;
   gboolean listed = FALSE;
   int first = 0, rc;
 
   setlocale (LC_ALL, "");
+  g.uris = uris;
   rc = vdp_parse_options (&g, NULL, argc, argv, "", main_options, usage, main_option,
                           &listed, &first);
   if (rc != VDP_PARSE_CONTINUE)

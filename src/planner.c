@@ -1260,6 +1260,95 @@ vdp_plan_compute (const struct vdp_topology *topo, const struct vdp_policy *poli
   return ok ? g_steal_pointer (&plan) : NULL;
 }
 
+static gboolean
+same_set (hwloc_const_bitmap_t a, hwloc_const_bitmap_t b)
+{
+  return a && b && hwloc_bitmap_isequal (a, b);
+}
+
+static const struct vdp_disk *
+disk_by_target (const struct vdp_domain *d, const char *target)
+{
+  for (unsigned i = 0; i < d->n_disks; i++)
+    if (g_strcmp0 (d->disks[i].target, target) == 0)
+      return &d->disks[i];
+  return NULL;
+}
+
+static void
+verify_map (const char *what, const struct vdp_map *m, unsigned iothread, unsigned n_mapped,
+            unsigned queues, GPtrArray *missing)
+{
+  if (m->kind == VDP_MAP_SINGLE && iothread != m->threads[0])
+    g_ptr_array_add (missing, g_strdup_printf ("%s: iothread='%u' missing", what, m->threads[0]));
+  if ((m->kind == VDP_MAP_ROUNDROBIN || m->kind == VDP_MAP_EXPLICIT) && n_mapped != m->n_threads)
+    g_ptr_array_add (missing, g_strdup_printf ("%s: <iothreads> mapping dropped (%u of %u "
+                                               "IOThreads kept)", what, n_mapped, m->n_threads));
+  if (m->queues && queues != m->queues)
+    g_ptr_array_add (missing, g_strdup_printf ("%s: queues='%u' missing", what, m->queues));
+}
+
+gboolean
+vdp_plan_verify (const struct vdp_domain_plan *dp, const struct vdp_domain *after,
+                 GPtrArray *missing)
+{
+  const struct vdp_domain *d = dp->dom;
+  guint before = missing->len;
+
+  if (dp->skipped)
+    return TRUE;
+  if (dp->place) {
+    for (unsigned v = 0; v < d->vcpus && v < after->vcpus; v++)
+      if (!same_set (after->vcpupin[v], dp->vcpu_pins[v])) {
+        g_ptr_array_add (missing, g_strdup_printf ("vcpupin of vCPU %u", v));
+        break;
+      }
+    if (!same_set (after->emulatorpin, dp->emulator_pin))
+      g_ptr_array_add (missing, g_strdup ("emulatorpin"));
+    for (unsigned k = 0; dp->set_iothreads && k < dp->n_iothreads; k++) {
+      gboolean found = FALSE;
+      for (unsigned i = 0; i < after->n_iothreadpin; i++)
+        found |= after->iothreadpin_id[i] == k + 1
+                 && same_set (after->iothreadpin[i], dp->iothread_pins[k]);
+      if (!found) {
+        g_ptr_array_add (missing, g_strdup_printf ("iothreadpin of IOThread %u", k + 1));
+        break;
+      }
+    }
+    if (dp->memory != VDP_MEMORY_NONE
+        && (!same_set (after->numa_nodeset, dp->mem_nodes)
+            || g_strcmp0 (after->numa_mode, dp->memory == VDP_MEMORY_STRICT ? "strict" : "preferred")))
+      g_ptr_array_add (missing, g_strdup ("numatune memory"));
+  }
+  if (dp->set_iothreads && after->iothreads != dp->n_iothreads)
+    g_ptr_array_add (missing, g_strdup_printf ("%u IOThreads (found %u)", dp->n_iothreads,
+                                               after->iothreads));
+  for (unsigned i = 0; i < d->n_disks; i++) {
+    const struct vdp_disk_plan *pl = &dp->disks[i];
+    const struct vdp_disk *a = disk_by_target (after, d->disks[i].target);
+    g_autofree char *what = g_strdup_printf ("disk %s", d->disks[i].target);
+
+    if (!pl->set_driver && pl->map.kind == VDP_MAP_NONE)
+      continue;
+    if (a == NULL) {
+      g_ptr_array_add (missing, g_strdup_printf ("%s: gone", what));
+      continue;
+    }
+    if (pl->set_driver && (g_strcmp0 (a->cache, pl->cache) || g_strcmp0 (a->io, pl->io)))
+      g_ptr_array_add (missing, g_strdup_printf ("%s: cache/io", what));
+    verify_map (what, &pl->map, a->iothread, a->n_mapped, a->queues, missing);
+  }
+  for (unsigned i = 0; i < d->n_controllers && i < after->n_controllers; i++) {
+    const struct vdp_controller *a = &after->controllers[i];
+    g_autofree char *what = g_strdup_printf ("controller %s %u", a->type, a->index);
+    if (dp->controllers[i].kind != VDP_MAP_NONE)
+      verify_map (what, &dp->controllers[i], a->iothread, a->n_mapped, a->queues, missing);
+  }
+  if (!after->tuned || g_strcmp0 (after->tuned_hash, dp->hash) != 0)
+    g_ptr_array_add (missing, g_strdup ("virt-dataplane metadata"));
+  return missing->len == before;
+}
+
 void
 vdp_plan_free (struct vdp_plan *plan)
 {

@@ -121,6 +121,13 @@ struct vdp_plan *vdp_plan_compute (const struct vdp_topology *topo,
 void vdp_plan_free (struct vdp_plan *plan);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (vdp_plan, vdp_plan_free)
 
+/* Checks that @after (the domain as libvirt gives it back after defining
+ * the patched XML) holds everything @dp planned; appends a one-line
+ * description of each missing or different item to @missing.  Returns
+ * TRUE when nothing is missing. */
+gboolean vdp_plan_verify (const struct vdp_domain_plan *dp, const struct vdp_domain *after,
+                          GPtrArray *missing);
+
 /* Adds a reason; used by the planner, exposed for tests. */
 void vdp_domain_plan_reason (struct vdp_domain_plan *dp, unsigned rule, const char *subject,
                              const char *fmt, ...) G_GNUC_PRINTF (4, 5);

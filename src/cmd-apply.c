@@ -1,0 +1,166 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* "virt-dataplane apply": plans the domains of each host together and defines them, one transaction each. */
+#include <config.h>
+
+#include <stdio.h>
+
+#include "commands.h"
+#include "fleet.h"
+#include "hints.h"
+#include "policy.h"
+#include "topology.h"
+#include "util/error.h"
+
+enum {
+  OPT_ALL = VDP_OPT_COMMAND_BASE,
+  OPT_PROFILE,
+  OPT_TARGET,
+  OPT_DEVICE,
+  OPT_FORCE,
+  OPT_DRY_RUN,
+  OPT_CONFIG,
+};
+
+static const struct option options[] = {
+  VDP_GLOBAL_LONGOPTS,
+  { "all", no_argument, NULL, OPT_ALL },
+  { "profile", required_argument, NULL, OPT_PROFILE },
+  { "target", required_argument, NULL, OPT_TARGET },
+  { "device", required_argument, NULL, OPT_DEVICE },
+  { "force", no_argument, NULL, OPT_FORCE },
+  { "dry-run", no_argument, NULL, OPT_DRY_RUN },
+  { "config", no_argument, NULL, OPT_CONFIG },
+  { NULL, 0, NULL, 0 },
+};
+
+struct apply_opts {
+  gboolean all, force, dry_run;
+  const char *profile, *target;
+  GArray *devices;
+};
+
+static void
+usage (FILE *out)
+{
+  fprintf (out,
+           "Usage:\n"
+           " %s apply [options] <domain>...|--all\n"
+           "\n"
+           "Tune domains of libvirt hosts persistently: plan each host's domains together,\n"
+           "define each tuned domain, read it back and verify it, and restore the original\n"
+           "when anything is missing.\n"
+           "\n"
+           "Options:\n"
+           " -c, --connect <uri>          a host (repeatable; default: libvirt's default)\n"
+           " --hosts <file>               host URIs, one per line\n"
+           " --all                        every persistent domain of each host\n"
+           " --config                     change the persistent definition (the default)\n"
+           " --dry-run                    show what would change; change nothing\n"
+           " --profile <name|file>        tuning profile (see virt-dataplane.conf(5))\n"
+           " --target libvirt=X.Y,qemu=A.B  plan for this stack instead of the host's\n"
+           " --topology <file|synthetic>  the hosts' topology (default: this machine's)\n"
+           " --device <path>=<devname>    where disk sources live (repeatable)\n"
+           " --force                      replace pins virt-dataplane did not write\n"
+           " --json                       one JSON object per domain\n"
+           " -q, --quiet                  no warnings, no summary unless something failed\n"
+           "\n"
+           " -h, --help                   display this help\n"
+           " -V, --version                display version\n"
+           "\n"
+           "For more details see virt-dataplane(1).\n", PACKAGE_NAME);
+}
+
+static void
+clear_device_hint (gpointer p)
+{
+  struct vdp_device_hint *h = p;
+  g_free (h->path);
+  g_free (h->device);
+}
+
+static gboolean
+handle (int opt, const char *arg, void *data, GError **error)
+{
+  struct apply_opts *o = data;
+
+  switch (opt) {
+  case OPT_ALL: o->all = TRUE; return TRUE;
+  case OPT_PROFILE: o->profile = arg; return TRUE;
+  case OPT_TARGET: o->target = arg; return TRUE;
+  case OPT_FORCE: o->force = TRUE; return TRUE;
+  case OPT_DRY_RUN: o->dry_run = TRUE; return TRUE;
+  case OPT_CONFIG: return TRUE;
+  case OPT_DEVICE: {
+    struct vdp_device_hint h;
+    if (!vdp_device_hint_parse (arg, &h, error))
+      return FALSE;
+    g_array_append_val (o->devices, h);
+    return TRUE;
+  }
+  default:
+    g_set_error (error, VDP_ERROR, VDP_ERROR_USAGE, "unhandled option");
+    return FALSE;
+  }
+}
+
+static int
+run (struct vdp_globals *g, int argc, char **argv)
+{
+  struct apply_opts o = { 0 };
+  g_autoptr (GArray) devices = g_array_new (FALSE, TRUE, sizeof (struct vdp_device_hint));
+  g_autoptr (GError) err = NULL;
+  g_autoptr (vdp_topology) topo = NULL;
+  g_autoptr (vdp_policy) policy = NULL;
+  g_autoptr (GPtrArray) results = vdp_results_new ();
+  g_autoptr (GPtrArray) warnings = g_ptr_array_new_with_free_func (g_free);
+  struct vdp_apply_opts ao = { 0 };
+  int first, rc;
+
+  g_array_set_clear_func (devices, clear_device_hint);
+  o.devices = devices;
+  rc = vdp_parse_options (g, "apply", argc, argv, "", options, usage, handle, &o, &first);
+  if (rc != VDP_PARSE_CONTINUE)
+    return rc;
+  if (o.all == (first < argc)) {
+    vdp_usage_error (g, "apply", o.all ? "--all and domain names exclude each other"
+                     : "no domain given (name domains or use --all)");
+    return VDP_EXIT_USAGE;
+  }
+  if (o.target) {
+    struct vdp_caps check;
+    if (!vdp_caps_parse_target (o.target, &check, &err)) {
+      vdp_usage_error (g, "apply", "%s", err->message);
+      return VDP_EXIT_USAGE;
+    }
+  }
+  topo = vdp_topology_load (g->topology, &err);
+  if (topo == NULL || (policy = vdp_policy_find (o.profile, &err)) == NULL
+      || !vdp_device_hints_check (topo, (struct vdp_device_hint *) devices->data, devices->len, &err)) {
+    vdp_error_print (g->prog, err);
+    return vdp_error_exit_status (err);
+  }
+  if (o.force)
+    policy->override = true;
+
+  ao.topo = topo;
+  ao.policy = policy;
+  ao.target = o.target;
+  ao.hints = (struct vdp_device_hint *) devices->data;
+  ao.n_hints = devices->len;
+  ao.dry_run = o.dry_run;
+  ao.warnings = warnings;
+  for (guint h = 0; h < MAX (g->uris->len, 1); h++) {
+    const char *uri = g->uris->len ? g->uris->pdata[h] : NULL;
+    vdp_fleet_apply (uri, o.all ? NULL : (const char *const *) argv + first, &ao, results);
+  }
+  if (!g->quiet)
+    for (guint i = 0; i < warnings->len; i++)
+      fprintf (stderr, "%s: warning: %s\n", g->prog, (char *) warnings->pdata[i]);
+  return vdp_report_results (g, o.dry_run ? "apply --dry-run" : "apply", results);
+}
+
+const struct vdp_command vdp_cmd_apply = {
+  .name = "apply",
+  .summary = "tune domains of libvirt hosts (persistent definition)",
+  .run = run,
+};

@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* libvirt connections: the only module that includes libvirt. */
+#pragma once
+
+#include <glib.h>
+
+#include "caps.h"
+
+typedef struct vdp_conn vdp_conn;
+
+/* Opens @uri (NULL: libvirt's default).  Connections are shared within a
+ * process: opening a URI again returns the same one (libvirt's test driver
+ * keeps its state per connection).  Errors carry libvirt's message.
+ * Release with vdp_conn_free(). */
+struct vdp_conn *vdp_conn_open (const char *uri, GError **error);
+void vdp_conn_free (struct vdp_conn *c);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (vdp_conn, vdp_conn_free)
+
+/* The URI as libvirt names it. */
+const char *vdp_conn_uri (const struct vdp_conn *c);
+
+/* TRUE for libvirt's test driver (no real hypervisor behind it). */
+gboolean vdp_conn_is_test (const struct vdp_conn *c);
+
+/* The stack behind the connection: the daemon's libvirt version and the
+ * hypervisor's.  The test driver reports no QEMU: the newest is assumed. */
+void vdp_conn_caps (const struct vdp_conn *c, struct vdp_caps *caps);
+
+/* Names of the persistent domains, sorted; with @running_only, only those
+ * that run.  Returns a GPtrArray of strings. */
+GPtrArray *vdp_conn_list (struct vdp_conn *c, gboolean running_only, GError **error);
+
+/* The domain's XML: the persistent definition (@inactive) or the live one,
+ * secrets included so that defining it back loses nothing. */
+char *vdp_conn_get_xml (struct vdp_conn *c, const char *name, gboolean inactive, GError **error);
+
+/* Defines @xml persistently; @validate asks libvirt to check it against
+ * the daemon's schema first. */
+gboolean vdp_conn_define (struct vdp_conn *c, const char *xml, gboolean validate, GError **error);
+
+/* Whether the domain runs; -1 with @error set when it does not exist. */
+int vdp_conn_is_active (struct vdp_conn *c, const char *name, GError **error);

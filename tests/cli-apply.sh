@@ -1,0 +1,68 @@
+#!/bin/sh
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# CLI tests of apply and revert through libvirt's test driver: results,
+# JSON lines, dry runs, exit codes, an unreachable host among good ones,
+# and a plan libvirt 9.0 would not keep (the original is restored).
+. "$VDP_SRCDIR/tests/lib.sh"
+command -v jq >/dev/null || { echo "1..0 # SKIP jq not installed"; exit 0; }
+TOPO="$VDP_SHARED_DIR/topologies/24em64t-2n6c2t-pci.xml"
+
+cat > "$TMP/host.xml" <<XML
+<node>
+  <domain type='kvm'>
+    <name>web</name><memory unit='GiB'>2</memory><vcpu>2</vcpu>
+    <os><type arch='x86_64'>hvm</type></os>
+    <devices><disk type='file' device='disk'><driver name='qemu' type='raw'/>
+      <source file='/img/web.raw'/><target dev='vda' bus='virtio'/></disk></devices>
+  </domain>
+  <domain type='kvm' xmlns:test='http://libvirt.org/schemas/domain/test/1.0'>
+    <name>db</name><memory unit='GiB'>8</memory><vcpu>8</vcpu>
+    <os><type arch='x86_64'>hvm</type></os>
+    <devices><disk type='block' device='disk'><driver name='qemu' type='raw'/>
+      <source dev='/dev/sdb'/><target dev='vda' bus='virtio'/></disk></devices>
+    <test:runstate>5</test:runstate>
+  </domain>
+</node>
+XML
+URI="test://$TMP/host.xml"
+
+run_cmd -c "$URI" apply --all --topology "$TOPO" -q
+check "apply --all: exit 0" test "$RC" = 0
+check "apply --all: a line per domain" test "$(grep -c ': applied (plan [0-9a-f]*)$' "$TMP/out")" = 2
+
+run_cmd -c "$URI" apply web --dry-run --topology "$TOPO" -q
+check "dry run: would-change with a diff" sh -c "grep -q 'web: would-change' '$TMP/out' && grep -q '^+    <vcpupin' '$TMP/out'"
+
+run_cmd -c "$URI" apply --all --json --topology "$TOPO" -q
+check "--json: one object per line" test "$(jq -s length "$TMP/out")" = 2
+check "--json: results" test "$(jq -r -s '[.[].result] | join(",")' "$TMP/out")" = "applied,applied"
+
+# An unreachable host among good ones: the others are done, exit 2.
+run_cmd -c test:///nonexistent/host.xml -c "$URI" apply --all --topology "$TOPO" -q
+check "unreachable host: exit 2" test "$RC" = 2
+check "unreachable host: one failed line for the host" grep -q "^test:///nonexistent/host.xml (host): failed: cannot connect" "$TMP/out"
+check "unreachable host: the other host applied" test "$(grep -c ': applied' "$TMP/out")" = 2
+check "unreachable host: summary on stderr" grep -q "2 applied.*1 failed" "$TMP/err"
+
+# Planning for libvirt 10.0 against this 9.0 driver: the mapping is dropped.
+if pkg-config --atleast-version=10.0.0 libvirt; then
+  skip_test "this libvirt keeps disk IOThread mappings"
+else
+  run_cmd -c "$URI" apply --all --target libvirt=10.0,qemu=9.0 --topology "$TOPO" -q
+  check "dropped mapping: exit 2" test "$RC" = 2
+  check "dropped mapping: restored, reported" test "$(grep -c 'mapping dropped.*(original restored)' "$TMP/out")" = 2
+fi
+
+run_cmd -c "$URI" revert --all
+check "revert of untuned domains: not-tuned, exit 0" sh -c "test $RC = 0 && test \$(grep -c ': not-tuned' '$TMP/out') = 2"
+
+# Usage errors.
+for args in "apply" "apply --all web" "revert" "apply --all --target nonsense" "apply --all --hosts /nonexistent"; do
+  # shellcheck disable=SC2086
+  run_cmd -c "$URI" $args
+  check "usage error '$args': exit 1" test "$RC" = 1
+done
+printf '# hosts\n%s\n\n' "$URI" > "$TMP/hosts"
+run_cmd --hosts "$TMP/hosts" apply --all --dry-run --topology "$TOPO" -q
+check "--hosts file" test "$(grep -c 'would-change' "$TMP/out")" = 2
+done_testing

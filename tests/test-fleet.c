@@ -1,0 +1,238 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* apply and revert against libvirt's test driver, in one process (the test
+ * driver keeps its state per connection): round trips, a 1000-domain host,
+ * verification failures that restore the original, unreachable hosts. */
+#include <config.h>
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <glib/gstdio.h>
+
+#include "conn.h"
+#include "domain.h"
+#include "fleet.h"
+#include "xmlpatch.h"
+#include "vdp-test.h"
+
+static char *
+write_node (const char *name, unsigned n_domains)
+{
+  g_autofree char *dir = g_dir_make_tmp ("vdp-fleet-XXXXXX", NULL);
+  char *path = g_build_filename (dir, name, NULL);
+  GString *x = g_string_new ("<node>\n");
+
+  for (unsigned i = 0; i < n_domains; i++) {
+    unsigned v = 1u << (i % 4);
+    g_string_append_printf (x,
+      "  <domain type='kvm' xmlns:test='http://libvirt.org/schemas/domain/test/1.0'>\n"
+      "    <name>vm%04u</name>\n    <memory unit='GiB'>%u</memory>\n    <vcpu>%u</vcpu>\n"
+      "    <os><type arch='x86_64'>hvm</type></os>\n"
+      "    <devices>\n"
+      "      <disk type='file' device='disk'><driver name='qemu' type='raw'/>"
+      "<source file='/img/vm%04u.raw'/><target dev='vda' bus='virtio'/></disk>\n"
+      "%s"
+      "    </devices>\n%s  </domain>\n", i, v, v, i,
+      i % 3 == 0 ? "      <controller type='scsi' index='0' model='virtio-scsi'/>\n" : "",
+      i % 2 ? "    <test:runstate>5</test:runstate>\n" : "");
+  }
+  g_string_append (x, "</node>\n");
+  assert_true (g_file_set_contents (path, x->str, -1, NULL));
+  g_string_free (x, TRUE);
+  return path;
+}
+
+static void
+rm_node (const char *path)
+{
+  g_autofree char *dir = g_path_get_dirname (path);
+  g_unlink (path);
+  g_rmdir (dir);
+}
+
+/* The formatted persistent XML of every domain of @c. */
+static GHashTable *
+snapshot (struct vdp_conn *c)
+{
+  GHashTable *h = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  g_autoptr (GPtrArray) names = vdp_conn_list (c, FALSE, NULL);
+
+  for (guint i = 0; i < names->len; i++)
+    g_hash_table_insert (h, g_strdup (names->pdata[i]),
+                         vdp_conn_get_xml (c, names->pdata[i], TRUE, NULL));
+  return h;
+}
+
+static struct vdp_apply_opts
+opts (struct vdp_topology *topo, struct vdp_policy *policy, GPtrArray *warnings)
+{
+  struct vdp_apply_opts o = { 0 };
+  o.topo = topo;
+  o.policy = policy;
+  o.warnings = warnings;
+  return o;
+}
+
+static void
+test_round_trip (void **state)
+{
+  g_autofree char *path = write_node ("host.xml", 12);
+  g_autofree char *uri = g_strconcat ("test://", path, NULL);
+  g_autoptr (vdp_conn) c = vdp_conn_open (uri, NULL);
+  g_autoptr (vdp_topology) topo = vdp_topology_load ("package:2 node:1 l3:1 core:8 pu:2", NULL);
+  g_autoptr (vdp_policy) policy = vdp_policy_builtin ("balanced", NULL);
+  g_autoptr (GPtrArray) warnings = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GPtrArray) r1 = vdp_results_new ();
+  g_autoptr (GPtrArray) r2 = vdp_results_new ();
+  g_autoptr (GPtrArray) r3 = vdp_results_new ();
+  g_autoptr (GPtrArray) r4 = vdp_results_new ();
+  g_autoptr (GHashTable) before = NULL, after_apply = NULL, after_revert = NULL;
+  struct vdp_apply_opts o = opts (topo, policy, warnings);
+  GHashTableIter it;
+  gpointer k, v;
+
+  assert_non_null (c);
+  before = snapshot (c);
+
+  /* dry run: nothing changes */
+  o.dry_run = TRUE;
+  vdp_fleet_apply (uri, NULL, &o, r1);
+  assert_int_equal (vdp_results_count (r1, VDP_RESULT_WOULD_CHANGE), 12);
+  after_apply = snapshot (c);
+  g_hash_table_iter_init (&it, before);
+  while (g_hash_table_iter_next (&it, &k, &v))
+    assert_string_equal (v, g_hash_table_lookup (after_apply, k));
+  g_clear_pointer (&after_apply, g_hash_table_unref);
+
+  /* apply: every domain tuned and verified, metadata kept by libvirt */
+  o.dry_run = FALSE;
+  vdp_fleet_apply (uri, NULL, &o, r2);
+  assert_int_equal (vdp_results_count (r2, VDP_RESULT_APPLIED), 12);
+  after_apply = snapshot (c);
+  g_hash_table_iter_init (&it, after_apply);
+  while (g_hash_table_iter_next (&it, &k, &v)) {
+    assert_non_null (strstr (v, VDP_XMLNS));
+    assert_non_null (strstr (v, "<vcpupin"));
+  }
+
+  /* applying again changes nothing */
+  vdp_fleet_apply (uri, NULL, &o, r3);
+  assert_int_equal (vdp_results_count (r3, VDP_RESULT_UNCHANGED), 12);
+
+  /* revert: the persistent XML is what it was, exactly */
+  vdp_fleet_revert (uri, NULL, FALSE, r4);
+  assert_int_equal (vdp_results_count (r4, VDP_RESULT_REVERTED), 12);
+  after_revert = snapshot (c);
+  g_hash_table_iter_init (&it, before);
+  while (g_hash_table_iter_next (&it, &k, &v))
+    assert_string_equal (v, g_hash_table_lookup (after_revert, k));
+  rm_node (path);
+}
+
+static void
+test_thousand_domains (void **state)
+{
+  g_autofree char *path = write_node ("big.xml", 1000);
+  g_autofree char *uri = g_strconcat ("test://", path, NULL);
+  g_autoptr (vdp_conn) c = vdp_conn_open (uri, NULL);
+  g_autoptr (vdp_topology) topo = NULL;
+  g_autofree char *tpath = vdp_test_shared ("topologies/192em64t-24n8c2t.xml");
+  g_autoptr (vdp_policy) policy = vdp_policy_builtin ("balanced", NULL);
+  g_autoptr (GPtrArray) warnings = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GPtrArray) r1 = vdp_results_new ();
+  g_autoptr (GPtrArray) r2 = vdp_results_new ();
+  g_autoptr (GHashTable) before = NULL, after = NULL;
+  struct vdp_apply_opts o;
+  GHashTableIter it;
+  gpointer k, v;
+
+  topo = vdp_topology_load (tpath, NULL);
+  o = opts (topo, policy, warnings);
+  before = snapshot (c);
+  vdp_fleet_apply (uri, NULL, &o, r1);
+  assert_int_equal (vdp_results_count (r1, VDP_RESULT_APPLIED), 1000);
+  vdp_fleet_revert (uri, NULL, FALSE, r2);
+  assert_int_equal (vdp_results_count (r2, VDP_RESULT_REVERTED), 1000);
+  after = snapshot (c);
+  g_hash_table_iter_init (&it, before);
+  while (g_hash_table_iter_next (&it, &k, &v))
+    assert_string_equal (v, g_hash_table_lookup (after, k));
+  rm_node (path);
+}
+
+static void
+test_dropped_mapping_restores (void **state)
+{
+  /* planning for libvirt 10.0 against this 9.0 test driver: the disk
+   * <iothreads> mapping is dropped silently; apply must notice, restore the
+   * original and fail the domain, never claim success */
+  g_autofree char *path = write_node ("host.xml", 3);
+  g_autofree char *uri = g_strconcat ("test://", path, NULL);
+  g_autoptr (vdp_conn) c = vdp_conn_open (uri, NULL);
+  g_autoptr (vdp_topology) topo = vdp_topology_load ("node:1 core:8 pu:1", NULL);
+  g_autoptr (vdp_policy) policy = vdp_policy_builtin ("balanced", NULL);
+  g_autoptr (GPtrArray) warnings = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GPtrArray) r = vdp_results_new ();
+  g_autoptr (GHashTable) before = NULL, after = NULL;
+  struct vdp_apply_opts o = opts (topo, policy, warnings);
+  struct vdp_caps caps;
+  GHashTableIter it;
+  gpointer k, v;
+
+  vdp_conn_caps (c, &caps);
+  if (caps.disk_mapping) {
+    skip ();    /* a libvirt that keeps the mapping: nothing to detect */
+    return;
+  }
+  before = snapshot (c);
+  o.target = "libvirt=10.0,qemu=9.0";
+  vdp_fleet_apply (uri, NULL, &o, r);
+  assert_int_equal (vdp_results_count (r, VDP_RESULT_FAILED), 3);
+  for (guint i = 0; i < r->len; i++) {
+    const struct vdp_result *res = r->pdata[i];
+    assert_non_null (strstr (res->message, "mapping dropped"));
+    assert_non_null (strstr (res->message, "original restored"));
+  }
+  after = snapshot (c);
+  g_hash_table_iter_init (&it, before);
+  while (g_hash_table_iter_next (&it, &k, &v))
+    assert_string_equal (v, g_hash_table_lookup (after, k));
+  rm_node (path);
+}
+
+static void
+test_unreachable_and_unknown (void **state)
+{
+  g_autofree char *path = write_node ("host.xml", 2);
+  g_autofree char *uri = g_strconcat ("test://", path, NULL);
+  g_autoptr (vdp_topology) topo = vdp_topology_load ("node:1 core:4 pu:1", NULL);
+  g_autoptr (vdp_policy) policy = vdp_policy_builtin ("balanced", NULL);
+  g_autoptr (GPtrArray) warnings = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GPtrArray) r = vdp_results_new ();
+  struct vdp_apply_opts o = opts (topo, policy, warnings);
+  const char *names[] = { "vm0000", "nosuchvm", NULL };
+
+  vdp_fleet_apply ("test:///nonexistent/node.xml", NULL, &o, r);
+  vdp_fleet_apply (uri, names, &o, r);
+  assert_int_equal (r->len, 3);
+  assert_int_equal (((struct vdp_result *) r->pdata[0])->kind, VDP_RESULT_FAILED);
+  assert_null (((struct vdp_result *) r->pdata[0])->domain);
+  assert_int_equal (vdp_results_count (r, VDP_RESULT_APPLIED), 1);
+  assert_int_equal (vdp_results_count (r, VDP_RESULT_FAILED), 2);
+  rm_node (path);
+}
+
+int
+main (void)
+{
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test (test_round_trip),
+    cmocka_unit_test (test_thousand_domains),
+    cmocka_unit_test (test_dropped_mapping_restores),
+    cmocka_unit_test (test_unreachable_and_unknown),
+  };
+  return cmocka_run_group_tests_name ("fleet", tests, NULL, NULL);
+}

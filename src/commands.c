@@ -15,12 +15,14 @@ extern const struct vdp_command vdp_cmd_topology;
 extern const struct vdp_command vdp_cmd_plan;
 extern const struct vdp_command vdp_cmd_apply;
 extern const struct vdp_command vdp_cmd_revert;
+extern const struct vdp_command vdp_cmd_check;
 
 const struct vdp_command *const vdp_commands[] = {
   &vdp_cmd_topology,
   &vdp_cmd_plan,
   &vdp_cmd_apply,
   &vdp_cmd_revert,
+  &vdp_cmd_check,
   NULL,
 };
 

@@ -283,8 +283,20 @@ parse_numa (xmlNodePtr root, struct vdp_domain *d, GError **error)
   }
   if (!attr_cpuset (mem, "nodeset", &d->numa_nodeset, "numatune nodeset", d->name, error))
     return FALSE;
-  for (xmlNodePtr c = tune ? tune->children : NULL; c; c = c->next)
-    d->n_memnodes += c->type == XML_ELEMENT_NODE && strcmp ((const char *) c->name, "memnode") == 0;
+  for (xmlNodePtr c = tune ? tune->children : NULL; c; c = c->next) {
+    hwloc_bitmap_t set;
+    if (c->type != XML_ELEMENT_NODE || strcmp ((const char *) c->name, "memnode") != 0)
+      continue;
+    d->n_memnodes++;
+    if (!attr_cpuset (c, "nodeset", &set, "memnode nodeset", d->name, error))
+      return FALSE;
+    if (set) {
+      if (d->memnode_nodes == NULL)
+        d->memnode_nodes = hwloc_bitmap_alloc ();
+      hwloc_bitmap_or (d->memnode_nodes, d->memnode_nodes, set);
+      hwloc_bitmap_free (set);
+    }
+  }
 
   for (xmlNodePtr c = numa ? numa->children : NULL; c; c = c->next)
     n += c->type == XML_ELEMENT_NODE && strcmp ((const char *) c->name, "cell") == 0;
@@ -475,6 +487,7 @@ vdp_domain_free (struct vdp_domain *d)
   hwloc_bitmap_free (d->emulatorpin);
   hwloc_bitmap_free (d->vcpu_cpuset);
   hwloc_bitmap_free (d->numa_nodeset);
+  hwloc_bitmap_free (d->memnode_nodes);
   g_free (d->numa_mode); g_free (d->numa_placement);
   g_free (d->cells); g_free (d->iothreadids); g_free (d->disks); g_free (d->controllers);
   g_free (d->name); g_free (d->uuid); g_free (d->type); g_free (d->arch);

@@ -72,6 +72,7 @@ struct vdp_domain {
   char *numa_placement;
   hwloc_bitmap_t numa_nodeset;
   unsigned n_memnodes;
+  hwloc_bitmap_t memnode_nodes;  /* union of the <memnode> nodesets, or NULL */
 
   unsigned n_cells;
   struct vdp_cell *cells;

@@ -7,6 +7,7 @@
 #include "conn.h"
 #include "domain.h"
 #include "fleet.h"
+#include "lint.h"
 #include "planner.h"
 #include "util/cleanup.h"
 #include "util/diff.h"
@@ -164,45 +165,44 @@ loaded_clear (struct loaded *l)
   g_free (l->name);
 }
 
-void
-vdp_fleet_apply (const char *uri, const char *const *names, const struct vdp_apply_opts *o,
-                 GPtrArray *results)
+/* Connects, lists and reads the domains of a host: fills @docs/@in (as
+ * many as @n) and the stack in @caps (@validate: the daemon's schema knows
+ * the plan's elements).  Failures of the host or of single domains become
+ * failed results.  Returns the connection, or NULL. */
+static struct vdp_conn *
+load_host (const char *uri, const char *const *names, const struct vdp_apply_opts *o,
+           struct loaded **docs, struct vdp_plan_input **in, unsigned *n,
+           struct vdp_caps *caps, gboolean *validate, GPtrArray *results)
 {
   g_autoptr (GError) err = NULL;
   g_autoptr (vdp_conn) c = vdp_conn_open (uri, &err);
   g_autoptr (GPtrArray) todo = NULL;
-  g_autofree struct loaded *docs = NULL;
-  g_autofree struct vdp_plan_input *in = NULL;
-  g_autofree unsigned *index = NULL;
-  g_autoptr (vdp_plan) plan = NULL;
-  struct vdp_caps caps, daemon;
-  gboolean validate;
-  unsigned n = 0;
+  struct vdp_caps daemon;
 
+  *n = 0;
   if (c == NULL) {
     add_result (results, uri ? uri : "", NULL, VDP_RESULT_FAILED, err->message);
-    return;
+    return NULL;
   }
   todo = target_names (c, names, &err);
   if (todo == NULL) {
     add_result (results, vdp_conn_uri (c), NULL, VDP_RESULT_FAILED, err->message);
-    return;
+    return NULL;
   }
   vdp_conn_caps (c, &daemon);
-  caps = daemon;
-  if (o->target && !vdp_caps_parse_target (o->target, &caps, &err)) {
+  *caps = daemon;
+  if (o->target && !vdp_caps_parse_target (o->target, caps, &err)) {
     add_result (results, vdp_conn_uri (c), NULL, VDP_RESULT_FAILED, err->message);
-    return;
+    return NULL;
   }
   /* the daemon's schema knows every element when the plan is for its own
    * version or an older one */
-  validate = caps.libvirt <= daemon.libvirt;
+  *validate = caps->libvirt <= daemon.libvirt;
 
-  docs = g_new0 (struct loaded, MAX (todo->len, 1));
-  in = g_new0 (struct vdp_plan_input, MAX (todo->len, 1));
-  index = g_new0 (unsigned, MAX (todo->len, 1));
+  *docs = g_new0 (struct loaded, MAX (todo->len, 1));
+  *in = g_new0 (struct vdp_plan_input, MAX (todo->len, 1));
   for (guint i = 0; i < todo->len; i++) {
-    struct loaded *l = &docs[n];
+    struct loaded *l = &(*docs)[*n];
     g_autoptr (GError) e = NULL;
 
     l->name = g_strdup (todo->pdata[i]);
@@ -218,10 +218,28 @@ vdp_fleet_apply (const char *uri, const char *const *names, const struct vdp_app
       continue;
     }
     l->hints = vdp_disk_hints_compute (o->topo, l->dom, o->hints, o->n_hints, o->warnings);
-    in[n].dom = l->dom;
-    in[n].hints = l->hints;
-    n++;
+    (*in)[*n].dom = l->dom;
+    (*in)[*n].hints = l->hints;
+    (*n)++;
   }
+  return g_steal_pointer (&c);
+}
+
+void
+vdp_fleet_apply (const char *uri, const char *const *names, const struct vdp_apply_opts *o,
+                 GPtrArray *results)
+{
+  g_autoptr (GError) err = NULL;
+  g_autofree struct loaded *docs = NULL;
+  g_autofree struct vdp_plan_input *in = NULL;
+  g_autoptr (vdp_plan) plan = NULL;
+  struct vdp_caps caps;
+  gboolean validate = FALSE;
+  unsigned n = 0;
+  g_autoptr (vdp_conn) c = load_host (uri, names, o, &docs, &in, &n, &caps, &validate, results);
+
+  if (c == NULL)
+    return;
   if (n > 0) {
     plan = vdp_plan_compute (o->topo, o->policy, &caps, in, n, &err);
     if (plan == NULL) {
@@ -233,6 +251,31 @@ vdp_fleet_apply (const char *uri, const char *const *names, const struct vdp_app
         apply_one (c, plan, &plan->domains[i], &docs[i], validate, o->dry_run, results);
       }
     }
+  }
+  g_clear_pointer (&plan, vdp_plan_free);
+  for (unsigned i = 0; i < n; i++)
+    loaded_clear (&docs[i]);
+}
+
+void
+vdp_fleet_check (const char *uri, const char *const *names, const struct vdp_apply_opts *o,
+                 GPtrArray *findings, GPtrArray *results)
+{
+  g_autofree struct loaded *docs = NULL;
+  g_autofree struct vdp_plan_input *in = NULL;
+  g_autoptr (vdp_plan) plan = NULL;
+  struct vdp_caps caps;
+  gboolean validate = FALSE;
+  unsigned n = 0;
+  g_autoptr (vdp_conn) c = load_host (uri, names, o, &docs, &in, &n, &caps, &validate, results);
+
+  if (c == NULL)
+    return;
+  if (n > 0) {
+    /* today's plan, for the drift rule; a host the profile cannot be
+     * satisfied on is audited without it */
+    plan = vdp_plan_compute (o->topo, o->policy, &caps, in, n, NULL);
+    vdp_lint_domains (o->topo, &caps, in, n, plan, findings);
   }
   g_clear_pointer (&plan, vdp_plan_free);
   for (unsigned i = 0; i < n; i++)

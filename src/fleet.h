@@ -51,6 +51,12 @@ void vdp_fleet_apply (const char *uri, const char *const *names, const struct vd
 void vdp_fleet_revert (const char *uri, const char *const *names, gboolean dry_run,
                        GPtrArray *results);
 
+/* Audits the domains @names (NULL: all) of host @uri against the profile
+ * in @o: findings (struct vdp_finding) go to @findings; a host that cannot
+ * be reached or read gives a failed result in @results. */
+void vdp_fleet_check (const char *uri, const char *const *names, const struct vdp_apply_opts *o,
+                      GPtrArray *findings, GPtrArray *results);
+
 /* Counts results of @kind. */
 unsigned vdp_results_count (GPtrArray *results, VdpResultKind kind);
 

@@ -301,12 +301,12 @@ vdp_policy_format (const struct vdp_policy *p)
 
   return g_strdup_printf ("placement=%s smt=%s iothreads=%u iothreads_max=%u queues=%u "
                           "mapping=%s iothread_cpus=%s emulator=%s host_cpus=%s memory=%s "
-                          "disk_io=%s disk_cache=%s override=%s",
+                          "disk_io=%s disk_cache=%s",
                           placement_names[p->placement], smt_names[p->smt], p->iothreads,
                           p->iothreads_max, p->queues, mapping_names[p->mapping],
                           iocpus_names[p->iothread_cpus], emulator_names[p->emulator], host,
                           memory_names[p->memory], disk_io_names[p->disk_io],
-                          disk_cache_names[p->disk_cache], bool_names[p->override]);
+                          disk_cache_names[p->disk_cache]);
 }
 
 void

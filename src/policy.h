@@ -52,7 +52,9 @@ struct vdp_policy *vdp_policy_load_file (const char *path, GError **error);
  * the built-ins. */
 struct vdp_policy *vdp_policy_find (const char *spec, GError **error);
 
-/* A stable one-line description of every setting (for the plan hash). */
+/* A stable one-line description of every setting that shapes a plan (for
+ * the plan hash); override is left out: it decides only whose pins may be
+ * replaced, and the metadata records whose they are. */
 char *vdp_policy_format (const struct vdp_policy *p);
 
 void vdp_policy_free (struct vdp_policy *p);

@@ -15,6 +15,7 @@
 #include "conn.h"
 #include "domain.h"
 #include "fleet.h"
+#include "lint.h"
 #include "xmlpatch.h"
 #include "vdp-test.h"
 
@@ -118,6 +119,19 @@ test_round_trip (void **state)
     assert_non_null (strstr (v, "<vcpupin"));
   }
 
+  /* and the host audits clean against the same profile */
+  {
+    g_autoptr (GPtrArray) findings = vdp_findings_new ();
+    g_autoptr (GPtrArray) failed = vdp_results_new ();
+    vdp_fleet_check (uri, NULL, &o, findings, failed);
+    for (guint i = 0; i < findings->len; i++) {
+      const struct vdp_finding *f = findings->pdata[i];
+      print_error ("finding: %s %s %s: %s\n", f->domain, f->id, f->subject, f->message);
+    }
+    assert_int_equal (findings->len, 0);
+    assert_int_equal (failed->len, 0);
+  }
+
   /* applying again changes nothing */
   vdp_fleet_apply (uri, NULL, &o, r3);
   assert_int_equal (vdp_results_count (r3, VDP_RESULT_UNCHANGED), 12);
@@ -154,6 +168,13 @@ test_thousand_domains (void **state)
   before = snapshot (c);
   vdp_fleet_apply (uri, NULL, &o, r1);
   assert_int_equal (vdp_results_count (r1, VDP_RESULT_APPLIED), 1000);
+  {
+    g_autoptr (GPtrArray) findings = vdp_findings_new ();
+    g_autoptr (GPtrArray) failed = vdp_results_new ();
+    vdp_fleet_check (uri, NULL, &o, findings, failed);
+    assert_int_equal (findings->len, 0);
+    assert_int_equal (failed->len, 0);
+  }
   vdp_fleet_revert (uri, NULL, FALSE, r2);
   assert_int_equal (vdp_results_count (r2, VDP_RESULT_REVERTED), 1000);
   after = snapshot (c);

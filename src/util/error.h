@@ -18,6 +18,7 @@ typedef enum {
 enum {
   VDP_EXIT_OK = 0,
   VDP_EXIT_USAGE = 1,
+  VDP_EXIT_FINDINGS = 1,   /* check: the audit found something */
   VDP_EXIT_ERROR = 2,
 };
 

@@ -1,0 +1,268 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* "virt-dataplane check": audits domains (files or libvirt hosts) against a profile. */
+#include <config.h>
+
+#include <stdio.h>
+
+#include "commands.h"
+#include "fleet.h"
+#include "hints.h"
+#include "lint.h"
+#include "planner.h"
+#include "policy.h"
+#include "topology.h"
+#include "util/error.h"
+#include "util/json.h"
+
+enum {
+  OPT_ALL = VDP_OPT_COMMAND_BASE,
+  OPT_FILE,
+  OPT_PROFILE,
+  OPT_TARGET,
+  OPT_DEVICE,
+  OPT_LIST_RULES,
+};
+
+static const struct option options[] = {
+  VDP_GLOBAL_LONGOPTS,
+  { "all", no_argument, NULL, OPT_ALL },
+  { "file", required_argument, NULL, OPT_FILE },
+  { "profile", required_argument, NULL, OPT_PROFILE },
+  { "target", required_argument, NULL, OPT_TARGET },
+  { "device", required_argument, NULL, OPT_DEVICE },
+  { "list-rules", no_argument, NULL, OPT_LIST_RULES },
+  { NULL, 0, NULL, 0 },
+};
+
+struct check_opts {
+  gboolean all, list_rules;
+  const char *profile, *target;
+  GPtrArray *files;
+  GArray *devices;
+};
+
+static void
+usage (FILE *out)
+{
+  fprintf (out,
+           "Usage:\n"
+           " %s check [options] <domain>...|--all|--file <domain.xml>...\n"
+           "\n"
+           "Audit domains against a tuning profile; exit 0 when clean, 1 with findings.\n"
+           "\n"
+           "Options:\n"
+           " -c, --connect <uri>          a host (repeatable; default: libvirt's default)\n"
+           " --hosts <file>               host URIs, one per line\n"
+           " --all                        every persistent domain of each host\n"
+           " --file <domain.xml>          audit domain XML files instead (repeatable)\n"
+           " --profile <name|file>        the profile to audit against (default: balanced)\n"
+           " --target libvirt=X.Y,qemu=A.B  the stack (files: default newest)\n"
+           " --topology <file|synthetic>  the host topology (default: this machine's)\n"
+           " --device <path>=<devname>    where disk sources live (repeatable)\n"
+           " --list-rules                 print the rules and exit\n"
+           " --json                       a JSON array of findings\n"
+           "\n"
+           " -h, --help                   display this help\n"
+           " -V, --version                display version\n"
+           "\n"
+           "For more details see virt-dataplane(1).\n", PACKAGE_NAME);
+}
+
+static void
+clear_device_hint (gpointer p)
+{
+  struct vdp_device_hint *h = p;
+  g_free (h->path);
+  g_free (h->device);
+}
+
+static gboolean
+handle (int opt, const char *arg, void *data, GError **error)
+{
+  struct check_opts *o = data;
+
+  switch (opt) {
+  case OPT_ALL: o->all = TRUE; return TRUE;
+  case OPT_FILE: g_ptr_array_add (o->files, (gpointer) arg); return TRUE;
+  case OPT_PROFILE: o->profile = arg; return TRUE;
+  case OPT_TARGET: o->target = arg; return TRUE;
+  case OPT_LIST_RULES: o->list_rules = TRUE; return TRUE;
+  case OPT_DEVICE: {
+    struct vdp_device_hint h;
+    if (!vdp_device_hint_parse (arg, &h, error))
+      return FALSE;
+    g_array_append_val (o->devices, h);
+    return TRUE;
+  }
+  default:
+    g_set_error (error, VDP_ERROR, VDP_ERROR_USAGE, "unhandled option");
+    return FALSE;
+  }
+}
+
+/* Audits domain XML files, planned together as the domains of one host. */
+static gboolean
+check_files (const struct vdp_globals *g, GPtrArray *files, const struct vdp_apply_opts *ao,
+             GPtrArray *findings, GError **error)
+{
+  unsigned n = files->len;
+  g_autofree xmlDocPtr *docs = g_new0 (xmlDocPtr, n);
+  g_autofree struct vdp_domain **doms = g_new0 (struct vdp_domain *, n);
+  g_autofree struct vdp_disk_hint **hints = g_new0 (struct vdp_disk_hint *, n);
+  g_autofree struct vdp_plan_input *in = g_new0 (struct vdp_plan_input, n);
+  g_autoptr (vdp_plan) plan = NULL;
+  struct vdp_caps caps;
+  gboolean ok = TRUE;
+
+  vdp_caps_from_versions (&caps, VDP_CAPS_NEWEST_LIBVIRT, VDP_CAPS_NEWEST_QEMU);
+  if (ao->target)
+    vdp_caps_parse_target (ao->target, &caps, NULL);
+  for (unsigned i = 0; i < n && ok; i++) {
+    docs[i] = vdp_xml_read_file (files->pdata[i], error);
+    doms[i] = docs[i] ? vdp_domain_parse (docs[i], files->pdata[i], error) : NULL;
+    if (doms[i] == NULL) {
+      ok = FALSE;
+      break;
+    }
+    hints[i] = vdp_disk_hints_compute (ao->topo, doms[i], ao->hints, ao->n_hints, ao->warnings);
+    in[i].dom = doms[i];
+    in[i].hints = hints[i];
+  }
+  if (ok) {
+    plan = vdp_plan_compute (ao->topo, ao->policy, &caps, in, n, NULL);
+    vdp_lint_domains (ao->topo, &caps, in, n, plan, findings);
+  }
+  g_clear_pointer (&plan, vdp_plan_free);
+  for (unsigned i = 0; i < n; i++) {
+    vdp_disk_hints_free (hints[i], doms[i] ? doms[i]->n_disks : 0);
+    vdp_domain_free (doms[i]);
+    if (docs[i])
+      xmlFreeDoc (docs[i]);
+  }
+  return ok;
+}
+
+static char *
+format_findings (const struct vdp_globals *g, GPtrArray *findings)
+{
+  GString *out = g_string_new (NULL);
+
+  if (g->json) {
+    g_autoptr (JsonBuilder) b = json_builder_new ();
+    g_autoptr (JsonNode) root = NULL;
+    g_autofree char *text = NULL;
+    json_builder_begin_array (b);
+    for (guint i = 0; i < findings->len; i++) {
+      const struct vdp_finding *f = findings->pdata[i];
+      json_builder_begin_object (b);
+      vdp_json_add_string (b, "domain", f->domain);
+      vdp_json_add_string (b, "id", f->id);
+      vdp_json_add_string (b, "rule", f->rule);
+      vdp_json_add_string (b, "severity", vdp_severity_names[f->severity]);
+      vdp_json_add_string (b, "subject", f->subject);
+      vdp_json_add_string (b, "message", f->message);
+      vdp_json_add_string (b, "fix", f->hint);
+      json_builder_end_object (b);
+    }
+    json_builder_end_array (b);
+    root = json_builder_get_root (b);
+    text = vdp_json_to_string (root, TRUE);
+    g_string_append (out, text);
+    return g_string_free (out, FALSE);
+  }
+  for (guint i = 0; i < findings->len; i++) {
+    const struct vdp_finding *f = findings->pdata[i];
+    g_string_append_printf (out, "%s: %s %s %s: %s (fix: %s)\n", f->domain,
+                            vdp_severity_names[f->severity], f->id, f->subject, f->message,
+                            f->hint);
+  }
+  return g_string_free (out, FALSE);
+}
+
+static int
+run (struct vdp_globals *g, int argc, char **argv)
+{
+  struct check_opts o = { 0 };
+  g_autoptr (GPtrArray) files = g_ptr_array_new ();
+  g_autoptr (GArray) devices = g_array_new (FALSE, TRUE, sizeof (struct vdp_device_hint));
+  g_autoptr (GError) err = NULL;
+  g_autoptr (vdp_topology) topo = NULL;
+  g_autoptr (vdp_policy) policy = NULL;
+  g_autoptr (GPtrArray) findings = vdp_findings_new ();
+  g_autoptr (GPtrArray) results = vdp_results_new ();
+  g_autoptr (GPtrArray) warnings = g_ptr_array_new_with_free_func (g_free);
+  g_autofree char *text = NULL;
+  struct vdp_apply_opts ao = { 0 };
+  unsigned counted = 0;
+  int first, rc;
+
+  g_array_set_clear_func (devices, clear_device_hint);
+  o.files = files;
+  o.devices = devices;
+  rc = vdp_parse_options (g, "check", argc, argv, "", options, usage, handle, &o, &first);
+  if (rc != VDP_PARSE_CONTINUE)
+    return rc;
+  if (o.list_rules) {
+    for (const struct vdp_lint_rule *r = vdp_lint_rules; r->id; r++)
+      printf ("%s %-28s %-8s %s\n", r->id, r->name, vdp_severity_names[r->severity], r->summary);
+    return VDP_EXIT_OK;
+  }
+  for (int i = first; files->len && i < argc; i++)
+    g_ptr_array_add (files, argv[i]);
+  if (files->len ? (o.all || g->uris->len) : (o.all == (first < argc))) {
+    vdp_usage_error (g, "check", files->len ? "--file excludes --all and -c"
+                     : o.all ? "--all and domain names exclude each other"
+                     : "no domain given (name domains, use --all or --file)");
+    return VDP_EXIT_USAGE;
+  }
+  if (o.target) {
+    struct vdp_caps c;
+    if (!vdp_caps_parse_target (o.target, &c, &err)) {
+      vdp_usage_error (g, "check", "%s", err->message);
+      return VDP_EXIT_USAGE;
+    }
+  }
+  topo = vdp_topology_load (g->topology, &err);
+  if (topo == NULL || (policy = vdp_policy_find (o.profile, &err)) == NULL
+      || !vdp_device_hints_check (topo, (struct vdp_device_hint *) devices->data, devices->len, &err)) {
+    vdp_error_print (g->prog, err);
+    return vdp_error_exit_status (err);
+  }
+  ao.topo = topo;
+  ao.policy = policy;
+  ao.target = o.target;
+  ao.hints = (struct vdp_device_hint *) devices->data;
+  ao.n_hints = devices->len;
+  ao.warnings = warnings;
+
+  if (files->len) {
+    if (!check_files (g, files, &ao, findings, &err)) {
+      vdp_error_print (g->prog, err);
+      return vdp_error_exit_status (err);
+    }
+  } else {
+    for (guint h = 0; h < MAX (g->uris->len, 1); h++)
+      vdp_fleet_check (g->uris->len ? g->uris->pdata[h] : NULL,
+                       o.all ? NULL : (const char *const *) argv + first, &ao, findings, results);
+  }
+  for (guint i = 0; i < results->len; i++) {
+    const struct vdp_result *r = results->pdata[i];
+    fprintf (stderr, "%s: %s %s: %s\n", g->prog, r->uri, r->domain ? r->domain : "(host)",
+             r->message);
+  }
+  text = format_findings (g, findings);
+  rc = vdp_print_output (g, text);
+  for (guint i = 0; i < findings->len; i++)
+    counted += ((struct vdp_finding *) findings->pdata[i])->severity != VDP_SEVERITY_INFO;
+  if (results->len)
+    return VDP_EXIT_ERROR;
+  if (rc != VDP_EXIT_OK)
+    return rc;
+  return counted ? VDP_EXIT_FINDINGS : VDP_EXIT_OK;
+}
+
+const struct vdp_command vdp_cmd_check = {
+  .name = "check",
+  .summary = "audit domains against a profile (exit 1 with findings)",
+  .run = run,
+};

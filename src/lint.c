@@ -1,0 +1,301 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The rules of "check": each finding with an id, a severity, a message and a fix hint. */
+#include <config.h>
+
+#include <stdarg.h>
+#include <string.h>
+
+#include "lint.h"
+#include "util/cleanup.h"
+#include "util/cpuset.h"
+
+const char *const vdp_severity_names[] = { "info", "warning", "error" };
+
+enum {
+  R_IOTHREADS_UNUSED, R_DISK_NO_IOTHREAD, R_IOTHREADPIN_ON_VCPUS, R_EMULATOR_SPANS_NODES,
+  R_VCPUS_OFF_DISK_NODE, R_MEMORY_OFF_VCPU_NODE, R_NATIVE_WITHOUT_DIRECT, R_WRITEBACK_RAW,
+  R_THREADS_WITH_MAPPING, R_QUEUES, R_TOO_MANY_IOTHREADS, R_SHARED_DEDICATED_PU, R_DRIFT,
+  R_MAPPING_DROPPED, R_LAST
+};
+
+const struct vdp_lint_rule vdp_lint_rules[] = {
+  [R_IOTHREADS_UNUSED] = { "VDP001", "iothreads-unused", VDP_SEVERITY_WARNING,
+    "IOThreads are defined that no disk or controller uses",
+    "map the disks to them (virt-dataplane apply) or lower <iothreads>" },
+  [R_DISK_NO_IOTHREAD] = { "VDP002", "disk-without-iothread", VDP_SEVERITY_WARNING,
+    "a virtio disk's (or virtio-scsi controller's) I/O runs in the main loop: no IOThread",
+    "give the disk iothread= or an <iothreads> mapping (virt-dataplane apply)" },
+  [R_IOTHREADPIN_ON_VCPUS] = { "VDP003", "iothreadpin-on-vcpus", VDP_SEVERITY_WARNING,
+    "an IOThread is pinned to PUs the vCPUs use while the node has spare PUs",
+    "pin IOThreads to PUs no vCPU uses, in the vCPUs' LLC" },
+  [R_EMULATOR_SPANS_NODES] = { "VDP004", "emulatorpin-spans-nodes", VDP_SEVERITY_WARNING,
+    "the emulator thread may run on several NUMA nodes",
+    "pin the emulator to PUs of the guest's home node" },
+  [R_VCPUS_OFF_DISK_NODE] = { "VDP005", "vcpus-off-disk-node", VDP_SEVERITY_WARNING,
+    "vCPUs run on no PU of the NUMA node of the disk's device",
+    "pin the vCPUs on the node the disk's device is attached to" },
+  [R_MEMORY_OFF_VCPU_NODE] = { "VDP006", "memory-off-vcpu-node", VDP_SEVERITY_WARNING,
+    "guest memory is not bound to the NUMA node(s) of the vCPUs",
+    "add <numatune><memory mode='strict' nodeset=...> with the vCPUs' nodes" },
+  [R_NATIVE_WITHOUT_DIRECT] = { "VDP007", "native-without-direct-cache", VDP_SEVERITY_ERROR,
+    "io='native' needs cache='none' or 'directsync' (QEMU refuses it otherwise)",
+    "set cache='none'" },
+  [R_WRITEBACK_RAW] = { "VDP008", "writeback-cache-on-raw", VDP_SEVERITY_WARNING,
+    "a raw data disk goes through the host page cache (writeback or unsafe)",
+    "use cache='none' io='native' on raw data disks" },
+  [R_THREADS_WITH_MAPPING] = { "VDP009", "io-threads-with-mapping", VDP_SEVERITY_WARNING,
+    "io='threads' hands the requests of an IOThread-mapped disk to a thread pool",
+    "use io='native' (or io_uring) with IOThread mapping" },
+  [R_QUEUES] = { "VDP010", "queues-mismatch", VDP_SEVERITY_WARNING,
+    "a disk has fewer queues than vCPUs, or more IOThreads than queues",
+    "set queues to the vCPU count and list at most that many IOThreads" },
+  [R_TOO_MANY_IOTHREADS] = { "VDP011", "too-many-iothreads", VDP_SEVERITY_INFO,
+    "more than 8 IOThreads serve one disk; 4-8 usually saturate it",
+    "map the disk to at most 8 IOThreads" },
+  [R_SHARED_DEDICATED_PU] = { "VDP012", "dedicated-pu-shared", VDP_SEVERITY_ERROR,
+    "two domains pin a vCPU each to the same single PU",
+    "give each dedicated vCPU a PU of its own (virt-dataplane apply --all)" },
+  [R_DRIFT] = { "VDP013", "drift", VDP_SEVERITY_WARNING,
+    "a tuned domain no longer matches its plan",
+    "apply again, or revert" },
+  [R_MAPPING_DROPPED] = { "VDP014", "mapping-not-supported", VDP_SEVERITY_ERROR,
+    "IOThread virtqueue mapping that this stack drops (disks: libvirt 10.0 and QEMU 9.0; "
+    "virtio-scsi: libvirt 11.2 and QEMU 10.0)",
+    "use iothread= on this stack (virt-dataplane apply), or upgrade" },
+  [R_LAST] = { NULL, NULL, 0, NULL, NULL },
+};
+
+static void
+finding_free (gpointer p)
+{
+  struct vdp_finding *f = p;
+  g_free (f->domain);
+  g_free (f->subject);
+  g_free (f->message);
+  g_free (f);
+}
+
+GPtrArray *
+vdp_findings_new (void)
+{
+  return g_ptr_array_new_with_free_func (finding_free);
+}
+
+static void
+add (GPtrArray *out, unsigned rule, const struct vdp_domain *d, const char *subject,
+     const char *fmt, ...) G_GNUC_PRINTF (5, 6);
+
+static void
+add (GPtrArray *out, unsigned rule, const struct vdp_domain *d, const char *subject,
+     const char *fmt, ...)
+{
+  struct vdp_finding *f = g_new0 (struct vdp_finding, 1);
+  va_list ap;
+
+  f->id = vdp_lint_rules[rule].id;
+  f->rule = vdp_lint_rules[rule].name;
+  f->severity = vdp_lint_rules[rule].severity;
+  f->hint = vdp_lint_rules[rule].hint;
+  f->domain = g_strdup (d->name);
+  f->subject = g_strdup (subject);
+  va_start (ap, fmt);
+  f->message = g_strdup_vprintf (fmt, ap);
+  va_end (ap);
+  g_ptr_array_add (out, f);
+}
+
+/* Nodes of the PUs in @set. */
+static void
+nodes_of (const struct vdp_topology *t, hwloc_const_bitmap_t set, hwloc_bitmap_t out)
+{
+  int pu;
+
+  hwloc_bitmap_zero (out);
+  hwloc_bitmap_foreach_begin (pu, set)
+    const struct vdp_pu *p = vdp_topology_find_pu (t, (unsigned) pu);
+    if (p && p->node >= 0)
+      hwloc_bitmap_set (out, (unsigned) p->node);
+  hwloc_bitmap_foreach_end ();
+}
+
+/* The PUs the vCPUs may run on (union of pins, else <vcpu cpuset>); NULL
+ * when they float freely. */
+static hwloc_bitmap_t
+vcpu_set (const struct vdp_domain *d)
+{
+  hwloc_bitmap_t set = hwloc_bitmap_alloc ();
+  gboolean any = FALSE;
+
+  for (unsigned v = 0; v < d->vcpus; v++)
+    if (d->vcpupin[v]) {
+      hwloc_bitmap_or (set, set, d->vcpupin[v]);
+      any = TRUE;
+    } else if (d->vcpu_cpuset) {
+      hwloc_bitmap_or (set, set, d->vcpu_cpuset);
+      any = TRUE;
+    } else {
+      any = FALSE;
+      break;
+    }
+  if (!any) {
+    hwloc_bitmap_free (set);
+    return NULL;
+  }
+  return set;
+}
+
+static void
+lint_domain (const struct vdp_topology *t, const struct vdp_caps *caps,
+             const struct vdp_plan_input *in, const struct vdp_domain_plan *dp, GPtrArray *out)
+{
+  const struct vdp_domain *d = in->dom;
+  g_auto (VdpBitmap) vcpus = vcpu_set (d);
+  g_auto (VdpBitmap) vnodes = hwloc_bitmap_alloc ();
+  g_autofree gboolean *used = g_new0 (gboolean, d->iothreads + 2);
+  unsigned refs = 0;
+
+  if (vcpus)
+    nodes_of (t, vcpus, vnodes);
+
+  for (unsigned i = 0; i < d->n_disks; i++) {
+    const struct vdp_disk *k = &d->disks[i];
+    g_autofree char *subject = g_strdup_printf ("disk %s", k->target);
+    gboolean mapped = k->iothread || k->n_mapped;
+    gboolean raw = (k->driver_type == NULL || strcmp (k->driver_type, "raw") == 0)
+                   && k->type && (!strcmp (k->type, "file") || !strcmp (k->type, "block"))
+                   && strcmp (k->device, "cdrom") != 0;
+
+    if (k->iothread && k->iothread <= d->iothreads)
+      used[k->iothread] = TRUE;
+    for (unsigned j = 0; j < k->n_mapped; j++)
+      if (k->mapped[j] <= d->iothreads)
+        used[k->mapped[j]] = TRUE;
+    refs += mapped;
+    if (vdp_disk_iothread_capable (k) && !mapped)
+      add (out, R_DISK_NO_IOTHREAD, d, subject, "virtio disk %s uses no IOThread", k->target);
+    if (k->io && !strcmp (k->io, "native")
+        && !(k->cache && (!strcmp (k->cache, "none") || !strcmp (k->cache, "directsync"))))
+      add (out, R_NATIVE_WITHOUT_DIRECT, d, subject, "io='native' with cache='%s'",
+           k->cache ? k->cache : "default");
+    if (raw && k->cache && (!strcmp (k->cache, "writeback") || !strcmp (k->cache, "unsafe")))
+      add (out, R_WRITEBACK_RAW, d, subject, "raw %s disk with cache='%s'", k->type, k->cache);
+    if (mapped && k->io && !strcmp (k->io, "threads"))
+      add (out, R_THREADS_WITH_MAPPING, d, subject, "io='threads' on a disk served by IOThreads");
+    if (k->n_mapped && k->queues && k->n_mapped > k->queues)
+      add (out, R_QUEUES, d, subject, "%u IOThreads for %u queues", k->n_mapped, k->queues);
+    else if (vdp_disk_iothread_capable (k) && k->queues && k->queues < d->vcpus)
+      add (out, R_QUEUES, d, subject, "%u queues for %u vCPUs", k->queues, d->vcpus);
+    if (k->n_mapped > 8)
+      add (out, R_TOO_MANY_IOTHREADS, d, subject, "%u IOThreads serve this disk", k->n_mapped);
+    if (k->n_mapped && !caps->disk_mapping)
+      add (out, R_MAPPING_DROPPED, d, subject, "<iothreads> mapping on %s: this stack drops it",
+           k->target);
+    /* rule 1's view: vCPUs on the disk's node */
+    if (vcpus && in->hints && in->hints[i].node >= 0
+        && !hwloc_bitmap_isset (vnodes, (unsigned) in->hints[i].node))
+      add (out, R_VCPUS_OFF_DISK_NODE, d, subject,
+           "%s is local to node %d; the vCPUs run on other nodes", k->target, in->hints[i].node);
+  }
+  for (unsigned i = 0; i < d->n_controllers; i++) {
+    const struct vdp_controller *c = &d->controllers[i];
+    g_autofree char *subject = g_strdup_printf ("controller %s %u", c->type, c->index);
+    if (c->iothread && c->iothread <= d->iothreads)
+      used[c->iothread] = TRUE;
+    refs += c->iothread || c->n_mapped;
+    if (vdp_controller_iothread_capable (c) && !c->iothread && !c->n_mapped)
+      add (out, R_DISK_NO_IOTHREAD, d, subject, "virtio-scsi controller %u uses no IOThread: "
+           "its disks' I/O runs in the main loop", c->index);
+    if (c->n_mapped) {
+      for (unsigned k = 1; k <= d->iothreads; k++)
+        used[k] = TRUE;   /* the ids are not kept for controllers: count them used */
+      if (!caps->scsi_mapping)
+        add (out, R_MAPPING_DROPPED, d, subject, "<iothreads> mapping on a controller: this "
+             "stack drops it");
+    }
+  }
+  for (unsigned k = 1; k <= d->iothreads; k++)
+    if (!used[k]) {
+      g_autofree char *subject = g_strdup_printf ("iothread %u", k);
+      add (out, R_IOTHREADS_UNUSED, d, subject, "IOThread %u serves no disk or controller", k);
+    }
+
+  for (unsigned i = 0; i < d->n_iothreadpin && vcpus; i++) {
+    g_auto (VdpBitmap) spare = hwloc_bitmap_alloc ();
+    if (!d->iothreadpin[i] || !hwloc_bitmap_intersects (d->iothreadpin[i], vcpus))
+      continue;
+    for (size_t n = 0; n < t->n_nodes; n++)
+      if (hwloc_bitmap_isset (vnodes, t->nodes[n].id))
+        hwloc_bitmap_or (spare, spare, t->nodes[n].cpuset);
+    hwloc_bitmap_and (spare, spare, t->allowed);
+    hwloc_bitmap_andnot (spare, spare, vcpus);
+    if (!hwloc_bitmap_iszero (spare)) {
+      g_autofree char *subject = g_strdup_printf ("iothread %u", d->iothreadpin_id[i]);
+      g_autofree char *s = vdp_cpuset_format (spare);
+      add (out, R_IOTHREADPIN_ON_VCPUS, d, subject, "pinned onto vCPU PUs while PUs %s are spare", s);
+    }
+  }
+  if (d->emulatorpin) {
+    g_auto (VdpBitmap) en = hwloc_bitmap_alloc ();
+    nodes_of (t, d->emulatorpin, en);
+    if (hwloc_bitmap_weight (en) > 1) {
+      g_autofree char *s = vdp_cpuset_format (en);
+      add (out, R_EMULATOR_SPANS_NODES, d, "emulator", "emulatorpin spans nodes %s", s);
+    }
+  }
+  if (vcpus && !hwloc_bitmap_iszero (vnodes)) {
+    g_auto (VdpBitmap) mem = hwloc_bitmap_alloc ();
+    /* memory is bound by <memory> and, per guest cell, by <memnode>s */
+    if (d->numa_nodeset)
+      hwloc_bitmap_or (mem, mem, d->numa_nodeset);
+    if (d->memnode_nodes)
+      hwloc_bitmap_or (mem, mem, d->memnode_nodes);
+    if (!hwloc_bitmap_isincluded (vnodes, mem)) {
+    g_autofree char *s = vdp_cpuset_format (vnodes);
+      add (out, R_MEMORY_OFF_VCPU_NODE, d, "memory", "the vCPUs run on node%s %s; memory is %s",
+           hwloc_bitmap_weight (vnodes) > 1 ? "s" : "", s,
+           hwloc_bitmap_iszero (mem) ? "not bound" : "bound elsewhere");
+    }
+  }
+  if (d->tuned && dp) {
+    g_autoptr (GPtrArray) missing = g_ptr_array_new_with_free_func (g_free);
+    if (g_strcmp0 (d->tuned_hash, dp->hash) != 0 || !vdp_plan_verify (dp, d, missing)) {
+      g_autoptr (GString) what = g_string_new (NULL);
+      for (guint i = 0; i < missing->len; i++)
+        g_string_append_printf (what, "%s%s", i ? "; " : "", (char *) missing->pdata[i]);
+      add (out, R_DRIFT, d, "domain", "tuned with plan %s, which %s%s%s", d->tuned_hash,
+           missing->len ? "no longer holds: " : "differs from today's plan ",
+           missing->len ? what->str : dp->hash, "");
+    }
+  }
+}
+
+void
+vdp_lint_domains (const struct vdp_topology *topo, const struct vdp_caps *caps,
+                  const struct vdp_plan_input *inputs, unsigned n, const struct vdp_plan *plan,
+                  GPtrArray *findings)
+{
+  g_autoptr (GHashTable) owner = g_hash_table_new (NULL, NULL);   /* PU -> domain index + 1 */
+
+  for (unsigned i = 0; i < n; i++)
+    lint_domain (topo, caps, &inputs[i], plan ? &plan->domains[i] : NULL, findings);
+
+  /* dedicated PUs used twice across the host */
+  for (unsigned i = 0; i < n; i++) {
+    const struct vdp_domain *d = inputs[i].dom;
+    for (unsigned v = 0; v < d->vcpus; v++) {
+      gpointer prev;
+      unsigned pu;
+      if (!d->vcpupin[v] || hwloc_bitmap_weight (d->vcpupin[v]) != 1)
+        continue;
+      pu = (unsigned) hwloc_bitmap_first (d->vcpupin[v]);
+      prev = g_hash_table_lookup (owner, GUINT_TO_POINTER (pu + 1));
+      if (prev && GPOINTER_TO_UINT (prev) != i + 1) {
+        g_autofree char *subject = g_strdup_printf ("vcpu %u", v);
+        add (findings, R_SHARED_DEDICATED_PU, d, subject, "PU %u is also the only PU of a vCPU "
+             "of domain '%s'", pu, inputs[GPOINTER_TO_UINT (prev) - 1].dom->name);
+      } else {
+        g_hash_table_insert (owner, GUINT_TO_POINTER (pu + 1), GUINT_TO_POINTER (i + 1));
+      }
+    }
+  }
+}

@@ -1,0 +1,74 @@
+#!/bin/sh
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# CLI tests of "virt-dataplane check": every rule fires on a domain crafted
+# for it, tuned domains are clean, hand edits show as drift, exit codes.
+. "$VDP_SRCDIR/tests/lib.sh"
+command -v jq >/dev/null || { echo "1..0 # SKIP jq not installed"; exit 0; }
+DATA="$VDP_SRCDIR/tests/data/check"
+EX="$VDP_SRCDIR/examples/domains"
+# two nodes: PUs 0-7 on node 0 (nvme0n1), 8-15 on node 1 (pmem1)
+TOPO="$VDP_SHARED_DIR/topologies/32em64t-2n8c+1mic.xml"
+
+expect_rule () {
+  id=$1; shift
+  run_cmd check --topology "$TOPO" --device /dev/sdb=pmem1 "$@"
+  check "$id: exit 1" test "$RC" = 1
+  check "$id: reported" grep -q " $id " "$TMP/out"
+}
+
+for f in "$DATA"/vdp0*.xml; do
+  id=$(basename "$f" .xml | tr a-z A-Z | sed 's/[AB]$//')
+  case $id in
+    VDP012) continue ;;
+    VDP011) run_cmd check --topology "$TOPO" --file "$f"
+            check "VDP011: info only, exit 0" test "$RC" = 0
+            check "VDP011: reported" grep -q " VDP011 " "$TMP/out"
+            continue ;;
+    VDP014) expect_rule "$id" --target libvirt=9.0,qemu=7.2 --file "$f"; continue ;;
+  esac
+  expect_rule "$id" --file "$f"
+done
+# two domains of one host on one dedicated PU; alone, each is fine
+expect_rule VDP012 --file "$DATA/vdp012a.xml" --file "$DATA/vdp012b.xml"
+run_cmd check --topology "$TOPO" --file "$DATA/vdp012a.xml"
+check "VDP012: not for one domain alone" sh -c "! grep -q VDP012 '$TMP/out'"
+# the same mapping is fine where the stack keeps it
+run_cmd check --topology "$TOPO" --file "$DATA/vdp014.xml"
+check "VDP014: not on a stack with mapping" sh -c "! grep -q VDP014 '$TMP/out'"
+
+# What plan writes audits clean, with the same profile and stack (on a
+# host with room for dedicated vCPUs).
+BIG="$VDP_SHARED_DIR/topologies/96em64t-4n4d3ca2co.xml"
+for prof in balanced latency density; do
+  for target in "" "libvirt=9.0,qemu=7.2"; do
+    rm -rf "$TMP/tuned"
+    run_cmd plan -q --topology "$BIG" --profile $prof ${target:+--target $target} --xml \
+      --output-dir "$TMP/tuned" --file "$EX/web1.xml" --file "$EX/netcd1.xml" --file "$EX/scsi1.xml"
+    run_cmd check --topology "$BIG" --profile $prof ${target:+--target $target} \
+      --file "$TMP"/tuned/*.xml
+    check "tuned with $prof ${target:-newest}: clean" sh -c "test $RC = 0 && test ! -s '$TMP/out'"
+  done
+done
+
+# A hand edit of a tuned domain is drift.
+run_cmd plan -q --topology "$TOPO" --xml --file "$EX/web1.xml"
+sed 's|<vcpupin vcpu="0" cpuset="[^"]*"/>|<vcpupin vcpu="0" cpuset="9"/>|' "$TMP/out" > "$TMP/edited.xml"
+run_cmd check --topology "$TOPO" --file "$TMP/edited.xml"
+check "drift: VDP013" sh -c "test $RC = 1 && grep -q ' VDP013 .*vcpupin of vCPU 0' '$TMP/out'"
+run_cmd check --topology "$TOPO" --profile latency --file "$TMP/edited.xml"
+check "drift against another profile: VDP013" grep -q " VDP013 " "$TMP/out"
+
+# JSON and the rule list.
+run_cmd check --topology "$TOPO" --json --file "$DATA/vdp002.xml"
+check "--json: findings with ids and fixes" jq -e '.[0].id == "VDP002" and (.[0].fix | length) > 0' "$TMP/out"
+run_cmd check --list-rules
+check "--list-rules: 14 rules" test "$(wc -l < "$TMP/out")" = 14
+
+# Errors and usage.
+run_cmd check --file "$TMP/nonexistent.xml"
+check "missing file: exit 2" test "$RC" = 2
+run_cmd check
+check "nothing to check: exit 1 with a message" sh -c "test $RC = 1 && test -s '$TMP/err' && test ! -s '$TMP/out'"
+run_cmd -c test:///nonexistent.xml check --all
+check "unreachable host: exit 2" test "$RC" = 2
+done_testing

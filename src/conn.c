@@ -2,8 +2,11 @@
 /* libvirt connections: the only module that includes libvirt. */
 #include <config.h>
 
+#include <stdarg.h>
 #include <string.h>
 
+#include <libxml/parser.h>
+#include <libxml/relaxng.h>
 #include <libxml/xmlerror.h>
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
@@ -16,6 +19,7 @@ struct vdp_conn {
   char *uri;
   virConnectPtr v;
   gboolean test;
+  gboolean local_schema;    /* validate with the local libvirt's schema, in-process */
   int refs;
 };
 
@@ -74,6 +78,17 @@ vdp_conn_open (const char *uri, GError **error)
   c->uri = g_strdup (real ? real : key);
   free (real);
   c->test = g_strcmp0 (virConnectGetType (c->v), "TEST") == 0;
+  {
+    /* a daemon on this machine, of the same libvirt as this program, has
+     * the installed schema: validate against it here, compiled once,
+     * instead of having libvirt compile it for every define */
+    g_autoptr (GUri) parsed = g_uri_parse (c->uri, G_URI_FLAGS_NONE, NULL);
+    unsigned long lib = 0, daemon = 0;
+    virGetVersion (&lib, NULL, NULL);
+    virConnectGetLibVersion (c->v, &daemon);
+    c->local_schema = parsed && (g_uri_get_host (parsed) == NULL || !*g_uri_get_host (parsed))
+                      && lib == daemon;
+  }
   c->refs = 1;
   g_hash_table_insert (cache, c->key, c);
   g_mutex_unlock (&cache_lock);
@@ -178,10 +193,83 @@ vdp_conn_get_xml (struct vdp_conn *c, const char *name, gboolean inactive, GErro
   return ret;
 }
 
+static void
+first_error (void *data, const char *fmt, ...)
+{
+  GString *s = data;
+  va_list ap;
+
+  if (s->len)
+    return;
+  va_start (ap, fmt);
+  g_string_append_vprintf (s, fmt, ap);
+  va_end (ap);
+  g_strstrip (s->str);
+  g_string_set_size (s, strlen (s->str));
+}
+
+static void
+no_warning (void *data, const char *fmt, ...)
+{
+}
+
+/* The installed domain schema, compiled once; NULL when missing. */
+static xmlRelaxNGPtr
+local_schema (void)
+{
+  static gsize once;
+  static xmlRelaxNGPtr schema;
+
+  if (g_once_init_enter (&once)) {
+    xmlRelaxNGParserCtxtPtr p = xmlRelaxNGNewParserCtxt (LIBVIRT_SCHEMA_DIR "/domain.rng");
+    xmlRelaxNGSetParserErrors (p, no_warning, no_warning, NULL);
+    schema = xmlRelaxNGParse (p);
+    xmlRelaxNGFreeParserCtxt (p);
+    g_once_init_leave (&once, 1);
+  }
+  return schema;
+}
+
+/* Validates @xml against the local schema; FALSE with @error set. */
+static gboolean
+validate_locally (xmlRelaxNGPtr schema, const char *xml, GError **error)
+{
+  g_autoptr (GString) why = g_string_new (NULL);
+  xmlDocPtr doc = xmlReadMemory (xml, (int) strlen (xml), "domain.xml", NULL,
+                                 XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+  xmlRelaxNGValidCtxtPtr v;
+  int rc;
+
+  if (doc == NULL) {
+    g_set_error (error, VDP_ERROR, VDP_ERROR_RUNTIME, "define: not well-formed XML");
+    return FALSE;
+  }
+  v = xmlRelaxNGNewValidCtxt (schema);
+  xmlRelaxNGSetValidErrors (v, first_error, no_warning, why);
+  rc = xmlRelaxNGValidateDoc (v, doc);
+  xmlRelaxNGFreeValidCtxt (v);
+  xmlFreeDoc (doc);
+  if (rc != 0) {
+    g_set_error (error, VDP_ERROR, VDP_ERROR_RUNTIME,
+                 "define: the XML does not validate against libvirt's schema: %s",
+                 why->len ? why->str : "invalid");
+    return FALSE;
+  }
+  return TRUE;
+}
+
 gboolean
 vdp_conn_define (struct vdp_conn *c, const char *xml, gboolean validate, GError **error)
 {
-  virDomainPtr d = virDomainDefineXMLFlags (c->v, xml, validate ? VIR_DOMAIN_DEFINE_VALIDATE : 0);
+  unsigned flags = validate ? VIR_DOMAIN_DEFINE_VALIDATE : 0;
+  virDomainPtr d;
+
+  if (validate && c->local_schema && local_schema ()) {
+    if (!validate_locally (local_schema (), xml, error))
+      return FALSE;
+    flags = 0;
+  }
+  d = virDomainDefineXMLFlags (c->v, xml, flags);
 
   if (d == NULL) {
     g_set_error (error, VDP_ERROR, VDP_ERROR_RUNTIME, "define: %s", last_error ());

@@ -34,8 +34,9 @@ GPtrArray *vdp_conn_list (struct vdp_conn *c, gboolean running_only, GError **er
  * secrets included so that defining it back loses nothing. */
 char *vdp_conn_get_xml (struct vdp_conn *c, const char *name, gboolean inactive, GError **error);
 
-/* Defines @xml persistently; @validate asks libvirt to check it against
- * the daemon's schema first. */
+/* Defines @xml persistently; @validate checks it against the daemon's
+ * schema first: in-process, with the installed schema compiled once, when
+ * the daemon runs here with this program's libvirt; else by libvirt. */
 gboolean vdp_conn_define (struct vdp_conn *c, const char *xml, gboolean validate, GError **error);
 
 /* Whether the domain runs; -1 with @error set when it does not exist. */

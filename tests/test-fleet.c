@@ -246,6 +246,31 @@ test_unreachable_and_unknown (void **state)
   rm_node (path);
 }
 
+static void
+test_define_validates (void **state)
+{
+  /* an element no libvirt schema knows: refused before anything is defined */
+  g_autofree char *path = write_node ("host.xml", 1);
+  g_autofree char *uri = g_strconcat ("test://", path, NULL);
+  g_autoptr (vdp_conn) c = vdp_conn_open (uri, NULL);
+  g_autoptr (GError) err = NULL;
+  const char *bad = "<domain type='kvm'><name>fresh</name><memory>1048576</memory>"
+                    "<os><type>hvm</type></os><devices><bogus/></devices></domain>";
+  const char *good = "<domain type='kvm'><name>fresh</name><memory>1048576</memory>"
+                     "<os><type>hvm</type></os></domain>";
+  g_autoptr (GPtrArray) names = NULL;
+
+  assert_false (vdp_conn_define (c, bad, TRUE, &err));
+  assert_non_null (strstr (err->message, "schema"));
+  names = vdp_conn_list (c, FALSE, NULL);
+  assert_int_equal (names->len, 1);             /* nothing was defined */
+  assert_true (vdp_conn_define (c, good, TRUE, NULL));
+  g_clear_pointer (&names, g_ptr_array_unref);
+  names = vdp_conn_list (c, FALSE, NULL);
+  assert_int_equal (names->len, 2);
+  rm_node (path);
+}
+
 int
 main (void)
 {
@@ -254,6 +279,7 @@ main (void)
     cmocka_unit_test (test_thousand_domains),
     cmocka_unit_test (test_dropped_mapping_restores),
     cmocka_unit_test (test_unreachable_and_unknown),
+    cmocka_unit_test (test_define_validates),
   };
   return cmocka_run_group_tests_name ("fleet", tests, NULL, NULL);
 }

@@ -19,6 +19,7 @@ enum {
   OPT_FORCE,
   OPT_DRY_RUN,
   OPT_CONFIG,
+  OPT_LIVE,
 };
 
 static const struct option options[] = {
@@ -30,11 +31,12 @@ static const struct option options[] = {
   { "force", no_argument, NULL, OPT_FORCE },
   { "dry-run", no_argument, NULL, OPT_DRY_RUN },
   { "config", no_argument, NULL, OPT_CONFIG },
+  { "live", no_argument, NULL, OPT_LIVE },
   { NULL, 0, NULL, 0 },
 };
 
 struct apply_opts {
-  gboolean all, force, dry_run;
+  gboolean all, force, dry_run, config, live;
   const char *profile, *target;
   GArray *devices;
 };
@@ -55,6 +57,7 @@ usage (FILE *out)
            " --hosts <file>               host URIs, one per line\n"
            " --all                        every persistent domain of each host\n"
            " --config                     change the persistent definition (the default)\n"
+           " --live                       pin running guests now (with --config: both)\n"
            " --dry-run                    show what would change; change nothing\n"
            " --profile <name|file>        tuning profile (see virt-dataplane.conf(5))\n"
            " --target libvirt=X.Y,qemu=A.B  plan for this stack instead of the host's\n"
@@ -89,7 +92,8 @@ handle (int opt, const char *arg, void *data, GError **error)
   case OPT_TARGET: o->target = arg; return TRUE;
   case OPT_FORCE: o->force = TRUE; return TRUE;
   case OPT_DRY_RUN: o->dry_run = TRUE; return TRUE;
-  case OPT_CONFIG: return TRUE;
+  case OPT_CONFIG: o->config = TRUE; return TRUE;
+  case OPT_LIVE: o->live = TRUE; return TRUE;
   case OPT_DEVICE: {
     struct vdp_device_hint h;
     if (!vdp_device_hint_parse (arg, &h, error))
@@ -148,6 +152,8 @@ run (struct vdp_globals *g, int argc, char **argv)
   ao.hints = (struct vdp_device_hint *) devices->data;
   ao.n_hints = devices->len;
   ao.dry_run = o.dry_run;
+  ao.config = o.config || !o.live;
+  ao.live = o.live;
   ao.warnings = warnings;
   for (guint h = 0; h < MAX (g->uris->len, 1); h++) {
     const char *uri = g->uris->len ? g->uris->pdata[h] : NULL;

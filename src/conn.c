@@ -291,3 +291,192 @@ vdp_conn_is_active (struct vdp_conn *c, const char *name, GError **error)
   virDomainFree (d);
   return active;
 }
+
+/* ---- live placement ---------------------------------------------------- */
+
+static int
+host_cpus (struct vdp_conn *c)
+{
+  int n = virNodeGetCPUMap (c->v, NULL, NULL, 0);
+  return n > 0 ? n : 1024;
+}
+
+static unsigned char *
+to_cpumap (hwloc_const_bitmap_t set, int ncpus, int *maplen)
+{
+  unsigned char *map;
+  int pu;
+
+  *maplen = VIR_CPU_MAPLEN (ncpus);
+  map = g_malloc0 ((gsize) *maplen);
+  hwloc_bitmap_foreach_begin (pu, set)
+    if (pu < ncpus)
+      VIR_USE_CPU (map, pu);
+  hwloc_bitmap_foreach_end ();
+  return map;
+}
+
+static hwloc_bitmap_t
+from_cpumap (const unsigned char *map, int maplen)
+{
+  hwloc_bitmap_t set = hwloc_bitmap_alloc ();
+
+  for (int pu = 0; pu < maplen * 8; pu++)
+    if (VIR_CPU_USABLE (map, maplen, 0, pu))
+      hwloc_bitmap_set (set, (unsigned) pu);
+  return set;
+}
+
+void
+vdp_live_pins_clear (struct vdp_live_pins *p)
+{
+  for (unsigned i = 0; p->vcpus && i < p->n_vcpus; i++)
+    hwloc_bitmap_free (p->vcpus[i]);
+  for (unsigned i = 0; p->iothreads && i < p->n_iothreads; i++)
+    hwloc_bitmap_free (p->iothreads[i]);
+  g_free (p->vcpus);
+  g_free (p->iothreads);
+  g_free (p->iothread_ids);
+  hwloc_bitmap_free (p->emulator);
+  memset (p, 0, sizeof (*p));
+}
+
+gboolean
+vdp_conn_get_live_pins (struct vdp_conn *c, const char *name, struct vdp_live_pins *out,
+                        GError **error)
+{
+  virDomainPtr d = lookup (c, name, error);
+  int ncpus = host_cpus (c), maplen = VIR_CPU_MAPLEN (ncpus), n;
+  virDomainInfo info;
+  g_autofree unsigned char *maps = NULL;
+  virDomainIOThreadInfoPtr *io = NULL;
+  gboolean ok = FALSE;
+
+  memset (out, 0, sizeof (*out));
+  if (d == NULL)
+    return FALSE;
+  if (virDomainGetInfo (d, &info) < 0)
+    goto out;
+  maps = g_malloc0 ((gsize) maplen * info.nrVirtCpu);
+  n = virDomainGetVcpuPinInfo (d, info.nrVirtCpu, maps, maplen, VIR_DOMAIN_AFFECT_LIVE);
+  if (n < 0)
+    goto out;
+  out->n_vcpus = (unsigned) n;
+  out->vcpus = g_new0 (hwloc_bitmap_t, MAX (n, 1));
+  for (int i = 0; i < n; i++)
+    out->vcpus[i] = from_cpumap (maps + (gsize) i * maplen, maplen);
+  memset (maps, 0, (gsize) maplen);
+  if (virDomainGetEmulatorPinInfo (d, maps, maplen, VIR_DOMAIN_AFFECT_LIVE) < 0)
+    goto out;
+  out->emulator = from_cpumap (maps, maplen);
+  n = virDomainGetIOThreadInfo (d, &io, VIR_DOMAIN_AFFECT_LIVE);
+  if (n < 0)
+    goto out;
+  out->n_iothreads = (unsigned) n;
+  out->iothread_ids = g_new0 (unsigned, MAX (n, 1));
+  out->iothreads = g_new0 (hwloc_bitmap_t, MAX (n, 1));
+  for (int i = 0; i < n; i++) {
+    out->iothread_ids[i] = io[i]->iothread_id;
+    out->iothreads[i] = from_cpumap (io[i]->cpumap, io[i]->cpumaplen);
+    virDomainIOThreadInfoFree (io[i]);
+  }
+  free (io);
+  ok = TRUE;
+ out:
+  if (!ok) {
+    g_set_error (error, VDP_ERROR, VDP_ERROR_RUNTIME, "read live pins of '%s': %s", name,
+                 last_error ());
+    vdp_live_pins_clear (out);
+  }
+  virDomainFree (d);
+  return ok;
+}
+
+gboolean
+vdp_conn_add_iothread (struct vdp_conn *c, const char *name, unsigned id, GError **error)
+{
+  virDomainPtr d = lookup (c, name, error);
+  int rc;
+
+  if (d == NULL)
+    return FALSE;
+  rc = virDomainAddIOThread (d, id, VIR_DOMAIN_AFFECT_LIVE);
+  virDomainFree (d);
+  if (rc < 0) {
+    g_set_error (error, VDP_ERROR, VDP_ERROR_RUNTIME, "add IOThread %u to '%s': %s", id, name,
+                 last_error ());
+    return FALSE;
+  }
+  return TRUE;
+}
+
+/* What a pin call looks like; 0 on success. */
+typedef int (*pin_fn) (virDomainPtr d, unsigned id, unsigned char *map, int maplen);
+
+static int
+pin_vcpu (virDomainPtr d, unsigned id, unsigned char *map, int maplen)
+{
+  /* no flags: the running guest (the test driver accepts no others) */
+  return virDomainPinVcpu (d, id, map, maplen);
+}
+
+static int
+pin_emulator (virDomainPtr d, unsigned id, unsigned char *map, int maplen)
+{
+  return virDomainPinEmulator (d, map, maplen, VIR_DOMAIN_AFFECT_LIVE);
+}
+
+static int
+pin_iothread (virDomainPtr d, unsigned id, unsigned char *map, int maplen)
+{
+  return virDomainPinIOThread (d, id, map, maplen, VIR_DOMAIN_AFFECT_LIVE);
+}
+
+static gboolean
+pin (struct vdp_conn *c, const char *name, pin_fn fn, const char *what, unsigned id,
+     hwloc_const_bitmap_t set, GError **error)
+{
+  virDomainPtr d = lookup (c, name, error);
+  int maplen, rc;
+  g_autofree unsigned char *map = NULL;
+
+  if (d == NULL)
+    return FALSE;
+  if (hwloc_bitmap_last (set) >= host_cpus (c)) {
+    g_set_error (error, VDP_ERROR, VDP_ERROR_RUNTIME,
+                 "pin %s of '%s': CPU %d does not exist on '%s' (%d CPUs): plan with that "
+                 "host's topology", what, name, hwloc_bitmap_last (set), c->uri, host_cpus (c));
+    virDomainFree (d);
+    return FALSE;
+  }
+  map = to_cpumap (set, host_cpus (c), &maplen);
+  rc = fn (d, id, map, maplen);
+  virDomainFree (d);
+  if (rc < 0) {
+    g_set_error (error, VDP_ERROR, VDP_ERROR_RUNTIME, "pin %s of '%s': %s", what, name,
+                 last_error ());
+    return FALSE;
+  }
+  return TRUE;
+}
+
+gboolean
+vdp_conn_pin_vcpu (struct vdp_conn *c, const char *name, unsigned vcpu,
+                   hwloc_const_bitmap_t set, GError **error)
+{
+  return pin (c, name, pin_vcpu, "vCPU", vcpu, set, error);
+}
+
+gboolean
+vdp_conn_pin_emulator (struct vdp_conn *c, const char *name, hwloc_const_bitmap_t set,
+                       GError **error)
+{
+  return pin (c, name, pin_emulator, "emulator", 0, set, error);
+}
+
+gboolean
+vdp_conn_pin_iothread (struct vdp_conn *c, const char *name, unsigned id,
+                       hwloc_const_bitmap_t set, GError **error)
+{
+  return pin (c, name, pin_iothread, "IOThread", id, set, error);
+}

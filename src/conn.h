@@ -4,6 +4,8 @@
 
 #include <glib.h>
 
+#include <hwloc.h>
+
 #include "caps.h"
 
 typedef struct vdp_conn vdp_conn;
@@ -41,3 +43,28 @@ gboolean vdp_conn_define (struct vdp_conn *c, const char *xml, gboolean validate
 
 /* Whether the domain runs; -1 with @error set when it does not exist. */
 int vdp_conn_is_active (struct vdp_conn *c, const char *name, GError **error);
+
+/* The live placement of a running domain. */
+struct vdp_live_pins {
+  unsigned n_vcpus;
+  hwloc_bitmap_t *vcpus;        /* n_vcpus entries */
+  hwloc_bitmap_t emulator;
+  unsigned n_iothreads;
+  unsigned *iothread_ids;
+  hwloc_bitmap_t *iothreads;    /* n_iothreads entries */
+};
+
+/* Reads the live pins of running domain @name.  Free with
+ * vdp_live_pins_clear(). */
+gboolean vdp_conn_get_live_pins (struct vdp_conn *c, const char *name, struct vdp_live_pins *out,
+                                 GError **error);
+void vdp_live_pins_clear (struct vdp_live_pins *p);
+
+/* Live changes to running domain @name. */
+gboolean vdp_conn_add_iothread (struct vdp_conn *c, const char *name, unsigned id, GError **error);
+gboolean vdp_conn_pin_vcpu (struct vdp_conn *c, const char *name, unsigned vcpu,
+                            hwloc_const_bitmap_t set, GError **error);
+gboolean vdp_conn_pin_emulator (struct vdp_conn *c, const char *name, hwloc_const_bitmap_t set,
+                                GError **error);
+gboolean vdp_conn_pin_iothread (struct vdp_conn *c, const char *name, unsigned id,
+                                hwloc_const_bitmap_t set, GError **error);

@@ -81,18 +81,123 @@ struct loaded {
   struct vdp_disk_hint *hints;
 };
 
-/* One domain's transaction: define, read back, verify; restore on failure. */
+static gboolean
+live_matches (const struct vdp_domain_plan *dp, const struct vdp_live_pins *p, GPtrArray *missing)
+{
+  guint before = missing->len;
+
+  for (unsigned v = 0; v < p->n_vcpus && v < dp->n_vcpus; v++)
+    if (!hwloc_bitmap_isequal (p->vcpus[v], dp->vcpu_pins[v])) {
+      g_ptr_array_add (missing, g_strdup_printf ("live pin of vCPU %u", v));
+      break;
+    }
+  if (!p->emulator || !hwloc_bitmap_isequal (p->emulator, dp->emulator_pin))
+    g_ptr_array_add (missing, g_strdup ("live emulator pin"));
+  for (unsigned k = 0; dp->set_iothreads && k < dp->n_iothreads; k++) {
+    gboolean found = FALSE;
+    for (unsigned i = 0; i < p->n_iothreads; i++)
+      found |= p->iothread_ids[i] == k + 1 && hwloc_bitmap_isequal (p->iothreads[i], dp->iothread_pins[k]);
+    if (!found) {
+      g_ptr_array_add (missing, g_strdup_printf ("live IOThread %u or its pin", k + 1));
+      break;
+    }
+  }
+  return missing->len == before;
+}
+
+/* Adds the IOThreads a running guest lacks and pins everything. */
+static gboolean
+live_apply (struct vdp_conn *c, const char *name, const struct vdp_domain_plan *dp,
+            const struct vdp_live_pins *now, GError **error)
+{
+  for (unsigned k = 1; dp->set_iothreads && k <= dp->n_iothreads; k++) {
+    gboolean have = FALSE;
+    for (unsigned i = 0; i < now->n_iothreads; i++)
+      have |= now->iothread_ids[i] == k;
+    if (!have && !vdp_conn_add_iothread (c, name, k, error))
+      return FALSE;
+  }
+  for (unsigned v = 0; v < now->n_vcpus && v < dp->n_vcpus; v++)
+    if (!vdp_conn_pin_vcpu (c, name, v, dp->vcpu_pins[v], error))
+      return FALSE;
+  if (!vdp_conn_pin_emulator (c, name, dp->emulator_pin, error))
+    return FALSE;
+  for (unsigned k = 0; dp->set_iothreads && k < dp->n_iothreads; k++)
+    if (!vdp_conn_pin_iothread (c, name, k + 1, dp->iothread_pins[k], error))
+      return FALSE;
+  return TRUE;
+}
+
+/* Puts the live pins of @was back (best effort: reports nothing). */
+static void
+live_restore (struct vdp_conn *c, const char *name, const struct vdp_live_pins *was)
+{
+  for (unsigned v = 0; v < was->n_vcpus; v++)
+    vdp_conn_pin_vcpu (c, name, v, was->vcpus[v], NULL);
+  if (was->emulator)
+    vdp_conn_pin_emulator (c, name, was->emulator, NULL);
+  for (unsigned i = 0; i < was->n_iothreads; i++)
+    vdp_conn_pin_iothread (c, name, was->iothread_ids[i], was->iothreads[i], NULL);
+}
+
+static void
+join_missing (GString *msg, GPtrArray *missing)
+{
+  for (guint i = 0; i < missing->len; i++)
+    g_string_append_printf (msg, "%s%s", i ? "; " : "", (char *) missing->pdata[i]);
+}
+
+/* The persistent part: define, read back, verify; on failure the original
+ * is defined again and *why says what happened. */
+static gboolean
+config_apply (struct vdp_conn *c, const struct vdp_domain_plan *dp, struct loaded *l,
+              const char *after, gboolean validate, GString *why)
+{
+  g_autoptr (GError) err = NULL;
+  g_autofree char *back = NULL;
+  g_autoptr (xmlDoc) back_doc = NULL;
+  g_autoptr (vdp_domain) back_dom = NULL;
+  g_autoptr (GPtrArray) missing = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GError) restore_err = NULL;
+
+  if (!vdp_conn_define (c, after, validate, &err)) {
+    g_string_append_printf (why, "%s (original kept)", err->message);
+    return FALSE;
+  }
+  back = vdp_conn_get_xml (c, l->name, TRUE, &err);
+  if (back)
+    back_doc = vdp_xml_read_memory (back, l->name, &err);
+  if (back_doc)
+    back_dom = vdp_domain_parse (back_doc, l->name, &err);
+  if (back_dom && vdp_plan_verify (dp, back_dom, missing))
+    return TRUE;
+  if (back_dom == NULL)
+    g_string_append_printf (why, "cannot read the domain back: %s", err->message);
+  else {
+    g_string_append (why, "libvirt did not keep: ");
+    join_missing (why, missing);
+  }
+  if (vdp_conn_define (c, l->xml, FALSE, &restore_err))
+    g_string_append (why, " (original restored)");
+  else
+    g_string_append_printf (why, " (restoring the original failed too: %s)", restore_err->message);
+  return FALSE;
+}
+
+/* One domain's transaction. */
 static void
 apply_one (struct vdp_conn *c, const struct vdp_plan *plan, const struct vdp_domain_plan *dp,
-           struct loaded *l, gboolean validate, gboolean dry_run, GPtrArray *results)
+           struct loaded *l, gboolean validate, const struct vdp_apply_opts *o,
+           GPtrArray *results)
 {
   const char *uri = vdp_conn_uri (c);
   g_autoptr (xmlDoc) patched = xmlCopyDoc (l->doc, 1);
   g_autoptr (GError) err = NULL;
-  g_autofree char *before = NULL, *after = NULL, *back = NULL;
-  g_autoptr (xmlDoc) back_doc = NULL;
-  g_autoptr (vdp_domain) back_dom = NULL;
+  g_autofree char *before = NULL, *after = NULL;
   g_autoptr (GPtrArray) missing = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GString) why = g_string_new (NULL);
+  struct vdp_live_pins was = { 0 }, now = { 0 };
+  gboolean config_done, live_done, running = FALSE, config_applied = FALSE;
   struct vdp_result *r;
 
   if (dp->skipped) {
@@ -103,55 +208,72 @@ apply_one (struct vdp_conn *c, const struct vdp_plan *plan, const struct vdp_dom
     add_result (results, uri, l->name, VDP_RESULT_FAILED, err->message);
     return;
   }
-  /* already tuned as planned: same plan recorded, everything in place
-   * (compared by meaning: libvirt orders attributes its own way) */
-  if (l->dom->tuned && g_strcmp0 (l->dom->tuned_hash, dp->hash) == 0
-      && vdp_plan_verify (dp, l->dom, missing)) {
+  /* what is already in place: the recorded plan and its elements (compared
+   * by meaning, since libvirt orders attributes its own way), the pins */
+  config_done = !o->config || (l->dom->tuned && g_strcmp0 (l->dom->tuned_hash, dp->hash) == 0
+                               && vdp_plan_verify (dp, l->dom, missing));
+  if (o->live && dp->place)
+    running = vdp_conn_is_active (c, l->name, NULL) == 1;
+  live_done = !running || (vdp_conn_get_live_pins (c, l->name, &was, NULL)
+                           && live_matches (dp, &was, missing));
+  if (config_done && live_done) {
     r = add_result (results, uri, l->name, VDP_RESULT_UNCHANGED, NULL);
     r->plan = g_strdup (dp->hash);
+    vdp_live_pins_clear (&was);
     return;
   }
-  g_ptr_array_set_size (missing, 0);
   before = vdp_xml_format (l->doc);
   after = vdp_xml_format (patched);
-  if (dry_run) {
-    r = add_result (results, uri, l->name, VDP_RESULT_WOULD_CHANGE, NULL);
+  if (o->dry_run) {
+    r = add_result (results, uri, l->name, VDP_RESULT_WOULD_CHANGE,
+                    !live_done ? "and the live pins" : NULL);
     r->plan = g_strdup (dp->hash);
-    r->diff = vdp_unified_diff (l->name, before, after, NULL);
+    if (!config_done)
+      r->diff = vdp_unified_diff (l->name, before, after, NULL);
+    vdp_live_pins_clear (&was);
     return;
   }
 
-  if (!vdp_conn_define (c, after, validate, &err)) {
-    /* nothing was defined: the original stands */
-    g_autofree char *msg = g_strdup_printf ("%s (original kept)", err->message);
-    add_result (results, uri, l->name, VDP_RESULT_FAILED, msg);
-    return;
-  }
-  back = vdp_conn_get_xml (c, l->name, TRUE, &err);
-  if (back)
-    back_doc = vdp_xml_read_memory (back, l->name, &err);
-  if (back_doc)
-    back_dom = vdp_domain_parse (back_doc, l->name, &err);
-  if (back_dom == NULL || !vdp_plan_verify (dp, back_dom, missing)) {
-    g_autoptr (GError) restore_err = NULL;
-    g_autoptr (GString) msg = g_string_new (NULL);
-
-    if (back_dom == NULL)
-      g_string_append_printf (msg, "cannot read the domain back: %s", err->message);
-    else {
-      g_string_append (msg, "libvirt did not keep: ");
-      for (guint i = 0; i < missing->len; i++)
-        g_string_append_printf (msg, "%s%s", i ? "; " : "", (char *) missing->pdata[i]);
+  if (!config_done) {
+    if (!config_apply (c, dp, l, after, validate, why)) {
+      add_result (results, uri, l->name, VDP_RESULT_FAILED, why->str);
+      vdp_live_pins_clear (&was);
+      return;
     }
-    if (vdp_conn_define (c, l->xml, FALSE, &restore_err))
-      g_string_append (msg, " (original restored)");
-    else
-      g_string_append_printf (msg, " (restoring the original failed too: %s)", restore_err->message);
-    add_result (results, uri, l->name, VDP_RESULT_FAILED, msg->str);
-    return;
+    config_applied = TRUE;
   }
-  r = add_result (results, uri, l->name, VDP_RESULT_APPLIED, NULL);
+  if (!live_done) {
+    g_ptr_array_set_size (missing, 0);
+    if (!live_apply (c, l->name, dp, &was, &err)
+        || !vdp_conn_get_live_pins (c, l->name, &now, &err)
+        || !live_matches (dp, &now, missing)) {
+      if (err)
+        g_string_append (why, err->message);
+      else {
+        g_string_append (why, "the running guest did not keep: ");
+        join_missing (why, missing);
+      }
+      live_restore (c, l->name, &was);
+      g_string_append (why, " (live pins put back");
+      if (config_applied)
+        g_string_append (why, vdp_conn_define (c, l->xml, FALSE, NULL)
+                         ? ", original definition restored)" : "; restoring the definition failed)");
+      else
+        g_string_append_c (why, ')');
+      add_result (results, uri, l->name, VDP_RESULT_FAILED, why->str);
+      vdp_live_pins_clear (&was);
+      vdp_live_pins_clear (&now);
+      return;
+    }
+  }
+  r = add_result (results, uri, l->name, VDP_RESULT_APPLIED,
+                  !o->live ? NULL : running ? "config and live"
+                  : dp->place ? "config; not running" : "config; pins kept");
+  if (!o->config)
+    g_free (r->message), r->message = g_strdup (running ? "live" : "live: not running, nothing done");
   r->plan = g_strdup (dp->hash);
+  vdp_live_pins_clear (&was);
+  vdp_live_pins_clear (&now);
 }
 
 static void
@@ -248,7 +370,7 @@ vdp_fleet_apply (const char *uri, const char *const *names, const struct vdp_app
       for (unsigned i = 0; i < n; i++) {
         for (guint k = 0; k < plan->domains[i].warnings->len; k++)
           g_ptr_array_add (o->warnings, g_strdup (plan->domains[i].warnings->pdata[k]));
-        apply_one (c, plan, &plan->domains[i], &docs[i], validate, o->dry_run, results);
+        apply_one (c, plan, &plan->domains[i], &docs[i], validate, o, results);
       }
     }
   }

@@ -34,15 +34,19 @@ struct vdp_apply_opts {
   const struct vdp_device_hint *hints;
   unsigned n_hints;
   gboolean dry_run;
+  gboolean config;          /* change the persistent definition */
+  gboolean live;            /* and/or pin running guests now */
   GPtrArray *warnings;      /* char *, one line each */
 };
 
 extern const char *const vdp_result_names[];
 
 /* Applies the plan of the domains @names (NULL: every persistent domain)
- * of host @uri, planned together.  Each domain is one transaction: its
- * patched XML is defined, read back and verified, and on any failure the
- * original is defined again.  Appends one result per domain (or one for
+ * of host @uri, planned together.  Each domain is one transaction: with
+ * config, its patched XML is defined, read back and verified; with live,
+ * a running guest gets the IOThreads it lacks and its pins, read back and
+ * verified.  On any failure the original definition and the previous live
+ * pins are put back.  Appends one result per domain (or one for
  * the host when it cannot be reached or planned) to @results. */
 void vdp_fleet_apply (const char *uri, const char *const *names, const struct vdp_apply_opts *o,
                       GPtrArray *results);

@@ -74,6 +74,7 @@ opts (struct vdp_topology *topo, struct vdp_policy *policy, GPtrArray *warnings)
   o.topo = topo;
   o.policy = policy;
   o.warnings = warnings;
+  o.config = TRUE;
   return o;
 }
 
@@ -247,6 +248,75 @@ test_unreachable_and_unknown (void **state)
 }
 
 static void
+test_live (void **state)
+{
+  /* odd-numbered domains of write_node() are shut off, even ones run; the
+   * test driver's host has 8 CPUs: plan for an 8-PU host */
+  g_autofree char *path = write_node ("host.xml", 4);
+  g_autofree char *uri = g_strconcat ("test://", path, NULL);
+  g_autoptr (vdp_conn) c = vdp_conn_open (uri, NULL);
+  g_autoptr (vdp_topology) topo = vdp_topology_load ("package:1 node:1 l3:1 core:4 pu:2", NULL);
+  g_autoptr (vdp_policy) policy = vdp_policy_builtin ("balanced", NULL);
+  g_autoptr (GPtrArray) warnings = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GPtrArray) r = vdp_results_new ();
+  g_autoptr (GPtrArray) r2 = vdp_results_new ();
+  struct vdp_apply_opts o = opts (topo, policy, warnings);
+  struct vdp_live_pins p = { 0 };
+
+  o.live = TRUE;
+  vdp_fleet_apply (uri, NULL, &o, r);
+  assert_int_equal (vdp_results_count (r, VDP_RESULT_APPLIED), 4);
+  for (guint i = 0; i < r->len; i++) {
+    const struct vdp_result *res = r->pdata[i];
+    assert_string_equal (res->message, i % 2 ? "config; not running" : "config and live");
+  }
+  /* vm0002 runs (4 vCPUs): vCPUs on the guest PUs, its new IOThreads
+   * added live and pinned to the I/O pool, away from the vCPUs */
+  assert_true (vdp_conn_get_live_pins (c, "vm0002", &p, NULL));
+  assert_int_equal (p.n_vcpus, 4);
+  assert_int_equal (hwloc_bitmap_weight (p.vcpus[0]), 6);
+  assert_int_equal (p.n_iothreads, 1);     /* libvirt 9.0: one IOThread for its one disk */
+  assert_int_equal (hwloc_bitmap_weight (p.iothreads[0]), 2);
+  assert_false (hwloc_bitmap_intersects (p.iothreads[0], p.vcpus[0]));
+  assert_false (hwloc_bitmap_iszero (p.emulator));
+  vdp_live_pins_clear (&p);
+
+  /* again: nothing to do, live or config */
+  vdp_fleet_apply (uri, NULL, &o, r2);
+  assert_int_equal (vdp_results_count (r2, VDP_RESULT_UNCHANGED), 4);
+  rm_node (path);
+}
+
+static void
+test_live_wrong_host (void **state)
+{
+  /* a plan for a bigger host than the one connected: the running guest's
+   * pins fail with a clear reason, and everything is put back */
+  g_autofree char *path = write_node ("host.xml", 1);
+  g_autofree char *uri = g_strconcat ("test://", path, NULL);
+  g_autoptr (vdp_conn) c = vdp_conn_open (uri, NULL);
+  g_autoptr (vdp_topology) topo = vdp_topology_load ("package:2 node:1 l3:1 core:16 pu:2", NULL);
+  g_autoptr (vdp_policy) policy = vdp_policy_builtin ("latency", NULL);
+  g_autoptr (GPtrArray) warnings = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GPtrArray) r = vdp_results_new ();
+  g_autofree char *before = vdp_conn_get_xml (c, "vm0000", TRUE, NULL);
+  g_autofree char *after = NULL;
+  struct vdp_apply_opts o = opts (topo, policy, warnings);
+  const char *names[] = { "vm0000", NULL };
+
+  o.live = TRUE;
+  /* vm0000 alone on node 1 of this plan: its PUs are 32 and up */
+  hwloc_bitmap_set_range (policy->host_cpus, 0, 31);
+  vdp_fleet_apply (uri, names, &o, r);
+  assert_int_equal (vdp_results_count (r, VDP_RESULT_FAILED), 1);
+  assert_non_null (strstr (((struct vdp_result *) r->pdata[0])->message, "does not exist"));
+  assert_non_null (strstr (((struct vdp_result *) r->pdata[0])->message, "original definition restored"));
+  after = vdp_conn_get_xml (c, "vm0000", TRUE, NULL);
+  assert_string_equal (before, after);
+  rm_node (path);
+}
+
+static void
 test_define_validates (void **state)
 {
   /* an element no libvirt schema knows: refused before anything is defined */
@@ -280,6 +350,8 @@ main (void)
     cmocka_unit_test (test_dropped_mapping_restores),
     cmocka_unit_test (test_unreachable_and_unknown),
     cmocka_unit_test (test_define_validates),
+    cmocka_unit_test (test_live),
+    cmocka_unit_test (test_live_wrong_host),
   };
   return cmocka_run_group_tests_name ("fleet", tests, NULL, NULL);
 }

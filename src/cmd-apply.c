@@ -107,6 +107,18 @@ handle (int opt, const char *arg, void *data, GError **error)
   }
 }
 
+struct apply_job {
+  const struct vdp_apply_opts *ao;
+  const char *const *names;
+};
+
+static void
+apply_host (const char *uri, void *data, GPtrArray *results)
+{
+  struct apply_job *job = data;
+  vdp_fleet_apply (uri, job->names, job->ao, results);
+}
+
 static int
 run (struct vdp_globals *g, int argc, char **argv)
 {
@@ -115,7 +127,7 @@ run (struct vdp_globals *g, int argc, char **argv)
   g_autoptr (GError) err = NULL;
   g_autoptr (vdp_topology) topo = NULL;
   g_autoptr (vdp_policy) policy = NULL;
-  g_autoptr (GPtrArray) results = vdp_results_new ();
+  g_autoptr (GPtrArray) results = NULL;
   g_autoptr (GPtrArray) warnings = g_ptr_array_new_with_free_func (g_free);
   struct vdp_apply_opts ao = { 0 };
   int first, rc;
@@ -155,9 +167,9 @@ run (struct vdp_globals *g, int argc, char **argv)
   ao.config = o.config || !o.live;
   ao.live = o.live;
   ao.warnings = warnings;
-  for (guint h = 0; h < MAX (g->uris->len, 1); h++) {
-    const char *uri = g->uris->len ? g->uris->pdata[h] : NULL;
-    vdp_fleet_apply (uri, o.all ? NULL : (const char *const *) argv + first, &ao, results);
+  {
+    struct apply_job job = { &ao, o.all ? NULL : (const char *const *) argv + first };
+    results = vdp_for_each_host (g, "apply", apply_host, &job);
   }
   if (!g->quiet)
     for (guint i = 0; i < warnings->len; i++)

@@ -62,11 +62,24 @@ handle (int opt, const char *arg, void *data, GError **error)
   }
 }
 
+struct revert_job {
+  const char *const *names;
+  gboolean dry_run;
+};
+
+static void
+revert_host (const char *uri, void *data, GPtrArray *results)
+{
+  struct revert_job *job = data;
+  vdp_fleet_revert (uri, job->names, job->dry_run, results);
+}
+
 static int
 run (struct vdp_globals *g, int argc, char **argv)
 {
   struct revert_opts o = { 0 };
-  g_autoptr (GPtrArray) results = vdp_results_new ();
+  g_autoptr (GPtrArray) results = NULL;
+  struct revert_job job;
   int first, rc;
 
   rc = vdp_parse_options (g, "revert", argc, argv, "", options, usage, handle, &o, &first);
@@ -77,9 +90,9 @@ run (struct vdp_globals *g, int argc, char **argv)
                      : "no domain given (name domains or use --all)");
     return VDP_EXIT_USAGE;
   }
-  for (guint h = 0; h < MAX (g->uris->len, 1); h++)
-    vdp_fleet_revert (g->uris->len ? g->uris->pdata[h] : NULL,
-                      o.all ? NULL : (const char *const *) argv + first, o.dry_run, results);
+  job.names = o.all ? NULL : (const char *const *) argv + first;
+  job.dry_run = o.dry_run;
+  results = vdp_for_each_host (g, "revert", revert_host, &job);
   return vdp_report_results (g, o.dry_run ? "revert --dry-run" : "revert", results);
 }
 

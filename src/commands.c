@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "commands.h"
 #include "fleet.h"
@@ -113,6 +114,15 @@ vdp_parse_options (struct vdp_globals *g, const char *cmd, int argc, char **argv
     case 'c':
       g_ptr_array_add (g->uris, g_strdup (optarg));
       break;
+    case 'j': {
+      guint64 n;
+      if (!g_ascii_string_to_unsigned (optarg, 10, 1, 256, &n, NULL)) {
+        vdp_usage_error (g, cmd, "invalid -j '%s' (expected a number from 1 to 256)", optarg);
+        return VDP_EXIT_USAGE;
+      }
+      g->jobs = (unsigned) n;
+      break;
+    }
     case VDP_OPT_HOSTS: {
       g_autofree char *text = NULL;
       g_autoptr (GError) e = NULL;
@@ -200,4 +210,65 @@ vdp_report_results (const struct vdp_globals *g, const char *verb, GPtrArray *re
              vdp_results_count (results, VDP_RESULT_REVERTED),
              vdp_results_count (results, VDP_RESULT_NOT_TUNED), failed);
   return failed ? VDP_EXIT_ERROR : rc;
+}
+
+struct host_job {
+  const char *uri;
+  GPtrArray *results;
+};
+
+struct host_pool {
+  vdp_host_fn fn;
+  void *data;
+  GMutex lock;
+  unsigned done, total;
+  gboolean progress;
+  const char *verb, *prog;
+};
+
+static void
+host_worker (gpointer item, gpointer user)
+{
+  struct host_job *job = item;
+  struct host_pool *pool = user;
+
+  pool->fn (job->uri, pool->data, job->results);
+  g_mutex_lock (&pool->lock);
+  pool->done++;
+  if (pool->progress)
+    fprintf (stderr, "\r%s: %s: %u/%u hosts", pool->prog, pool->verb, pool->done, pool->total);
+  g_mutex_unlock (&pool->lock);
+}
+
+GPtrArray *
+vdp_for_each_host (const struct vdp_globals *g, const char *verb, vdp_host_fn fn, void *data)
+{
+  unsigned n = MAX (g->uris->len, 1);
+  g_autofree struct host_job *jobs = g_new0 (struct host_job, n);
+  struct host_pool pool = { .fn = fn, .data = data, .total = n, .verb = verb, .prog = g->prog };
+  GPtrArray *all = vdp_results_new ();
+
+  g_mutex_init (&pool.lock);
+  pool.progress = n > 1 && !g->quiet && isatty (STDERR_FILENO);
+  for (unsigned i = 0; i < n; i++) {
+    jobs[i].uri = g->uris->len ? g->uris->pdata[i] : NULL;
+    jobs[i].results = vdp_results_new ();
+  }
+  if (g->jobs > 1 && n > 1) {
+    GThreadPool *tp = g_thread_pool_new (host_worker, &pool, (gint) MIN (g->jobs, n), TRUE, NULL);
+    for (unsigned i = 0; i < n; i++)
+      g_thread_pool_push (tp, &jobs[i], NULL);
+    g_thread_pool_free (tp, FALSE, TRUE);
+  } else {
+    for (unsigned i = 0; i < n; i++)
+      host_worker (&jobs[i], &pool);
+  }
+  if (pool.progress)
+    fprintf (stderr, "\n");
+  /* results in host order, whatever order the hosts finished in */
+  for (unsigned i = 0; i < n; i++) {
+    g_ptr_array_extend_and_steal (all, jobs[i].results);
+  }
+  g_mutex_clear (&pool.lock);
+  return all;
 }

@@ -15,7 +15,16 @@ struct vdp_globals {
   int verbose;              /* -v, repeatable */
   gboolean quiet;           /* -q */
   GPtrArray *uris;          /* -c/--connect and --hosts, in order (char *, owned) */
+  unsigned jobs;            /* -j: hosts worked on at once (0: 1) */
 };
+
+/* Runs @fn for each host the globals name (libvirt's default when none),
+ * -j at a time, and returns the results of all of them in host order
+ * (a GPtrArray of struct vdp_result; @fn appends to the array it is
+ * given).  Shows progress on a terminal. */
+typedef void (*vdp_host_fn) (const char *uri, void *data, GPtrArray *results);
+GPtrArray *vdp_for_each_host (const struct vdp_globals *g, const char *verb, vdp_host_fn fn,
+                              void *data);
 
 struct vdp_command {
   const char *name;
@@ -39,7 +48,7 @@ enum {
 };
 
 /* Short and long options every command accepts, and main() too. */
-#define VDP_GLOBAL_SHORTOPTS "hVvqc:"
+#define VDP_GLOBAL_SHORTOPTS "hVvqc:j:"
 #define VDP_GLOBAL_LONGOPTS \
   { "help", no_argument, NULL, 'h' }, \
   { "version", no_argument, NULL, 'V' }, \
@@ -49,6 +58,7 @@ enum {
   { "topology", required_argument, NULL, VDP_OPT_TOPOLOGY }, \
   { "list-options", no_argument, NULL, VDP_OPT_LIST_OPTIONS }, \
   { "connect", required_argument, NULL, 'c' }, \
+  { "jobs", required_argument, NULL, 'j' }, \
   { "hosts", required_argument, NULL, VDP_OPT_HOSTS }
 
 /* vdp_parse_options() returns this when the command should go on. */

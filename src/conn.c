@@ -45,6 +45,14 @@ last_error (void)
   return m ? m : "unknown libvirt error";
 }
 
+void
+vdp_conn_init (void)
+{
+  xmlInitParser ();
+  if (virInitialize () < 0)
+    g_error ("cannot initialise libvirt");
+}
+
 struct vdp_conn *
 vdp_conn_open (const char *uri, GError **error)
 {

@@ -10,6 +10,9 @@
 
 typedef struct vdp_conn vdp_conn;
 
+/* Initialises libvirt and libxml2; main() calls it before any thread. */
+void vdp_conn_init (void);
+
 /* Opens @uri (NULL: libvirt's default).  Connections are shared within a
  * process: opening a URI again returns the same one (libvirt's test driver
  * keeps its state per connection).  Errors carry libvirt's message.

@@ -18,6 +18,20 @@ const char *const vdp_result_names[] = {
   "applied", "unchanged", "would-change", "reverted", "not-tuned", "failed",
 };
 
+/* Appends @local's warnings to the caller's array; hosts run in parallel. */
+static void
+merge_warnings (GPtrArray *to, GPtrArray *local)
+{
+  static GMutex lock;
+
+  if (to == NULL)
+    return;
+  g_mutex_lock (&lock);
+  for (guint i = 0; i < local->len; i++)
+    g_ptr_array_add (to, g_strdup (local->pdata[i]));
+  g_mutex_unlock (&lock);
+}
+
 static void
 result_free (gpointer p)
 {
@@ -294,7 +308,7 @@ loaded_clear (struct loaded *l)
 static struct vdp_conn *
 load_host (const char *uri, const char *const *names, const struct vdp_apply_opts *o,
            struct loaded **docs, struct vdp_plan_input **in, unsigned *n,
-           struct vdp_caps *caps, gboolean *validate, GPtrArray *results)
+           struct vdp_caps *caps, gboolean *validate, GPtrArray *warnings, GPtrArray *results)
 {
   g_autoptr (GError) err = NULL;
   g_autoptr (vdp_conn) c = vdp_conn_open (uri, &err);
@@ -339,7 +353,7 @@ load_host (const char *uri, const char *const *names, const struct vdp_apply_opt
       memset (l, 0, sizeof (*l));
       continue;
     }
-    l->hints = vdp_disk_hints_compute (o->topo, l->dom, o->hints, o->n_hints, o->warnings);
+    l->hints = vdp_disk_hints_compute (o->topo, l->dom, o->hints, o->n_hints, warnings);
     (*in)[*n].dom = l->dom;
     (*in)[*n].hints = l->hints;
     (*n)++;
@@ -358,7 +372,9 @@ vdp_fleet_apply (const char *uri, const char *const *names, const struct vdp_app
   struct vdp_caps caps;
   gboolean validate = FALSE;
   unsigned n = 0;
-  g_autoptr (vdp_conn) c = load_host (uri, names, o, &docs, &in, &n, &caps, &validate, results);
+  g_autoptr (GPtrArray) warnings = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (vdp_conn) c = load_host (uri, names, o, &docs, &in, &n, &caps, &validate, warnings,
+                                      results);
 
   if (c == NULL)
     return;
@@ -369,7 +385,7 @@ vdp_fleet_apply (const char *uri, const char *const *names, const struct vdp_app
     } else {
       for (unsigned i = 0; i < n; i++) {
         for (guint k = 0; k < plan->domains[i].warnings->len; k++)
-          g_ptr_array_add (o->warnings, g_strdup (plan->domains[i].warnings->pdata[k]));
+          g_ptr_array_add (warnings, g_strdup (plan->domains[i].warnings->pdata[k]));
         apply_one (c, plan, &plan->domains[i], &docs[i], validate, o, results);
       }
     }
@@ -377,6 +393,7 @@ vdp_fleet_apply (const char *uri, const char *const *names, const struct vdp_app
   g_clear_pointer (&plan, vdp_plan_free);
   for (unsigned i = 0; i < n; i++)
     loaded_clear (&docs[i]);
+  merge_warnings (o->warnings, warnings);
 }
 
 void
@@ -389,8 +406,11 @@ vdp_fleet_check (const char *uri, const char *const *names, const struct vdp_app
   struct vdp_caps caps;
   gboolean validate = FALSE;
   unsigned n = 0;
-  g_autoptr (vdp_conn) c = load_host (uri, names, o, &docs, &in, &n, &caps, &validate, results);
+  g_autoptr (GPtrArray) warnings = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (vdp_conn) c = load_host (uri, names, o, &docs, &in, &n, &caps, &validate, warnings,
+                                      results);
 
+  merge_warnings (o->warnings, warnings);
   if (c == NULL)
     return;
   if (n > 0) {

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "commands.h"
+#include "conn.h"
 #include "util/error.h"
 
 static void
@@ -29,6 +30,7 @@ usage (FILE *out)
            " -c, --connect <uri>          libvirt URI of a host (repeatable; default:\n"
            "                              libvirt's default URI)\n"
            " --hosts <file>               read host URIs from a file, one per line\n"
+           " -j, --jobs <n>               work on n hosts at once (apply, revert)\n"
            " --json                       machine-readable output\n"
            " -v, --verbose                more detail (repeatable)\n"
            " -q, --quiet                  no warnings\n"
@@ -71,6 +73,7 @@ main (int argc, char **argv)
   int first = 0, rc;
 
   setlocale (LC_ALL, "");
+  vdp_conn_init ();
   g.uris = uris;
   rc = vdp_parse_options (&g, NULL, argc, argv, "", main_options, usage, main_option,
                           &listed, &first);

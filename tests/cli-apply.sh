@@ -62,6 +62,18 @@ for args in "apply" "apply --all web" "revert" "apply --all --target nonsense" "
   run_cmd -c "$URI" $args
   check "usage error '$args': exit 1" test "$RC" = 1
 done
+# -j: several hosts at once, the same results in the same order
+sed 's/<name>web</<name>web2</; s/<name>db</<name>db2</' "$TMP/host.xml" > "$TMP/host2.xml"
+sed 's/<name>web</<name>web3</; s/<name>db</<name>db3</' "$TMP/host.xml" > "$TMP/host3.xml"
+run_cmd -c "$URI" -c "test://$TMP/host2.xml" -c "test://$TMP/host3.xml" apply --all --topology "$TOPO" -q
+cp "$TMP/out" "$TMP/serial"
+run_cmd -j 3 -c "$URI" -c "test://$TMP/host2.xml" -c "test://$TMP/host3.xml" apply --all --topology "$TOPO" -q
+check "-j 3: exit 0" test "$RC" = 0
+check "-j 3: same results, same order" cmp -s "$TMP/out" "$TMP/serial"
+check "-j 3: six domains" test "$(grep -c ': applied' "$TMP/out")" = 6
+run_cmd -j 0 -c "$URI" apply --all
+check "-j 0: usage error" test "$RC" = 1
+
 printf '# hosts\n%s\n\n' "$URI" > "$TMP/hosts"
 run_cmd --hosts "$TMP/hosts" apply --all --dry-run --topology "$TOPO" -q
 check "--hosts file" test "$(grep -c 'would-change' "$TMP/out")" = 2

@@ -74,6 +74,16 @@ check "-j 3: six domains" test "$(grep -c ': applied' "$TMP/out")" = 6
 run_cmd -j 0 -c "$URI" apply --all
 check "-j 0: usage error" test "$RC" = 1
 
+# The shipped demo host: every domain planned, applied to config and live.
+DEMO="test://$VDP_SRCDIR/examples/demo-host.xml"
+DTOPO="$VDP_SHARED_DIR/topologies/32em64t-2n8c2t-pci-wholeio.xml"
+run_cmd -c "$DEMO" apply --all --dry-run --topology "$DTOPO" -q
+check "demo host: 12 would change" sh -c "test $RC = 0 && test \$(grep -c ': would-change' '$TMP/out') = 12"
+run_cmd -c "$DEMO" apply --all --config --live --topology "$DTOPO" -q
+check "demo host: 12 applied, config and live" sh -c "test $RC = 0 && test \$(grep -c ': applied' '$TMP/out') = 12"
+check "demo host: running guests pinned live" test "$(grep -c 'config and live$' "$TMP/out")" = 7
+check "demo host: foreign pins kept" grep -q "legacy-app: applied .*pins kept" "$TMP/out"
+
 printf '# hosts\n%s\n\n' "$URI" > "$TMP/hosts"
 run_cmd --hosts "$TMP/hosts" apply --all --dry-run --topology "$TOPO" -q
 check "--hosts file" test "$(grep -c 'would-change' "$TMP/out")" = 2

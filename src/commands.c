@@ -17,6 +17,7 @@ extern const struct vdp_command vdp_cmd_plan;
 extern const struct vdp_command vdp_cmd_apply;
 extern const struct vdp_command vdp_cmd_revert;
 extern const struct vdp_command vdp_cmd_check;
+extern const struct vdp_command vdp_cmd_status;
 
 const struct vdp_command *const vdp_commands[] = {
   &vdp_cmd_topology,
@@ -24,6 +25,7 @@ const struct vdp_command *const vdp_commands[] = {
   &vdp_cmd_apply,
   &vdp_cmd_revert,
   &vdp_cmd_check,
+  &vdp_cmd_status,
   NULL,
 };
 

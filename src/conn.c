@@ -495,3 +495,26 @@ vdp_conn_pin_iothread (struct vdp_conn *c, const char *name, unsigned id,
 {
   return pin (c, name, pin_iothread, "IOThread", id, set, error);
 }
+
+char *
+vdp_conn_qemu_pidfile (const struct vdp_conn *c, const char *name)
+{
+  g_autoptr (GUri) u = g_uri_parse (c->uri, G_URI_FLAGS_NONE, NULL);
+  const char *path, *query;
+
+  if (u == NULL || g_strcmp0 (g_uri_get_scheme (u), "qemu") != 0)
+    return NULL;
+  path = g_uri_get_path (u);
+  query = g_uri_get_query (u);
+  if (g_strcmp0 (path, "/system") == 0)
+    return g_strdup_printf ("/run/libvirt/qemu/%s.pid", name);
+  if (g_strcmp0 (path, "/session") == 0)
+    return g_strdup_printf ("%s/libvirt/qemu/run/%s.pid", g_get_user_runtime_dir (), name);
+  if (g_strcmp0 (path, "/embed") == 0 && query) {
+    g_autoptr (GHashTable) params = g_uri_parse_params (query, -1, "&", G_URI_PARAMS_NONE, NULL);
+    const char *root = params ? g_hash_table_lookup (params, "root") : NULL;
+    if (root)
+      return g_strdup_printf ("%s/run/qemu/%s.pid", root, name);
+  }
+  return NULL;
+}

@@ -71,3 +71,8 @@ gboolean vdp_conn_pin_emulator (struct vdp_conn *c, const char *name, hwloc_cons
                                 GError **error);
 gboolean vdp_conn_pin_iothread (struct vdp_conn *c, const char *name, unsigned id,
                                 hwloc_const_bitmap_t set, GError **error);
+
+/* Where libvirt's QEMU driver keeps the pid file of domain @name for this
+ * connection (qemu:///system, qemu:///session, qemu:///embed?root=DIR), or
+ * NULL for other drivers. */
+char *vdp_conn_qemu_pidfile (const struct vdp_conn *c, const char *name);

@@ -1,0 +1,60 @@
+#!/bin/sh
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# CLI tests of "virt-dataplane status" against a stand-in QEMU process whose
+# threads are named as QEMU names them, and libvirt's test driver for pins.
+. "$VDP_SRCDIR/tests/lib.sh"
+command -v jq >/dev/null || { echo "1..0 # SKIP jq not installed"; exit 0; }
+FAKE="$VDP_BUILDDIR/tests/fake-qemu"
+
+cat > "$TMP/host.xml" <<XML
+<node xmlns:test='http://libvirt.org/schemas/domain/test/1.0'>
+  <domain type='kvm'>
+    <name>web</name><memory unit='GiB'>1</memory><vcpu>2</vcpu>
+    <iothreads>1</iothreads>
+    <cputune><vcpupin vcpu='0' cpuset='0'/><vcpupin vcpu='1' cpuset='1'/>
+      <emulatorpin cpuset='2-3'/><iothreadpin iothread='1' cpuset='3'/></cputune>
+    <os><type arch='x86_64'>hvm</type></os>
+    <devices><disk type='file' device='disk'><driver name='qemu' type='raw' iothread='1' queues='2'/>
+      <source file='/img/web.raw'/><target dev='vda' bus='virtio'/></disk></devices>
+  </domain>
+  <domain type='kvm'>
+    <name>off</name><memory unit='GiB'>1</memory><vcpu>1</vcpu>
+    <os><type arch='x86_64'>hvm</type></os>
+    <test:runstate>5</test:runstate>
+  </domain>
+</node>
+XML
+URI="test://$TMP/host.xml"
+
+"$FAKE" "$TMP/pid" & FAKE_PID=$!
+trap 'kill $FAKE_PID 2>/dev/null; rm -rf "$TMP"' EXIT
+i=0; while [ ! -s "$TMP/pid" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+PID=$(cat "$TMP/pid")
+
+run_cmd -c "$URI" status web --pid "$PID" --interval 0.2 --json
+check "status: exit 0" test "$RC" = 0
+check "status: two vCPU threads, in order" test "$(jq -c '[.threads[] | select(.kind=="vcpu") | .index]' "$TMP/out")" = "[0,1]"
+check "status: the IOThread" test "$(jq '[.threads[] | select(.kind=="iothread")] | length' "$TMP/out")" = 1
+check "status: the emulator is the main thread" test "$(jq '.threads[] | select(.kind=="emulator") | .tid' "$TMP/out")" = "$PID"
+TID=$(jq '.threads[] | select(.kind=="vcpu" and .index==1) | .tid' "$TMP/out")
+check "status: vCPU 1 is the thread named so" test "$(cat /proc/$PID/task/$TID/comm)" = "CPU 1/KVM"
+check "status: allowed CPUs from /proc" test "$(jq -r ".threads[] | select(.tid==$TID) | .allowed" "$TMP/out")" = "$(sed -n 's/^Cpus_allowed_list:[[:space:]]*//p' /proc/$PID/task/$TID/status)"
+check "status: libvirt's pins" test "$(jq -r -c '[.threads[] | select(.kind!="other") | .pin]' "$TMP/out")" = '["0","1","3","2-3"]'
+check "status: CPU use is a number" jq -e '[.threads[].cpu_percent] | all(. >= 0)' "$TMP/out"
+check "status: disk map" test "$(jq -c '.disks[0] | [.target,.queues,.iothreads]' "$TMP/out")" = '["vda",2,[1]]'
+
+run_cmd -c "$URI" status web --pid "$PID" --interval 0.1
+check "status text: table and disk line" sh -c "grep -q '^  vcpu 0 ' '$TMP/out' && grep -q 'disk vda: 2 queues on iothread 1' '$TMP/out'"
+
+# Errors: not running, no pid known, bad arguments.
+run_cmd -c "$URI" status off
+check "not running: exit 2" sh -c "test $RC = 2 && grep -q \"'off' is not running\" '$TMP/err'"
+run_cmd -c "$URI" status web
+check "no pid known: exit 2, says --pid" sh -c "test $RC = 2 && grep -q 'give --pid' '$TMP/err'"
+run_cmd -c "$URI" status nosuch --pid "$PID"
+check "unknown domain: exit 2" test "$RC" = 2
+run_cmd -c "$URI" status web --interval 0
+check "bad interval: exit 1" test "$RC" = 1
+run_cmd -c "$URI" status
+check "no domain: exit 1" test "$RC" = 1
+done_testing

@@ -45,12 +45,25 @@ last_error (void)
   return m ? m : "unknown libvirt error";
 }
 
+static gpointer
+event_loop (gpointer data)
+{
+  for (;;)
+    virEventRunDefaultImpl ();
+  return NULL;
+}
+
 void
 vdp_conn_init (void)
 {
   xmlInitParser ();
   if (virInitialize () < 0)
     g_error ("cannot initialise libvirt");
+  /* drivers running inside this process (qemu:///embed) need an event
+   * loop, as virsh runs one */
+  if (virEventRegisterDefaultImpl () < 0)
+    g_error ("cannot register libvirt's event loop");
+  g_thread_unref (g_thread_new ("libvirt-events", event_loop, NULL));
 }
 
 struct vdp_conn *

@@ -1,0 +1,89 @@
+#!/bin/sh
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# The real QEMU driver, in-process (qemu:///embed, no daemon): apply and
+# revert with QEMU 7.2's validation, a plan that libvirt drops restored,
+# and a TCG guest (no OS needed: its threads exist once QEMU runs) tuned
+# live, with the pins checked on its threads in /proc.
+. "$VDP_SRCDIR/tests/lib.sh"
+[ "$(id -u)" = 0 ] || { echo "1..0 # SKIP qemu:///embed runs QEMU as root only"; exit 0; }
+command -v qemu-system-x86_64 >/dev/null || { echo "1..0 # SKIP qemu-system-x86 not installed"; exit 0; }
+command -v virsh >/dev/null || { echo "1..0 # SKIP virsh not installed (libvirt-clients)"; exit 0; }
+command -v jq >/dev/null || { echo "1..0 # SKIP jq not installed"; exit 0; }
+getent passwd libvirt-qemu >/dev/null || { echo "1..0 # SKIP no libvirt-qemu user (./bootstrap creates it)"; exit 0; }
+
+# A short root: UNIX socket paths are limited to 108 bytes.
+ROOT=$(mktemp -d /tmp/vdpe-XXXXXX)
+URI="qemu:///embed?root=$ROOT"
+cleanup () {
+  virsh -q -c "$URI" destroy g1 >/dev/null 2>&1
+  [ -s "$ROOT/run/qemu/g1.pid" ] && kill "$(cat "$ROOT/run/qemu/g1.pid")" 2>/dev/null
+  rm -rf "$ROOT" "$TMP"
+}
+trap cleanup EXIT
+mkdir -p "$ROOT/etc/qemu"
+# QEMU as root, no virtlogd, no security driver: nothing outside $ROOT.
+printf 'user = "root"\ngroup = "root"\nsecurity_driver = "none"\nstdio_handler = "file"\n' > "$ROOT/etc/qemu.conf"
+truncate -s 4M "$ROOT/disk.raw"
+cat > "$TMP/g1.xml" <<XML
+<domain type='qemu'>
+  <name>g1</name>
+  <memory unit='MiB'>128</memory>
+  <vcpu placement='static'>2</vcpu>
+  <os><type arch='x86_64' machine='pc'>hvm</type></os>
+  <features><acpi/></features>
+  <devices>
+    <emulator>$(command -v qemu-system-x86_64)</emulator>
+    <disk type='file' device='disk'>
+      <driver name='qemu' type='raw'/>
+      <source file='$ROOT/disk.raw'/>
+      <target dev='vda' bus='virtio'/>
+    </disk>
+    <memballoon model='none'/>
+  </devices>
+</domain>
+XML
+vsh () { virsh -q -c "$URI" "$@" 2>>"$TMP/virsh.err"; }
+vsh define "$TMP/g1.xml" >/dev/null
+vsh dumpxml --inactive g1 > "$TMP/before.xml"
+check "defined through the embedded QEMU driver" grep -q "<name>g1</name>" "$TMP/before.xml"
+
+# apply (config): the stack is libvirt 9.0 / QEMU 7.2, validated by QEMU's rules
+run_cmd -c "$URI" apply g1 -q
+check "apply: exit 0" test "$RC" = 0
+check "apply: applied" grep -q "g1: applied" "$TMP/out"
+vsh dumpxml --inactive g1 > "$TMP/tuned.xml"
+check "apply: io=native cache=none kept by QEMU's driver" grep -q "cache='none' io='native'" "$TMP/tuned.xml"
+check "apply: an IOThread for the disk" grep -q "iothread='1'" "$TMP/tuned.xml"
+run_cmd -c "$URI" check g1
+check "check after apply: clean" sh -c "test $RC = 0 && test ! -s '$TMP/out'"
+
+# a plan for libvirt 10.0: the mapping is dropped by 9.0, the original stays
+run_cmd -c "$URI" apply g1 -q --target libvirt=10.0,qemu=9.0
+check "dropped mapping: exit 2" test "$RC" = 2
+check "dropped mapping: restored" grep -q "mapping dropped.*(original restored)" "$TMP/out"
+vsh dumpxml --inactive g1 > "$TMP/after-fail.xml"
+check "dropped mapping: definition as before the attempt" cmp -s "$TMP/tuned.xml" "$TMP/after-fail.xml"
+
+# revert: exactly the original
+run_cmd -c "$URI" revert g1 -q
+check "revert: exit 0" test "$RC" = 0
+vsh dumpxml --inactive g1 > "$TMP/reverted.xml"
+check "revert: the original definition, exactly" cmp -s "$TMP/before.xml" "$TMP/reverted.xml"
+
+# a running TCG guest, tuned live: each vCPU thread on its own PU
+vsh start g1 >/dev/null
+check "guest started" test -s "$ROOT/run/qemu/g1.pid"
+run_cmd -c "$URI" apply g1 --config --live --profile latency -q
+check "apply --live: exit 0" test "$RC" = 0
+check "apply --live: config and live" grep -q "g1: applied .*config and live" "$TMP/out"
+PID=$(cat "$ROOT/run/qemu/g1.pid")
+for v in 0 1; do
+  tid=$(grep -l "^CPU $v/" /proc/$PID/task/*/comm | head -1 | xargs dirname)
+  allowed=$(sed -n 's/^Cpus_allowed_list:[[:space:]]*//p' "$tid/status")
+  check "vCPU $v thread pinned to one PU ($allowed)" sh -c "echo '$allowed' | grep -qx '[0-9]*'"
+done
+check "IOThread added live" sh -c "grep -lx 'IO iothread1' /proc/$PID/task/*/comm >/dev/null"
+run_cmd -c "$URI" status g1 --interval 0.2 --json
+check "status: pins match the threads" jq -e '[.threads[] | select(.kind=="vcpu") | .pin == .allowed] | all' "$TMP/out"
+check "status: two vCPU threads, one IOThread" test "$(jq -c '[.threads[] | select(.kind=="vcpu" or .kind=="iothread") | .kind]' "$TMP/out")" = '["vcpu","vcpu","iothread"]'
+done_testing

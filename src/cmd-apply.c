@@ -13,6 +13,7 @@
 
 enum {
   OPT_ALL = VDP_OPT_COMMAND_BASE,
+  OPT_STATE,
   OPT_PROFILE,
   OPT_TARGET,
   OPT_DEVICE,
@@ -25,6 +26,7 @@ enum {
 static const struct option options[] = {
   VDP_GLOBAL_LONGOPTS,
   { "all", no_argument, NULL, OPT_ALL },
+  { "state", required_argument, NULL, OPT_STATE },
   { "profile", required_argument, NULL, OPT_PROFILE },
   { "target", required_argument, NULL, OPT_TARGET },
   { "device", required_argument, NULL, OPT_DEVICE },
@@ -36,6 +38,7 @@ static const struct option options[] = {
 };
 
 struct apply_opts {
+  int state;
   gboolean all, force, dry_run, config, live;
   const char *profile, *target;
   GArray *devices;
@@ -56,6 +59,7 @@ usage (FILE *out)
            " -c, --connect <uri>          a host (repeatable; default: libvirt's default)\n"
            " --hosts <file>               host URIs, one per line\n"
            " --all                        every persistent domain of each host\n"
+           " --state running|shutoff      only the domains in that state (implies --all)\n"
            " --config                     change the persistent definition (the default)\n"
            " --live                       pin running guests now (with --config: both)\n"
            " --dry-run                    show what would change; change nothing\n"
@@ -88,6 +92,13 @@ handle (int opt, const char *arg, void *data, GError **error)
 
   switch (opt) {
   case OPT_ALL: o->all = TRUE; return TRUE;
+  case OPT_STATE:
+    if (!vdp_state_parse (arg, &o->state)) {
+      g_set_error (error, VDP_ERROR, VDP_ERROR_USAGE, "invalid --state '%s' (running or shutoff)", arg);
+      return FALSE;
+    }
+    o->all = TRUE;
+    return TRUE;
   case OPT_PROFILE: o->profile = arg; return TRUE;
   case OPT_TARGET: o->target = arg; return TRUE;
   case OPT_FORCE: o->force = TRUE; return TRUE;
@@ -164,6 +175,7 @@ run (struct vdp_globals *g, int argc, char **argv)
   ao.hints = (struct vdp_device_hint *) devices->data;
   ao.n_hints = devices->len;
   ao.dry_run = o.dry_run;
+  ao.state = o.state;
   ao.config = o.config || !o.live;
   ao.live = o.live;
   ao.warnings = warnings;

@@ -16,6 +16,7 @@
 
 enum {
   OPT_ALL = VDP_OPT_COMMAND_BASE,
+  OPT_STATE,
   OPT_FILE,
   OPT_PROFILE,
   OPT_TARGET,
@@ -26,6 +27,7 @@ enum {
 static const struct option options[] = {
   VDP_GLOBAL_LONGOPTS,
   { "all", no_argument, NULL, OPT_ALL },
+  { "state", required_argument, NULL, OPT_STATE },
   { "file", required_argument, NULL, OPT_FILE },
   { "profile", required_argument, NULL, OPT_PROFILE },
   { "target", required_argument, NULL, OPT_TARGET },
@@ -35,6 +37,7 @@ static const struct option options[] = {
 };
 
 struct check_opts {
+  int state;
   gboolean all, list_rules;
   const char *profile, *target;
   GPtrArray *files;
@@ -54,6 +57,7 @@ usage (FILE *out)
            " -c, --connect <uri>          a host (repeatable; default: libvirt's default)\n"
            " --hosts <file>               host URIs, one per line\n"
            " --all                        every persistent domain of each host\n"
+           " --state running|shutoff      only the domains in that state (implies --all)\n"
            " --file <domain.xml>          audit domain XML files instead (repeatable)\n"
            " --profile <name|file>        the profile to audit against (default: balanced)\n"
            " --target libvirt=X.Y,qemu=A.B  the stack (files: default newest)\n"
@@ -83,6 +87,13 @@ handle (int opt, const char *arg, void *data, GError **error)
 
   switch (opt) {
   case OPT_ALL: o->all = TRUE; return TRUE;
+  case OPT_STATE:
+    if (!vdp_state_parse (arg, &o->state)) {
+      g_set_error (error, VDP_ERROR, VDP_ERROR_USAGE, "invalid --state '%s' (running or shutoff)", arg);
+      return FALSE;
+    }
+    o->all = TRUE;
+    return TRUE;
   case OPT_FILE: g_ptr_array_add (o->files, (gpointer) arg); return TRUE;
   case OPT_PROFILE: o->profile = arg; return TRUE;
   case OPT_TARGET: o->target = arg; return TRUE;
@@ -230,6 +241,7 @@ run (struct vdp_globals *g, int argc, char **argv)
   }
   ao.topo = topo;
   ao.policy = policy;
+  ao.state = o.state;
   ao.target = o.target;
   ao.hints = (struct vdp_device_hint *) devices->data;
   ao.n_hints = devices->len;

@@ -10,17 +10,20 @@
 
 enum {
   OPT_ALL = VDP_OPT_COMMAND_BASE,
+  OPT_STATE,
   OPT_DRY_RUN,
 };
 
 static const struct option options[] = {
   VDP_GLOBAL_LONGOPTS,
   { "all", no_argument, NULL, OPT_ALL },
+  { "state", required_argument, NULL, OPT_STATE },
   { "dry-run", no_argument, NULL, OPT_DRY_RUN },
   { NULL, 0, NULL, 0 },
 };
 
 struct revert_opts {
+  int state;
   gboolean all, dry_run;
 };
 
@@ -38,6 +41,7 @@ usage (FILE *out)
            " -c, --connect <uri>          a host (repeatable; default: libvirt's default)\n"
            " --hosts <file>               host URIs, one per line\n"
            " --all                        every persistent domain of each host\n"
+           " --state running|shutoff      only the domains in that state (implies --all)\n"
            " --dry-run                    show what would change; change nothing\n"
            " --json                       one JSON object per domain\n"
            " -q, --quiet                  no summary unless something failed\n"
@@ -55,6 +59,13 @@ handle (int opt, const char *arg, void *data, GError **error)
 
   switch (opt) {
   case OPT_ALL: o->all = TRUE; return TRUE;
+  case OPT_STATE:
+    if (!vdp_state_parse (arg, &o->state)) {
+      g_set_error (error, VDP_ERROR, VDP_ERROR_USAGE, "invalid --state '%s' (running or shutoff)", arg);
+      return FALSE;
+    }
+    o->all = TRUE;
+    return TRUE;
   case OPT_DRY_RUN: o->dry_run = TRUE; return TRUE;
   default:
     g_set_error (error, VDP_ERROR, VDP_ERROR_USAGE, "unhandled option");
@@ -64,6 +75,7 @@ handle (int opt, const char *arg, void *data, GError **error)
 
 struct revert_job {
   const char *const *names;
+  int state;
   gboolean dry_run;
 };
 
@@ -71,7 +83,7 @@ static void
 revert_host (const char *uri, void *data, GPtrArray *results)
 {
   struct revert_job *job = data;
-  vdp_fleet_revert (uri, job->names, job->dry_run, results);
+  vdp_fleet_revert (uri, job->names, job->state, job->dry_run, results);
 }
 
 static int
@@ -92,6 +104,7 @@ run (struct vdp_globals *g, int argc, char **argv)
   }
   job.names = o.all ? NULL : (const char *const *) argv + first;
   job.dry_run = o.dry_run;
+  job.state = o.state;
   results = vdp_for_each_host (g, "revert", revert_host, &job);
   return vdp_report_results (g, o.dry_run ? "revert --dry-run" : "revert", results);
 }

@@ -163,11 +163,12 @@ cmp_names (gconstpointer a, gconstpointer b)
 }
 
 GPtrArray *
-vdp_conn_list (struct vdp_conn *c, gboolean running_only, GError **error)
+vdp_conn_list (struct vdp_conn *c, VdpDomainState state, GError **error)
 {
   virDomainPtr *doms = NULL;
   unsigned flags = VIR_CONNECT_LIST_DOMAINS_PERSISTENT
-                   | (running_only ? VIR_CONNECT_LIST_DOMAINS_ACTIVE : 0);
+                   | (state == VDP_STATE_RUNNING ? VIR_CONNECT_LIST_DOMAINS_RUNNING : 0)
+                   | (state == VDP_STATE_SHUTOFF ? VIR_CONNECT_LIST_DOMAINS_SHUTOFF : 0);
   int n = virConnectListAllDomains (c->v, &doms, flags);
   GPtrArray *names;
 

@@ -31,9 +31,16 @@ gboolean vdp_conn_is_test (const struct vdp_conn *c);
  * hypervisor's.  The test driver reports no QEMU: the newest is assumed. */
 void vdp_conn_caps (const struct vdp_conn *c, struct vdp_caps *caps);
 
-/* Names of the persistent domains, sorted; with @running_only, only those
- * that run.  Returns a GPtrArray of strings. */
-GPtrArray *vdp_conn_list (struct vdp_conn *c, gboolean running_only, GError **error);
+typedef enum {
+  VDP_STATE_ANY,
+  VDP_STATE_RUNNING,
+  VDP_STATE_SHUTOFF,
+  VDP_STATE_LAST
+} VdpDomainState;
+
+/* Names of the persistent domains in @state, sorted.  Returns a GPtrArray
+ * of strings. */
+GPtrArray *vdp_conn_list (struct vdp_conn *c, VdpDomainState state, GError **error);
 
 /* The domain's XML: the persistent definition (@inactive) or the live one,
  * secrets included so that defining it back loses nothing. */

@@ -73,14 +73,26 @@ add_result (GPtrArray *results, const char *uri, const char *domain, VdpResultKi
   return r;
 }
 
-/* The domains to work on: @names, or every persistent domain. */
+gboolean
+vdp_state_parse (const char *s, int *state)
+{
+  if (g_strcmp0 (s, "running") == 0)
+    *state = VDP_STATE_RUNNING;
+  else if (g_strcmp0 (s, "shutoff") == 0)
+    *state = VDP_STATE_SHUTOFF;
+  else
+    return FALSE;
+  return TRUE;
+}
+
+/* The domains to work on: @names, or every persistent domain in @state. */
 static GPtrArray *
-target_names (struct vdp_conn *c, const char *const *names, GError **error)
+target_names (struct vdp_conn *c, const char *const *names, int state, GError **error)
 {
   GPtrArray *out;
 
   if (names == NULL)
-    return vdp_conn_list (c, FALSE, error);
+    return vdp_conn_list (c, (VdpDomainState) state, error);
   out = g_ptr_array_new_with_free_func (g_free);
   for (const char *const *n = names; *n; n++)
     g_ptr_array_add (out, g_strdup (*n));
@@ -320,7 +332,7 @@ load_host (const char *uri, const char *const *names, const struct vdp_apply_opt
     add_result (results, uri ? uri : "", NULL, VDP_RESULT_FAILED, err->message);
     return NULL;
   }
-  todo = target_names (c, names, &err);
+  todo = target_names (c, names, o->state, &err);
   if (todo == NULL) {
     add_result (results, vdp_conn_uri (c), NULL, VDP_RESULT_FAILED, err->message);
     return NULL;
@@ -425,7 +437,7 @@ vdp_fleet_check (const char *uri, const char *const *names, const struct vdp_app
 }
 
 void
-vdp_fleet_revert (const char *uri, const char *const *names, gboolean dry_run,
+vdp_fleet_revert (const char *uri, const char *const *names, int state, gboolean dry_run,
                   GPtrArray *results)
 {
   g_autoptr (GError) err = NULL;
@@ -436,7 +448,7 @@ vdp_fleet_revert (const char *uri, const char *const *names, gboolean dry_run,
     add_result (results, uri ? uri : "", NULL, VDP_RESULT_FAILED, err->message);
     return;
   }
-  todo = target_names (c, names, &err);
+  todo = target_names (c, names, state, &err);
   if (todo == NULL) {
     add_result (results, vdp_conn_uri (c), NULL, VDP_RESULT_FAILED, err->message);
     return;

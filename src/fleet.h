@@ -36,6 +36,7 @@ struct vdp_apply_opts {
   gboolean dry_run;
   gboolean config;          /* change the persistent definition */
   gboolean live;            /* and/or pin running guests now */
+  int state;                /* VdpDomainState: which domains --all means */
   GPtrArray *warnings;      /* char *, one line each */
 };
 
@@ -51,9 +52,13 @@ extern const char *const vdp_result_names[];
 void vdp_fleet_apply (const char *uri, const char *const *names, const struct vdp_apply_opts *o,
                       GPtrArray *results);
 
-/* Restores what the last apply changed, from each domain's metadata. */
-void vdp_fleet_revert (const char *uri, const char *const *names, gboolean dry_run,
+/* Restores what the last apply changed, from each domain's metadata;
+ * @state (VdpDomainState) filters --all. */
+void vdp_fleet_revert (const char *uri, const char *const *names, int state, gboolean dry_run,
                        GPtrArray *results);
+
+/* Parses "running" or "shutoff" into *state; FALSE otherwise. */
+gboolean vdp_state_parse (const char *s, int *state);
 
 /* Audits the domains @names (NULL: all) of host @uri against the profile
  * in @o: findings (struct vdp_finding) go to @findings; a host that cannot

@@ -84,6 +84,14 @@ check "demo host: 12 applied, config and live" sh -c "test $RC = 0 && test \$(gr
 check "demo host: running guests pinned live" test "$(grep -c 'config and live$' "$TMP/out")" = 7
 check "demo host: foreign pins kept" grep -q "legacy-app: applied .*pins kept" "$TMP/out"
 
+# --state picks domains by state
+run_cmd -c "$DEMO" apply --state shutoff --dry-run --topology "$DTOPO" -q
+check "--state shutoff: the 4 stopped domains" test "$(grep -c ': would-change' "$TMP/out")" = 4
+run_cmd -c "$DEMO" check --state running --topology "$DTOPO"
+check "--state running with check" sh -c "test $RC = 1 && ! grep -q '^ci-runner1:' '$TMP/out'"
+run_cmd -c "$DEMO" apply --state paused
+check "--state paused: usage error" test "$RC" = 1
+
 printf '# hosts\n%s\n\n' "$URI" > "$TMP/hosts"
 run_cmd --hosts "$TMP/hosts" apply --all --dry-run --topology "$TOPO" -q
 check "--hosts file" test "$(grep -c 'would-change' "$TMP/out")" = 2

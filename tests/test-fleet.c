@@ -59,7 +59,7 @@ static GHashTable *
 snapshot (struct vdp_conn *c)
 {
   GHashTable *h = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
-  g_autoptr (GPtrArray) names = vdp_conn_list (c, FALSE, NULL);
+  g_autoptr (GPtrArray) names = vdp_conn_list (c, VDP_STATE_ANY, NULL);
 
   for (guint i = 0; i < names->len; i++)
     g_hash_table_insert (h, g_strdup (names->pdata[i]),
@@ -138,7 +138,7 @@ test_round_trip (void **state)
   assert_int_equal (vdp_results_count (r3, VDP_RESULT_UNCHANGED), 12);
 
   /* revert: the persistent XML is what it was, exactly */
-  vdp_fleet_revert (uri, NULL, FALSE, r4);
+  vdp_fleet_revert (uri, NULL, VDP_STATE_ANY, FALSE, r4);
   assert_int_equal (vdp_results_count (r4, VDP_RESULT_REVERTED), 12);
   after_revert = snapshot (c);
   g_hash_table_iter_init (&it, before);
@@ -176,7 +176,7 @@ test_thousand_domains (void **state)
     assert_int_equal (findings->len, 0);
     assert_int_equal (failed->len, 0);
   }
-  vdp_fleet_revert (uri, NULL, FALSE, r2);
+  vdp_fleet_revert (uri, NULL, VDP_STATE_ANY, FALSE, r2);
   assert_int_equal (vdp_results_count (r2, VDP_RESULT_REVERTED), 1000);
   after = snapshot (c);
   g_hash_table_iter_init (&it, before);
@@ -332,11 +332,11 @@ test_define_validates (void **state)
 
   assert_false (vdp_conn_define (c, bad, TRUE, &err));
   assert_non_null (strstr (err->message, "schema"));
-  names = vdp_conn_list (c, FALSE, NULL);
+  names = vdp_conn_list (c, VDP_STATE_ANY, NULL);
   assert_int_equal (names->len, 1);             /* nothing was defined */
   assert_true (vdp_conn_define (c, good, TRUE, NULL));
   g_clear_pointer (&names, g_ptr_array_unref);
-  names = vdp_conn_list (c, FALSE, NULL);
+  names = vdp_conn_list (c, VDP_STATE_ANY, NULL);
   assert_int_equal (names->len, 2);
   rm_node (path);
 }

@@ -176,6 +176,8 @@ run (struct vdp_globals *g, int argc, char **argv)
   ao.n_hints = devices->len;
   ao.dry_run = o.dry_run;
   ao.state = o.state;
+  /* one host: -j spreads its domains; several: -j spreads the hosts */
+  ao.jobs = g->uris->len <= 1 ? g->jobs : 1;
   ao.config = o.config || !o.live;
   ao.live = o.live;
   ao.warnings = warnings;

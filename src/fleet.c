@@ -373,6 +373,24 @@ load_host (const char *uri, const char *const *names, const struct vdp_apply_opt
   return g_steal_pointer (&c);
 }
 
+struct domain_pool {
+  struct vdp_conn *c;
+  const struct vdp_plan *plan;
+  struct loaded *docs;
+  gboolean validate;
+  const struct vdp_apply_opts *o;
+  GPtrArray **each;         /* results per domain */
+};
+
+static void
+domain_worker (gpointer item, gpointer user)
+{
+  struct domain_pool *p = user;
+  unsigned i = GPOINTER_TO_UINT (item) - 1;
+
+  apply_one (p->c, p->plan, &p->plan->domains[i], &p->docs[i], p->validate, p->o, p->each[i]);
+}
+
 void
 vdp_fleet_apply (const char *uri, const char *const *names, const struct vdp_apply_opts *o,
                  GPtrArray *results)
@@ -395,11 +413,29 @@ vdp_fleet_apply (const char *uri, const char *const *names, const struct vdp_app
     if (plan == NULL) {
       add_result (results, vdp_conn_uri (c), NULL, VDP_RESULT_FAILED, err->message);
     } else {
+      struct domain_pool pool = { c, plan, docs, validate, o, NULL };
+      g_autofree GPtrArray **each = g_new0 (GPtrArray *, n);
+
       for (unsigned i = 0; i < n; i++) {
         for (guint k = 0; k < plan->domains[i].warnings->len; k++)
           g_ptr_array_add (warnings, g_strdup (plan->domains[i].warnings->pdata[k]));
-        apply_one (c, plan, &plan->domains[i], &docs[i], validate, o, results);
+        each[i] = vdp_results_new ();
       }
+      /* the plan was made for the whole host; the transactions are
+       * independent and may run side by side, results kept in order */
+      pool.each = each;
+      if (o->jobs > 1 && n > 1) {
+        GThreadPool *tp = g_thread_pool_new (domain_worker, &pool, (gint) MIN (o->jobs, n),
+                                             TRUE, NULL);
+        for (unsigned i = 0; i < n; i++)
+          g_thread_pool_push (tp, GUINT_TO_POINTER (i + 1), NULL);
+        g_thread_pool_free (tp, FALSE, TRUE);
+      } else {
+        for (unsigned i = 0; i < n; i++)
+          domain_worker (GUINT_TO_POINTER (i + 1), &pool);
+      }
+      for (unsigned i = 0; i < n; i++)
+        g_ptr_array_extend_and_steal (results, each[i]);
     }
   }
   g_clear_pointer (&plan, vdp_plan_free);

@@ -37,6 +37,7 @@ struct vdp_apply_opts {
   gboolean config;          /* change the persistent definition */
   gboolean live;            /* and/or pin running guests now */
   int state;                /* VdpDomainState: which domains --all means */
+  unsigned jobs;            /* domains of the host transacted at once (0: 1) */
   GPtrArray *warnings;      /* char *, one line each */
 };
 

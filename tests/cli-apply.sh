@@ -84,6 +84,11 @@ check "demo host: 12 applied, config and live" sh -c "test $RC = 0 && test \$(gr
 check "demo host: running guests pinned live" test "$(grep -c 'config and live$' "$TMP/out")" = 7
 check "demo host: foreign pins kept" grep -q "legacy-app: applied .*pins kept" "$TMP/out"
 
+# -j on one host: its domains side by side, the same results in order
+run_cmd -c "$DEMO" apply --all --topology "$DTOPO" -q
+cp "$TMP/out" "$TMP/serial1"
+run_cmd -j 4 -c "$DEMO" apply --all --topology "$DTOPO" -q
+check "-j 4 on one host: same results, same order" cmp -s "$TMP/out" "$TMP/serial1"
 # --state picks domains by state
 run_cmd -c "$DEMO" apply --state shutoff --dry-run --topology "$DTOPO" -q
 check "--state shutoff: the 4 stopped domains" test "$(grep -c ': would-change' "$TMP/out")" = 4

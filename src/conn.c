@@ -12,6 +12,7 @@
 #include <libvirt/virterror.h>
 
 #include "conn.h"
+#include "util/cleanup.h"
 #include "util/error.h"
 
 struct vdp_conn {
@@ -56,6 +57,10 @@ event_loop (gpointer data)
 void
 vdp_conn_init (void)
 {
+  static gsize once;
+
+  if (!g_once_init_enter (&once))
+    return;
   xmlInitParser ();
   if (virInitialize () < 0)
     g_error ("cannot initialise libvirt");
@@ -64,6 +69,7 @@ vdp_conn_init (void)
   if (virEventRegisterDefaultImpl () < 0)
     g_error ("cannot register libvirt's event loop");
   g_thread_unref (g_thread_new ("libvirt-events", event_loop, NULL));
+  g_once_init_leave (&once, 1);
 }
 
 struct vdp_conn *
@@ -73,6 +79,7 @@ vdp_conn_open (const char *uri, GError **error)
   struct vdp_conn *c;
   char *real;
 
+  vdp_conn_init ();
   g_mutex_lock (&cache_lock);
   xmlSetGenericErrorFunc (NULL, quiet_xml);
   if (cache == NULL) {
@@ -144,6 +151,52 @@ vdp_conn_is_test (const struct vdp_conn *c)
   return c->test;
 }
 
+/* Whether the domain capabilities list @value among the values of the
+ * <enum name='@name'> under <@section>. */
+static gboolean
+domcaps_has (xmlNodePtr n, const char *section, const char *name, const char *value,
+             gboolean in_section)
+{
+  for (; n; n = n->next) {
+    if (n->type != XML_ELEMENT_NODE)
+      continue;
+    if (in_section && strcmp ((const char *) n->name, "enum") == 0) {
+      g_autoptr (xmlChar) en = xmlGetProp (n, (const xmlChar *) "name");
+      if (en && strcmp ((const char *) en, name) == 0)
+        for (xmlNodePtr v = n->children; v; v = v->next) {
+          g_autoptr (xmlChar) text = v->type == XML_ELEMENT_NODE ? xmlNodeGetContent (v) : NULL;
+          if (text && strcmp ((const char *) text, value) == 0)
+            return TRUE;
+        }
+    }
+    if (domcaps_has (n->children, section, name, value,
+                     in_section || strcmp ((const char *) n->name, section) == 0))
+      return TRUE;
+  }
+  return FALSE;
+}
+
+/* What the hypervisor's domain capabilities say beyond versions: memfd
+ * memory backing.  Drivers without them (the test driver before 9.8)
+ * keep what the versions say. */
+static void
+domcaps_refine (const struct vdp_conn *c, struct vdp_caps *caps)
+{
+  char *xml = c->test ? NULL : virConnectGetDomainCapabilities (c->v, NULL, NULL, NULL, NULL, 0);
+  xmlDocPtr doc;
+
+  if (xml == NULL)
+    return;
+  doc = xmlReadMemory (xml, (int) strlen (xml), "domcaps.xml", NULL,
+                       XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+  free (xml);
+  if (doc == NULL)
+    return;
+  caps->memfd = domcaps_has (xmlDocGetRootElement (doc), "memoryBacking", "sourceType", "memfd",
+                             FALSE);
+  xmlFreeDoc (doc);
+}
+
 void
 vdp_conn_caps (const struct vdp_conn *c, struct vdp_caps *caps)
 {
@@ -154,6 +207,7 @@ vdp_conn_caps (const struct vdp_conn *c, struct vdp_caps *caps)
   if (c->test || virConnectGetVersion (c->v, &hv) < 0 || hv == 0)
     hv = VDP_CAPS_NEWEST_QEMU;
   vdp_caps_from_versions (caps, lib, hv);
+  domcaps_refine (c, caps);
 }
 
 static int

@@ -10,7 +10,8 @@
 
 typedef struct vdp_conn vdp_conn;
 
-/* Initialises libvirt and libxml2; main() calls it before any thread. */
+/* Initialises libvirt (with an event loop thread) and libxml2, once;
+ * main() calls it before any thread, vdp_conn_open() in case it did not. */
 void vdp_conn_init (void);
 
 /* Opens @uri (NULL: libvirt's default).  Connections are shared within a
@@ -28,7 +29,9 @@ const char *vdp_conn_uri (const struct vdp_conn *c);
 gboolean vdp_conn_is_test (const struct vdp_conn *c);
 
 /* The stack behind the connection: the daemon's libvirt version and the
- * hypervisor's.  The test driver reports no QEMU: the newest is assumed. */
+ * hypervisor's, refined by the domain capabilities where the driver has
+ * them (memfd memory backing).  The test driver reports no QEMU: the
+ * newest is assumed. */
 void vdp_conn_caps (const struct vdp_conn *c, struct vdp_caps *caps);
 
 typedef enum {

@@ -7,7 +7,9 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <glib/gstdio.h>
@@ -341,6 +343,42 @@ test_define_validates (void **state)
   rm_node (path);
 }
 
+static void
+test_caps_from_qemu (void **state)
+{
+  /* the real QEMU driver, embedded: versions and domain capabilities */
+  g_autofree char *root = NULL, *conf_dir = NULL, *conf = NULL, *uri = NULL;
+  g_autoptr (vdp_conn) c = NULL;
+  g_autoptr (GError) err = NULL;
+  struct vdp_caps caps;
+
+  if (getuid () != 0 || !g_file_test ("/usr/bin/qemu-system-x86_64", G_FILE_TEST_EXISTS)) {
+    skip ();
+    return;
+  }
+  root = g_dir_make_tmp ("vdpc-XXXXXX", NULL);
+  conf_dir = g_build_filename (root, "etc", NULL);
+  conf = g_build_filename (conf_dir, "qemu.conf", NULL);
+  g_mkdir_with_parents (conf_dir, 0755);
+  assert_true (g_file_set_contents (conf, "user = \"root\"\ngroup = \"root\"\n"
+                                    "security_driver = \"none\"\n", -1, NULL));
+  uri = g_strdup_printf ("qemu:///embed?root=%s", root);
+  c = vdp_conn_open (uri, &err);
+  if (c == NULL)
+    fail_msg ("%s", err->message);
+  vdp_conn_caps (c, &caps);
+  assert_true (caps.libvirt >= VDP_VERSION (9, 0, 0));
+  assert_true (caps.qemu >= VDP_VERSION (7, 0, 0) && caps.qemu != VDP_CAPS_NEWEST_QEMU);
+  assert_true (caps.memfd);                    /* from the domain capabilities */
+  assert_int_equal (caps.disk_mapping, caps.libvirt >= VDP_VERSION (10, 0, 0)
+                                       && caps.qemu >= VDP_VERSION (9, 0, 0));
+  g_clear_pointer (&c, vdp_conn_free);
+  {
+    g_autofree char *cmd = g_strdup_printf ("rm -rf '%s'", root);
+    assert_int_equal (system (cmd), 0);
+  }
+}
+
 int
 main (void)
 {
@@ -352,6 +390,7 @@ main (void)
     cmocka_unit_test (test_define_validates),
     cmocka_unit_test (test_live),
     cmocka_unit_test (test_live_wrong_host),
+    cmocka_unit_test (test_caps_from_qemu),
   };
   return cmocka_run_group_tests_name ("fleet", tests, NULL, NULL);
 }

@@ -77,14 +77,6 @@ usage (FILE *out)
            "For more details see virt-dataplane(1).\n", PACKAGE_NAME);
 }
 
-static void
-clear_device_hint (gpointer p)
-{
-  struct vdp_device_hint *h = p;
-  g_free (h->path);
-  g_free (h->device);
-}
-
 static gboolean
 handle (int opt, const char *arg, void *data, GError **error)
 {
@@ -93,25 +85,16 @@ handle (int opt, const char *arg, void *data, GError **error)
   switch (opt) {
   case OPT_ALL: o->all = TRUE; return TRUE;
   case OPT_STATE:
-    if (!vdp_state_parse (arg, &o->state)) {
-      g_set_error (error, VDP_ERROR, VDP_ERROR_USAGE, "invalid --state '%s' (running or shutoff)", arg);
-      return FALSE;
-    }
     o->all = TRUE;
-    return TRUE;
+    return vdp_state_parse (arg, &o->state, error);
   case OPT_PROFILE: o->profile = arg; return TRUE;
   case OPT_TARGET: o->target = arg; return TRUE;
   case OPT_FORCE: o->force = TRUE; return TRUE;
   case OPT_DRY_RUN: o->dry_run = TRUE; return TRUE;
   case OPT_CONFIG: o->config = TRUE; return TRUE;
   case OPT_LIVE: o->live = TRUE; return TRUE;
-  case OPT_DEVICE: {
-    struct vdp_device_hint h;
-    if (!vdp_device_hint_parse (arg, &h, error))
-      return FALSE;
-    g_array_append_val (o->devices, h);
-    return TRUE;
-  }
+  case OPT_DEVICE:
+    return vdp_device_hints_add (o->devices, arg, error);
   default:
     g_set_error (error, VDP_ERROR, VDP_ERROR_USAGE, "unhandled option");
     return FALSE;
@@ -134,7 +117,7 @@ static int
 run (struct vdp_globals *g, int argc, char **argv)
 {
   struct apply_opts o = { 0 };
-  g_autoptr (GArray) devices = g_array_new (FALSE, TRUE, sizeof (struct vdp_device_hint));
+  g_autoptr (GArray) devices = vdp_device_hints_new ();
   g_autoptr (GError) err = NULL;
   g_autoptr (vdp_topology) topo = NULL;
   g_autoptr (vdp_policy) policy = NULL;
@@ -143,7 +126,6 @@ run (struct vdp_globals *g, int argc, char **argv)
   struct vdp_apply_opts ao = { 0 };
   int first, rc;
 
-  g_array_set_clear_func (devices, clear_device_hint);
   o.devices = devices;
   rc = vdp_parse_options (g, "apply", argc, argv, "", options, usage, handle, &o, &first);
   if (rc != VDP_PARSE_CONTINUE)

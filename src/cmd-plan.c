@@ -98,13 +98,8 @@ handle (int opt, const char *arg, void *data, GError **error)
   case OPT_DIFF: o->diff = TRUE; return TRUE;
   case OPT_OUTPUT_DIR: o->output_dir = arg; return TRUE;
   case OPT_FORCE: o->force = TRUE; return TRUE;
-  case OPT_DEVICE: {
-    struct vdp_device_hint h;
-    if (!vdp_device_hint_parse (arg, &h, error))
-      return FALSE;
-    g_array_append_val (o->devices, h);
-    return TRUE;
-  }
+  case OPT_DEVICE:
+    return vdp_device_hints_add (o->devices, arg, error);
   default:
     g_set_error (error, VDP_ERROR, VDP_ERROR_USAGE, "unhandled option");
     return FALSE;
@@ -356,14 +351,6 @@ json_domain (JsonBuilder *b, const struct vdp_plan *plan, const struct vdp_domai
 
 /* ---- run --------------------------------------------------------------- */
 
-static void
-clear_device_hint (gpointer p)
-{
-  struct vdp_device_hint *h = p;
-  g_free (h->path);
-  g_free (h->device);
-}
-
 struct loaded {
   char *file;
   xmlDocPtr doc;
@@ -384,7 +371,7 @@ run (struct vdp_globals *g, int argc, char **argv)
 {
   struct plan_opts o = { 0 };
   g_autoptr (GPtrArray) files = g_ptr_array_new ();
-  g_autoptr (GArray) devices = g_array_new (FALSE, TRUE, sizeof (struct vdp_device_hint));
+  g_autoptr (GArray) devices = vdp_device_hints_new ();
   g_autoptr (GError) err = NULL;
   g_autoptr (vdp_topology) topo = NULL;
   g_autoptr (vdp_policy) policy = NULL;
@@ -397,7 +384,6 @@ run (struct vdp_globals *g, int argc, char **argv)
   int first, rc = VDP_EXIT_OK;
   unsigned n;
 
-  g_array_set_clear_func (devices, clear_device_hint);
   o.files = files;
   o.devices = devices;
   rc = vdp_parse_options (g, "plan", argc, argv, "", options, usage, handle, &o, &first);

@@ -60,12 +60,8 @@ handle (int opt, const char *arg, void *data, GError **error)
   switch (opt) {
   case OPT_ALL: o->all = TRUE; return TRUE;
   case OPT_STATE:
-    if (!vdp_state_parse (arg, &o->state)) {
-      g_set_error (error, VDP_ERROR, VDP_ERROR_USAGE, "invalid --state '%s' (running or shutoff)", arg);
-      return FALSE;
-    }
     o->all = TRUE;
-    return TRUE;
+    return vdp_state_parse (arg, &o->state, error);
   case OPT_DRY_RUN: o->dry_run = TRUE; return TRUE;
   default:
     g_set_error (error, VDP_ERROR, VDP_ERROR_USAGE, "unhandled option");

@@ -74,14 +74,16 @@ add_result (GPtrArray *results, const char *uri, const char *domain, VdpResultKi
 }
 
 gboolean
-vdp_state_parse (const char *s, int *state)
+vdp_state_parse (const char *s, int *state, GError **error)
 {
   if (g_strcmp0 (s, "running") == 0)
     *state = VDP_STATE_RUNNING;
   else if (g_strcmp0 (s, "shutoff") == 0)
     *state = VDP_STATE_SHUTOFF;
-  else
+  else {
+    g_set_error (error, VDP_ERROR, VDP_ERROR_USAGE, "invalid --state '%s' (running or shutoff)", s);
     return FALSE;
+  }
   return TRUE;
 }
 

@@ -58,8 +58,9 @@ void vdp_fleet_apply (const char *uri, const char *const *names, const struct vd
 void vdp_fleet_revert (const char *uri, const char *const *names, int state, gboolean dry_run,
                        GPtrArray *results);
 
-/* Parses "running" or "shutoff" into *state; FALSE otherwise. */
-gboolean vdp_state_parse (const char *s, int *state);
+/* Parses a --state argument, "running" or "shutoff", into *state; a
+ * usage error quoting it otherwise. */
+gboolean vdp_state_parse (const char *s, int *state, GError **error);
 
 /* Audits the domains @names (NULL: all) of host @uri against the profile
  * in @o: findings (struct vdp_finding) go to @findings; a host that cannot

@@ -26,6 +26,33 @@ vdp_device_hint_parse (const char *spec, struct vdp_device_hint *out, GError **e
   return TRUE;
 }
 
+static void
+hint_clear (gpointer p)
+{
+  struct vdp_device_hint *h = p;
+  g_free (h->path);
+  g_free (h->device);
+}
+
+GArray *
+vdp_device_hints_new (void)
+{
+  GArray *a = g_array_new (FALSE, TRUE, sizeof (struct vdp_device_hint));
+  g_array_set_clear_func (a, hint_clear);
+  return a;
+}
+
+gboolean
+vdp_device_hints_add (GArray *hints, const char *spec, GError **error)
+{
+  struct vdp_device_hint h;
+
+  if (!vdp_device_hint_parse (spec, &h, error))
+    return FALSE;
+  g_array_append_val (hints, h);
+  return TRUE;
+}
+
 gboolean
 vdp_device_hints_check (const struct vdp_topology *topo, const struct vdp_device_hint *hints,
                         unsigned n, GError **error)

@@ -18,6 +18,12 @@ struct vdp_device_hint {
 /* Parses "PATH=DEVNAME"; usage error quoting @spec when malformed. */
 gboolean vdp_device_hint_parse (const char *spec, struct vdp_device_hint *out, GError **error);
 
+/* A GArray of struct vdp_device_hint that frees its entries. */
+GArray *vdp_device_hints_new (void);
+
+/* Parses a --device argument into @hints; usage error quoting it. */
+gboolean vdp_device_hints_add (GArray *hints, const char *spec, GError **error);
+
 /* Checks that every hint names a block device of @topo. */
 gboolean vdp_device_hints_check (const struct vdp_topology *topo,
                                  const struct vdp_device_hint *hints, unsigned n,

@@ -34,6 +34,15 @@ while read -r opt; do
   check "option '$opt' documented" documented "$opt"
 done < "$TMP/options.u"
 
+# virt-dataplane-blk: every long option of its --help is in its page.
+BLK="$VDP_BUILDDIR/src/blk/virt-dataplane-blk"
+if [ -x "$BLK" ]; then
+  "$BLK" --help | grep -o -- '--[a-z-]*' | sort -u > "$TMP/blkopts"
+  while read -r opt; do
+    check "virt-dataplane-blk option '$opt' documented" grep -qF "B<$opt>" "$MAN/virt-dataplane-blk.pod"
+  done < "$TMP/blkopts"
+fi
+
 # And the converse for commands: every =head2 under COMMANDS is a real command.
 sed -n '/^=head1 COMMANDS/,/^=head1 /s/^=head2 //p' "$POD" > "$TMP/documented"
 while read -r cmd; do

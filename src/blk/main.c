@@ -1,0 +1,326 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* virt-dataplane-blk: a vhost-user-blk backend (QEMU's backend program conventions). */
+#include <config.h>
+
+#include <errno.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "blk.h"
+#include "vhost-user.h"
+
+#define PROG "virt-dataplane-blk"
+#define MAX_QUEUES 256
+
+enum { LOG_ERROR, LOG_WARNING, LOG_INFO, LOG_DEBUG };
+
+static const char *const level_names[] = { "error", "warning", "info", "debug" };
+static int log_level = LOG_WARNING;
+static volatile sig_atomic_t stopping;
+
+static void
+logmsg (int level, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
+
+static void
+logmsg (int level, const char *fmt, ...)
+{
+  va_list ap;
+
+  if (level > log_level)
+    return;
+  va_start (ap, fmt);
+  fprintf (stderr, "%s: %s: ", PROG, level_names[level]);
+  vfprintf (stderr, fmt, ap);
+  fputc ('\n', stderr);
+  va_end (ap);
+}
+
+static int
+usage_error (const char *fmt, ...) __attribute__ ((format (printf, 1, 2)));
+
+static int
+usage_error (const char *fmt, ...)
+{
+  va_list ap;
+
+  va_start (ap, fmt);
+  fprintf (stderr, "%s: ", PROG);
+  vfprintf (stderr, fmt, ap);
+  fprintf (stderr, " (see '%s --help')\n", PROG);
+  va_end (ap);
+  return 1;
+}
+
+static void
+usage (void)
+{
+  printf ("Usage:\n"
+          " %s [options] --blk-file <path> --socket-path <path>|--fd <n>\n"
+          "\n"
+          "Serve a file or block device to QEMU as a vhost-user-blk device.\n"
+          "\n"
+          "Options:\n"
+          " --socket-path <path>     listen on this UNIX socket (QEMU connects)\n"
+          " --fd <n>                 use this listening socket, already open\n"
+          " --blk-file <path>        the file or block device to serve (O_DIRECT)\n"
+          " --read-only              refuse writes\n"
+          " --num-queues <n>         queues offered to QEMU (1-%d, default 16)\n"
+          " --threads <n>            worker threads (default 1)\n"
+          " --cpus <set>[:<set>...]  CPUs of each worker thread, e.g. 2:3 or 2-3:6-7\n"
+          " --queue-map <q,q>[:...]  queues of each worker thread (default round-robin)\n"
+          " --poll-max-ns <ns>       busy-poll this long before sleeping (0: never)\n"
+          " --serial <id>            the disk's serial number (at most 20 bytes)\n"
+          " --log-level <level>      error, warning (default), info or debug\n"
+          " --print-capabilities     print the vhost-user capabilities as JSON and exit\n"
+          "\n"
+          " -h, --help               display this help\n"
+          " -V, --version            display version\n"
+          "\n"
+          "For more details see virt-dataplane-blk(8).\n", PROG, MAX_QUEUES);
+}
+
+static bool
+parse_uint (const char *s, unsigned long max, unsigned long *out)
+{
+  char *end;
+  unsigned long v;
+
+  if (*s < '0' || *s > '9')
+    return false;
+  errno = 0;
+  v = strtoul (s, &end, 10);
+  if (errno || *end || v > max)
+    return false;
+  *out = v;
+  return true;
+}
+
+/* Validates a list of colon-separated groups of comma-separated numbers or
+ * ranges ("2-3:6,7"); returns the number of groups, or 0 when malformed. */
+static unsigned
+count_groups (const char *s, unsigned long max_value)
+{
+  unsigned groups = 1;
+  const char *p = s;
+
+  if (*s == '\0')
+    return 0;
+  while (*p) {
+    unsigned long a, b;
+    char *end;
+    if (*p < '0' || *p > '9')
+      return 0;
+    a = strtoul (p, &end, 10);
+    b = a;
+    if (*end == '-') {
+      p = end + 1;
+      if (*p < '0' || *p > '9')
+        return 0;
+      b = strtoul (p, &end, 10);
+    }
+    if (a > max_value || b > max_value || b < a)
+      return 0;
+    p = end;
+    if (*p == ',' || *p == ':') {
+      if (*p == ':')
+        groups++;
+      p++;
+      if (*p == '\0')
+        return 0;
+    } else if (*p) {
+      return 0;
+    }
+  }
+  return groups;
+}
+
+static void
+on_signal (int sig)
+{
+  stopping = 1;
+}
+
+static int
+listen_on (const char *path)
+{
+  struct sockaddr_un sa = { .sun_family = AF_UNIX };
+  struct stat st;
+  int fd;
+
+  if (strlen (path) >= sizeof (sa.sun_path)) {
+    fprintf (stderr, "%s: --socket-path '%s' is longer than %zu bytes\n", PROG, path,
+             sizeof (sa.sun_path) - 1);
+    return -1;
+  }
+  if (lstat (path, &st) == 0) {
+    if (!S_ISSOCK (st.st_mode)) {
+      fprintf (stderr, "%s: --socket-path '%s' exists and is not a socket\n", PROG, path);
+      return -1;
+    }
+    unlink (path);              /* a stale socket of an earlier run */
+  }
+  strcpy (sa.sun_path, path);
+  fd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0 || bind (fd, (struct sockaddr *) &sa, sizeof (sa)) < 0 || listen (fd, 1) < 0) {
+    fprintf (stderr, "%s: cannot listen on '%s': %s\n", PROG, path, strerror (errno));
+    if (fd >= 0)
+      close (fd);
+    return -1;
+  }
+  return fd;
+}
+
+int
+main (int argc, char **argv)
+{
+  enum { O_SOCKET = 256, O_FD, O_BLK, O_RO, O_QUEUES, O_THREADS, O_CPUS, O_QMAP, O_POLL,
+         O_SERIAL, O_LOG, O_CAPS };
+  static const struct option opts[] = {
+    { "socket-path", required_argument, NULL, O_SOCKET },
+    { "fd", required_argument, NULL, O_FD },
+    { "blk-file", required_argument, NULL, O_BLK },
+    { "read-only", no_argument, NULL, O_RO },
+    { "num-queues", required_argument, NULL, O_QUEUES },
+    { "threads", required_argument, NULL, O_THREADS },
+    { "cpus", required_argument, NULL, O_CPUS },
+    { "queue-map", required_argument, NULL, O_QMAP },
+    { "poll-max-ns", required_argument, NULL, O_POLL },
+    { "serial", required_argument, NULL, O_SERIAL },
+    { "log-level", required_argument, NULL, O_LOG },
+    { "print-capabilities", no_argument, NULL, O_CAPS },
+    { "help", no_argument, NULL, 'h' },
+    { "version", no_argument, NULL, 'V' },
+    { NULL, 0, NULL, 0 },
+  };
+  const char *socket_path = NULL, *blk_file = NULL, *serial = NULL, *cpus = NULL, *qmap = NULL;
+  unsigned long listen_fd = 0, queues = 16, threads = 1, poll_ns = 0;
+  bool have_fd = false, read_only = false;
+  struct blk_dev blk;
+  struct sigaction sa = { .sa_handler = on_signal };
+  char err[512];
+  int c, lfd;
+
+  opterr = 0;
+  while ((c = getopt_long (argc, argv, ":hV", opts, NULL)) != -1) {
+    switch (c) {
+    case O_SOCKET: socket_path = optarg; break;
+    case O_FD:
+      if (!parse_uint (optarg, 65535, &listen_fd))
+        return usage_error ("invalid --fd '%s'", optarg);
+      have_fd = true;
+      break;
+    case O_BLK: blk_file = optarg; break;
+    case O_RO: read_only = true; break;
+    case O_QUEUES:
+      if (!parse_uint (optarg, MAX_QUEUES, &queues) || queues == 0)
+        return usage_error ("invalid --num-queues '%s' (1 to %d)", optarg, MAX_QUEUES);
+      break;
+    case O_THREADS:
+      if (!parse_uint (optarg, MAX_QUEUES, &threads) || threads == 0)
+        return usage_error ("invalid --threads '%s' (1 to %d)", optarg, MAX_QUEUES);
+      break;
+    case O_CPUS: cpus = optarg; break;
+    case O_QMAP: qmap = optarg; break;
+    case O_POLL:
+      if (!parse_uint (optarg, 1000000000ul, &poll_ns))
+        return usage_error ("invalid --poll-max-ns '%s' (0 to 1000000000)", optarg);
+      break;
+    case O_SERIAL:
+      if (strlen (optarg) > 20)
+        return usage_error ("--serial '%s' is longer than 20 bytes", optarg);
+      serial = optarg;
+      break;
+    case O_LOG:
+      for (log_level = 0; log_level < 4 && strcmp (optarg, level_names[log_level]); log_level++)
+        ;
+      if (log_level == 4)
+        return usage_error ("invalid --log-level '%s' (error, warning, info or debug)", optarg);
+      break;
+    case O_CAPS:
+      printf ("{\n  \"type\": \"block\",\n  \"features\": [\n    \"read-only\",\n"
+              "    \"blk-file\"\n  ]\n}\n");
+      return 0;
+    case 'h':
+      usage ();
+      return 0;
+    case 'V':
+      printf ("%s %s\n", PROG, PACKAGE_VERSION);
+      return 0;
+    case ':':
+      return usage_error ("option '%s' needs an argument", argv[optind - 1]);
+    default:
+      return usage_error ("unknown option '%s'", argv[optind - 1]);
+    }
+  }
+  if (optind < argc)
+    return usage_error ("unexpected argument '%s'", argv[optind]);
+  if (blk_file == NULL)
+    return usage_error ("--blk-file is required");
+  if ((socket_path != NULL) == have_fd)
+    return usage_error ("give exactly one of --socket-path and --fd");
+  if (threads > queues)
+    return usage_error ("--threads %lu is more than --num-queues %lu", threads, queues);
+  if (cpus && count_groups (cpus, 65535) != threads)
+    return usage_error ("invalid --cpus '%s' (one CPU set per thread, %lu, colon-separated)",
+                        cpus, threads);
+  if (qmap && count_groups (qmap, queues - 1) != threads)
+    return usage_error ("invalid --queue-map '%s' (one queue list per thread, %lu, "
+                        "colon-separated, queues below %lu)", qmap, threads, queues);
+  if (blk_open (&blk, blk_file, read_only, serial, err, sizeof (err)) < 0) {
+    fprintf (stderr, "%s: %s\n", PROG, err);
+    return 1;
+  }
+
+  sigaction (SIGTERM, &sa, NULL);
+  sigaction (SIGINT, &sa, NULL);
+  signal (SIGPIPE, SIG_IGN);
+  lfd = have_fd ? (int) listen_fd : listen_on (socket_path);
+  if (lfd < 0) {
+    blk_close (&blk);
+    return 1;
+  }
+  logmsg (LOG_INFO, "serving '%s' (%llu bytes, %u-byte blocks%s) on %s", blk_file,
+          (unsigned long long) blk.size, blk.logical_block, read_only ? ", read-only" : "",
+          socket_path ? socket_path : "the given fd");
+
+  while (!stopping) {
+    struct pollfd pfd = { .fd = lfd, .events = POLLIN };
+    struct vu_dev dev;
+    int conn;
+
+    if (poll (&pfd, 1, 500) <= 0)
+      continue;
+    conn = accept4 (lfd, NULL, NULL, SOCK_CLOEXEC);
+    if (conn < 0)
+      continue;
+    vu_dev_init (&dev, conn);
+    dev.max_queues = (unsigned) queues;
+    dev.features = blk_features (&blk) | (1ull << VU_F_PROTOCOL_FEATURES);
+    dev.protocol_features = (1ull << VU_PROTOCOL_F_MQ) | (1ull << VU_PROTOCOL_F_REPLY_ACK)
+                            | (1ull << VU_PROTOCOL_F_CONFIG);
+    blk_fill_config (&blk, (unsigned) queues, &dev.config);
+    logmsg (LOG_INFO, "front-end connected");
+    if (vu_serve (&dev) < 0)
+      logmsg (LOG_ERROR, "front-end dropped: %s", dev.error);
+    else
+      logmsg (LOG_INFO, "front-end disconnected");
+    vu_dev_reset (&dev);
+    close (conn);
+  }
+  close (lfd);
+  if (socket_path)
+    unlink (socket_path);
+  blk_close (&blk);
+  logmsg (LOG_INFO, "stopped");
+  return 0;
+}

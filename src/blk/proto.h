@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The vhost-user wire protocol as a block backend speaks it (docs/interop/vhost-user.rst). */
+#pragma once
+
+#include <stdint.h>
+
+#include <linux/vhost_types.h>
+#include <linux/virtio_blk.h>
+#include <linux/virtio_config.h>
+#include <linux/virtio_ring.h>
+
+/* Front-end requests.  Only the ones a blk backend sees are listed. */
+enum vu_request {
+  VU_GET_FEATURES = 1,
+  VU_SET_FEATURES = 2,
+  VU_SET_OWNER = 3,
+  VU_RESET_OWNER = 4,
+  VU_SET_MEM_TABLE = 5,
+  VU_SET_LOG_BASE = 6,
+  VU_SET_LOG_FD = 7,
+  VU_SET_VRING_NUM = 8,
+  VU_SET_VRING_ADDR = 9,
+  VU_SET_VRING_BASE = 10,
+  VU_GET_VRING_BASE = 11,
+  VU_SET_VRING_KICK = 12,
+  VU_SET_VRING_CALL = 13,
+  VU_SET_VRING_ERR = 14,
+  VU_GET_PROTOCOL_FEATURES = 15,
+  VU_SET_PROTOCOL_FEATURES = 16,
+  VU_GET_QUEUE_NUM = 17,
+  VU_SET_VRING_ENABLE = 18,
+  VU_SET_SLAVE_REQ_FD = 21,
+  VU_GET_CONFIG = 24,
+  VU_SET_CONFIG = 25,
+  VU_GET_INFLIGHT_FD = 31,
+  VU_SET_INFLIGHT_FD = 32,
+  VU_RESET_DEVICE = 34,
+  VU_GET_MAX_MEM_SLOTS = 36,
+  VU_ADD_MEM_REG = 37,
+  VU_REM_MEM_REG = 38,
+  VU_SET_STATUS = 39,
+  VU_GET_STATUS = 40,
+};
+
+/* Header flags. */
+#define VU_VERSION 0x1u
+#define VU_VERSION_MASK 0x3u
+#define VU_FLAG_REPLY (1u << 2)
+#define VU_FLAG_NEED_REPLY (1u << 3)
+
+/* Feature bit of the vhost-user protocol itself. */
+#define VU_F_PROTOCOL_FEATURES 30
+
+/* Protocol features (GET/SET_PROTOCOL_FEATURES). */
+#define VU_PROTOCOL_F_MQ 0
+#define VU_PROTOCOL_F_LOG_SHMFD 1
+#define VU_PROTOCOL_F_REPLY_ACK 3
+#define VU_PROTOCOL_F_CONFIG 9
+#define VU_PROTOCOL_F_INFLIGHT_SHMFD 12
+#define VU_PROTOCOL_F_RESET_DEVICE 13
+/* bit 14 is masked by QEMU 7.2 (VHOST_USER_PROTOCOL_FEATURE_MASK): never offer it */
+#define VU_PROTOCOL_F_CONFIGURE_MEM_SLOTS 15
+
+#define VU_MAX_FDS 8               /* fds one message may carry */
+#define VU_MAX_PAYLOAD 4096        /* larger payloads are malformed for a blk backend */
+
+struct vu_header {
+  uint32_t request;
+  uint32_t flags;
+  uint32_t size;                  /* payload bytes after the header */
+} __attribute__ ((packed));
+
+struct vu_config_payload {
+  uint32_t offset;
+  uint32_t size;
+  uint32_t flags;
+  uint8_t region[];               /* size bytes */
+} __attribute__ ((packed));
+
+struct vu_msg {
+  struct vu_header hdr;
+  union {
+    uint64_t u64;
+    struct vu_config_payload config;
+    uint8_t raw[VU_MAX_PAYLOAD];
+  } payload;
+  int fds[VU_MAX_FDS];
+  unsigned n_fds;
+};

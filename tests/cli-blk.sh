@@ -1,0 +1,43 @@
+#!/bin/sh
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# virt-dataplane-blk as a program: QEMU's backend conventions, option
+# errors, a listening socket, and a clean exit on SIGTERM.
+. "$VDP_SRCDIR/tests/lib.sh"
+command -v jq >/dev/null || { echo "1..0 # SKIP jq not installed"; exit 0; }
+BLK="$VDP_BUILDDIR/src/blk/virt-dataplane-blk"
+
+blk () { RC=0; "$BLK" "$@" >"$TMP/out" 2>"$TMP/err" || RC=$?; }
+
+blk --print-capabilities
+check "capabilities: type block" test "$(jq -r .type "$TMP/out")" = block
+check "capabilities: read-only and blk-file" test "$(jq -c .features "$TMP/out")" = '["read-only","blk-file"]'
+
+truncate -s 8M "$TMP/disk.raw"
+for args in "--socket-path $TMP/s" "--blk-file $TMP/disk.raw" \
+    "--blk-file $TMP/disk.raw --socket-path $TMP/s --fd 3" \
+    "--blk-file $TMP/disk.raw --socket-path $TMP/s --num-queues 0" \
+    "--blk-file $TMP/disk.raw --socket-path $TMP/s --threads 3 --num-queues 2" \
+    "--blk-file $TMP/disk.raw --socket-path $TMP/s --threads 2 --cpus 1" \
+    "--blk-file $TMP/disk.raw --socket-path $TMP/s --threads 2 --queue-map 0,1:9 --num-queues 4" \
+    "--blk-file $TMP/disk.raw --socket-path $TMP/s --serial 123456789012345678901" \
+    "--blk-file $TMP/disk.raw --socket-path $TMP/s --log-level loud" \
+    "--blk-file $TMP/missing.raw --socket-path $TMP/s" \
+    "--blk-file $TMP --socket-path $TMP/s" \
+    "--nonsense"; do
+  # shellcheck disable=SC2086
+  blk $args
+  check "bad '$args': exit 1, one line" sh -c "test $RC = 1 && test \$(wc -l < '$TMP/err') = 1 && test ! -s '$TMP/out'"
+done
+
+# Serve: the socket appears; SIGTERM ends it cleanly and removes it.
+"$BLK" --blk-file "$TMP/disk.raw" --socket-path "$TMP/vhost.sock" --num-queues 4 \
+  --threads 2 --cpus 0:0 --queue-map 0,2:1,3 --log-level info 2>"$TMP/serve.err" &
+PID=$!
+i=0; while [ ! -S "$TMP/vhost.sock" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+check "listening socket created" test -S "$TMP/vhost.sock"
+kill -TERM $PID
+RC=0; wait $PID || RC=$?
+check "SIGTERM: exit 0" test "$RC" = 0
+check "SIGTERM: socket removed" test ! -e "$TMP/vhost.sock"
+check "logged what it served" grep -q "serving '$TMP/disk.raw' (8388608 bytes" "$TMP/serve.err"
+done_testing

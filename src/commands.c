@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "commands.h"
+#include "conn.h"
 #include "fleet.h"
 #include "util/error.h"
 #include "util/json.h"
@@ -250,6 +251,7 @@ vdp_for_each_host (const struct vdp_globals *g, const char *verb, vdp_host_fn fn
   struct host_pool pool = { .fn = fn, .data = data, .total = n, .verb = verb, .prog = g->prog };
   GPtrArray *all = vdp_results_new ();
 
+  vdp_conn_init ();             /* libvirt before any worker thread */
   g_mutex_init (&pool.lock);
   pool.progress = n > 1 && !g->quiet && isatty (STDERR_FILENO);
   for (unsigned i = 0; i < n; i++) {

@@ -10,8 +10,10 @@
 
 typedef struct vdp_conn vdp_conn;
 
-/* Initialises libvirt (with an event loop thread) and libxml2, once;
- * main() calls it before any thread, vdp_conn_open() in case it did not. */
+/* Initialises libvirt (with an event loop thread) and libxml2, once.
+ * Commands that use libvirt call it before starting worker threads;
+ * vdp_conn_open() calls it in case they did not.  Commands that do not
+ * use libvirt never start its thread. */
 void vdp_conn_init (void);
 
 /* Opens @uri (NULL: libvirt's default).  Connections are shared within a

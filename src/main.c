@@ -7,7 +7,6 @@
 #include <string.h>
 
 #include "commands.h"
-#include "conn.h"
 #include "util/error.h"
 
 static void
@@ -73,7 +72,6 @@ main (int argc, char **argv)
   int first = 0, rc;
 
   setlocale (LC_ALL, "");
-  vdp_conn_init ();
   g.uris = uris;
   rc = vdp_parse_options (&g, NULL, argc, argv, "", main_options, usage, main_option,
                           &listed, &first);

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -57,7 +58,7 @@ start (void **state)
   s->dev.max_queues = 4;
   s->dev.features = blk_features (&s->blk) | BIT (VU_F_PROTOCOL_FEATURES);
   s->dev.protocol_features = BIT (VU_PROTOCOL_F_MQ) | BIT (VU_PROTOCOL_F_REPLY_ACK)
-                             | BIT (VU_PROTOCOL_F_CONFIG);
+                             | BIT (VU_PROTOCOL_F_CONFIG) | BIT (VU_PROTOCOL_F_CONFIGURE_MEM_SLOTS);
   blk_fill_config (&s->blk, 4, &s->dev.config);
   s->fe = sv[1];
   pthread_create (&s->thread, NULL, serve, s);
@@ -99,6 +100,159 @@ request (struct server *s, uint32_t req, uint32_t flags, const void *payload, ui
     assert_int_equal (reply_out->hdr.request, req);
     assert_true (reply_out->hdr.flags & VU_FLAG_REPLY);
   }
+}
+
+static uint64_t get_u64 (struct server *s, uint32_t req);
+
+/* Sends a request with descriptors (SCM_RIGHTS); reads the reply. */
+static void
+request_fds (struct server *s, uint32_t req, const void *payload, uint32_t size,
+             const int *fds, unsigned n_fds, struct vu_msg *reply_out)
+{
+  struct vu_header h = { req, VU_VERSION | VU_FLAG_NEED_REPLY, size };
+  struct iovec iov[2] = { { &h, sizeof (h) }, { (void *) payload, size } };
+  char control[CMSG_SPACE (8 * sizeof (int))] = { 0 };
+  struct msghdr mh = { .msg_iov = iov, .msg_iovlen = 2 };
+  struct vu_dev fe;
+
+  if (n_fds) {
+    struct cmsghdr *cm;
+    mh.msg_control = control;
+    mh.msg_controllen = CMSG_SPACE (n_fds * sizeof (int));
+    cm = CMSG_FIRSTHDR (&mh);
+    cm->cmsg_level = SOL_SOCKET;
+    cm->cmsg_type = SCM_RIGHTS;
+    cm->cmsg_len = CMSG_LEN (n_fds * sizeof (int));
+    memcpy (CMSG_DATA (cm), fds, n_fds * sizeof (int));
+  }
+  assert_int_equal (sendmsg (s->fe, &mh, 0), (ssize_t) (sizeof (h) + size));
+  vu_dev_init (&fe, s->fe);
+  assert_int_equal (vu_recv (&fe, reply_out), 1);
+}
+
+/* A memfd of @size bytes whose byte i is (i / 4096 + @seed) & 0xff. */
+static int
+guest_ram (size_t size, unsigned seed)
+{
+  int fd = memfd_create ("guest-ram", MFD_CLOEXEC);
+  unsigned char *p;
+
+  assert_true (fd >= 0);
+  assert_int_equal (ftruncate (fd, (off_t) size), 0);
+  p = mmap (NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  for (size_t i = 0; i < size; i++)
+    p[i] = (unsigned char) ((i / 4096 + seed) & 0xff);
+  munmap (p, size);
+  return fd;
+}
+
+static void
+enable_reply_ack (struct server *s)
+{
+  uint64_t pf = BIT (VU_PROTOCOL_F_MQ) | BIT (VU_PROTOCOL_F_REPLY_ACK) | BIT (VU_PROTOCOL_F_CONFIG);
+  struct vu_msg m = { 0 };
+
+  m.hdr.request = VU_SET_PROTOCOL_FEATURES;
+  m.hdr.flags = VU_VERSION;
+  m.hdr.size = 8;
+  m.payload.u64 = pf;
+  assert_int_equal (vu_send (s->fe, &m), 0);
+}
+
+static void
+test_mem_table (void **state)
+{
+  struct server *s = *state;
+  /* two regions: 1 MiB at GPA 0 (file offset 64 KiB), 2 MiB at GPA 4 GiB */
+  int fds[2] = { guest_ram (1088 << 10, 0), guest_ram (2 << 20, 100) };
+  struct vu_mem_table t = { 2, 0, { { 0, 1 << 20, 0x7f0000000000ull, 64 << 10 },
+                                    { 4ull << 30, 2 << 20, 0x7f1000000000ull, 0 } } };
+  struct vu_msg r;
+  unsigned char *p;
+
+  enable_reply_ack (s);
+  request_fds (s, VU_SET_MEM_TABLE, &t, sizeof (t), fds, 2, &r);
+  close (fds[0]);
+  close (fds[1]);
+  assert_int_equal (r.payload.u64, 0);
+  assert_int_equal (s->dev.n_regions, 2);
+  /* GPA 0 is file offset 64 KiB of the first memfd: page 16 */
+  p = vu_gpa_to_va (&s->dev, 0, 16);
+  assert_non_null (p);
+  assert_int_equal (p[0], 16);
+  p = vu_gpa_to_va (&s->dev, (4ull << 30) + 8192, 1);
+  assert_non_null (p);
+  assert_int_equal (p[0], 102);
+  /* the front-end's own addresses (vring addresses) translate too */
+  p = vu_uva_to_va (&s->dev, 0x7f1000000000ull + 4096, 1);
+  assert_non_null (p);
+  assert_int_equal (p[0], 101);
+  /* bounds: past the end, across the end, between regions, wrapping */
+  assert_null (vu_gpa_to_va (&s->dev, 1 << 20, 1));
+  assert_null (vu_gpa_to_va (&s->dev, (1 << 20) - 8, 16));
+  assert_null (vu_gpa_to_va (&s->dev, 2ull << 30, 1));
+  assert_null (vu_gpa_to_va (&s->dev, 16, UINT64_MAX));
+  assert_null (vu_gpa_to_va (&s->dev, UINT64_MAX - 4, 16));
+  assert_non_null (vu_gpa_to_va (&s->dev, (1 << 20) - 16, 16));
+
+  /* a new table replaces the old one whole */
+  {
+    int fd = guest_ram (1 << 20, 7);
+    struct vu_mem_table t2 = { 1, 0, { { 8ull << 30, 1 << 20, 0x7f2000000000ull, 0 } } };
+    request_fds (s, VU_SET_MEM_TABLE, &t2, sizeof (t2), &fd, 1, &r);
+    close (fd);
+    assert_int_equal (r.payload.u64, 0);
+    assert_int_equal (s->dev.n_regions, 1);
+    assert_null (vu_gpa_to_va (&s->dev, 0, 1));
+    assert_int_equal (*(unsigned char *) vu_gpa_to_va (&s->dev, 8ull << 30, 1), 7);
+  }
+}
+
+static void
+test_mem_slots (void **state)
+{
+  struct server *s = *state;
+  int fd = guest_ram (1 << 20, 3);
+  struct vu_mem_reg add = { 0, { 1ull << 32, 1 << 20, 0x7f3000000000ull, 0 } };
+  struct vu_msg r;
+
+  enable_reply_ack (s);
+  assert_int_equal (get_u64 (s, VU_GET_MAX_MEM_SLOTS), VU_MAX_MEM_SLOTS);
+  request_fds (s, VU_ADD_MEM_REG, &add, sizeof (add), &fd, 1, &r);
+  close (fd);
+  assert_int_equal (r.payload.u64, 0);
+  assert_int_equal (*(unsigned char *) vu_gpa_to_va (&s->dev, (1ull << 32) + 4096, 1), 4);
+  request_fds (s, VU_REM_MEM_REG, &add, sizeof (add), NULL, 0, &r);
+  assert_int_equal (r.payload.u64, 0);
+  assert_int_equal (s->dev.n_regions, 0);
+  assert_null (vu_gpa_to_va (&s->dev, 1ull << 32, 1));
+}
+
+static void
+test_mem_table_malformed (void **state)
+{
+  /* one descriptor for two regions: refused, nothing mapped */
+  struct server *s = *state;
+  int fd = guest_ram (1 << 20, 0);
+  struct vu_mem_table t = { 2, 0, { { 0, 1 << 20, 0, 0 }, { 1 << 20, 1 << 20, 0, 0 } } };
+  struct vu_header h = { VU_SET_MEM_TABLE, VU_VERSION, sizeof (t) };
+  struct iovec iov[2] = { { &h, sizeof (h) }, { &t, sizeof (t) } };
+  char control[CMSG_SPACE (sizeof (int))] = { 0 };
+  struct msghdr mh = { .msg_iov = iov, .msg_iovlen = 2, .msg_control = control,
+                       .msg_controllen = sizeof (control) };
+  struct cmsghdr *cm = CMSG_FIRSTHDR (&mh);
+
+  cm->cmsg_level = SOL_SOCKET;
+  cm->cmsg_type = SCM_RIGHTS;
+  cm->cmsg_len = CMSG_LEN (sizeof (int));
+  memcpy (CMSG_DATA (cm), &fd, sizeof (int));
+  assert_true (sendmsg (s->fe, &mh, 0) > 0);
+  close (fd);
+  pthread_join (s->thread, NULL);
+  assert_int_equal (s->rc, -1);
+  assert_non_null (strstr (s->dev.error, "SET_MEM_TABLE: malformed"));
+  assert_int_equal (s->dev.n_regions, 0);
+  s->thread = pthread_self ();
 }
 
 static uint64_t
@@ -259,6 +413,9 @@ main (void)
     cmocka_unit_test_setup_teardown (test_unsupported_answered, start, stop),
     cmocka_unit_test_setup_teardown (test_malformed_closes, start, stop_joined),
     cmocka_unit_test_setup_teardown (test_oversized_and_bad_version, start, stop_joined),
+    cmocka_unit_test_setup_teardown (test_mem_table, start, stop),
+    cmocka_unit_test_setup_teardown (test_mem_slots, start, stop),
+    cmocka_unit_test_setup_teardown (test_mem_table_malformed, start, stop_joined),
   };
   (void) stop;
   return cmocka_run_group_tests_name ("blk-proto", tests, NULL, NULL);

@@ -307,7 +307,8 @@ main (int argc, char **argv)
     dev.max_queues = (unsigned) queues;
     dev.features = blk_features (&blk) | (1ull << VU_F_PROTOCOL_FEATURES);
     dev.protocol_features = (1ull << VU_PROTOCOL_F_MQ) | (1ull << VU_PROTOCOL_F_REPLY_ACK)
-                            | (1ull << VU_PROTOCOL_F_CONFIG);
+                            | (1ull << VU_PROTOCOL_F_CONFIG)
+                            | (1ull << VU_PROTOCOL_F_CONFIGURE_MEM_SLOTS);
     blk_fill_config (&blk, (unsigned) queues, &dev.config);
     logmsg (LOG_INFO, "front-end connected");
     if (vu_serve (&dev) < 0)

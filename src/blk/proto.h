@@ -70,6 +70,27 @@ struct vu_header {
   uint32_t size;                  /* payload bytes after the header */
 } __attribute__ ((packed));
 
+#define VU_MAX_MEM_REGIONS 8      /* SET_MEM_TABLE */
+#define VU_MAX_MEM_SLOTS 32       /* ADD_MEM_REG (GET_MAX_MEM_SLOTS) */
+
+struct vu_mem_region {
+  uint64_t guest_phys_addr;
+  uint64_t memory_size;
+  uint64_t userspace_addr;        /* the front-end's own address of it */
+  uint64_t mmap_offset;
+} __attribute__ ((packed));
+
+struct vu_mem_table {
+  uint32_t nregions;
+  uint32_t padding;
+  struct vu_mem_region regions[VU_MAX_MEM_REGIONS];
+} __attribute__ ((packed));
+
+struct vu_mem_reg {
+  uint64_t padding;
+  struct vu_mem_region region;
+} __attribute__ ((packed));
+
 struct vu_config_payload {
   uint32_t offset;
   uint32_t size;
@@ -82,6 +103,8 @@ struct vu_msg {
   union {
     uint64_t u64;
     struct vu_config_payload config;
+    struct vu_mem_table mem;
+    struct vu_mem_reg reg;
     uint8_t raw[VU_MAX_PAYLOAD];
   } payload;
   int fds[VU_MAX_FDS];

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -38,12 +39,167 @@ vu_dev_init (struct vu_dev *dev, int fd)
   dev->slave_fd = -1;
 }
 
+static void close_fds (struct vu_msg *msg);
+
+static void
+unmap_region (struct vu_region *r)
+{
+  if (r->mmap_addr)
+    munmap (r->mmap_addr, r->mmap_size);
+  memset (r, 0, sizeof (*r));
+}
+
+static void
+unmap_all (struct vu_dev *dev)
+{
+  for (unsigned i = 0; i < dev->n_regions; i++)
+    unmap_region (&dev->regions[i]);
+  dev->n_regions = 0;
+}
+
 void
 vu_dev_reset (struct vu_dev *dev)
 {
   if (dev->slave_fd >= 0)
     close (dev->slave_fd);
   dev->slave_fd = -1;
+  unmap_all (dev);
+}
+
+/* [start, start + len) inside [base, base + size), without overflow. */
+static bool
+inside (uint64_t start, uint64_t len, uint64_t base, uint64_t size)
+{
+  return start >= base && start - base <= size && len <= size - (start - base);
+}
+
+void *
+vu_gpa_to_va (const struct vu_dev *dev, uint64_t gpa, uint64_t len)
+{
+  for (unsigned i = 0; i < dev->n_regions; i++) {
+    const struct vu_region *r = &dev->regions[i];
+    if (inside (gpa, len, r->gpa, r->size))
+      return (char *) r->mmap_addr + r->mmap_offset + (gpa - r->gpa);
+  }
+  return NULL;
+}
+
+void *
+vu_uva_to_va (const struct vu_dev *dev, uint64_t uva, uint64_t len)
+{
+  for (unsigned i = 0; i < dev->n_regions; i++) {
+    const struct vu_region *r = &dev->regions[i];
+    if (inside (uva, len, r->uva, r->size))
+      return (char *) r->mmap_addr + r->mmap_offset + (uva - r->uva);
+  }
+  return NULL;
+}
+
+/* Maps @fd as region @desc into @r; the fd is consumed. */
+static int
+map_region (struct vu_dev *dev, const struct vu_mem_region *desc, int fd, struct vu_region *r)
+{
+  void *addr;
+  uint64_t total;
+
+  if (desc->memory_size == 0 || desc->mmap_offset > UINT64_MAX - desc->memory_size
+      || desc->guest_phys_addr > UINT64_MAX - desc->memory_size
+      || desc->userspace_addr > UINT64_MAX - desc->memory_size) {
+    close (fd);
+    return refuse (dev, "memory region at 0x%llx: size 0x%llx out of range",
+                   (unsigned long long) desc->guest_phys_addr,
+                   (unsigned long long) desc->memory_size);
+  }
+  total = desc->mmap_offset + desc->memory_size;
+  addr = mmap (NULL, total, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, fd, 0);
+  close (fd);
+  if (addr == MAP_FAILED)
+    return refuse (dev, "map memory region at 0x%llx: %s",
+                   (unsigned long long) desc->guest_phys_addr, strerror (errno));
+  r->gpa = desc->guest_phys_addr;
+  r->size = desc->memory_size;
+  r->uva = desc->userspace_addr;
+  r->mmap_offset = desc->mmap_offset;
+  r->mmap_addr = addr;
+  r->mmap_size = total;
+  return 0;
+}
+
+static int
+set_mem_table (struct vu_dev *dev, struct vu_msg *msg)
+{
+  const struct vu_mem_table *t = &msg->payload.mem;
+  struct vu_region fresh[VU_MAX_MEM_REGIONS];
+  unsigned n;
+
+  if (msg->hdr.size < offsetof (struct vu_mem_table, regions)
+      || t->nregions > VU_MAX_MEM_REGIONS
+      || msg->hdr.size < offsetof (struct vu_mem_table, regions) + t->nregions * sizeof (t->regions[0])
+      || msg->n_fds != t->nregions) {
+    close_fds (msg);
+    return refuse (dev, "SET_MEM_TABLE: malformed (%u regions, %u descriptors)",
+                   msg->hdr.size >= 4 ? t->nregions : 0, msg->n_fds);
+  }
+  memset (fresh, 0, sizeof (fresh));
+  for (n = 0; n < t->nregions; n++) {
+    int fd = msg->fds[n];
+    msg->fds[n] = -1;
+    if (map_region (dev, &t->regions[n], fd, &fresh[n]) < 0) {
+      for (unsigned k = 0; k < n; k++)
+        unmap_region (&fresh[k]);
+      close_fds (msg);
+      return -1;
+    }
+  }
+  msg->n_fds = 0;
+  /* the new table replaces the old one whole */
+  unmap_all (dev);
+  memcpy (dev->regions, fresh, sizeof (fresh));
+  dev->n_regions = t->nregions;
+  return 0;
+}
+
+static int
+add_mem_reg (struct vu_dev *dev, struct vu_msg *msg)
+{
+  int fd;
+
+  if (msg->hdr.size != sizeof (struct vu_mem_reg) || msg->n_fds != 1) {
+    close_fds (msg);
+    return refuse (dev, "ADD_MEM_REG: malformed");
+  }
+  if (dev->n_regions >= VU_MAX_MEM_SLOTS) {
+    close_fds (msg);
+    return refuse (dev, "ADD_MEM_REG: all %d slots are in use", VU_MAX_MEM_SLOTS);
+  }
+  fd = msg->fds[0];
+  msg->n_fds = 0;
+  if (map_region (dev, &msg->payload.reg.region, fd, &dev->regions[dev->n_regions]) < 0)
+    return -1;
+  dev->n_regions++;
+  return 0;
+}
+
+static int
+rem_mem_reg (struct vu_dev *dev, struct vu_msg *msg)
+{
+  const struct vu_mem_region *d = &msg->payload.reg.region;
+
+  close_fds (msg);              /* QEMU may send the region's fd along */
+  if (msg->hdr.size != sizeof (struct vu_mem_reg))
+    return refuse (dev, "REM_MEM_REG: malformed");
+  for (unsigned i = 0; i < dev->n_regions; i++) {
+    struct vu_region *r = &dev->regions[i];
+    if (r->gpa == d->guest_phys_addr && r->size == d->memory_size) {
+      unmap_region (r);
+      memmove (r, r + 1, (dev->n_regions - i - 1) * sizeof (*r));
+      dev->n_regions--;
+      memset (&dev->regions[dev->n_regions], 0, sizeof (*r));
+      return 0;
+    }
+  }
+  return refuse (dev, "REM_MEM_REG: no region at 0x%llx of 0x%llx bytes",
+                 (unsigned long long) d->guest_phys_addr, (unsigned long long) d->memory_size);
 }
 
 static void
@@ -266,6 +422,17 @@ vu_handle (struct vu_dev *dev, struct vu_msg *msg)
     return get_config (dev, msg);
   case VU_SET_CONFIG:
     rc = set_config (dev, msg);
+    break;
+  case VU_SET_MEM_TABLE:
+    rc = set_mem_table (dev, msg);
+    break;
+  case VU_GET_MAX_MEM_SLOTS:
+    return reply_u64 (dev, msg, VU_MAX_MEM_SLOTS);
+  case VU_ADD_MEM_REG:
+    rc = add_mem_reg (dev, msg);
+    break;
+  case VU_REM_MEM_REG:
+    rc = rem_mem_reg (dev, msg);
     break;
   case VU_SET_SLAVE_REQ_FD:
     if (msg->n_fds != 1)

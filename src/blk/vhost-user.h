@@ -7,6 +7,16 @@
 
 #include "proto.h"
 
+/* A region of guest memory, mapped here. */
+struct vu_region {
+  uint64_t gpa;                   /* guest physical address */
+  uint64_t size;
+  uint64_t uva;                   /* the front-end's address of it */
+  uint64_t mmap_offset;
+  void *mmap_addr;                /* our mapping (of mmap_offset + size bytes) */
+  uint64_t mmap_size;
+};
+
 struct vu_dev {
   int fd;                         /* the connection to the front-end */
   unsigned max_queues;            /* GET_QUEUE_NUM */
@@ -17,6 +27,8 @@ struct vu_dev {
   bool protocol_negotiated;
   struct virtio_blk_config config;
   int slave_fd;                   /* SET_SLAVE_REQ_FD, -1 when none */
+  unsigned n_regions;
+  struct vu_region regions[VU_MAX_MEM_SLOTS];
   char error[256];                /* why the last message was refused */
 };
 
@@ -24,8 +36,17 @@ struct vu_dev {
  * filled by the caller before serving. */
 void vu_dev_init (struct vu_dev *dev, int fd);
 
-/* Closes the connection's descriptors (not dev->fd). */
+/* Closes the connection's descriptors (not dev->fd) and unmaps guest memory. */
 void vu_dev_reset (struct vu_dev *dev);
+
+/* The address here of @len bytes of guest memory at guest physical
+ * address @gpa, or NULL when they are not all inside one region (the
+ * arithmetic cannot overflow). */
+void *vu_gpa_to_va (const struct vu_dev *dev, uint64_t gpa, uint64_t len);
+
+/* The same for an address in the front-end's own address space (vring
+ * addresses come as such). */
+void *vu_uva_to_va (const struct vu_dev *dev, uint64_t uva, uint64_t len);
 
 /* Reads one message with its descriptors.  Returns 1 on a message, 0 on
  * end of file, -1 on a malformed message or error (dev->error says which). */

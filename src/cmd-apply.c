@@ -7,6 +7,7 @@
 #include "commands.h"
 #include "fleet.h"
 #include "hints.h"
+#include "inputs.h"
 #include "policy.h"
 #include "topology.h"
 #include "util/error.h"
@@ -118,12 +119,12 @@ run (struct vdp_globals *g, int argc, char **argv)
 {
   struct apply_opts o = { 0 };
   g_autoptr (GArray) devices = vdp_device_hints_new ();
-  g_autoptr (GError) err = NULL;
   g_autoptr (vdp_topology) topo = NULL;
   g_autoptr (vdp_policy) policy = NULL;
   g_autoptr (GPtrArray) results = NULL;
   g_autoptr (GPtrArray) warnings = g_ptr_array_new_with_free_func (g_free);
   struct vdp_apply_opts ao = { 0 };
+  struct vdp_caps caps;
   int first, rc;
 
   o.devices = devices;
@@ -135,21 +136,10 @@ run (struct vdp_globals *g, int argc, char **argv)
                      : "no domain given (name domains or use --all)");
     return VDP_EXIT_USAGE;
   }
-  if (o.target) {
-    struct vdp_caps check;
-    if (!vdp_caps_parse_target (o.target, &check, &err)) {
-      vdp_usage_error (g, "apply", "%s", err->message);
-      return VDP_EXIT_USAGE;
-    }
-  }
-  topo = vdp_topology_load (g->topology, &err);
-  if (topo == NULL || (policy = vdp_policy_find (o.profile, &err)) == NULL
-      || !vdp_device_hints_check (topo, (struct vdp_device_hint *) devices->data, devices->len, &err)) {
-    vdp_error_print (g->prog, err);
-    return vdp_error_exit_status (err);
-  }
-  if (o.force)
-    policy->override = true;
+  rc = vdp_inputs_load (g, "apply", o.target, o.profile, o.force, devices, &caps, &topo,
+                        &policy);
+  if (rc != VDP_PARSE_CONTINUE)
+    return rc;
 
   ao.topo = topo;
   ao.policy = policy;

@@ -7,6 +7,7 @@
 #include "commands.h"
 #include "fleet.h"
 #include "hints.h"
+#include "inputs.h"
 #include "lint.h"
 #include "planner.h"
 #include "policy.h"
@@ -96,43 +97,19 @@ handle (int opt, const char *arg, void *data, GError **error)
 
 /* Audits domain XML files, planned together as the domains of one host. */
 static gboolean
-check_files (const struct vdp_globals *g, GPtrArray *files, const struct vdp_apply_opts *ao,
-             GPtrArray *findings, GError **error)
+check_files (GPtrArray *files, const struct vdp_caps *caps, GArray *devices,
+             const struct vdp_apply_opts *ao, GPtrArray *findings, GError **error)
 {
   unsigned n = files->len;
-  g_autofree xmlDocPtr *docs = g_new0 (xmlDocPtr, n);
-  g_autofree struct vdp_domain **doms = g_new0 (struct vdp_domain *, n);
-  g_autofree struct vdp_disk_hint **hints = g_new0 (struct vdp_disk_hint *, n);
+  g_autofree struct vdp_domain_file *docs = g_new0 (struct vdp_domain_file, n);
   g_autofree struct vdp_plan_input *in = g_new0 (struct vdp_plan_input, n);
-  g_autoptr (vdp_plan) plan = NULL;
-  struct vdp_caps caps;
-  gboolean ok = TRUE;
+  gboolean ok = vdp_domain_files_load (files, ao->topo, devices, ao->warnings, docs, in, error);
 
-  vdp_caps_from_versions (&caps, VDP_CAPS_NEWEST_LIBVIRT, VDP_CAPS_NEWEST_QEMU);
-  if (ao->target)
-    vdp_caps_parse_target (ao->target, &caps, NULL);
-  for (unsigned i = 0; i < n && ok; i++) {
-    docs[i] = vdp_xml_read_file (files->pdata[i], error);
-    doms[i] = docs[i] ? vdp_domain_parse (docs[i], files->pdata[i], error) : NULL;
-    if (doms[i] == NULL) {
-      ok = FALSE;
-      break;
-    }
-    hints[i] = vdp_disk_hints_compute (ao->topo, doms[i], ao->hints, ao->n_hints, ao->warnings);
-    in[i].dom = doms[i];
-    in[i].hints = hints[i];
-  }
   if (ok) {
-    plan = vdp_plan_compute (ao->topo, ao->policy, &caps, in, n, NULL);
-    vdp_lint_domains (ao->topo, &caps, in, n, plan, findings);
+    g_autoptr (vdp_plan) plan = vdp_plan_compute (ao->topo, ao->policy, caps, in, n, NULL);
+    vdp_lint_domains (ao->topo, caps, in, n, plan, findings);
   }
-  g_clear_pointer (&plan, vdp_plan_free);
-  for (unsigned i = 0; i < n; i++) {
-    vdp_disk_hints_free (hints[i], doms[i] ? doms[i]->n_disks : 0);
-    vdp_domain_free (doms[i]);
-    if (docs[i])
-      xmlFreeDoc (docs[i]);
-  }
+  vdp_domain_files_clear (docs, n);
   return ok;
 }
 
@@ -187,6 +164,7 @@ run (struct vdp_globals *g, int argc, char **argv)
   g_autoptr (GPtrArray) warnings = g_ptr_array_new_with_free_func (g_free);
   g_autofree char *text = NULL;
   struct vdp_apply_opts ao = { 0 };
+  struct vdp_caps caps;
   unsigned counted = 0;
   int first, rc;
 
@@ -208,19 +186,10 @@ run (struct vdp_globals *g, int argc, char **argv)
                      : "no domain given (name domains, use --all or --file)");
     return VDP_EXIT_USAGE;
   }
-  if (o.target) {
-    struct vdp_caps c;
-    if (!vdp_caps_parse_target (o.target, &c, &err)) {
-      vdp_usage_error (g, "check", "%s", err->message);
-      return VDP_EXIT_USAGE;
-    }
-  }
-  topo = vdp_topology_load (g->topology, &err);
-  if (topo == NULL || (policy = vdp_policy_find (o.profile, &err)) == NULL
-      || !vdp_device_hints_check (topo, (struct vdp_device_hint *) devices->data, devices->len, &err)) {
-    vdp_error_print (g->prog, err);
-    return vdp_error_exit_status (err);
-  }
+  rc = vdp_inputs_load (g, "check", o.target, o.profile, FALSE, devices, &caps, &topo,
+                        &policy);
+  if (rc != VDP_PARSE_CONTINUE)
+    return rc;
   ao.topo = topo;
   ao.policy = policy;
   ao.state = o.state;
@@ -230,7 +199,7 @@ run (struct vdp_globals *g, int argc, char **argv)
   ao.warnings = warnings;
 
   if (files->len) {
-    if (!check_files (g, files, &ao, findings, &err)) {
+    if (!check_files (files, &caps, devices, &ao, findings, &err)) {
       vdp_error_print (g->prog, err);
       return vdp_error_exit_status (err);
     }

@@ -11,6 +11,7 @@
 #include "commands.h"
 #include "domain.h"
 #include "hints.h"
+#include "inputs.h"
 #include "planner.h"
 #include "policy.h"
 #include "topology.h"
@@ -351,14 +352,6 @@ json_domain (JsonBuilder *b, const struct vdp_plan *plan, const struct vdp_domai
 
 /* ---- run --------------------------------------------------------------- */
 
-struct loaded {
-  char *file;
-  xmlDocPtr doc;
-  struct vdp_domain *dom;
-  struct vdp_disk_hint *hints;
-  char *before, *after;
-};
-
 static int
 fail (const struct vdp_globals *g, GError *err)
 {
@@ -378,8 +371,10 @@ run (struct vdp_globals *g, int argc, char **argv)
   g_autoptr (vdp_plan) plan = NULL;
   g_autoptr (GPtrArray) warnings = g_ptr_array_new_with_free_func (g_free);
   g_autoptr (GString) out = g_string_new (NULL);
-  g_autofree struct loaded *docs = NULL;
+  g_autofree struct vdp_domain_file *docs = NULL;
   g_autofree struct vdp_plan_input *inputs = NULL;
+  g_auto (GStrv) before = NULL;
+  g_auto (GStrv) after = NULL;
   struct vdp_caps caps;
   int first, rc = VDP_EXIT_OK;
   unsigned n;
@@ -414,41 +409,18 @@ run (struct vdp_globals *g, int argc, char **argv)
     vdp_usage_error (g, "plan", "--xml with several files needs --output-dir");
     return VDP_EXIT_USAGE;
   }
-  vdp_caps_from_versions (&caps, VDP_CAPS_NEWEST_LIBVIRT, VDP_CAPS_NEWEST_QEMU);
-  if (o.target && !vdp_caps_parse_target (o.target, &caps, &err)) {
-    vdp_usage_error (g, "plan", "%s", err->message);
-    return VDP_EXIT_USAGE;
-  }
-
-  topo = vdp_topology_load (g->topology, &err);
-  if (topo == NULL)
-    return fail (g, err);
-  policy = vdp_policy_find (o.profile, &err);
-  if (policy == NULL)
-    return fail (g, err);
-  if (o.force)
-    policy->override = true;
-  if (!vdp_device_hints_check (topo, (struct vdp_device_hint *) devices->data, devices->len, &err))
-    return fail (g, err);
+  rc = vdp_inputs_load (g, "plan", o.target, o.profile, o.force, devices, &caps, &topo, &policy);
+  if (rc != VDP_PARSE_CONTINUE)
+    return rc;
+  rc = VDP_EXIT_OK;
 
   n = files->len;
-  docs = g_new0 (struct loaded, n);
+  docs = g_new0 (struct vdp_domain_file, n);
   inputs = g_new0 (struct vdp_plan_input, n);
-  for (unsigned i = 0; i < n && rc == VDP_EXIT_OK; i++) {
-    docs[i].file = files->pdata[i];
-    docs[i].doc = vdp_xml_read_file (docs[i].file, &err);
-    if (docs[i].doc)
-      docs[i].dom = vdp_domain_parse (docs[i].doc, docs[i].file, &err);
-    if (docs[i].dom == NULL) {
-      rc = fail (g, err);
-      break;
-    }
-    docs[i].hints = vdp_disk_hints_compute (topo, docs[i].dom,
-                                            (struct vdp_device_hint *) devices->data,
-                                            devices->len, warnings);
-    inputs[i].dom = docs[i].dom;
-    inputs[i].hints = docs[i].hints;
-  }
+  before = g_new0 (char *, n + 1);
+  after = g_new0 (char *, n + 1);
+  if (!vdp_domain_files_load (files, topo, devices, warnings, docs, inputs, &err))
+    rc = fail (g, err);
   if (rc == VDP_EXIT_OK) {
     plan = vdp_plan_compute (topo, policy, &caps, inputs, n, &err);
     if (plan == NULL)
@@ -456,12 +428,12 @@ run (struct vdp_globals *g, int argc, char **argv)
   }
   for (unsigned i = 0; rc == VDP_EXIT_OK && i < n; i++) {
     g_autoptr (xmlDoc) copy = xmlCopyDoc (docs[i].doc, 1);
-    docs[i].before = vdp_xml_format (docs[i].doc);
+    before[i] = vdp_xml_format (docs[i].doc);
     if (vdp_xmlpatch_apply (copy, plan, &plan->domains[i], &err) < 0) {
       rc = fail (g, err);
       break;
     }
-    docs[i].after = vdp_xml_format (copy);
+    after[i] = vdp_xml_format (copy);
   }
 
   if (rc == VDP_EXIT_OK) {
@@ -488,14 +460,14 @@ run (struct vdp_globals *g, int argc, char **argv)
     } else if (o.diff) {
       for (unsigned i = 0; i < n && rc == VDP_EXIT_OK; i++) {
         g_autofree char *base = g_path_get_basename (docs[i].file);
-        g_autofree char *d = vdp_unified_diff (base, docs[i].before, docs[i].after, &err);
+        g_autofree char *d = vdp_unified_diff (base, before[i], after[i], &err);
         if (d == NULL)
           rc = fail (g, err);
         else
           g_string_append (out, d);
       }
     } else if (o.xml && !o.output_dir) {
-      g_string_append (out, docs[0].after);
+      g_string_append (out, after[0]);
     } else if (!o.xml) {
       for (unsigned i = 0; i < n; i++)
         explain_domain (out, plan, &plan->domains[i]);
@@ -511,7 +483,7 @@ run (struct vdp_globals *g, int argc, char **argv)
       g_autofree char *base = g_path_get_basename (docs[i].file);
       g_autofree char *path = g_build_filename (o.output_dir, base, NULL);
       /* g_file_set_contents writes a temporary file and renames it */
-      if (!g_file_set_contents (path, docs[i].after, -1, &err))
+      if (!g_file_set_contents (path, after[i], -1, &err))
         rc = fail (g, err);
     }
   }
@@ -527,14 +499,7 @@ run (struct vdp_globals *g, int argc, char **argv)
     rc = vdp_print_output (g, out->str);
   }
 
-  for (unsigned i = 0; i < n; i++) {
-    vdp_disk_hints_free (docs[i].hints, docs[i].dom ? docs[i].dom->n_disks : 0);
-    vdp_domain_free (docs[i].dom);
-    if (docs[i].doc)
-      xmlFreeDoc (docs[i].doc);
-    g_free (docs[i].before);
-    g_free (docs[i].after);
-  }
+  vdp_domain_files_clear (docs, n);
   return rc;
 }
 

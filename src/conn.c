@@ -21,6 +21,7 @@ struct vdp_conn {
   virConnectPtr v;
   gboolean test;
   gboolean local_schema;    /* validate with the local libvirt's schema, in-process */
+  int ncpus;                /* host_cpus(), once asked (atomic: shared by -j workers) */
   int refs;
 };
 
@@ -376,12 +377,19 @@ vdp_conn_is_active (struct vdp_conn *c, const char *name, GError **error)
 static int
 host_cpus (struct vdp_conn *c)
 {
-  int n = virNodeGetCPUMap (c->v, NULL, NULL, 0);
+  int n = g_atomic_int_get (&c->ncpus);
   virNodeInfo info;
 
+  /* two round trips to the host: asked once per connection, not per pin;
+   * workers racing here compute the same value */
+  if (n > 0)
+    return n;
+  n = virNodeGetCPUMap (c->v, NULL, NULL, 0);
   if (virNodeGetInfo (c->v, &info) == 0)
     n = MAX (n, (int) VIR_NODEINFO_MAXCPUS (info));
-  return n > 0 ? n : 1024;
+  n = n > 0 ? n : 1024;
+  g_atomic_int_set (&c->ncpus, n);
+  return n;
 }
 
 static unsigned char *
@@ -520,19 +528,19 @@ pin (struct vdp_conn *c, const char *name, pin_fn fn, const char *what, unsigned
      hwloc_const_bitmap_t set, GError **error)
 {
   virDomainPtr d = lookup (c, name, error);
-  int maplen, rc;
+  int ncpus = host_cpus (c), maplen, rc;
   g_autofree unsigned char *map = NULL;
 
   if (d == NULL)
     return FALSE;
-  if (hwloc_bitmap_last (set) >= host_cpus (c)) {
+  if (hwloc_bitmap_last (set) >= ncpus) {
     g_set_error (error, VDP_ERROR, VDP_ERROR_RUNTIME,
                  "pin %s of '%s': CPU %d does not exist on '%s' (%d CPUs): plan with that "
-                 "host's topology", what, name, hwloc_bitmap_last (set), c->uri, host_cpus (c));
+                 "host's topology", what, name, hwloc_bitmap_last (set), c->uri, ncpus);
     virDomainFree (d);
     return FALSE;
   }
-  map = to_cpumap (set, host_cpus (c), &maplen);
+  map = to_cpumap (set, ncpus, &maplen);
   rc = fn (d, id, map, maplen);
   virDomainFree (d);
   if (rc < 0) {

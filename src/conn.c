@@ -146,12 +146,6 @@ vdp_conn_uri (const struct vdp_conn *c)
   return c->uri;
 }
 
-gboolean
-vdp_conn_is_test (const struct vdp_conn *c)
-{
-  return c->test;
-}
-
 /* Whether the domain capabilities list @value among the values of the
  * <enum name='@name'> under <@section>. */
 static gboolean

@@ -27,9 +27,6 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (vdp_conn, vdp_conn_free)
 /* The URI as libvirt names it. */
 const char *vdp_conn_uri (const struct vdp_conn *c);
 
-/* TRUE for libvirt's test driver (no real hypervisor behind it). */
-gboolean vdp_conn_is_test (const struct vdp_conn *c);
-
 /* The stack behind the connection: the daemon's libvirt version and the
  * hypervisor's, refined by the domain capabilities where the driver has
  * them (memfd memory backing).  The test driver reports no QEMU: the

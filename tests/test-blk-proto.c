@@ -92,7 +92,7 @@ request (struct server *s, uint32_t req, uint32_t flags, const void *payload, ui
   m.hdr.size = size;
   if (size)
     memcpy (m.payload.raw, payload, size);
-  assert_int_equal (vu_send (s->fe, &m), 0);
+  assert_int_equal (vu_send (s->fe, &m, -1), 0);
   if (reply_out) {
     struct vu_dev fe;
     vu_dev_init (&fe, s->fe);
@@ -156,7 +156,7 @@ enable_reply_ack (struct server *s)
   m.hdr.flags = VU_VERSION;
   m.hdr.size = 8;
   m.payload.u64 = pf;
-  assert_int_equal (vu_send (s->fe, &m), 0);
+  assert_int_equal (vu_send (s->fe, &m, -1), 0);
 }
 
 static void
@@ -175,25 +175,25 @@ test_mem_table (void **state)
   close (fds[0]);
   close (fds[1]);
   assert_int_equal (r.payload.u64, 0);
-  assert_int_equal (s->dev.n_regions, 2);
+  assert_int_equal (s->dev.mem.n, 2);
   /* GPA 0 is file offset 64 KiB of the first memfd: page 16 */
-  p = vu_gpa_to_va (&s->dev, 0, 16);
+  p = vu_mem_gpa (&s->dev.mem, 0, 16);
   assert_non_null (p);
   assert_int_equal (p[0], 16);
-  p = vu_gpa_to_va (&s->dev, (4ull << 30) + 8192, 1);
+  p = vu_mem_gpa (&s->dev.mem, (4ull << 30) + 8192, 1);
   assert_non_null (p);
   assert_int_equal (p[0], 102);
   /* the front-end's own addresses (vring addresses) translate too */
-  p = vu_uva_to_va (&s->dev, 0x7f1000000000ull + 4096, 1);
+  p = vu_mem_uva (&s->dev.mem, 0x7f1000000000ull + 4096, 1);
   assert_non_null (p);
   assert_int_equal (p[0], 101);
   /* bounds: past the end, across the end, between regions, wrapping */
-  assert_null (vu_gpa_to_va (&s->dev, 1 << 20, 1));
-  assert_null (vu_gpa_to_va (&s->dev, (1 << 20) - 8, 16));
-  assert_null (vu_gpa_to_va (&s->dev, 2ull << 30, 1));
-  assert_null (vu_gpa_to_va (&s->dev, 16, UINT64_MAX));
-  assert_null (vu_gpa_to_va (&s->dev, UINT64_MAX - 4, 16));
-  assert_non_null (vu_gpa_to_va (&s->dev, (1 << 20) - 16, 16));
+  assert_null (vu_mem_gpa (&s->dev.mem, 1 << 20, 1));
+  assert_null (vu_mem_gpa (&s->dev.mem, (1 << 20) - 8, 16));
+  assert_null (vu_mem_gpa (&s->dev.mem, 2ull << 30, 1));
+  assert_null (vu_mem_gpa (&s->dev.mem, 16, UINT64_MAX));
+  assert_null (vu_mem_gpa (&s->dev.mem, UINT64_MAX - 4, 16));
+  assert_non_null (vu_mem_gpa (&s->dev.mem, (1 << 20) - 16, 16));
 
   /* a new table replaces the old one whole */
   {
@@ -202,9 +202,9 @@ test_mem_table (void **state)
     request_fds (s, VU_SET_MEM_TABLE, &t2, sizeof (t2), &fd, 1, &r);
     close (fd);
     assert_int_equal (r.payload.u64, 0);
-    assert_int_equal (s->dev.n_regions, 1);
-    assert_null (vu_gpa_to_va (&s->dev, 0, 1));
-    assert_int_equal (*(unsigned char *) vu_gpa_to_va (&s->dev, 8ull << 30, 1), 7);
+    assert_int_equal (s->dev.mem.n, 1);
+    assert_null (vu_mem_gpa (&s->dev.mem, 0, 1));
+    assert_int_equal (*(unsigned char *) vu_mem_gpa (&s->dev.mem, 8ull << 30, 1), 7);
   }
 }
 
@@ -221,11 +221,11 @@ test_mem_slots (void **state)
   request_fds (s, VU_ADD_MEM_REG, &add, sizeof (add), &fd, 1, &r);
   close (fd);
   assert_int_equal (r.payload.u64, 0);
-  assert_int_equal (*(unsigned char *) vu_gpa_to_va (&s->dev, (1ull << 32) + 4096, 1), 4);
+  assert_int_equal (*(unsigned char *) vu_mem_gpa (&s->dev.mem, (1ull << 32) + 4096, 1), 4);
   request_fds (s, VU_REM_MEM_REG, &add, sizeof (add), NULL, 0, &r);
   assert_int_equal (r.payload.u64, 0);
-  assert_int_equal (s->dev.n_regions, 0);
-  assert_null (vu_gpa_to_va (&s->dev, 1ull << 32, 1));
+  assert_int_equal (s->dev.mem.n, 0);
+  assert_null (vu_mem_gpa (&s->dev.mem, 1ull << 32, 1));
 }
 
 static void
@@ -251,7 +251,7 @@ test_mem_table_malformed (void **state)
   pthread_join (s->thread, NULL);
   assert_int_equal (s->rc, -1);
   assert_non_null (strstr (s->dev.error, "SET_MEM_TABLE: malformed"));
-  assert_int_equal (s->dev.n_regions, 0);
+  assert_int_equal (s->dev.mem.n, 0);
   s->thread = pthread_self ();
 }
 
@@ -366,7 +366,7 @@ test_malformed_closes (void **state)
   m.hdr.request = VU_SET_FEATURES;
   m.hdr.flags = VU_VERSION;
   m.hdr.size = 3;                 /* SET_FEATURES carries 8 bytes */
-  assert_int_equal (vu_send (s->fe, &m), 0);
+  assert_int_equal (vu_send (s->fe, &m, -1), 0);
   /* the backend stops serving the connection (its caller closes it) */
   pthread_join (s->thread, NULL);
   assert_int_equal (s->rc, -1);

@@ -2,8 +2,11 @@
 /* The backing file or block device of a virtio-blk disk, and the config it announces. */
 #include <config.h>
 
+#include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
+#include <linux/falloc.h>
 #include <linux/fs.h>
 #include <stdio.h>
 #include <string.h>
@@ -26,6 +29,20 @@ blk_open (struct blk_dev *b, const char *path, bool read_only, const char *seria
 
   memset (b, 0, sizeof (*b));
   b->fd = -1;
+  if (strncmp (path, "null:", 5) == 0) {
+    char *end;
+    errno = 0;
+    b->size = strtoull (path + 5, &end, 10);
+    if (errno || *end || path[5] < '0' || path[5] > '9' || b->size == 0 || b->size % 512) {
+      snprintf (err, errlen, "invalid --blk-file '%s' (null:<bytes>, a multiple of 512)", path);
+      return -1;
+    }
+    b->null = true;
+    b->logical_block = 512;
+    b->read_only = read_only;
+    snprintf (b->serial, sizeof (b->serial), "%s", serial ? serial : "");
+    return 0;
+  }
   fd = open (path, (read_only ? O_RDONLY : O_RDWR) | O_DIRECT | O_CLOEXEC);
   if (fd < 0) {
     snprintf (err, errlen, "cannot open --blk-file '%s': %s%s", path, strerror (errno),
@@ -105,4 +122,197 @@ blk_fill_config (const struct blk_dev *b, unsigned num_queues, struct virtio_blk
     c->max_write_zeroes_seg = 1;
     c->write_zeroes_may_unmap = 1;
   }
+}
+
+/* Copies @len bytes at @skip of the readable pieces into @buf; false when short. */
+static bool
+copy_out (const struct vq_elem *e, size_t skip, void *buf, size_t len)
+{
+  for (unsigned i = 0; i < e->n_out && len; i++) {
+    size_t l = e->iov[i].iov_len;
+    if (skip >= l) {
+      skip -= l;
+      continue;
+    }
+    l -= skip;
+    if (l > len)
+      l = len;
+    memcpy (buf, (char *) e->iov[i].iov_base + skip, l);
+    buf = (char *) buf + l;
+    len -= l;
+    skip = 0;
+  }
+  return len == 0;
+}
+
+static uint64_t
+iov_bytes (const struct iovec *iov, unsigned n)
+{
+  uint64_t t = 0;
+
+  for (unsigned i = 0; i < n; i++)
+    t += iov[i].iov_len;
+  return t;
+}
+
+/* Drops @skip bytes from the front of @iov[0..*n); returns the new start. */
+static struct iovec *
+skip_front (struct iovec *iov, unsigned *n, uint64_t *gpa, size_t skip)
+{
+  while (*n && skip >= iov->iov_len) {
+    skip -= iov->iov_len;
+    iov++;
+    gpa++;
+    (*n)--;
+  }
+  if (*n && skip) {
+    iov->iov_base = (char *) iov->iov_base + skip;
+    iov->iov_len -= skip;
+    *gpa += skip;
+  }
+  return iov;
+}
+
+static void
+done (struct blk_req *r, uint8_t status)
+{
+  r->op = BLK_OP_DONE;
+  r->status_value = status;
+}
+
+/* Whether [sector, sector + bytes / 512) is a well-aligned range of the disk. */
+static bool
+range_ok (const struct blk_dev *b, uint64_t sector, uint64_t bytes)
+{
+  uint64_t capacity = b->size / 512;
+
+  if (bytes % 512 || bytes % b->logical_block || (sector * 512) % b->logical_block)
+    return false;
+  return sector <= capacity && bytes / 512 <= capacity - sector;
+}
+
+void
+blk_req_decode (const struct blk_dev *b, bool wce, struct vq_elem *e, struct blk_req *r)
+{
+  struct virtio_blk_outhdr h;
+  struct iovec *in = e->iov + e->n_out;
+  uint64_t in_bytes = iov_bytes (in, e->n_in);
+  unsigned n;
+
+  memset (r, 0, sizeof (*r));
+  r->written = 0;
+  /* the status is the last byte of the last writable piece */
+  if (in_bytes == 0) {
+    done (r, VIRTIO_BLK_S_IOERR);
+    return;
+  }
+  {
+    struct iovec *last = &in[e->n_in - 1];
+    unsigned k = e->n_in - 1;
+    while (last->iov_len == 0) {          /* zero-length pieces at the end */
+      last--;
+      k--;
+    }
+    r->status = (uint8_t *) last->iov_base + last->iov_len - 1;
+    r->status_gpa = e->gpa[e->n_out + k] + last->iov_len - 1;
+    last->iov_len--;
+  }
+  if (!copy_out (e, 0, &h, sizeof (h))) {
+    done (r, VIRTIO_BLK_S_IOERR);
+    return;
+  }
+  r->type = le32toh (h.type);
+  r->offset = le64toh (h.sector);         /* sectors until checked */
+  switch (r->type) {
+  case VIRTIO_BLK_T_IN:
+    r->iov = in;
+    r->niov = e->n_in;
+    r->len = in_bytes - 1;
+    if (!range_ok (b, r->offset, r->len)) {
+      done (r, VIRTIO_BLK_S_IOERR);
+      return;
+    }
+    r->offset *= 512;
+    r->op = BLK_OP_READ;
+    r->written = (uint32_t) (r->len > UINT32_MAX - 1 ? UINT32_MAX : r->len + 1);
+    return;
+  case VIRTIO_BLK_T_OUT:
+    n = e->n_out;
+    r->iov = skip_front (e->iov, &n, e->gpa, sizeof (h));
+    r->niov = n;
+    r->len = iov_bytes (r->iov, n);
+    if (b->read_only || !range_ok (b, r->offset, r->len)) {
+      done (r, VIRTIO_BLK_S_IOERR);
+      return;
+    }
+    r->offset *= 512;
+    r->op = BLK_OP_WRITE;
+    r->mode = wce ? 0 : 1;                /* 1: the write must be durable (RWF_DSYNC) */
+    return;
+  case VIRTIO_BLK_T_FLUSH:
+    r->op = BLK_OP_FLUSH;
+    return;
+  case VIRTIO_BLK_T_GET_ID: {
+    size_t want = in_bytes - 1 < VIRTIO_BLK_ID_BYTES ? in_bytes - 1 : VIRTIO_BLK_ID_BYTES;
+    char id[VIRTIO_BLK_ID_BYTES] = { 0 };
+    size_t left = want;
+    memcpy (id, b->serial, strnlen (b->serial, VIRTIO_BLK_ID_BYTES));
+    for (unsigned i = 0; i < e->n_in && left; i++) {
+      size_t l = in[i].iov_len < left ? in[i].iov_len : left;
+      memcpy (in[i].iov_base, id + (want - left), l);
+      left -= l;
+    }
+    r->iov = in;
+    r->niov = e->n_in;
+    r->len = want;
+    r->written = (uint32_t) want + 1;
+    done (r, VIRTIO_BLK_S_OK);
+    return;
+  }
+  case VIRTIO_BLK_T_DISCARD:
+  case VIRTIO_BLK_T_WRITE_ZEROES: {
+    struct virtio_blk_discard_write_zeroes seg;
+    uint64_t data = iov_bytes (e->iov, e->n_out) - sizeof (h);
+    uint32_t flags, sectors;
+    if (b->read_only) {
+      done (r, VIRTIO_BLK_S_IOERR);
+      return;
+    }
+    if (data != sizeof (seg) || !copy_out (e, sizeof (h), &seg, sizeof (seg))) {
+      /* more segments than max_*_seg (1), or a short one */
+      done (r, VIRTIO_BLK_S_IOERR);
+      return;
+    }
+    flags = le32toh (seg.flags);
+    sectors = le32toh (seg.num_sectors);
+    if ((r->type == VIRTIO_BLK_T_DISCARD && flags)
+        || (flags & ~(uint32_t) VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP)) {
+      done (r, VIRTIO_BLK_S_UNSUPP);
+      return;
+    }
+    if (sectors > MAX_DISCARD_SECTORS || !range_ok (b, le64toh (seg.sector), (uint64_t) sectors * 512)) {
+      done (r, VIRTIO_BLK_S_IOERR);
+      return;
+    }
+    r->offset = le64toh (seg.sector) * 512;
+    r->len = (uint64_t) sectors * 512;
+    r->op = BLK_OP_FALLOCATE;
+    r->mode = r->type == VIRTIO_BLK_T_DISCARD || (flags & VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP)
+              ? FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE
+              : FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE;
+    return;
+  }
+  default:
+    done (r, VIRTIO_BLK_S_UNSUPP);
+    return;
+  }
+}
+
+uint32_t
+blk_req_finish (struct blk_req *r, uint8_t status)
+{
+  if (r->status == NULL)
+    return 0;
+  *r->status = status;
+  return status == VIRTIO_BLK_S_OK ? (r->written ? r->written : 1) : 1;
 }

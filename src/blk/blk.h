@@ -5,10 +5,14 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <sys/uio.h>
+
 #include "proto.h"
+#include "virtq.h"
 
 struct blk_dev {
-  int fd;
+  int fd;                         /* -1 for a null disk */
+  bool null;                      /* "null:<bytes>": reads and writes do nothing (benchmarks) */
   uint64_t size;                  /* bytes */
   uint32_t logical_block;         /* bytes, a power of two >= 512 */
   bool read_only;
@@ -26,3 +30,34 @@ uint64_t blk_features (const struct blk_dev *b);
 
 /* Fills the virtio-blk config space for @num_queues queues. */
 void blk_fill_config (const struct blk_dev *b, unsigned num_queues, struct virtio_blk_config *c);
+
+/* What a request asks of the backing file, once decoded and checked. */
+enum blk_op {
+  BLK_OP_DONE,                    /* answered already: status set */
+  BLK_OP_READ,
+  BLK_OP_WRITE,
+  BLK_OP_FLUSH,
+  BLK_OP_FALLOCATE,
+};
+
+struct blk_req {
+  enum blk_op op;
+  uint32_t type;                  /* VIRTIO_BLK_T_* */
+  uint64_t offset;                /* bytes into the disk */
+  uint64_t len;                   /* bytes of data */
+  int mode;                       /* fallocate mode */
+  struct iovec *iov;              /* the data pieces (inside the element) */
+  unsigned niov;
+  uint8_t *status;                /* where the status byte goes, NULL if nowhere */
+  uint64_t status_gpa;
+  uint8_t status_value;           /* VIRTIO_BLK_S_* for BLK_OP_DONE */
+  uint32_t written;               /* bytes the device writes into the request, status included */
+};
+
+/* Decodes @e (trimming its pieces to the data) and checks it against the
+ * disk; @wce is the guest's write-cache setting.  Never fails: a request
+ * that breaks the rules gets BLK_OP_DONE with IOERR or UNSUPP. */
+void blk_req_decode (const struct blk_dev *b, bool wce, struct vq_elem *e, struct blk_req *r);
+
+/* Writes the status byte; returns the used length for the ring. */
+uint32_t blk_req_finish (struct blk_req *r, uint8_t status);

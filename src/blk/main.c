@@ -17,33 +17,14 @@
 #include <unistd.h>
 
 #include "blk.h"
+#include "log.h"
 #include "vhost-user.h"
+#include "worker.h"
 
 #define PROG "virt-dataplane-blk"
 #define MAX_QUEUES 256
 
-enum { LOG_ERROR, LOG_WARNING, LOG_INFO, LOG_DEBUG };
-
-static const char *const level_names[] = { "error", "warning", "info", "debug" };
-static int log_level = LOG_WARNING;
 static volatile sig_atomic_t stopping;
-
-static void
-logmsg (int level, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
-
-static void
-logmsg (int level, const char *fmt, ...)
-{
-  va_list ap;
-
-  if (level > log_level)
-    return;
-  va_start (ap, fmt);
-  fprintf (stderr, "%s: %s: ", PROG, level_names[level]);
-  vfprintf (stderr, fmt, ap);
-  fputc ('\n', stderr);
-  va_end (ap);
-}
 
 static int
 usage_error (const char *fmt, ...) __attribute__ ((format (printf, 1, 2)));
@@ -105,43 +86,49 @@ parse_uint (const char *s, unsigned long max, unsigned long *out)
   return true;
 }
 
-/* Validates a list of colon-separated groups of comma-separated numbers or
- * ranges ("2-3:6,7"); returns the number of groups, or 0 when malformed. */
-static unsigned
-count_groups (const char *s, unsigned long max_value)
+/* A fresh connection state on @fd (workers paused or not running). */
+static void
+setup_dev (struct vu_dev *dev, int fd, const struct blk_dev *blk, unsigned queues,
+           struct blk_workers *workers)
 {
-  unsigned groups = 1;
-  const char *p = s;
+  vu_dev_init (dev, fd);
+  dev->max_queues = queues;
+  dev->features = blk_features (blk) | (1ull << VU_F_PROTOCOL_FEATURES) | (1ull << VU_F_LOG_ALL)
+                  | (1ull << VIRTIO_RING_F_INDIRECT_DESC) | (1ull << VIRTIO_RING_F_EVENT_IDX);
+  dev->protocol_features = (1ull << VU_PROTOCOL_F_MQ) | (1ull << VU_PROTOCOL_F_LOG_SHMFD)
+                           | (1ull << VU_PROTOCOL_F_REPLY_ACK) | (1ull << VU_PROTOCOL_F_CONFIG)
+                           | (1ull << VU_PROTOCOL_F_INFLIGHT_SHMFD)
+                           | (1ull << VU_PROTOCOL_F_RESET_DEVICE)
+                           | (1ull << VU_PROTOCOL_F_CONFIGURE_MEM_SLOTS);
+  blk_fill_config (blk, queues, &dev->config);
+  dev->ops = &blk_workers_ops;
+  dev->opaque = workers;
+}
 
-  if (*s == '\0')
-    return 0;
-  while (*p) {
-    unsigned long a, b;
-    char *end;
-    if (*p < '0' || *p > '9')
-      return 0;
-    a = strtoul (p, &end, 10);
-    b = a;
-    if (*end == '-') {
-      p = end + 1;
-      if (*p < '0' || *p > '9')
-        return 0;
-      b = strtoul (p, &end, 10);
-    }
-    if (a > max_value || b > max_value || b < a)
-      return 0;
-    p = end;
-    if (*p == ',' || *p == ':') {
-      if (*p == ':')
-        groups++;
-      p++;
-      if (*p == '\0')
-        return 0;
-    } else if (*p) {
-      return 0;
+/* Serves one connection; a stop signal ends it too. */
+static int
+serve (struct vu_dev *dev)
+{
+  struct vu_msg *msg = calloc (1, sizeof (*msg));
+  int rc = 0;
+
+  if (msg == NULL)
+    abort ();
+  while (!stopping) {
+    struct pollfd pfd = { .fd = dev->fd, .events = POLLIN };
+    int r;
+    if (poll (&pfd, 1, 500) <= 0)
+      continue;
+    r = vu_recv (dev, msg);
+    if (r == 0)
+      break;
+    if (r < 0 || vu_handle (dev, msg) < 0) {
+      rc = -1;
+      break;
     }
   }
-  return groups;
+  free (msg);
+  return rc;
 }
 
 static void
@@ -206,6 +193,8 @@ main (int argc, char **argv)
   unsigned long listen_fd = 0, queues = 16, threads = 1, poll_ns = 0;
   bool have_fd = false, read_only = false;
   struct blk_dev blk;
+  struct blk_workers workers;
+  struct vu_dev *dev;
   struct sigaction sa = { .sa_handler = on_signal };
   char err[512];
   int c, lfd;
@@ -241,9 +230,11 @@ main (int argc, char **argv)
       serial = optarg;
       break;
     case O_LOG:
-      for (log_level = 0; log_level < 4 && strcmp (optarg, level_names[log_level]); log_level++)
+      for (blk_log_level = 0;
+           blk_log_level < BLK_LOG_LAST && strcmp (optarg, blk_log_names[blk_log_level]);
+           blk_log_level++)
         ;
-      if (log_level == 4)
+      if (blk_log_level == BLK_LOG_LAST)
         return usage_error ("invalid --log-level '%s' (error, warning, info or debug)", optarg);
       break;
     case O_CAPS:
@@ -270,14 +261,20 @@ main (int argc, char **argv)
     return usage_error ("give exactly one of --socket-path and --fd");
   if (threads > queues)
     return usage_error ("--threads %lu is more than --num-queues %lu", threads, queues);
-  if (cpus && count_groups (cpus, 65535) != threads)
-    return usage_error ("invalid --cpus '%s' (one CPU set per thread, %lu, colon-separated)",
-                        cpus, threads);
-  if (qmap && count_groups (qmap, queues - 1) != threads)
-    return usage_error ("invalid --queue-map '%s' (one queue list per thread, %lu, "
-                        "colon-separated, queues below %lu)", qmap, threads, queues);
   if (blk_open (&blk, blk_file, read_only, serial, err, sizeof (err)) < 0) {
     fprintf (stderr, "%s: %s\n", PROG, err);
+    return 1;
+  }
+
+  dev = calloc (1, sizeof (*dev));
+  if (dev == NULL)
+    abort ();
+  setup_dev (dev, -1, &blk, (unsigned) queues, &workers);
+  if (blk_workers_start (&workers, dev, &blk, (unsigned) threads, (unsigned) queues, cpus, qmap,
+                         poll_ns, err, sizeof (err)) < 0) {
+    fprintf (stderr, "%s: %s\n", PROG, err);
+    blk_close (&blk);
+    free (dev);
     return 1;
   }
 
@@ -286,16 +283,18 @@ main (int argc, char **argv)
   signal (SIGPIPE, SIG_IGN);
   lfd = have_fd ? (int) listen_fd : listen_on (socket_path);
   if (lfd < 0) {
+    blk_workers_stop (&workers);
     blk_close (&blk);
+    free (dev);
     return 1;
   }
-  logmsg (LOG_INFO, "serving '%s' (%llu bytes, %u-byte blocks%s) on %s", blk_file,
-          (unsigned long long) blk.size, blk.logical_block, read_only ? ", read-only" : "",
-          socket_path ? socket_path : "the given fd");
+  blk_log (BLK_LOG_INFO, "serving '%s' (%llu bytes, %u-byte blocks%s) on %s with %lu thread%s",
+           blk_file, (unsigned long long) blk.size, blk.logical_block,
+           read_only ? ", read-only" : "", socket_path ? socket_path : "the given fd", threads,
+           threads == 1 ? "" : "s");
 
   while (!stopping) {
     struct pollfd pfd = { .fd = lfd, .events = POLLIN };
-    struct vu_dev dev;
     int conn;
 
     if (poll (&pfd, 1, 500) <= 0)
@@ -303,25 +302,27 @@ main (int argc, char **argv)
     conn = accept4 (lfd, NULL, NULL, SOCK_CLOEXEC);
     if (conn < 0)
       continue;
-    vu_dev_init (&dev, conn);
-    dev.max_queues = (unsigned) queues;
-    dev.features = blk_features (&blk) | (1ull << VU_F_PROTOCOL_FEATURES);
-    dev.protocol_features = (1ull << VU_PROTOCOL_F_MQ) | (1ull << VU_PROTOCOL_F_REPLY_ACK)
-                            | (1ull << VU_PROTOCOL_F_CONFIG)
-                            | (1ull << VU_PROTOCOL_F_CONFIGURE_MEM_SLOTS);
-    blk_fill_config (&blk, (unsigned) queues, &dev.config);
-    logmsg (LOG_INFO, "front-end connected");
-    if (vu_serve (&dev) < 0)
-      logmsg (LOG_ERROR, "front-end dropped: %s", dev.error);
+    blk_workers_pause (&workers);
+    setup_dev (dev, conn, &blk, (unsigned) queues, &workers);
+    blk_workers_resume (&workers);
+    blk_log (BLK_LOG_INFO, "front-end connected");
+    if (serve (dev) < 0)
+      blk_log (BLK_LOG_ERROR, "front-end dropped: %s", dev->error);
     else
-      logmsg (LOG_INFO, "front-end disconnected");
-    vu_dev_reset (&dev);
+      blk_log (BLK_LOG_INFO, "front-end disconnected");
+    /* what is in flight finishes before guest memory goes */
+    blk_workers_pause (&workers);
+    vu_dev_reset (dev);
+    blk_workers_resume (&workers);
     close (conn);
   }
   close (lfd);
   if (socket_path)
     unlink (socket_path);
+  blk_workers_stop (&workers);
+  vu_dev_reset (dev);
+  free (dev);
   blk_close (&blk);
-  logmsg (LOG_INFO, "stopped");
+  blk_log (BLK_LOG_INFO, "stopped");
   return 0;
 }

@@ -4,6 +4,9 @@
 
 #include <stdint.h>
 
+#include "inflight.h"
+#include "mem.h"
+
 #include <linux/vhost_types.h>
 #include <linux/virtio_blk.h>
 #include <linux/virtio_config.h>
@@ -61,6 +64,9 @@ enum vu_request {
 /* bit 14 is masked by QEMU 7.2 (VHOST_USER_PROTOCOL_FEATURE_MASK): never offer it */
 #define VU_PROTOCOL_F_CONFIGURE_MEM_SLOTS 15
 
+/* vhost feature: the front-end wants dirty pages logged (migration). */
+#define VU_F_LOG_ALL 26
+
 #define VU_MAX_FDS 8               /* fds one message may carry */
 #define VU_MAX_PAYLOAD 4096        /* larger payloads are malformed for a blk backend */
 
@@ -71,7 +77,6 @@ struct vu_header {
 } __attribute__ ((packed));
 
 #define VU_MAX_MEM_REGIONS 8      /* SET_MEM_TABLE */
-#define VU_MAX_MEM_SLOTS 32       /* ADD_MEM_REG (GET_MAX_MEM_SLOTS) */
 
 struct vu_mem_region {
   uint64_t guest_phys_addr;
@@ -98,6 +103,15 @@ struct vu_config_payload {
   uint8_t region[];               /* size bytes */
 } __attribute__ ((packed));
 
+struct vu_log_payload {
+  uint64_t mmap_size;
+  uint64_t mmap_offset;
+} __attribute__ ((packed));
+
+/* SET_VRING_KICK/CALL/ERR payload bits. */
+#define VU_VRING_INDEX_MASK 0xffu
+#define VU_VRING_NOFD (1u << 8)
+
 struct vu_msg {
   struct vu_header hdr;
   union {
@@ -105,6 +119,10 @@ struct vu_msg {
     struct vu_config_payload config;
     struct vu_mem_table mem;
     struct vu_mem_reg reg;
+    struct vhost_vring_state state;
+    struct vhost_vring_addr addr;
+    struct vu_inflight_payload inflight;
+    struct vu_log_payload log;
     uint8_t raw[VU_MAX_PAYLOAD];
   } payload;
   int fds[VU_MAX_FDS];

@@ -37,6 +37,8 @@ vu_dev_init (struct vu_dev *dev, int fd)
   memset (dev, 0, sizeof (*dev));
   dev->fd = fd;
   dev->slave_fd = -1;
+  for (unsigned i = 0; i < VU_MAX_QUEUES; i++)
+    vq_init (&dev->vqs[i], i, &dev->mem, &dev->log);
 }
 
 static void close_fds (struct vu_msg *msg);
@@ -52,9 +54,36 @@ unmap_region (struct vu_region *r)
 static void
 unmap_all (struct vu_dev *dev)
 {
-  for (unsigned i = 0; i < dev->n_regions; i++)
-    unmap_region (&dev->regions[i]);
-  dev->n_regions = 0;
+  for (unsigned i = 0; i < dev->mem.n; i++)
+    unmap_region (&dev->mem.r[i]);
+  dev->mem.n = 0;
+}
+
+static void
+unmap_log (struct vu_dev *dev)
+{
+  if (dev->log.mmap_addr)
+    munmap (dev->log.mmap_addr, dev->log.mmap_size);
+  memset (&dev->log, 0, sizeof (dev->log));
+}
+
+static void
+unmap_inflight (struct vu_dev *dev)
+{
+  if (dev->inflight_addr)
+    munmap (dev->inflight_addr, dev->inflight_size);
+  dev->inflight_addr = NULL;
+  dev->inflight_size = 0;
+  dev->inflight_queue_size = 0;
+  for (unsigned i = 0; i < VU_MAX_QUEUES; i++)
+    dev->vqs[i].inflight = NULL;
+}
+
+static void
+reset_rings (struct vu_dev *dev)
+{
+  for (unsigned i = 0; i < VU_MAX_QUEUES; i++)
+    vq_reset (&dev->vqs[i]);
 }
 
 void
@@ -63,36 +92,10 @@ vu_dev_reset (struct vu_dev *dev)
   if (dev->slave_fd >= 0)
     close (dev->slave_fd);
   dev->slave_fd = -1;
+  reset_rings (dev);
+  unmap_inflight (dev);
+  unmap_log (dev);
   unmap_all (dev);
-}
-
-/* [start, start + len) inside [base, base + size), without overflow. */
-static bool
-inside (uint64_t start, uint64_t len, uint64_t base, uint64_t size)
-{
-  return start >= base && start - base <= size && len <= size - (start - base);
-}
-
-void *
-vu_gpa_to_va (const struct vu_dev *dev, uint64_t gpa, uint64_t len)
-{
-  for (unsigned i = 0; i < dev->n_regions; i++) {
-    const struct vu_region *r = &dev->regions[i];
-    if (inside (gpa, len, r->gpa, r->size))
-      return (char *) r->mmap_addr + r->mmap_offset + (gpa - r->gpa);
-  }
-  return NULL;
-}
-
-void *
-vu_uva_to_va (const struct vu_dev *dev, uint64_t uva, uint64_t len)
-{
-  for (unsigned i = 0; i < dev->n_regions; i++) {
-    const struct vu_region *r = &dev->regions[i];
-    if (inside (uva, len, r->uva, r->size))
-      return (char *) r->mmap_addr + r->mmap_offset + (uva - r->uva);
-  }
-  return NULL;
 }
 
 /* Maps @fd as region @desc into @r; the fd is consumed. */
@@ -154,8 +157,8 @@ set_mem_table (struct vu_dev *dev, struct vu_msg *msg)
   msg->n_fds = 0;
   /* the new table replaces the old one whole */
   unmap_all (dev);
-  memcpy (dev->regions, fresh, sizeof (fresh));
-  dev->n_regions = t->nregions;
+  memcpy (dev->mem.r, fresh, sizeof (fresh));
+  dev->mem.n = t->nregions;
   return 0;
 }
 
@@ -168,15 +171,15 @@ add_mem_reg (struct vu_dev *dev, struct vu_msg *msg)
     close_fds (msg);
     return refuse (dev, "ADD_MEM_REG: malformed");
   }
-  if (dev->n_regions >= VU_MAX_MEM_SLOTS) {
+  if (dev->mem.n >= VU_MAX_MEM_SLOTS) {
     close_fds (msg);
     return refuse (dev, "ADD_MEM_REG: all %d slots are in use", VU_MAX_MEM_SLOTS);
   }
   fd = msg->fds[0];
   msg->n_fds = 0;
-  if (map_region (dev, &msg->payload.reg.region, fd, &dev->regions[dev->n_regions]) < 0)
+  if (map_region (dev, &msg->payload.reg.region, fd, &dev->mem.r[dev->mem.n]) < 0)
     return -1;
-  dev->n_regions++;
+  dev->mem.n++;
   return 0;
 }
 
@@ -188,13 +191,13 @@ rem_mem_reg (struct vu_dev *dev, struct vu_msg *msg)
   close_fds (msg);              /* QEMU may send the region's fd along */
   if (msg->hdr.size != sizeof (struct vu_mem_reg))
     return refuse (dev, "REM_MEM_REG: malformed");
-  for (unsigned i = 0; i < dev->n_regions; i++) {
-    struct vu_region *r = &dev->regions[i];
+  for (unsigned i = 0; i < dev->mem.n; i++) {
+    struct vu_region *r = &dev->mem.r[i];
     if (r->gpa == d->guest_phys_addr && r->size == d->memory_size) {
       unmap_region (r);
-      memmove (r, r + 1, (dev->n_regions - i - 1) * sizeof (*r));
-      dev->n_regions--;
-      memset (&dev->regions[dev->n_regions], 0, sizeof (*r));
+      memmove (r, r + 1, (dev->mem.n - i - 1) * sizeof (*r));
+      dev->mem.n--;
+      memset (&dev->mem.r[dev->mem.n], 0, sizeof (*r));
       return 0;
     }
   }
@@ -284,7 +287,7 @@ vu_recv (struct vu_dev *dev, struct vu_msg *msg)
 }
 
 int
-vu_send (int fd, const struct vu_msg *msg)
+vu_send (int fd, const struct vu_msg *msg, int pass_fd)
 {
   /* header and payload apart: the struct pads between them */
   struct iovec iov[2] = {
@@ -293,7 +296,19 @@ vu_send (int fd, const struct vu_msg *msg)
   };
   struct msghdr mh = { .msg_iov = iov, .msg_iovlen = msg->hdr.size ? 2 : 1 };
   size_t len = sizeof (msg->hdr) + msg->hdr.size;
+  char control[CMSG_SPACE (sizeof (int))];
 
+  if (pass_fd >= 0) {
+    struct cmsghdr *cm;
+    memset (control, 0, sizeof (control));
+    mh.msg_control = control;
+    mh.msg_controllen = sizeof (control);
+    cm = CMSG_FIRSTHDR (&mh);
+    cm->cmsg_level = SOL_SOCKET;
+    cm->cmsg_type = SCM_RIGHTS;
+    cm->cmsg_len = CMSG_LEN (sizeof (int));
+    memcpy (CMSG_DATA (cm), &pass_fd, sizeof (int));
+  }
   while (len) {
     ssize_t n = sendmsg (fd, &mh, MSG_NOSIGNAL);
     if (n < 0 && errno == EINTR)
@@ -301,6 +316,8 @@ vu_send (int fd, const struct vu_msg *msg)
     if (n <= 0)
       return -1;
     len -= (size_t) n;
+    mh.msg_control = NULL;      /* the descriptor went with the first bytes */
+    mh.msg_controllen = 0;
     /* a short write: skip what went */
     while (n > 0 && mh.msg_iovlen) {
       if ((size_t) n >= mh.msg_iov->iov_len) {
@@ -322,7 +339,7 @@ reply (struct vu_dev *dev, struct vu_msg *msg, uint32_t size)
 {
   msg->hdr.flags = VU_VERSION | VU_FLAG_REPLY;
   msg->hdr.size = size;
-  if (vu_send (dev->fd, msg) < 0)
+  if (vu_send (dev->fd, msg, -1) < 0)
     return refuse (dev, "reply to message %u: %s", msg->hdr.request, strerror (errno));
   return 0;
 }
@@ -378,14 +395,271 @@ set_config (struct vu_dev *dev, struct vu_msg *msg)
   return refuse (dev, "SET_CONFIG: offset %u size %u is not writable", c->offset, c->size);
 }
 
-int
-vu_handle (struct vu_dev *dev, struct vu_msg *msg)
+static struct vq *
+ring_of (struct vu_dev *dev, const struct vu_msg *msg, unsigned index)
 {
-  bool need_reply = (msg->hdr.flags & VU_FLAG_NEED_REPLY)
-                    && (dev->acked_protocol & BIT (VU_PROTOCOL_F_REPLY_ACK));
+  if (index >= dev->max_queues) {
+    refuse (dev, "message %u: queue %u, but only %u are offered", msg->hdr.request, index,
+            dev->max_queues);
+    return NULL;
+  }
+  return &dev->vqs[index];
+}
+
+static void
+report_broken (struct vu_dev *dev, struct vq *vq)
+{
+  if (vq->broken && dev->ops && dev->ops->log)
+    dev->ops->log (dev->opaque, vq->why);
+}
+
+/* Starts @vq when it has all it needs: a kick (or a no-fd kick), size and
+ * addresses.  A ring the driver set up badly breaks; the connection goes on. */
+static void
+maybe_start (struct vu_dev *dev, struct vq *vq)
+{
+  if (vq->inflight && vq->size > dev->inflight_queue_size) {
+    vq_fail (vq, "queue %u: ring of %u is larger than the inflight region's %u", vq->index,
+             vq->size, dev->inflight_queue_size);
+    report_broken (dev, vq);
+    return;
+  }
+  if (vq_start (vq) < 0)
+    report_broken (dev, vq);
+}
+
+static void
+apply_features (struct vu_dev *dev)
+{
+  uint64_t f = dev->acked_features;
+
+  dev->log.active = (f & BIT (VU_F_LOG_ALL)) && dev->log.base;
+  for (unsigned i = 0; i < VU_MAX_QUEUES; i++) {
+    struct vq *vq = &dev->vqs[i];
+    vq->event_idx = f & BIT (VIRTIO_RING_F_EVENT_IDX);
+    vq->indirect = f & BIT (VIRTIO_RING_F_INDIRECT_DESC);
+    vq->log_all = f & BIT (VU_F_LOG_ALL);
+  }
+}
+
+/* Memory changed under the rings: translate them again. */
+static void
+remap_rings (struct vu_dev *dev)
+{
+  for (unsigned i = 0; i < dev->max_queues; i++) {
+    struct vq *vq = &dev->vqs[i];
+    if (vq->started && !vq->broken && vq_remap (vq) < 0)
+      report_broken (dev, vq);
+  }
+}
+
+static int
+set_vring_fd (struct vu_dev *dev, struct vu_msg *msg)
+{
+  uint64_t v = msg->payload.u64;
+  bool nofd = v & VU_VRING_NOFD;
+  struct vq *vq;
+  int fd = -1, *slot;
+
+  if (!payload_is (dev, msg, 8))
+    return -1;
+  if ((nofd && msg->n_fds != 0) || (!nofd && msg->n_fds != 1))
+    return refuse (dev, "message %u: %u descriptors with flags 0x%llx", msg->hdr.request,
+                   msg->n_fds, (unsigned long long) v);
+  vq = ring_of (dev, msg, (unsigned) (v & VU_VRING_INDEX_MASK));
+  if (vq == NULL)
+    return -1;
+  if (!nofd) {
+    fd = msg->fds[0];
+    msg->n_fds = 0;
+  }
+  slot = msg->hdr.request == VU_SET_VRING_KICK ? &vq->kick_fd
+         : msg->hdr.request == VU_SET_VRING_CALL ? &vq->call_fd : &vq->err_fd;
+  if (*slot >= 0)
+    close (*slot);
+  *slot = fd;
+  if (msg->hdr.request == VU_SET_VRING_KICK) {
+    /* without protocol features a ring runs as soon as it is kicked */
+    if (!(dev->acked_features & BIT (VU_F_PROTOCOL_FEATURES)))
+      vq->enabled = true;
+    maybe_start (dev, vq);
+  }
+  return 0;
+}
+
+static int
+set_vring_num (struct vu_dev *dev, struct vu_msg *msg)
+{
+  struct vhost_vring_state *st = &msg->payload.state;
+  struct vq *vq;
+
+  if (!payload_is (dev, msg, sizeof (*st)) || !(vq = ring_of (dev, msg, st->index)))
+    return -1;
+  if (st->num == 0 || st->num > VQ_MAX_SIZE || (st->num & (st->num - 1)))
+    return refuse (dev, "SET_VRING_NUM: queue %u size %u (a power of two up to %d)", st->index,
+                   st->num, VQ_MAX_SIZE);
+  if (vq->started)
+    return refuse (dev, "SET_VRING_NUM: queue %u is running", st->index);
+  vq->size = (uint16_t) st->num;
+  return 0;
+}
+
+static int
+set_vring_addr (struct vu_dev *dev, struct vu_msg *msg)
+{
+  struct vhost_vring_addr *a = &msg->payload.addr;
+  struct vq *vq;
+
+  if (!payload_is (dev, msg, sizeof (*a)) || !(vq = ring_of (dev, msg, a->index)))
+    return -1;
+  vq->desc_addr = a->desc_user_addr;
+  vq->avail_addr = a->avail_user_addr;
+  vq->used_addr = a->used_user_addr;
+  vq->log_addr = a->log_guest_addr;
+  vq->log_used = a->flags & (1u << VHOST_VRING_F_LOG);
+  vq->addr_set = true;
+  if (vq->started && vq_remap (vq) < 0)
+    report_broken (dev, vq);
+  return 0;
+}
+
+static int
+vring_base (struct vu_dev *dev, struct vu_msg *msg)
+{
+  struct vhost_vring_state *st = &msg->payload.state;
+  struct vq *vq;
+
+  if (!payload_is (dev, msg, sizeof (*st)) || !(vq = ring_of (dev, msg, st->index)))
+    return -1;
+  if (msg->hdr.request == VU_SET_VRING_BASE) {
+    if (st->num > UINT16_MAX)
+      return refuse (dev, "SET_VRING_BASE: queue %u base %u", st->index, st->num);
+    vq->last_avail = (uint16_t) st->num;
+    return 0;
+  }
+  /* GET_VRING_BASE stops the ring; the workers finished its requests
+   * before this message was handled (they were paused) */
+  st->num = vq->last_avail;
+  vq->started = false;
+  vq->n_resubmit = vq->next_resubmit = 0;
+  if (vq->kick_fd >= 0)
+    close (vq->kick_fd);
+  vq->kick_fd = -1;
+  return reply (dev, msg, sizeof (*st));
+}
+
+static int
+get_inflight_fd (struct vu_dev *dev, struct vu_msg *msg)
+{
+  struct vu_inflight_payload *p = &msg->payload.inflight;
+  uint64_t size;
+  int fd, rc;
+
+  if (!payload_is (dev, msg, sizeof (*p)))
+    return -1;
+  if (p->num_queues == 0 || p->num_queues > dev->max_queues || p->queue_size == 0
+      || p->queue_size > VQ_MAX_SIZE)
+    return refuse (dev, "GET_INFLIGHT_FD: %u queues of %u", p->num_queues, p->queue_size);
+  fd = vq_inflight_create (p->num_queues, p->queue_size, &size);
+  if (fd < 0)
+    return refuse (dev, "GET_INFLIGHT_FD: cannot create the region: %s", strerror (errno));
+  p->mmap_size = size;
+  p->mmap_offset = 0;
+  msg->hdr.flags = VU_VERSION | VU_FLAG_REPLY;
+  msg->hdr.size = sizeof (*p);
+  rc = vu_send (dev->fd, msg, fd);
+  close (fd);
+  return rc < 0 ? refuse (dev, "reply to GET_INFLIGHT_FD: %s", strerror (errno)) : 0;
+}
+
+static int
+set_inflight_fd (struct vu_dev *dev, struct vu_msg *msg)
+{
+  struct vu_inflight_payload *p = &msg->payload.inflight;
+  uint64_t stride;
+  void *addr;
+  int fd;
+
+  if (!payload_is (dev, msg, sizeof (*p)) || msg->n_fds != 1)
+    return refuse (dev, "SET_INFLIGHT_FD: malformed");
+  fd = msg->fds[0];
+  msg->n_fds = 0;
+  stride = p->queue_size ? vq_inflight_queue_bytes (p->queue_size) : 0;
+  if (p->num_queues == 0 || p->num_queues > dev->max_queues || p->queue_size == 0
+      || p->queue_size > VQ_MAX_SIZE || p->mmap_size < stride * p->num_queues
+      || p->mmap_offset > UINT64_MAX - p->mmap_size) {
+    close (fd);
+    return refuse (dev, "SET_INFLIGHT_FD: %u queues of %u in %llu bytes", p->num_queues,
+                   p->queue_size, (unsigned long long) p->mmap_size);
+  }
+  addr = mmap (NULL, p->mmap_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, (off_t) p->mmap_offset);
+  close (fd);
+  if (addr == MAP_FAILED)
+    return refuse (dev, "SET_INFLIGHT_FD: map: %s", strerror (errno));
+  unmap_inflight (dev);
+  dev->inflight_addr = addr;
+  dev->inflight_size = p->mmap_size;
+  dev->inflight_queue_size = p->queue_size;
+  for (unsigned i = 0; i < p->num_queues; i++)
+    dev->vqs[i].inflight = (struct vq_inflight *) ((char *) addr + i * stride);
+  return 0;
+}
+
+static int
+set_log_base (struct vu_dev *dev, struct vu_msg *msg)
+{
+  struct vu_log_payload *p = &msg->payload.log;
+  void *addr;
+  int fd;
+
+  if (!payload_is (dev, msg, sizeof (*p)) || msg->n_fds != 1)
+    return refuse (dev, "SET_LOG_BASE: malformed");
+  fd = msg->fds[0];
+  msg->n_fds = 0;
+  if (p->mmap_size == 0 || p->mmap_offset > UINT64_MAX - p->mmap_size) {
+    close (fd);
+    return refuse (dev, "SET_LOG_BASE: %llu bytes at %llu", (unsigned long long) p->mmap_size,
+                   (unsigned long long) p->mmap_offset);
+  }
+  addr = mmap (NULL, p->mmap_size + p->mmap_offset, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  close (fd);
+  if (addr == MAP_FAILED)
+    return refuse (dev, "SET_LOG_BASE: map: %s", strerror (errno));
+  unmap_log (dev);
+  dev->log.mmap_addr = addr;
+  dev->log.mmap_size = p->mmap_size + p->mmap_offset;
+  dev->log.base = (uint8_t *) addr + p->mmap_offset;
+  dev->log.size = p->mmap_size;
+  apply_features (dev);
+  /* with LOG_SHMFD the front-end waits for this answer */
+  return reply_u64 (dev, msg, 0);
+}
+
+/* Messages that only read what the rings do not change run without
+ * pausing the workers. */
+static bool
+is_query (uint32_t request)
+{
+  switch (request) {
+  case VU_GET_FEATURES:
+  case VU_GET_PROTOCOL_FEATURES:
+  case VU_GET_QUEUE_NUM:
+  case VU_GET_CONFIG:
+  case VU_GET_MAX_MEM_SLOTS:
+  case VU_GET_INFLIGHT_FD:
+  case VU_SET_OWNER:
+  case VU_SET_SLAVE_REQ_FD:
+    return true;
+  default:
+    return false;
+  }
+}
+
+static int
+handle (struct vu_dev *dev, struct vu_msg *msg, bool need_reply)
+{
   int rc = 0;
 
-  dev->error[0] = '\0';
   switch (msg->hdr.request) {
   case VU_GET_FEATURES:
     return reply_u64 (dev, msg, dev->features);
@@ -401,6 +675,7 @@ vu_handle (struct vu_dev *dev, struct vu_msg *msg)
      * counts as negotiated when negotiation was skipped */
     if (!dev->protocol_negotiated)
       dev->acked_protocol = dev->protocol_features;
+    apply_features (dev);
     break;
   case VU_GET_PROTOCOL_FEATURES:
     return reply_u64 (dev, msg, dev->protocol_features);
@@ -416,7 +691,15 @@ vu_handle (struct vu_dev *dev, struct vu_msg *msg)
   case VU_GET_QUEUE_NUM:
     return reply_u64 (dev, msg, dev->max_queues);
   case VU_SET_OWNER:
-  case VU_RESET_OWNER:          /* deprecated: nothing to undo yet */
+    break;
+  case VU_RESET_OWNER:          /* deprecated: stop the rings */
+  case VU_RESET_DEVICE:
+    reset_rings (dev);
+    unmap_inflight (dev);
+    if (msg->hdr.request == VU_RESET_DEVICE) {
+      dev->acked_features = 0;
+      apply_features (dev);
+    }
     break;
   case VU_GET_CONFIG:
     return get_config (dev, msg);
@@ -424,15 +707,18 @@ vu_handle (struct vu_dev *dev, struct vu_msg *msg)
     rc = set_config (dev, msg);
     break;
   case VU_SET_MEM_TABLE:
-    rc = set_mem_table (dev, msg);
+    if ((rc = set_mem_table (dev, msg)) == 0)
+      remap_rings (dev);
     break;
   case VU_GET_MAX_MEM_SLOTS:
     return reply_u64 (dev, msg, VU_MAX_MEM_SLOTS);
   case VU_ADD_MEM_REG:
-    rc = add_mem_reg (dev, msg);
+    if ((rc = add_mem_reg (dev, msg)) == 0)
+      remap_rings (dev);
     break;
   case VU_REM_MEM_REG:
-    rc = rem_mem_reg (dev, msg);
+    if ((rc = rem_mem_reg (dev, msg)) == 0)
+      remap_rings (dev);
     break;
   case VU_SET_SLAVE_REQ_FD:
     if (msg->n_fds != 1)
@@ -441,6 +727,39 @@ vu_handle (struct vu_dev *dev, struct vu_msg *msg)
       close (dev->slave_fd);
     dev->slave_fd = msg->fds[0];
     msg->n_fds = 0;
+    break;
+  case VU_SET_VRING_NUM:
+    rc = set_vring_num (dev, msg);
+    break;
+  case VU_SET_VRING_ADDR:
+    rc = set_vring_addr (dev, msg);
+    break;
+  case VU_SET_VRING_BASE:
+    rc = vring_base (dev, msg);
+    break;
+  case VU_GET_VRING_BASE:
+    return vring_base (dev, msg);
+  case VU_SET_VRING_KICK:
+  case VU_SET_VRING_CALL:
+  case VU_SET_VRING_ERR:
+    rc = set_vring_fd (dev, msg);
+    break;
+  case VU_SET_VRING_ENABLE: {
+    struct vhost_vring_state *st = &msg->payload.state;
+    struct vq *vq;
+    if (!payload_is (dev, msg, sizeof (*st)) || !(vq = ring_of (dev, msg, st->index)))
+      return -1;
+    vq->enabled = st->num != 0;
+    break;
+  }
+  case VU_GET_INFLIGHT_FD:
+    return get_inflight_fd (dev, msg);
+  case VU_SET_INFLIGHT_FD:
+    rc = set_inflight_fd (dev, msg);
+    break;
+  case VU_SET_LOG_BASE:
+    return set_log_base (dev, msg);
+  case VU_SET_LOG_FD:           /* the legacy log eventfd: not used */
     break;
   default:
     close_fds (msg);
@@ -455,6 +774,24 @@ vu_handle (struct vu_dev *dev, struct vu_msg *msg)
   close_fds (msg);
   if (need_reply)
     return reply_u64 (dev, msg, rc == 0 ? 0 : 1) < 0 || rc < 0 ? -1 : 0;
+  return rc;
+}
+
+int
+vu_handle (struct vu_dev *dev, struct vu_msg *msg)
+{
+  bool need_reply = (msg->hdr.flags & VU_FLAG_NEED_REPLY)
+                    && (dev->acked_protocol & BIT (VU_PROTOCOL_F_REPLY_ACK));
+  bool pause = dev->ops && !is_query (msg->hdr.request);
+  int rc;
+
+  dev->error[0] = '\0';
+  if (pause)
+    dev->ops->pause (dev->opaque);
+  rc = handle (dev, msg, need_reply);
+  close_fds (msg);
+  if (pause)
+    dev->ops->resume (dev->opaque);
   return rc;
 }
 

@@ -5,16 +5,19 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "inflight.h"
+#include "mem.h"
 #include "proto.h"
+#include "virtq.h"
 
-/* A region of guest memory, mapped here. */
-struct vu_region {
-  uint64_t gpa;                   /* guest physical address */
-  uint64_t size;
-  uint64_t uva;                   /* the front-end's address of it */
-  uint64_t mmap_offset;
-  void *mmap_addr;                /* our mapping (of mmap_offset + size bytes) */
-  uint64_t mmap_size;
+#define VU_MAX_QUEUES 256
+
+/* What the control plane asks of whoever runs the rings: stop touching
+ * them (and finish what is in flight) before it changes their state. */
+struct vu_ops {
+  void (*pause) (void *opaque);
+  void (*resume) (void *opaque);
+  void (*log) (void *opaque, const char *msg);   /* a queue stopped, and why */
 };
 
 struct vu_dev {
@@ -27,8 +30,14 @@ struct vu_dev {
   bool protocol_negotiated;
   struct virtio_blk_config config;
   int slave_fd;                   /* SET_SLAVE_REQ_FD, -1 when none */
-  unsigned n_regions;
-  struct vu_region regions[VU_MAX_MEM_SLOTS];
+  struct vu_mem mem;
+  struct vu_log log;
+  void *inflight_addr;            /* SET_INFLIGHT_FD mapping */
+  uint64_t inflight_size;
+  uint16_t inflight_queue_size;
+  const struct vu_ops *ops;       /* NULL: nothing runs the rings (unit tests) */
+  void *opaque;
+  struct vq vqs[VU_MAX_QUEUES];   /* max_queues of them are used */
   char error[256];                /* why the last message was refused */
 };
 
@@ -36,24 +45,16 @@ struct vu_dev {
  * filled by the caller before serving. */
 void vu_dev_init (struct vu_dev *dev, int fd);
 
-/* Closes the connection's descriptors (not dev->fd) and unmaps guest memory. */
+/* Closes the connection's descriptors (not dev->fd), stops and forgets
+ * the rings, and unmaps guest memory and the shared regions. */
 void vu_dev_reset (struct vu_dev *dev);
-
-/* The address here of @len bytes of guest memory at guest physical
- * address @gpa, or NULL when they are not all inside one region (the
- * arithmetic cannot overflow). */
-void *vu_gpa_to_va (const struct vu_dev *dev, uint64_t gpa, uint64_t len);
-
-/* The same for an address in the front-end's own address space (vring
- * addresses come as such). */
-void *vu_uva_to_va (const struct vu_dev *dev, uint64_t uva, uint64_t len);
 
 /* Reads one message with its descriptors.  Returns 1 on a message, 0 on
  * end of file, -1 on a malformed message or error (dev->error says which). */
 int vu_recv (struct vu_dev *dev, struct vu_msg *msg);
 
-/* Sends @msg (header and payload; no descriptors). */
-int vu_send (int fd, const struct vu_msg *msg);
+/* Sends @msg (header and payload) with @pass_fd (-1: none). */
+int vu_send (int fd, const struct vu_msg *msg, int pass_fd);
 
 /* Handles one message, replying as the protocol says.  Returns 0, or -1
  * when the connection must be closed (dev->error says why). */

@@ -1,0 +1,93 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Guest memory as the front-end shares it (regions, address translation) and the dirty log. */
+#include <config.h>
+
+#include <stddef.h>
+
+#include "mem.h"
+
+/* [start, start + len) inside [base, base + size), without overflow. */
+static bool
+inside (uint64_t start, uint64_t len, uint64_t base, uint64_t size)
+{
+  return start >= base && start - base <= size && len <= size - (start - base);
+}
+
+void *
+vu_mem_gpa (const struct vu_mem *m, uint64_t gpa, uint64_t len)
+{
+  for (unsigned i = 0; i < m->n; i++) {
+    const struct vu_region *r = &m->r[i];
+    if (inside (gpa, len, r->gpa, r->size))
+      return (char *) r->mmap_addr + r->mmap_offset + (gpa - r->gpa);
+  }
+  return NULL;
+}
+
+void *
+vu_mem_uva (const struct vu_mem *m, uint64_t uva, uint64_t len)
+{
+  for (unsigned i = 0; i < m->n; i++) {
+    const struct vu_region *r = &m->r[i];
+    if (inside (uva, len, r->uva, r->size))
+      return (char *) r->mmap_addr + r->mmap_offset + (uva - r->uva);
+  }
+  return NULL;
+}
+
+uint64_t
+vu_mem_uva_to_gpa (const struct vu_mem *m, uint64_t uva)
+{
+  for (unsigned i = 0; i < m->n; i++) {
+    const struct vu_region *r = &m->r[i];
+    if (inside (uva, 1, r->uva, r->size))
+      return r->gpa + (uva - r->uva);
+  }
+  return UINT64_MAX;
+}
+
+int
+vu_mem_iov (const struct vu_mem *m, uint64_t gpa, uint64_t len, struct iovec *iov,
+            uint64_t *gpas, unsigned max)
+{
+  unsigned n = 0;
+
+  while (len) {
+    const struct vu_region *r = NULL;
+    uint64_t room;
+
+    for (unsigned i = 0; i < m->n; i++)
+      if (inside (gpa, 1, m->r[i].gpa, m->r[i].size)) {
+        r = &m->r[i];
+        break;
+      }
+    if (r == NULL || n == max)
+      return -1;
+    room = r->size - (gpa - r->gpa);
+    if (room > len)
+      room = len;
+    iov[n].iov_base = (char *) r->mmap_addr + r->mmap_offset + (gpa - r->gpa);
+    iov[n].iov_len = room;
+    if (gpas)
+      gpas[n] = gpa;
+    n++;
+    len -= room;
+    if (len && gpa > UINT64_MAX - room)
+      return -1;
+    gpa += room;
+  }
+  return (int) n;
+}
+
+void
+vu_log_write (struct vu_log *log, uint64_t gpa, uint64_t len)
+{
+  uint64_t first, last;
+
+  if (!log->active || len == 0)
+    return;
+  first = gpa / VU_LOG_PAGE;
+  last = (len - 1 > UINT64_MAX - gpa ? UINT64_MAX : gpa + len - 1) / VU_LOG_PAGE;
+  for (uint64_t page = first; page <= last && page / 8 < log->size; page++)
+    __atomic_fetch_or (&log->base[page / 8], (uint8_t) (1u << (page % 8)), __ATOMIC_RELAXED);
+}

@@ -1,0 +1,801 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Worker threads: each owns some virtqueues and one io_uring, runs their
+ * requests in batches, polls adaptively, and pauses for the control plane. */
+#include <config.h>
+
+#include <errno.h>
+#include <numa.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <liburing.h>
+
+#include "log.h"
+#include "worker.h"
+
+#define WORKER_REQS 256           /* requests in flight per worker */
+#define RING_ENTRIES 512
+#define POLL_START_NS 4000        /* QEMU's first polling interval */
+#define NOFD_WAIT_NS 50000        /* how often a ring without kick fd is looked at */
+
+enum { TAG_REQ, TAG_KICK, TAG_WAKE, TAG_IGNORE, TAG_MASK = 3 };
+
+struct kick {
+  struct vq *vq;
+  int fd;                         /* the fd polled */
+  bool armed;
+  bool cancelling;
+  bool dirty;                     /* used elements pushed, not yet published */
+} __attribute__ ((aligned (8)));
+
+struct req {
+  struct req *next;               /* free list */
+  struct kick *q;
+  struct blk_req br;
+  void *bounce;
+  size_t bounce_size;
+  struct vq_elem elem;
+};
+
+struct blk_worker {
+  struct blk_workers *ws;
+  unsigned id;
+  pthread_t thread;
+  cpu_set_t cpus;
+  bool pinned;
+  int node;                       /* NUMA node of its CPUs, -1 when unknown */
+  struct kick *kicks;             /* one per queue it owns */
+  unsigned nq;
+  struct io_uring ring;
+  bool fixed_file;
+  int wake_fd;
+  bool wake_armed;
+  struct req *reqs, *free;
+  unsigned in_flight;             /* requests fetched and not yet pushed */
+  unsigned armed;                 /* kick polls outstanding */
+  uint64_t poll_ns, poll_max_ns;
+  bool notify_off;
+  pthread_mutex_t lock;
+  pthread_cond_t cond;
+  bool pause_req, paused, quit, ready;
+  int start_rc;
+  char err[256];
+  struct blk_worker_stats stats;
+};
+
+static uint64_t
+now_ns (void)
+{
+  struct timespec ts;
+
+  clock_gettime (CLOCK_MONOTONIC, &ts);
+  return (uint64_t) ts.tv_sec * 1000000000u + (uint64_t) ts.tv_nsec;
+}
+
+static void *
+alloc_local (struct blk_worker *w, size_t size)
+{
+  /* numa_alloc_onnode maps fresh (zeroed) pages on the node: only the
+   * ones used become resident */
+  void *p = w->node >= 0 ? numa_alloc_onnode (size, w->node) : NULL;
+
+  if (w->node >= 0 && p == NULL)
+    abort ();                   /* out of memory aborts */
+  if (p == NULL) {
+    if (posix_memalign (&p, 4096, size) != 0)
+      abort ();
+    memset (p, 0, size);
+  }
+  return p;
+}
+
+static void
+free_local (struct blk_worker *w, void *p, size_t size)
+{
+  if (p == NULL)
+    return;
+  if (w->node >= 0)
+    numa_free (p, size);
+  else
+    free (p);
+}
+
+static bool
+runnable (const struct vq *vq)
+{
+  return vq->started && vq->enabled && !vq->broken;
+}
+
+static struct io_uring_sqe *
+sqe_get (struct blk_worker *w)
+{
+  struct io_uring_sqe *sqe = io_uring_get_sqe (&w->ring);
+
+  if (sqe == NULL) {              /* full: make room */
+    io_uring_submit (&w->ring);
+    sqe = io_uring_get_sqe (&w->ring);
+  }
+  return sqe;
+}
+
+/* Finishes @r: status out, used element in, slot back to the free list. */
+static void
+complete (struct blk_worker *w, struct req *r, uint8_t status)
+{
+  struct vq *vq = r->q->vq;
+  struct vq_elem *e = &r->elem;
+  uint32_t len;
+
+  if (r->br.op == BLK_OP_READ && status == VIRTIO_BLK_S_OK && r->bounce) {
+    const char *src = r->bounce;
+    for (unsigned i = 0; i < r->br.niov; i++) {
+      memcpy (r->br.iov[i].iov_base, src, r->br.iov[i].iov_len);
+      src += r->br.iov[i].iov_len;
+    }
+  }
+  len = blk_req_finish (&r->br, status);
+  if (vq->log_all) {
+    for (unsigned i = e->n_out; i < e->n_out + e->n_in; i++)
+      vu_log_write (vq->log, e->gpa[i], e->iov[i].iov_len);
+    if (r->br.status)
+      vu_log_write (vq->log, r->br.status_gpa, 1);
+  }
+  vq_push (vq, e->head, len);
+  r->q->dirty = true;
+  r->next = w->free;
+  w->free = r;
+  w->in_flight--;
+  w->stats.requests++;
+}
+
+static bool
+aligned (const struct blk_req *br, uint32_t block)
+{
+  for (unsigned i = 0; i < br->niov; i++)
+    if (((uintptr_t) br->iov[i].iov_base | br->iov[i].iov_len) & (block - 1))
+      return false;
+  return true;
+}
+
+/* Sends @r to the disk, or finishes it at once. */
+static void
+start (struct blk_worker *w, struct req *r)
+{
+  const struct blk_dev *blk = w->ws->blk;
+  struct blk_req *br = &r->br;
+  struct io_uring_sqe *sqe;
+  int fd = w->fixed_file ? 0 : blk->fd;
+
+  blk_req_decode (blk, w->ws->dev->config.wce, &r->elem, br);
+  if (br->op == BLK_OP_DONE || blk->null) {
+    complete (w, r, br->op == BLK_OP_DONE ? br->status_value : VIRTIO_BLK_S_OK);
+    return;
+  }
+  sqe = sqe_get (w);
+  switch (br->op) {
+  case BLK_OP_READ:
+  case BLK_OP_WRITE:
+    if (aligned (br, blk->logical_block)) {
+      if (br->op == BLK_OP_READ)
+        io_uring_prep_readv (sqe, fd, br->iov, br->niov, br->offset);
+      else
+        io_uring_prep_writev (sqe, fd, br->iov, br->niov, br->offset);
+    } else {
+      /* O_DIRECT wants aligned buffers: go through our own */
+      if (r->bounce_size < br->len) {
+        free_local (w, r->bounce, r->bounce_size);
+        r->bounce_size = (br->len + 4095) & ~(size_t) 4095;
+        r->bounce = alloc_local (w, r->bounce_size);
+      }
+      if (br->op == BLK_OP_WRITE) {
+        char *dst = r->bounce;
+        for (unsigned i = 0; i < br->niov; i++) {
+          memcpy (dst, br->iov[i].iov_base, br->iov[i].iov_len);
+          dst += br->iov[i].iov_len;
+        }
+        io_uring_prep_write (sqe, fd, r->bounce, (unsigned) br->len, br->offset);
+      } else {
+        io_uring_prep_read (sqe, fd, r->bounce, (unsigned) br->len, br->offset);
+      }
+    }
+    if (br->op == BLK_OP_WRITE && br->mode)
+      sqe->rw_flags = RWF_DSYNC;     /* write cache off: durable before done */
+    break;
+  case BLK_OP_FLUSH:
+    io_uring_prep_fsync (sqe, fd, IORING_FSYNC_DATASYNC);
+    break;
+  case BLK_OP_FALLOCATE:
+    io_uring_prep_fallocate (sqe, fd, br->mode, (off_t) br->offset, (off_t) br->len);
+    break;
+  case BLK_OP_DONE:
+    break;
+  }
+  if (w->fixed_file)
+    sqe->flags |= IOSQE_FIXED_FILE;
+  io_uring_sqe_set_data64 (sqe, (uint64_t) (uintptr_t) r | TAG_REQ);
+}
+
+/* Takes what the driver made available, as far as there are free slots. */
+static unsigned
+fetch (struct blk_worker *w)
+{
+  unsigned got = 0;
+
+  for (unsigned i = 0; i < w->nq; i++) {
+    struct vq *vq = w->kicks[i].vq;
+    if (!runnable (vq))
+      continue;
+    while (w->free) {
+      struct req *r = w->free;
+      int rc = vq_pop (vq, &r->elem);
+      if (rc == 0)
+        break;
+      if (rc < 0) {
+        blk_log (BLK_LOG_ERROR, "%s; the queue is stopped", vq->why);
+        break;
+      }
+      w->free = r->next;
+      r->q = &w->kicks[i];
+      w->in_flight++;
+      got++;
+      start (w, r);
+    }
+  }
+  return got;
+}
+
+static void
+drain_eventfd (int fd)
+{
+  uint64_t v;
+
+  if (read (fd, &v, sizeof (v)) < 0 && errno != EAGAIN)
+    blk_log (BLK_LOG_DEBUG, "read eventfd: %s", strerror (errno));
+}
+
+/* Handles what the kernel finished; returns how many requests and kicks. */
+static unsigned
+reap (struct blk_worker *w)
+{
+  struct io_uring_cqe *cqe;
+  unsigned head, seen = 0, work = 0;
+
+  io_uring_for_each_cqe (&w->ring, head, cqe) {
+    uint64_t ud = io_uring_cqe_get_data64 (cqe);
+    void *p = (void *) (uintptr_t) (ud & ~(uint64_t) TAG_MASK);
+    seen++;
+    switch (ud & TAG_MASK) {
+    case TAG_REQ: {
+      struct req *r = p;
+      uint64_t want = r->br.op == BLK_OP_READ || r->br.op == BLK_OP_WRITE ? r->br.len : 0;
+      uint8_t status = cqe->res >= 0 && (uint64_t) cqe->res == want ? VIRTIO_BLK_S_OK
+                       : cqe->res == -EOPNOTSUPP && r->br.op == BLK_OP_FALLOCATE ? VIRTIO_BLK_S_UNSUPP
+                       : VIRTIO_BLK_S_IOERR;
+      if (status != VIRTIO_BLK_S_OK)
+        blk_log (BLK_LOG_DEBUG, "request type %u at %llu: %s", r->br.type,
+                 (unsigned long long) r->br.offset,
+                 cqe->res < 0 ? strerror (-cqe->res) : "short transfer");
+      complete (w, r, status);
+      work++;
+      break;
+    }
+    case TAG_KICK: {
+      struct kick *k = p;
+      if (cqe->res > 0)
+        drain_eventfd (k->fd);
+      k->armed = k->cancelling = false;
+      w->armed--;
+      work++;
+      break;
+    }
+    case TAG_WAKE:
+      drain_eventfd (w->wake_fd);
+      w->wake_armed = false;
+      break;
+    default:
+      break;
+    }
+  }
+  io_uring_cq_advance (&w->ring, seen);
+  return work;
+}
+
+/* Publishes what was pushed: one notification per queue and batch. */
+static void
+flush (struct blk_worker *w)
+{
+  for (unsigned i = 0; i < w->nq; i++) {
+    struct kick *k = &w->kicks[i];
+    if (!k->dirty)
+      continue;
+    k->dirty = false;
+    if (vq_flush (k->vq)) {
+      vq_notify (k->vq);
+      w->stats.notifies++;
+    }
+  }
+}
+
+static void
+set_notification (struct blk_worker *w, bool enable)
+{
+  w->notify_off = !enable;
+  for (unsigned i = 0; i < w->nq; i++)
+    if (runnable (w->kicks[i].vq))
+      vq_set_notification (w->kicks[i].vq, enable);
+}
+
+static bool
+has_work (struct blk_worker *w)
+{
+  for (unsigned i = 0; i < w->nq; i++)
+    if (runnable (w->kicks[i].vq) && w->free && vq_has_work (w->kicks[i].vq))
+      return true;
+  return false;
+}
+
+/* Polls the kick fds of the running rings and the wake fd; returns
+ * whether a running ring has no kick fd (the driver never kicks it). */
+static bool
+arm (struct blk_worker *w)
+{
+  bool nofd = false;
+
+  for (unsigned i = 0; i < w->nq; i++) {
+    struct kick *k = &w->kicks[i];
+    struct io_uring_sqe *sqe;
+    if (!runnable (k->vq) || k->armed)
+      continue;
+    if (k->vq->kick_fd < 0) {
+      nofd = true;
+      continue;
+    }
+    sqe = sqe_get (w);
+    k->fd = k->vq->kick_fd;
+    io_uring_prep_poll_add (sqe, k->fd, POLLIN);
+    io_uring_sqe_set_data64 (sqe, (uint64_t) (uintptr_t) k | TAG_KICK);
+    k->armed = true;
+    w->armed++;
+  }
+  if (!w->wake_armed) {
+    struct io_uring_sqe *sqe = sqe_get (w);
+    io_uring_prep_poll_add (sqe, w->wake_fd, POLLIN);
+    io_uring_sqe_set_data64 (sqe, TAG_WAKE);
+    w->wake_armed = true;
+  }
+  return nofd;
+}
+
+/* The fds of the rings may change while paused: stop polling them. */
+static void
+disarm (struct blk_worker *w)
+{
+  for (unsigned i = 0; i < w->nq; i++) {
+    struct kick *k = &w->kicks[i];
+    struct io_uring_sqe *sqe;
+    if (!k->armed || k->cancelling)
+      continue;
+    sqe = sqe_get (w);
+    io_uring_prep_poll_remove (sqe, (uint64_t) (uintptr_t) k | TAG_KICK);
+    io_uring_sqe_set_data64 (sqe, TAG_IGNORE);
+    k->cancelling = true;
+  }
+}
+
+static void
+wait_events (struct blk_worker *w, bool bounded)
+{
+  struct __kernel_timespec ts = { 0, NOFD_WAIT_NS };
+  struct io_uring_cqe *cqe;
+
+  if (bounded)
+    io_uring_submit_and_wait_timeout (&w->ring, &cqe, 1, &ts, NULL);
+  else
+    io_uring_submit_and_wait (&w->ring, 1);
+}
+
+/* QEMU's rule (util/aio-posix.c): keep polling as long when the wait was
+ * shorter, stop when it was longer than the maximum, else poll longer. */
+static void
+adapt_polling (struct blk_worker *w, uint64_t waited)
+{
+  if (w->poll_max_ns == 0 || waited <= w->poll_ns)
+    return;
+  if (waited > w->poll_max_ns)
+    w->poll_ns = 0;
+  else if (w->poll_ns < w->poll_max_ns) {
+    w->poll_ns = w->poll_ns ? w->poll_ns * 2 : POLL_START_NS;
+    if (w->poll_ns > w->poll_max_ns)
+      w->poll_ns = w->poll_max_ns;
+  }
+}
+
+/* Parks until resumed; returns false when told to quit. */
+static bool
+park (struct blk_worker *w)
+{
+  bool go_on;
+
+  pthread_mutex_lock (&w->lock);
+  w->paused = true;
+  pthread_cond_broadcast (&w->cond);
+  while (w->pause_req && !w->quit)
+    pthread_cond_wait (&w->cond, &w->lock);
+  w->paused = false;
+  go_on = !w->quit;
+  pthread_mutex_unlock (&w->lock);
+  /* the rings may be new: ask for kicks again, and look at them all */
+  set_notification (w, true);
+  return go_on;
+}
+
+static int
+setup_ring (struct blk_worker *w)
+{
+  struct io_uring_params p = { .flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_COOP_TASKRUN };
+  int rc = io_uring_queue_init_params (RING_ENTRIES, &w->ring, &p);
+
+  if (rc == -EINVAL) {            /* older kernels */
+    memset (&p, 0, sizeof (p));
+    rc = io_uring_queue_init_params (RING_ENTRIES, &w->ring, &p);
+  }
+  if (rc < 0) {
+    snprintf (w->err, sizeof (w->err), "worker %u: io_uring: %s", w->id, strerror (-rc));
+    return -1;
+  }
+  if (!w->ws->blk->null && io_uring_register_files (&w->ring, &w->ws->blk->fd, 1) == 0)
+    w->fixed_file = true;
+  return 0;
+}
+
+static void *
+run (void *arg)
+{
+  struct blk_worker *w = arg;
+  uint64_t idle_since = 0;
+  int rc = 0;
+
+  if (w->pinned && (rc = pthread_setaffinity_np (pthread_self (), sizeof (w->cpus), &w->cpus)))
+    snprintf (w->err, sizeof (w->err), "worker %u: cannot pin to its --cpus: %s", w->id,
+              strerror (rc));
+  if (rc == 0 && setup_ring (w) < 0)
+    rc = -1;
+  if (rc == 0) {
+    w->reqs = alloc_local (w, WORKER_REQS * sizeof (struct req));
+    for (unsigned i = 0; i < WORKER_REQS; i++) {
+      w->reqs[i].next = w->free;
+      w->free = &w->reqs[i];
+    }
+  }
+  pthread_mutex_lock (&w->lock);
+  w->start_rc = rc ? -1 : 0;
+  w->ready = true;
+  pthread_cond_broadcast (&w->cond);
+  pthread_mutex_unlock (&w->lock);
+  if (rc)
+    return NULL;
+
+  for (;;) {
+    bool pausing = __atomic_load_n (&w->pause_req, __ATOMIC_ACQUIRE);
+    unsigned work = 0;
+    uint64_t t;
+
+    if (!pausing)
+      work += fetch (w);
+    if (io_uring_sq_ready (&w->ring) && io_uring_submit (&w->ring) > 0)
+      w->stats.submits++;
+    work += reap (w);
+    flush (w);
+    if (pausing) {
+      disarm (w);
+      if (w->in_flight == 0 && w->armed == 0) {
+        if (!park (w))
+          break;
+        idle_since = 0;
+        continue;
+      }
+      io_uring_submit_and_wait (&w->ring, 1);
+      continue;
+    }
+    if (work) {
+      idle_since = 0;
+      continue;
+    }
+    t = now_ns ();
+    if (idle_since == 0)
+      idle_since = t;
+    if (w->poll_ns && t - idle_since < w->poll_ns) {
+      if (!w->notify_off)
+        set_notification (w, false);
+      if (io_uring_cq_ready (&w->ring) == 0)
+        sched_yield ();         /* a busy loop, but let a sibling run */
+      continue;
+    }
+    /* sleep: kicks back on, then look once more (the lost-kick race) */
+    if (w->notify_off)
+      set_notification (w, true);
+    if (has_work (w) || io_uring_cq_ready (&w->ring))
+      continue;
+    wait_events (w, arm (w));
+    w->stats.sleeps++;
+    adapt_polling (w, now_ns () - idle_since);
+    idle_since = 0;
+  }
+  return NULL;
+}
+
+/* Parses "1-3,5" into @set (values below @max); false when malformed. */
+static bool
+parse_list (const char *s, size_t len, bool *set, unsigned max)
+{
+  const char *p = s, *end = s + len;
+
+  if (len == 0)
+    return false;
+  while (p < end) {
+    char *q;
+    unsigned long a, b;
+    if (*p < '0' || *p > '9')
+      return false;
+    a = b = strtoul (p, &q, 10);
+    if (q < end && *q == '-') {
+      if (q + 1 >= end || q[1] < '0' || q[1] > '9')
+        return false;
+      b = strtoul (q + 1, &q, 10);
+    }
+    if (q > end || b < a || b >= max)
+      return false;
+    for (unsigned long v = a; v <= b; v++)
+      set[v] = true;
+    p = q;
+    if (p < end) {
+      if (*p != ',' || p + 1 >= end)
+        return false;
+      p++;
+    }
+  }
+  return true;
+}
+
+/* The @i-th colon-separated group of @s. */
+static bool
+group (const char *s, unsigned i, const char **start, size_t *len)
+{
+  for (; i; i--) {
+    s = strchr (s, ':');
+    if (s == NULL)
+      return false;
+    s++;
+  }
+  *start = s;
+  *len = strchrnul (s, ':') - s;
+  return true;
+}
+
+static struct blk_worker *
+worker_new (struct blk_workers *ws, unsigned id, uint64_t poll_max_ns)
+{
+  struct blk_worker *w = calloc (1, sizeof (*w));
+
+  if (w == NULL)
+    abort ();
+  w->ws = ws;
+  w->id = id;
+  w->node = -1;
+  w->poll_max_ns = poll_max_ns;
+  w->wake_fd = eventfd (0, EFD_CLOEXEC | EFD_NONBLOCK);
+  pthread_mutex_init (&w->lock, NULL);
+  pthread_cond_init (&w->cond, NULL);
+  return w;
+}
+
+int
+blk_workers_start (struct blk_workers *ws, struct vu_dev *dev, struct blk_dev *blk,
+                   unsigned threads, unsigned num_queues, const char *cpus,
+                   const char *queue_map, uint64_t poll_max_ns, char *err, size_t errlen)
+{
+  int owner[VU_MAX_QUEUES];
+  bool numa = numa_available () >= 0;
+
+  memset (ws, 0, sizeof (*ws));
+  ws->dev = dev;
+  ws->blk = blk;
+  ws->w = calloc (threads, sizeof (*ws->w));
+  if (ws->w == NULL)
+    abort ();
+  for (unsigned q = 0; q < num_queues; q++)
+    owner[q] = queue_map ? -1 : (int) (q % threads);
+  for (unsigned t = 0; t < threads; t++) {
+    struct blk_worker *w = worker_new (ws, t, poll_max_ns);
+    const char *s;
+    size_t len;
+    ws->w[t] = w;
+    ws->n = t + 1;
+    if (w->wake_fd < 0) {
+      snprintf (err, errlen, "worker %u: eventfd: %s", t, strerror (errno));
+      goto fail;
+    }
+    if (cpus) {
+      bool set[CPU_SETSIZE] = { false };
+      if (!group (cpus, t, &s, &len) || !parse_list (s, len, set, CPU_SETSIZE)) {
+        snprintf (err, errlen, "invalid --cpus '%s' (one CPU list per thread, %u)", cpus, threads);
+        goto fail;
+      }
+      CPU_ZERO (&w->cpus);
+      for (unsigned c = 0; c < CPU_SETSIZE; c++)
+        if (set[c]) {
+          CPU_SET (c, &w->cpus);
+          if (w->node < 0 && numa)
+            w->node = numa_node_of_cpu ((int) c);
+        }
+      w->pinned = true;
+    }
+    if (queue_map) {
+      bool set[VU_MAX_QUEUES] = { false };
+      if (!group (queue_map, t, &s, &len) || !parse_list (s, len, set, num_queues)) {
+        snprintf (err, errlen, "invalid --queue-map '%s' (one queue list per thread, %u, "
+                  "queues below %u)", queue_map, threads, num_queues);
+        goto fail;
+      }
+      for (unsigned q = 0; q < num_queues; q++)
+        if (set[q]) {
+          if (owner[q] >= 0) {
+            snprintf (err, errlen, "invalid --queue-map '%s': queue %u is given to two threads",
+                      queue_map, q);
+            goto fail;
+          }
+          owner[q] = (int) t;
+        }
+    }
+  }
+  for (unsigned q = 0; q < num_queues; q++)
+    if (owner[q] < 0) {
+      snprintf (err, errlen, "invalid --queue-map '%s': no thread serves queue %u", queue_map, q);
+      goto fail;
+    }
+  for (unsigned t = 0; t < threads; t++) {
+    struct blk_worker *w = ws->w[t];
+    w->kicks = calloc (num_queues, sizeof (struct kick));
+    if (w->kicks == NULL)
+      abort ();
+    for (unsigned q = 0; q < num_queues; q++)
+      if (owner[q] == (int) t)
+        w->kicks[w->nq++].vq = &dev->vqs[q];
+  }
+  for (unsigned t = 0; t < threads; t++) {
+    struct blk_worker *w = ws->w[t];
+    int rc = pthread_create (&w->thread, NULL, run, w);
+    if (rc) {
+      snprintf (err, errlen, "worker %u: %s", t, strerror (rc));
+      ws->n = t;
+      blk_workers_stop (ws);
+      return -1;
+    }
+    pthread_mutex_lock (&w->lock);
+    while (!w->ready)
+      pthread_cond_wait (&w->cond, &w->lock);
+    pthread_mutex_unlock (&w->lock);
+    if (w->start_rc < 0) {
+      snprintf (err, errlen, "%s", w->err);
+      ws->n = t + 1;
+      blk_workers_stop (ws);
+      return -1;
+    }
+  }
+  return 0;
+
+fail:
+  for (unsigned t = 0; t < ws->n; t++) {
+    if (ws->w[t]->wake_fd >= 0)
+      close (ws->w[t]->wake_fd);
+    free (ws->w[t]);
+  }
+  free (ws->w);
+  ws->w = NULL;
+  ws->n = 0;
+  return -1;
+}
+
+void
+blk_workers_pause (struct blk_workers *ws)
+{
+  for (unsigned t = 0; t < ws->n; t++) {
+    struct blk_worker *w = ws->w[t];
+    pthread_mutex_lock (&w->lock);
+    __atomic_store_n (&w->pause_req, true, __ATOMIC_RELEASE);
+    pthread_mutex_unlock (&w->lock);
+    eventfd_write (w->wake_fd, 1);
+  }
+  for (unsigned t = 0; t < ws->n; t++) {
+    struct blk_worker *w = ws->w[t];
+    pthread_mutex_lock (&w->lock);
+    while (!w->paused)
+      pthread_cond_wait (&w->cond, &w->lock);
+    pthread_mutex_unlock (&w->lock);
+  }
+}
+
+void
+blk_workers_resume (struct blk_workers *ws)
+{
+  for (unsigned t = 0; t < ws->n; t++) {
+    struct blk_worker *w = ws->w[t];
+    pthread_mutex_lock (&w->lock);
+    __atomic_store_n (&w->pause_req, false, __ATOMIC_RELEASE);
+    pthread_cond_broadcast (&w->cond);
+    pthread_mutex_unlock (&w->lock);
+  }
+}
+
+static void
+ops_pause (void *opaque)
+{
+  blk_workers_pause (opaque);
+}
+
+static void
+ops_resume (void *opaque)
+{
+  blk_workers_resume (opaque);
+}
+
+static void
+ops_log (void *opaque, const char *msg)
+{
+  blk_log (BLK_LOG_ERROR, "%s; the queue is stopped", msg);
+}
+
+const struct vu_ops blk_workers_ops = { ops_pause, ops_resume, ops_log };
+
+void
+blk_workers_stats (struct blk_workers *ws, struct blk_worker_stats *out)
+{
+  memset (out, 0, sizeof (*out));
+  blk_workers_pause (ws);
+  for (unsigned t = 0; t < ws->n; t++) {
+    out->requests += ws->w[t]->stats.requests;
+    out->submits += ws->w[t]->stats.submits;
+    out->notifies += ws->w[t]->stats.notifies;
+    out->sleeps += ws->w[t]->stats.sleeps;
+  }
+  blk_workers_resume (ws);
+}
+
+void
+blk_workers_stop (struct blk_workers *ws)
+{
+  for (unsigned t = 0; t < ws->n; t++) {
+    struct blk_worker *w = ws->w[t];
+    pthread_mutex_lock (&w->lock);
+    w->quit = true;
+    __atomic_store_n (&w->pause_req, true, __ATOMIC_RELEASE);
+    pthread_cond_broadcast (&w->cond);
+    pthread_mutex_unlock (&w->lock);
+    eventfd_write (w->wake_fd, 1);
+  }
+  for (unsigned t = 0; t < ws->n; t++) {
+    struct blk_worker *w = ws->w[t];
+    pthread_join (w->thread, NULL);
+    if (w->start_rc == 0 && w->ready) {
+      for (unsigned i = 0; i < WORKER_REQS; i++)
+        free_local (w, w->reqs[i].bounce, w->reqs[i].bounce_size);
+      free_local (w, w->reqs, WORKER_REQS * sizeof (struct req));
+      io_uring_queue_exit (&w->ring);
+    }
+    close (w->wake_fd);
+    free (w->kicks);
+    pthread_mutex_destroy (&w->lock);
+    pthread_cond_destroy (&w->cond);
+    free (w);
+  }
+  free (ws->w);
+  ws->w = NULL;
+  ws->n = 0;
+}

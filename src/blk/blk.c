@@ -200,7 +200,8 @@ blk_req_decode (const struct blk_dev *b, bool wce, struct vq_elem *e, struct blk
   unsigned n;
 
   memset (r, 0, sizeof (*r));
-  r->written = 0;
+  /* the used length is the whole writable part, as QEMU and QSD report it */
+  r->written = in_bytes > UINT32_MAX ? UINT32_MAX : (uint32_t) in_bytes;
   /* the status is the last byte of the last writable piece */
   if (in_bytes == 0) {
     done (r, VIRTIO_BLK_S_IOERR);
@@ -234,7 +235,6 @@ blk_req_decode (const struct blk_dev *b, bool wce, struct vq_elem *e, struct blk
     }
     r->offset *= 512;
     r->op = BLK_OP_READ;
-    r->written = (uint32_t) (r->len > UINT32_MAX - 1 ? UINT32_MAX : r->len + 1);
     return;
   case VIRTIO_BLK_T_OUT:
     n = e->n_out;
@@ -265,7 +265,6 @@ blk_req_decode (const struct blk_dev *b, bool wce, struct vq_elem *e, struct blk
     r->iov = in;
     r->niov = e->n_in;
     r->len = want;
-    r->written = (uint32_t) want + 1;
     done (r, VIRTIO_BLK_S_OK);
     return;
   }
@@ -314,5 +313,5 @@ blk_req_finish (struct blk_req *r, uint8_t status)
   if (r->status == NULL)
     return 0;
   *r->status = status;
-  return status == VIRTIO_BLK_S_OK ? (r->written ? r->written : 1) : 1;
+  return r->written;
 }

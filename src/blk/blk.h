@@ -51,7 +51,7 @@ struct blk_req {
   uint8_t *status;                /* where the status byte goes, NULL if nowhere */
   uint64_t status_gpa;
   uint8_t status_value;           /* VIRTIO_BLK_S_* for BLK_OP_DONE */
-  uint32_t written;               /* bytes the device writes into the request, status included */
+  uint32_t written;               /* the used length: all writable bytes, status included */
 };
 
 /* Decodes @e (trimming its pieces to the data) and checks it against the

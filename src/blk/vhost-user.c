@@ -13,6 +13,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "log.h"
 #include "vhost-user.h"
 
 #define BIT(n) (1ull << (n))
@@ -409,8 +410,8 @@ ring_of (struct vu_dev *dev, const struct vu_msg *msg, unsigned index)
 static void
 report_broken (struct vu_dev *dev, struct vq *vq)
 {
-  if (vq->broken && dev->ops && dev->ops->log)
-    dev->ops->log (dev->opaque, vq->why);
+  if (vq->broken)
+    blk_log (BLK_LOG_ERROR, "%s; the queue is stopped", vq->why);
 }
 
 /* Starts @vq when it has all it needs: a kick (or a no-fd kick), size and
@@ -426,6 +427,9 @@ maybe_start (struct vu_dev *dev, struct vq *vq)
   }
   if (vq_start (vq) < 0)
     report_broken (dev, vq);
+  else if (vq->n_resubmit)
+    blk_log (BLK_LOG_INFO, "queue %u: %u requests the previous backend left in flight run again",
+             vq->index, vq->n_resubmit);
 }
 
 static void

@@ -17,7 +17,6 @@
 struct vu_ops {
   void (*pause) (void *opaque);
   void (*resume) (void *opaque);
-  void (*log) (void *opaque, const char *msg);   /* a queue stopped, and why */
 };
 
 struct vu_dev {

@@ -4,6 +4,7 @@
 #include <config.h>
 
 #include <errno.h>
+#include <linux/falloc.h>
 #include <numa.h>
 #include <poll.h>
 #include <pthread.h>
@@ -274,6 +275,19 @@ reap (struct blk_worker *w)
     switch (ud & TAG_MASK) {
     case TAG_REQ: {
       struct req *r = p;
+      if (cqe->res == -EOPNOTSUPP && r->br.op == BLK_OP_FALLOCATE
+          && (r->br.mode & FALLOC_FL_ZERO_RANGE)) {
+        /* no ZERO_RANGE here (tmpfs): a punched hole reads as zeroes too */
+        struct io_uring_sqe *sqe = sqe_get (w);
+        r->br.mode = FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE;
+        io_uring_prep_fallocate (sqe, w->fixed_file ? 0 : w->ws->blk->fd, r->br.mode,
+                                 (off_t) r->br.offset, (off_t) r->br.len);
+        if (w->fixed_file)
+          sqe->flags |= IOSQE_FIXED_FILE;
+        io_uring_sqe_set_data64 (sqe, (uint64_t) (uintptr_t) r | TAG_REQ);
+        work++;
+        break;
+      }
       uint64_t want = r->br.op == BLK_OP_READ || r->br.op == BLK_OP_WRITE ? r->br.len : 0;
       uint8_t status = cqe->res >= 0 && (uint64_t) cqe->res == want ? VIRTIO_BLK_S_OK
                        : cqe->res == -EOPNOTSUPP && r->br.op == BLK_OP_FALLOCATE ? VIRTIO_BLK_S_UNSUPP
@@ -483,7 +497,7 @@ run (void *arg)
     return NULL;
 
   for (;;) {
-    bool pausing = __atomic_load_n (&w->pause_req, __ATOMIC_ACQUIRE);
+    bool pausing = __atomic_load_n (&w->pause_req, __ATOMIC_ACQUIRE), nofd;
     unsigned work = 0;
     uint64_t t;
 
@@ -523,7 +537,12 @@ run (void *arg)
       set_notification (w, true);
     if (has_work (w) || io_uring_cq_ready (&w->ring))
       continue;
-    wait_events (w, arm (w));
+    nofd = arm (w);
+    /* a pause asked after the top of the loop may have had its wake-up
+     * eaten by reap(): look again now that the wake fd is polled */
+    if (__atomic_load_n (&w->pause_req, __ATOMIC_ACQUIRE))
+      continue;
+    wait_events (w, nofd);
     w->stats.sleeps++;
     adapt_polling (w, now_ns () - idle_since);
     idle_since = 0;
@@ -746,13 +765,7 @@ ops_resume (void *opaque)
   blk_workers_resume (opaque);
 }
 
-static void
-ops_log (void *opaque, const char *msg)
-{
-  blk_log (BLK_LOG_ERROR, "%s; the queue is stopped", msg);
-}
-
-const struct vu_ops blk_workers_ops = { ops_pause, ops_resume, ops_log };
+const struct vu_ops blk_workers_ops = { ops_pause, ops_resume };
 
 void
 blk_workers_stats (struct blk_workers *ws, struct blk_worker_stats *out)

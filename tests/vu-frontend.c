@@ -1,0 +1,619 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* A vhost-user-blk front-end for tests: QEMU 7.2's side of the socket, with
+ * memfd guest memory, split rings and a request builder. */
+#include <config.h>
+
+#include <errno.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <linux/vhost_types.h>
+#include <linux/virtio_blk.h>
+#include <linux/virtio_config.h>
+
+#include "vu-frontend.h"
+
+#define BIT(n) (1ull << (n))
+#define SLOT_META 128             /* header at 0, status at 16, indirect table at 64 */
+#define CONFIG_SIZE 57            /* what QEMU 7.2 asks with discard and write-zeroes on */
+
+/* Request numbers (docs/interop/vhost-user.rst); kept here so this
+ * front-end shares nothing with the backend it tests. */
+enum {
+  M_GET_FEATURES = 1, M_SET_FEATURES = 2, M_SET_OWNER = 3, M_SET_MEM_TABLE = 5,
+  M_SET_VRING_NUM = 8, M_SET_VRING_ADDR = 9, M_SET_VRING_BASE = 10, M_GET_VRING_BASE = 11,
+  M_SET_VRING_KICK = 12, M_SET_VRING_CALL = 13, M_SET_VRING_ERR = 14,
+  M_GET_PROTOCOL_FEATURES = 15, M_SET_PROTOCOL_FEATURES = 16, M_GET_QUEUE_NUM = 17,
+  M_SET_VRING_ENABLE = 18, M_GET_CONFIG = 24, M_GET_INFLIGHT_FD = 31, M_SET_INFLIGHT_FD = 32,
+  M_GET_MAX_MEM_SLOTS = 36, M_ADD_MEM_REG = 37,
+};
+enum { P_MQ = 0, P_LOG_SHMFD = 1, P_REPLY_ACK = 3, P_CONFIG = 9, P_INFLIGHT = 12, P_MEM_SLOTS = 15 };
+#define F_PROTOCOL_FEATURES 30
+#define FLAG_VERSION 1u
+#define FLAG_REPLY (1u << 2)
+#define FLAG_NEED_REPLY (1u << 3)
+
+struct hdr {
+  uint32_t request, flags, size;
+} __attribute__ ((packed));
+
+struct region {
+  uint64_t gpa, size, uva, offset;
+} __attribute__ ((packed));
+
+struct inflight_msg {
+  uint64_t mmap_size, mmap_offset;
+  uint16_t num_queues, queue_size;
+} __attribute__ ((packed));
+
+static int
+fail (struct fe *fe, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
+
+static int
+fail (struct fe *fe, const char *fmt, ...)
+{
+  va_list ap;
+
+  va_start (ap, fmt);
+  vsnprintf (fe->err, sizeof (fe->err), fmt, ap);
+  va_end (ap);
+  return -1;
+}
+
+uint64_t
+fe_now_ns (void)
+{
+  struct timespec ts;
+
+  clock_gettime (CLOCK_MONOTONIC, &ts);
+  return (uint64_t) ts.tv_sec * 1000000000u + (uint64_t) ts.tv_nsec;
+}
+
+static uint64_t
+alloc (struct fe *fe, uint64_t size, uint64_t align)
+{
+  uint64_t at = (fe->brk + align - 1) / align * align;
+
+  if (at + size > fe->mem_size)
+    return UINT64_MAX;
+  fe->brk = at + size;
+  return at;
+}
+
+int
+fe_init (struct fe *fe, uint64_t mem_size, unsigned nqueues, uint16_t qsize, uint32_t max_io,
+         bool indirect)
+{
+  memset (fe, 0, sizeof (*fe));
+  fe->sock = fe->inflight_fd = -1;
+  if (nqueues == 0 || nqueues > FE_MAX_QUEUES || qsize < 4 || (qsize & (qsize - 1)))
+    return fail (fe, "bad queue layout");
+  fe->nqueues = nqueues;
+  fe->qsize = qsize;
+  fe->max_io = max_io;
+  fe->indirect = indirect;
+  fe->use_slots = true;
+  fe->mem_size = mem_size;
+  fe->memfd = memfd_create ("fe-guest-ram", MFD_CLOEXEC);
+  if (fe->memfd < 0 || ftruncate (fe->memfd, (off_t) mem_size) < 0)
+    return fail (fe, "guest memory: %s", strerror (errno));
+  fe->mem = mmap (NULL, mem_size, PROT_READ | PROT_WRITE, MAP_SHARED, fe->memfd, 0);
+  if (fe->mem == MAP_FAILED)
+    return fail (fe, "map guest memory: %s", strerror (errno));
+  fe->brk = 4096;                 /* GPA 0 stays unused */
+  for (unsigned i = 0; i < nqueues; i++) {
+    struct fe_queue *q = &fe->q[i];
+    q->index = i;
+    q->size = qsize;
+    q->nslots = indirect ? qsize : qsize / 3;
+    q->desc_gpa = alloc (fe, 16u * qsize, 4096);
+    q->avail_gpa = alloc (fe, 6u + 2u * qsize, 4096);
+    q->used_gpa = alloc (fe, 6u + 8u * qsize, 4096);
+    q->meta_gpa = alloc (fe, (uint64_t) SLOT_META * q->nslots, 4096);
+    q->data_gpa = alloc (fe, (uint64_t) max_io * q->nslots, 4096);
+    if (q->data_gpa == UINT64_MAX)
+      return fail (fe, "guest memory of %llu bytes is too small", (unsigned long long) mem_size);
+    q->desc = (void *) (fe->mem + q->desc_gpa);
+    q->avail = (void *) (fe->mem + q->avail_gpa);
+    q->used = (void *) (fe->mem + q->used_gpa);
+    q->slots = calloc (q->nslots, sizeof (*q->slots));
+    q->kick_fd = eventfd (0, EFD_CLOEXEC | EFD_NONBLOCK);
+    q->call_fd = eventfd (0, EFD_CLOEXEC | EFD_NONBLOCK);
+    q->err_fd = eventfd (0, EFD_CLOEXEC | EFD_NONBLOCK);
+  }
+  return 0;
+}
+
+/* The front-end's "user address" of a guest address: the mapping here. */
+static uint64_t
+uva (const struct fe *fe, uint64_t gpa)
+{
+  return (uint64_t) (uintptr_t) fe->mem + gpa;
+}
+
+static int
+send_msg (struct fe *fe, uint32_t request, uint32_t flags, const void *payload, uint32_t size,
+          int fd)
+{
+  struct hdr h = { request, FLAG_VERSION | flags, size };
+  struct iovec iov[2] = { { &h, sizeof (h) }, { (void *) payload, size } };
+  char control[CMSG_SPACE (sizeof (int))] = { 0 };
+  struct msghdr mh = { .msg_iov = iov, .msg_iovlen = size ? 2 : 1 };
+
+  if (fd >= 0) {
+    struct cmsghdr *cm;
+    mh.msg_control = control;
+    mh.msg_controllen = sizeof (control);
+    cm = CMSG_FIRSTHDR (&mh);
+    cm->cmsg_level = SOL_SOCKET;
+    cm->cmsg_type = SCM_RIGHTS;
+    cm->cmsg_len = CMSG_LEN (sizeof (int));
+    memcpy (CMSG_DATA (cm), &fd, sizeof (int));
+  }
+  fe->messages++;
+  if (sendmsg (fe->sock, &mh, MSG_NOSIGNAL) != (ssize_t) (sizeof (h) + size))
+    return fail (fe, "send message %u: %s", request, strerror (errno));
+  return 0;
+}
+
+/* Reads a reply to @request: @size payload bytes into @out, an fd into @fd. */
+static int
+recv_reply (struct fe *fe, uint32_t request, void *out, uint32_t size, int *fd)
+{
+  struct hdr h;
+  char control[CMSG_SPACE (sizeof (int))];
+  struct iovec iov = { &h, sizeof (h) };
+  struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control,
+                       .msg_controllen = sizeof (control) };
+  uint8_t buf[4096];
+  ssize_t n = recvmsg (fe->sock, &mh, MSG_CMSG_CLOEXEC);
+  struct cmsghdr *cm;
+
+  if (n != sizeof (h))
+    return fail (fe, "reply to message %u: %s", request, n == 0 ? "backend hung up" : "short");
+  for (cm = CMSG_FIRSTHDR (&mh); cm; cm = CMSG_NXTHDR (&mh, cm))
+    if (cm->cmsg_type == SCM_RIGHTS) {
+      int got;
+      memcpy (&got, CMSG_DATA (cm), sizeof (int));
+      if (fd)
+        *fd = got;
+      else
+        close (got);
+    }
+  if (h.request != request || !(h.flags & FLAG_REPLY) || h.size > sizeof (buf))
+    return fail (fe, "reply to message %u: got %u flags 0x%x size %u", request, h.request,
+                 h.flags, h.size);
+  if (h.size && recv (fe->sock, buf, h.size, MSG_WAITALL) != (ssize_t) h.size)
+    return fail (fe, "reply to message %u: payload cut short", request);
+  if (size && h.size != size)
+    return fail (fe, "reply to message %u: %u bytes, expected %u", request, h.size, size);
+  if (out)
+    memcpy (out, buf, size);
+  return 0;
+}
+
+int
+fe_raw (struct fe *fe, uint32_t request, uint32_t flags, const void *payload, uint32_t size,
+        int fd, void *reply, uint32_t reply_size)
+{
+  if (send_msg (fe, request, flags, payload, size, fd) < 0)
+    return -1;
+  return reply ? recv_reply (fe, request, reply, reply_size, NULL) : 0;
+}
+
+static int
+get_u64 (struct fe *fe, uint32_t request, uint64_t *v)
+{
+  return fe_raw (fe, request, 0, NULL, 0, -1, v, 8);
+}
+
+static int
+set_u64 (struct fe *fe, uint32_t request, uint64_t v, int fd)
+{
+  return send_msg (fe, request, 0, &v, 8, fd);
+}
+
+/* A message that wants an acknowledgement when REPLY_ACK is on. */
+static int
+acked (struct fe *fe, uint32_t request, const void *payload, uint32_t size, int fd)
+{
+  bool ack = fe->protocol & BIT (P_REPLY_ACK);
+  uint64_t status = 0;
+
+  if (send_msg (fe, request, ack ? FLAG_NEED_REPLY : 0, payload, size, fd) < 0)
+    return -1;
+  if (ack && (recv_reply (fe, request, &status, 8, NULL) < 0))
+    return -1;
+  if (status)
+    return fail (fe, "message %u refused (status %llu)", request, (unsigned long long) status);
+  return 0;
+}
+
+static int
+vring_state (struct fe *fe, uint32_t request, unsigned index, unsigned num)
+{
+  struct vhost_vring_state st = { index, num };
+
+  return send_msg (fe, request, 0, &st, sizeof (st), -1);
+}
+
+int
+fe_dial (struct fe *fe, const char *path, unsigned wait_ms)
+{
+  struct sockaddr_un sa = { .sun_family = AF_UNIX };
+  uint64_t deadline = fe_now_ns () + (uint64_t) wait_ms * 1000000u;
+
+  snprintf (fe->path, sizeof (fe->path), "%s", path);
+  snprintf (sa.sun_path, sizeof (sa.sun_path), "%s", path);
+  for (;;) {
+    fe->sock = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (connect (fe->sock, (struct sockaddr *) &sa, sizeof (sa)) == 0)
+      return 0;
+    close (fe->sock);
+    fe->sock = -1;
+    if (fe_now_ns () > deadline)
+      return fail (fe, "connect to '%s': %s", path, strerror (errno));
+    usleep (20000);
+  }
+}
+
+/* The device start (vhost_user_blk_start): features, inflight, calls,
+ * memory, rings, enable. */
+static int
+start_device (struct fe *fe)
+{
+  if (set_u64 (fe, M_SET_FEATURES, fe->features, -1) < 0)
+    return -1;
+  if (fe->protocol & BIT (P_INFLIGHT)) {
+    struct inflight_msg im = { 0, 0, (uint16_t) fe->nqueues, fe->qsize };
+    if (fe->inflight_fd < 0) {
+      if (send_msg (fe, M_GET_INFLIGHT_FD, 0, &im, sizeof (im), -1) < 0
+          || recv_reply (fe, M_GET_INFLIGHT_FD, &im, sizeof (im), &fe->inflight_fd) < 0)
+        return -1;
+      if (fe->inflight_fd < 0)
+        return fail (fe, "GET_INFLIGHT_FD: no descriptor");
+      fe->inflight_size = im.mmap_size;
+    }
+    im.mmap_size = fe->inflight_size;
+    im.mmap_offset = 0;
+    im.num_queues = (uint16_t) fe->nqueues;
+    im.queue_size = fe->qsize;
+    if (send_msg (fe, M_SET_INFLIGHT_FD, 0, &im, sizeof (im), fe->inflight_fd) < 0)
+      return -1;
+  }
+  for (unsigned i = 0; i < fe->nqueues; i++)
+    if (set_u64 (fe, M_SET_VRING_CALL, i, fe->q[i].call_fd) < 0)
+      return -1;
+  if (set_u64 (fe, M_SET_FEATURES, fe->features, -1) < 0)
+    return -1;
+  if (fe->use_slots && (fe->protocol & BIT (P_MEM_SLOTS))) {
+    struct { uint64_t pad; struct region r; } __attribute__ ((packed)) reg = {
+      0, { 0, fe->mem_size, uva (fe, 0), 0 } };
+    if (acked (fe, M_ADD_MEM_REG, &reg, sizeof (reg), fe->memfd) < 0)
+      return -1;
+  } else {
+    struct { uint32_t n, pad; struct region r; } __attribute__ ((packed)) t = {
+      1, 0, { 0, fe->mem_size, uva (fe, 0), 0 } };
+    if (acked (fe, M_SET_MEM_TABLE, &t, sizeof (t), fe->memfd) < 0)
+      return -1;
+  }
+  for (unsigned i = 0; i < fe->nqueues; i++) {
+    struct fe_queue *q = &fe->q[i];
+    struct vhost_vring_addr a = { i, 0, uva (fe, q->desc_gpa), uva (fe, q->used_gpa),
+                                  uva (fe, q->avail_gpa), 0 };
+    if (vring_state (fe, M_SET_VRING_NUM, i, q->size) < 0
+        || vring_state (fe, M_SET_VRING_BASE, i, q->base) < 0
+        || send_msg (fe, M_SET_VRING_ADDR, 0, &a, sizeof (a), -1) < 0
+        || set_u64 (fe, M_SET_VRING_KICK, i, q->kick_fd) < 0)
+      return -1;
+    q->started = true;
+  }
+  for (unsigned i = 0; i < fe->nqueues; i++)
+    if (vring_state (fe, M_SET_VRING_ENABLE, i, 1) < 0)
+      return -1;
+  /* no kick: like QEMU, rely on the backend to look at a ring it starts */
+  return 0;
+}
+
+int
+fe_connect (struct fe *fe, const char *path, unsigned wait_ms, uint64_t want)
+{
+  uint64_t offered_protocol, known = BIT (P_MQ) | BIT (P_LOG_SHMFD) | BIT (P_REPLY_ACK)
+                                     | BIT (P_CONFIG) | BIT (P_INFLIGHT) | BIT (P_MEM_SLOTS);
+  uint64_t slots;
+
+  if (fe_dial (fe, path, wait_ms) < 0)
+    return -1;
+  /* vhost_dev_init */
+  if (get_u64 (fe, M_GET_FEATURES, &fe->offered) < 0)
+    return -1;
+  if (!(fe->offered & BIT (F_PROTOCOL_FEATURES)))
+    return fail (fe, "backend does not offer VHOST_USER_F_PROTOCOL_FEATURES");
+  if (get_u64 (fe, M_GET_PROTOCOL_FEATURES, &offered_protocol) < 0)
+    return -1;
+  fe->protocol = offered_protocol & known;
+  if (!(fe->protocol & BIT (P_CONFIG)))
+    return fail (fe, "backend does not offer PROTOCOL_F_CONFIG");
+  if (set_u64 (fe, M_SET_PROTOCOL_FEATURES, fe->protocol, -1) < 0)
+    return -1;
+  if ((fe->protocol & BIT (P_MQ)) && get_u64 (fe, M_GET_QUEUE_NUM, &fe->max_queues) < 0)
+    return -1;
+  if (fe->nqueues > 1 && fe->max_queues < fe->nqueues)
+    return fail (fe, "backend offers %llu queues, %u wanted", (unsigned long long) fe->max_queues,
+                 fe->nqueues);
+  if ((fe->protocol & BIT (P_MEM_SLOTS)) && get_u64 (fe, M_GET_MAX_MEM_SLOTS, &slots) < 0)
+    return -1;
+  if (send_msg (fe, M_SET_OWNER, 0, NULL, 0, -1) < 0
+      || get_u64 (fe, M_GET_FEATURES, &fe->offered) < 0)
+    return -1;
+  for (unsigned i = 0; i < fe->nqueues; i++)
+    if (set_u64 (fe, M_SET_VRING_CALL, i, fe->q[i].call_fd) < 0
+        || set_u64 (fe, M_SET_VRING_ERR, i, fe->q[i].err_fd) < 0)
+      return -1;
+  /* realize: exactly 57 bytes of config, echoed */
+  {
+    struct { uint32_t offset, size, flags; uint8_t region[CONFIG_SIZE]; } __attribute__ ((packed))
+      c = { 0, CONFIG_SIZE, 0, { 0 } };
+    if (fe_raw (fe, M_GET_CONFIG, 0, &c, sizeof (c), -1, &c, sizeof (c)) < 0)
+      return -1;
+    memcpy (fe->config, c.region, CONFIG_SIZE);
+    fe->config_size = CONFIG_SIZE;
+  }
+  fe->features = fe->offered & (want | BIT (VIRTIO_F_VERSION_1) | BIT (F_PROTOCOL_FEATURES)
+                                | BIT (VIRTIO_BLK_F_SIZE_MAX) | BIT (VIRTIO_BLK_F_SEG_MAX)
+                                | BIT (VIRTIO_BLK_F_BLK_SIZE) | BIT (VIRTIO_BLK_F_FLUSH)
+                                | BIT (VIRTIO_BLK_F_RO) | BIT (VIRTIO_BLK_F_MQ)
+                                | BIT (VIRTIO_BLK_F_DISCARD) | BIT (VIRTIO_BLK_F_WRITE_ZEROES)
+                                | BIT (VIRTIO_BLK_F_TOPOLOGY) | BIT (VIRTIO_BLK_F_CONFIG_WCE));
+  if (fe->indirect && !(fe->features & BIT (VIRTIO_RING_F_INDIRECT_DESC)))
+    return fail (fe, "indirect descriptors wanted but not offered");
+  return start_device (fe);
+}
+
+int
+fe_connect_no_handshake (struct fe *fe, const char *path, unsigned wait_ms)
+{
+  if (fe_dial (fe, path, wait_ms) < 0)
+    return -1;
+  return start_device (fe);
+}
+
+int
+fe_stop (struct fe *fe)
+{
+  for (unsigned i = 0; i < fe->nqueues; i++)
+    if (vring_state (fe, M_SET_VRING_ENABLE, i, 0) < 0)
+      return -1;
+  for (unsigned i = 0; i < fe->nqueues; i++) {
+    struct vhost_vring_state st = { i, 0 };
+    if (!fe->q[i].started)
+      continue;
+    if (fe_raw (fe, M_GET_VRING_BASE, 0, &st, sizeof (st), -1, &st, sizeof (st)) < 0)
+      return -1;
+    fe->q[i].base = (uint16_t) st.num;
+    fe->q[i].started = false;
+  }
+  close (fe->sock);
+  fe->sock = -1;
+  return 0;
+}
+
+void
+fe_disconnected (struct fe *fe)
+{
+  /* virtio_queue_restore_last_avail_idx: the backend is gone, what it
+   * fetched and did not complete is the inflight region's business */
+  for (unsigned i = 0; i < fe->nqueues; i++) {
+    fe->q[i].base = le16toh (__atomic_load_n (&fe->q[i].used->idx, __ATOMIC_ACQUIRE));
+    fe->q[i].started = false;
+  }
+  if (fe->sock >= 0)
+    close (fe->sock);
+  fe->sock = -1;
+}
+
+int
+fe_slot_get (struct fe *fe, unsigned qi)
+{
+  struct fe_queue *q = &fe->q[qi];
+
+  for (unsigned s = 0; s < q->nslots; s++)
+    if (!q->slots[s].busy)
+      return (int) s;
+  return -1;
+}
+
+uint8_t *
+fe_slot_data (struct fe *fe, unsigned qi, unsigned slot)
+{
+  return fe->mem + fe->q[qi].data_gpa + (uint64_t) slot * fe->max_io;
+}
+
+static uint16_t
+head_of (const struct fe *fe, unsigned slot)
+{
+  return (uint16_t) (fe->indirect ? slot : slot * 3);
+}
+
+void
+fe_submit (struct fe *fe, unsigned qi, unsigned slot, uint32_t type, uint64_t sector, uint32_t len,
+           uint64_t tag)
+{
+  struct fe_queue *q = &fe->q[qi];
+  uint64_t meta = q->meta_gpa + (uint64_t) slot * SLOT_META;
+  struct virtio_blk_outhdr *h = (void *) (fe->mem + meta);
+  bool device_writes = type == VIRTIO_BLK_T_IN || type == VIRTIO_BLK_T_GET_ID;
+  struct vring_desc chain[3];
+  unsigned n = 0;
+  uint16_t head = head_of (fe, slot);
+
+  h->type = htole32 (type);
+  h->ioprio = 0;
+  h->sector = htole64 (sector);
+  fe->mem[meta + 16] = 0xff;
+  chain[n++] = (struct vring_desc) { htole64 (meta), htole32 (16), htole16 (VRING_DESC_F_NEXT), 0 };
+  if (len)
+    chain[n++] = (struct vring_desc) {
+      htole64 (q->data_gpa + (uint64_t) slot * fe->max_io), htole32 (len),
+      htole16 (VRING_DESC_F_NEXT | (device_writes ? VRING_DESC_F_WRITE : 0)), 0 };
+  chain[n++] = (struct vring_desc) { htole64 (meta + 16), htole32 (1), htole16 (VRING_DESC_F_WRITE), 0 };
+  if (fe->indirect) {
+    struct vring_desc *table = (void *) (fe->mem + meta + 64);
+    for (unsigned i = 0; i < n; i++) {
+      table[i] = chain[i];
+      table[i].next = htole16 ((uint16_t) (i + 1));
+    }
+    q->desc[head] = (struct vring_desc) { htole64 (meta + 64), htole32 (n * 16),
+                                          htole16 (VRING_DESC_F_INDIRECT), 0 };
+  } else {
+    for (unsigned i = 0; i < n; i++) {
+      q->desc[head + i] = chain[i];
+      q->desc[head + i].next = htole16 ((uint16_t) (head + i + 1));
+    }
+  }
+  q->slots[slot] = (struct fe_slot) { true, type, sector, len, fe_now_ns (), tag };
+  q->busy++;
+  q->avail->ring[q->avail_idx % q->size] = htole16 (head);
+  q->avail_idx++;
+}
+
+static volatile uint16_t *
+avail_event (struct fe_queue *q)
+{
+  return (volatile uint16_t *) ((char *) q->used + 4 + 8 * q->size);
+}
+
+static volatile uint16_t *
+used_event (struct fe_queue *q)
+{
+  return (volatile uint16_t *) ((char *) q->avail + 4 + 2 * q->size);
+}
+
+void
+fe_kick (struct fe *fe, unsigned qi)
+{
+  struct fe_queue *q = &fe->q[qi];
+  bool kick;
+
+  __atomic_store_n (&q->avail->idx, htole16 (q->avail_idx), __ATOMIC_RELEASE);
+  __atomic_thread_fence (__ATOMIC_SEQ_CST);
+  if (fe->features & BIT (VIRTIO_RING_F_EVENT_IDX))
+    kick = vring_need_event (le16toh (*avail_event (q)), q->avail_idx, q->kicked_at);
+  else
+    kick = !(le16toh (q->used->flags) & VRING_USED_F_NO_NOTIFY);
+  q->kicked_at = q->avail_idx;
+  if (kick)
+    eventfd_write (q->kick_fd, 1);
+}
+
+int
+fe_complete (struct fe *fe, unsigned qi, struct fe_done *out, unsigned max, int wait_ms)
+{
+  struct fe_queue *q = &fe->q[qi];
+  uint64_t deadline = fe_now_ns () + (uint64_t) (wait_ms > 0 ? wait_ms : 0) * 1000000u;
+  unsigned n = 0;
+
+  for (;;) {
+    uint16_t used = le16toh (__atomic_load_n (&q->used->idx, __ATOMIC_ACQUIRE));
+    while (q->last_used != used && n < max) {
+      struct vring_used_elem e = q->used->ring[q->last_used % q->size];
+      uint32_t id = le32toh (e.id);
+      unsigned slot = fe->indirect ? id : id / 3;
+      if (id >= q->size || (!fe->indirect && id % 3) || slot >= q->nslots || !q->slots[slot].busy)
+        return fail (fe, "queue %u: used element for head %u, which is not in flight", qi, id);
+      out[n] = (struct fe_done) { slot, fe->mem[q->meta_gpa + (uint64_t) slot * SLOT_META + 16],
+                                  le32toh (e.len), q->slots[slot].tag,
+                                  fe_now_ns () - q->slots[slot].submitted_ns };
+      q->slots[slot].busy = false;
+      q->busy--;
+      q->last_used++;
+      n++;
+    }
+    if (fe->features & BIT (VIRTIO_RING_F_EVENT_IDX))
+      *used_event (q) = htole16 (q->last_used);
+    __atomic_thread_fence (__ATOMIC_SEQ_CST);
+    if (n || wait_ms <= 0)
+      return (int) n;
+    if (q->last_used != le16toh (__atomic_load_n (&q->used->idx, __ATOMIC_ACQUIRE)))
+      continue;
+    {
+      uint64_t now = fe_now_ns ();
+      struct pollfd p = { q->call_fd, POLLIN, 0 };
+      uint64_t v;
+      if (now >= deadline)
+        return 0;
+      if (poll (&p, 1, (int) ((deadline - now) / 1000000u) + 1) > 0)
+        if (read (q->call_fd, &v, sizeof (v)) < 0)
+          continue;
+    }
+  }
+}
+
+int
+fe_sync (struct fe *fe, unsigned qi, uint32_t type, uint64_t sector, const void *data, uint32_t len,
+         void *out, uint32_t *used_len)
+{
+  int slot = fe_slot_get (fe, qi);
+  struct fe_done d;
+
+  if (slot < 0 || len > fe->max_io)
+    return fail (fe, "queue %u: no free slot", qi);
+  if (data)
+    memcpy (fe_slot_data (fe, qi, (unsigned) slot), data, len);
+  else if (len)
+    memset (fe_slot_data (fe, qi, (unsigned) slot), 0xee, len);   /* to see what is written */
+  fe_submit (fe, qi, (unsigned) slot, type, sector, len, 0);
+  fe_kick (fe, qi);
+  if (fe_complete (fe, qi, &d, 1, 5000) != 1)
+    return fail (fe, "queue %u: request type %u did not complete", qi, type);
+  if (out)
+    memcpy (out, fe_slot_data (fe, qi, (unsigned) slot), len);
+  if (used_len)
+    *used_len = d.used_len;
+  return d.status;
+}
+
+struct vring_desc *
+fe_desc (struct fe *fe, unsigned qi)
+{
+  return fe->q[qi].desc;
+}
+
+void
+fe_publish_head (struct fe *fe, unsigned qi, uint16_t head, uint16_t avail_jump)
+{
+  struct fe_queue *q = &fe->q[qi];
+
+  q->avail->ring[q->avail_idx % q->size] = htole16 (head);
+  q->avail_idx = (uint16_t) (q->avail_idx + 1 + avail_jump);
+  fe_kick (fe, qi);
+}
+
+void
+fe_close (struct fe *fe)
+{
+  if (fe->sock >= 0)
+    close (fe->sock);
+  for (unsigned i = 0; i < fe->nqueues; i++) {
+    close (fe->q[i].kick_fd);
+    close (fe->q[i].call_fd);
+    close (fe->q[i].err_fd);
+    free (fe->q[i].slots);
+  }
+  if (fe->inflight_fd >= 0)
+    close (fe->inflight_fd);
+  if (fe->mem && fe->mem != MAP_FAILED)
+    munmap (fe->mem, fe->mem_size);
+  if (fe->memfd >= 0)
+    close (fe->memfd);
+}

@@ -1,0 +1,129 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* A vhost-user-blk front-end for tests: QEMU 7.2's side of the socket, with
+ * memfd guest memory, split rings and a request builder. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <linux/virtio_ring.h>
+
+#define FE_MAX_QUEUES 16
+
+/* One request slot: header, data buffer and status live in guest memory. */
+struct fe_slot {
+  bool busy;
+  uint32_t type;
+  uint64_t sector;
+  uint32_t len;                   /* data bytes */
+  uint64_t submitted_ns;
+  uint64_t tag;                   /* the caller's */
+};
+
+struct fe_queue {
+  unsigned index;
+  uint16_t size;
+  uint64_t desc_gpa, avail_gpa, used_gpa, meta_gpa, data_gpa;
+  struct vring_desc *desc;
+  struct vring_avail *avail;
+  struct vring_used *used;
+  uint16_t avail_idx, last_used, kicked_at;
+  uint16_t base;                  /* SET_VRING_BASE on the next start */
+  int kick_fd, call_fd, err_fd;
+  unsigned nslots, busy;
+  struct fe_slot *slots;
+  bool started;
+};
+
+struct fe_done {
+  unsigned slot;
+  uint8_t status;
+  uint32_t used_len;
+  uint64_t tag;
+  uint64_t latency_ns;
+};
+
+struct fe {
+  int sock;
+  char path[108];
+  int memfd;
+  uint8_t *mem;                   /* guest memory, GPA 0 */
+  uint64_t mem_size;
+  uint64_t brk;                   /* guest memory allocator */
+  uint64_t offered, features;     /* virtio features: the backend's, acked */
+  uint64_t protocol;              /* acked protocol features */
+  uint64_t max_queues;
+  unsigned nqueues;
+  uint16_t qsize;
+  uint32_t max_io;                /* data bytes per slot */
+  bool indirect;                  /* chains through indirect tables */
+  bool use_slots;                 /* ADD_MEM_REG instead of SET_MEM_TABLE */
+  int inflight_fd;                /* kept across reconnects, as QEMU does */
+  uint64_t inflight_size;
+  uint16_t inflight_queues, inflight_qsize;
+  uint8_t config[60];
+  uint32_t config_size;
+  struct fe_queue q[FE_MAX_QUEUES];
+  uint64_t messages;              /* sent */
+  char err[256];
+};
+
+/* Guest memory of @mem_size bytes and rings for @nqueues queues of
+ * @qsize slots of @max_io bytes (indirect tables when @indirect).
+ * Returns 0 or -1 (fe->err). */
+int fe_init (struct fe *fe, uint64_t mem_size, unsigned nqueues, uint16_t qsize, uint32_t max_io,
+             bool indirect);
+
+/* Connects to @path (retrying for @wait_ms) and runs QEMU 7.2's handshake
+ * and device start: features masked by @want (EVENT_IDX, INDIRECT, ...),
+ * inflight region when offered.  Rings continue where they were. */
+int fe_connect (struct fe *fe, const char *path, unsigned wait_ms, uint64_t want);
+
+/* Only connects (retrying for @wait_ms). */
+int fe_dial (struct fe *fe, const char *path, unsigned wait_ms);
+
+/* QEMU 7.2's reconnect when the device was not started: no negotiation,
+ * straight into SET_FEATURES and the ring setup. */
+int fe_connect_no_handshake (struct fe *fe, const char *path, unsigned wait_ms);
+
+/* The stop sequence (SET_VRING_ENABLE 0, GET_VRING_BASE) and close. */
+int fe_stop (struct fe *fe);
+
+/* After the backend died: what QEMU does (last avail = used idx). */
+void fe_disconnected (struct fe *fe);
+
+/* Sends one raw message (@fd: -1 or a descriptor); reads a reply when
+ * @reply is set.  Returns 0, or -1 when the backend hung up. */
+int fe_raw (struct fe *fe, uint32_t request, uint32_t flags, const void *payload, uint32_t size,
+            int fd, void *reply, uint32_t reply_size);
+
+/* A free slot of queue @q, or -1. */
+int fe_slot_get (struct fe *fe, unsigned q);
+
+/* The data buffer of a slot. */
+uint8_t *fe_slot_data (struct fe *fe, unsigned q, unsigned slot);
+
+/* Puts a request in slot @slot of queue @q (data bytes in the slot's
+ * buffer for writes), without kicking. */
+void fe_submit (struct fe *fe, unsigned q, unsigned slot, uint32_t type, uint64_t sector,
+                uint32_t len, uint64_t tag);
+
+/* Publishes and kicks when the backend wants it (EVENT_IDX / NO_NOTIFY). */
+void fe_kick (struct fe *fe, unsigned q);
+
+/* Collects finished requests of @q into @out (at most @max); waits up
+ * to @wait_ms for the first (0: no wait).  Returns how many, or -1 when
+ * a used element names a slot not in flight (completed twice). */
+int fe_complete (struct fe *fe, unsigned q, struct fe_done *out, unsigned max, int wait_ms);
+
+/* One synchronous request; returns the status, or -1 on timeout. */
+int fe_sync (struct fe *fe, unsigned q, uint32_t type, uint64_t sector, const void *data,
+             uint32_t len, void *out, uint32_t *used_len);
+
+/* Writes a raw descriptor chain of queue @q for the fuzzer. */
+struct vring_desc *fe_desc (struct fe *fe, unsigned q);
+void fe_publish_head (struct fe *fe, unsigned q, uint16_t head, uint16_t avail_jump);
+
+uint64_t fe_now_ns (void);
+void fe_close (struct fe *fe);

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -22,6 +23,7 @@
 static const char *socket_path;
 static unsigned nqueues = 1, qsize = 128, max_io = 65536;
 static bool indirect, no_event_idx, no_slots;
+static const char *wait_for;
 static uint64_t want;
 
 static void
@@ -38,6 +40,7 @@ usage (void)
           " crash <seconds>        write and verify, reconnecting whenever the backend dies;\n"
           "                        every request must complete exactly once\n"
           " fuzz <iterations>      malformed messages and descriptor chains\n"
+          " dirty-log              migration: which pages a read marks dirty\n"
           " bench                  random 4k I/O: IOPS, latency, backend CPU per I/O\n"
           "\n"
           "Options:\n"
@@ -51,7 +54,8 @@ usage (void)
           " --pid <pid>            the backend's pid (fuzz: must stay alive; bench: CPU time)\n"
           " --rw <read|write>      bench: the I/O (default read)\n"
           " --iodepth <n>          bench: requests in flight per queue (default 1)\n"
-          " --runtime <s>          bench: seconds (default 5)\n");
+          " --runtime <s>          bench: seconds (default 5)\n"
+          " --wait-for <file>      reconnect: wait for this file before coming back\n");
 }
 
 static uint64_t
@@ -104,6 +108,14 @@ result (const char *name, int status, uint32_t used_len, const uint8_t *data, si
   putchar ('\n');
 }
 
+/* Like result, for a read of what was written: says whether it matches. */
+static void
+result_match (const char *name, int status, uint32_t used_len, const uint8_t *data,
+              const uint8_t *expected, size_t n)
+{
+  printf ("%-28s status=%d len=%u match=%d\n", name, status, used_len, !memcmp (data, expected, n));
+}
+
 static int
 functional (void)
 {
@@ -130,10 +142,10 @@ functional (void)
     result (name, st, len, NULL, 0);
     snprintf (name, sizeof (name), "q%u read 64k", q);
     st = fe_sync (&fe, q, VIRTIO_BLK_T_IN, 128 * (q + 1), NULL, 65536, back, &len);
-    result (name, st, len, back, 65536);
+    result_match (name, st, len, back, buf, 65536);
     snprintf (name, sizeof (name), "q%u read 4k inside", q);
     st = fe_sync (&fe, q, VIRTIO_BLK_T_IN, 128 * (q + 1) + 8, NULL, 4096, back, &len);
-    result (name, st, len, back, 4096);
+    result_match (name, st, len, back, buf + 4096, 4096);
   }
   pattern (buf, 512, 7);
   st = fe_sync (&fe, 0, VIRTIO_BLK_T_OUT, 1, buf, 512, NULL, &len);
@@ -207,7 +219,9 @@ reconnect (void)
   }
   printf ("stopped; reconnecting without handshake\n");
   fflush (stdout);
-  /* the caller may restart the backend now: wait for it */
+  /* the caller may restart the backend now, and say so with --wait-for */
+  for (unsigned i = 0; wait_for && access (wait_for, F_OK) != 0 && i < 1000; i++)
+    usleep (10000);
   if (fe_connect_no_handshake (&fe, socket_path, 10000) < 0) {
     fprintf (stderr, "vdp-blk-client: %s\n", fe.err);
     return 2;
@@ -324,6 +338,44 @@ crash (unsigned seconds)
   return bad || submitted != completed ? 1 : 0;
 }
 
+/* Migration: LOG_ALL and a log region; a read must mark its data pages,
+ * its status and the used ring, and nothing else. */
+static int
+dirty_log (void)
+{
+  struct fe fe;
+  uint64_t pages, bytes;
+  uint8_t *bitmap;
+  int logfd, slot, st;
+
+  if (connect_fe (&fe) < 0) {
+    fprintf (stderr, "vdp-blk-client: %s\n", fe.err);
+    return 2;
+  }
+  pages = fe.mem_size / 4096;
+  bytes = (pages + 7) / 8;
+  logfd = memfd_create ("dirty-log", MFD_CLOEXEC);
+  if (logfd < 0 || ftruncate (logfd, (off_t) bytes) < 0
+      || (bitmap = mmap (NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, logfd, 0)) == MAP_FAILED
+      || fe_start_logging (&fe, logfd, bytes) < 0) {
+    fprintf (stderr, "vdp-blk-client: start logging: %s\n", fe.err);
+    return 2;
+  }
+  slot = fe_slot_get (&fe, 0);
+  st = fe_sync (&fe, 0, VIRTIO_BLK_T_IN, 0, NULL, 8192, NULL, NULL);
+  {
+    uint64_t data = (fe.q[0].data_gpa + (uint64_t) slot * fe.max_io) / 4096;
+    uint64_t status = (fe.q[0].meta_gpa + (uint64_t) slot * 128 + 16) / 4096;
+    uint64_t used = fe.q[0].used_gpa / 4096, other = fe.q[1 % fe.nqueues].data_gpa / 4096 + 20;
+#define DIRTY(p) ((bitmap[(p) / 8] >> ((p) % 8)) & 1)
+    printf ("read status=%d data_pages=%d%d status_page=%d used_ring_page=%d unrelated_page=%d\n",
+            st, DIRTY (data), DIRTY (data + 1), DIRTY (status), DIRTY (used), DIRTY (other));
+  }
+  fe_stop (&fe);
+  fe_close (&fe);
+  return 0;
+}
+
 int fuzz (const char *socket, unsigned iterations, pid_t pid, unsigned queues);
 int bench (const char *socket, const char *rw, unsigned queues, unsigned iodepth,
            unsigned runtime, pid_t pid);
@@ -332,7 +384,7 @@ int
 main (int argc, char **argv)
 {
   enum { O_SOCKET = 256, O_QUEUES, O_QSIZE, O_INDIRECT, O_NO_EVENT_IDX, O_MEM_TABLE, O_SEED,
-         O_PID, O_RW, O_DEPTH, O_RUNTIME };
+         O_PID, O_RW, O_DEPTH, O_RUNTIME, O_WAIT_FOR };
   static const struct option opts[] = {
     { "socket", required_argument, NULL, O_SOCKET },
     { "queues", required_argument, NULL, O_QUEUES },
@@ -345,6 +397,7 @@ main (int argc, char **argv)
     { "rw", required_argument, NULL, O_RW },
     { "iodepth", required_argument, NULL, O_DEPTH },
     { "runtime", required_argument, NULL, O_RUNTIME },
+    { "wait-for", required_argument, NULL, O_WAIT_FOR },
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
   };
@@ -367,6 +420,7 @@ main (int argc, char **argv)
     case O_RW: rw = optarg; break;
     case O_DEPTH: depth = (unsigned) atoi (optarg); break;
     case O_RUNTIME: runtime = (unsigned) atoi (optarg); break;
+    case O_WAIT_FOR: wait_for = optarg; break;
     case 'h': usage (); return 0;
     default: return 2;
     }
@@ -379,6 +433,8 @@ main (int argc, char **argv)
   }
   if (!strcmp (argv[optind], "functional"))
     return functional ();
+  if (!strcmp (argv[optind], "dirty-log"))
+    return dirty_log ();
   if (!strcmp (argv[optind], "reconnect"))
     return reconnect ();
   if (!strcmp (argv[optind], "crash") && optind + 1 < argc)

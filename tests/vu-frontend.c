@@ -35,7 +35,7 @@ enum {
   M_SET_VRING_KICK = 12, M_SET_VRING_CALL = 13, M_SET_VRING_ERR = 14,
   M_GET_PROTOCOL_FEATURES = 15, M_SET_PROTOCOL_FEATURES = 16, M_GET_QUEUE_NUM = 17,
   M_SET_VRING_ENABLE = 18, M_GET_CONFIG = 24, M_GET_INFLIGHT_FD = 31, M_SET_INFLIGHT_FD = 32,
-  M_GET_MAX_MEM_SLOTS = 36, M_ADD_MEM_REG = 37,
+  M_GET_MAX_MEM_SLOTS = 36, M_ADD_MEM_REG = 37, M_SET_LOG_BASE = 6,
 };
 enum { P_MQ = 0, P_LOG_SHMFD = 1, P_REPLY_ACK = 3, P_CONFIG = 9, P_INFLIGHT = 12, P_MEM_SLOTS = 15 };
 #define F_PROTOCOL_FEATURES 30
@@ -197,7 +197,7 @@ recv_reply (struct fe *fe, uint32_t request, void *out, uint32_t size, int *fd)
     return fail (fe, "reply to message %u: payload cut short", request);
   if (size && h.size != size)
     return fail (fe, "reply to message %u: %u bytes, expected %u", request, h.size, size);
-  if (out)
+  if (out && size)
     memcpy (out, buf, size);
   return 0;
 }
@@ -386,6 +386,30 @@ fe_connect_no_handshake (struct fe *fe, const char *path, unsigned wait_ms)
   if (fe_dial (fe, path, wait_ms) < 0)
     return -1;
   return start_device (fe);
+}
+
+int
+fe_start_logging (struct fe *fe, int logfd, uint64_t bytes)
+{
+  struct { uint64_t size, offset; } __attribute__ ((packed)) lb = { bytes, 0 };
+  uint64_t ack;
+
+  if (!(fe->protocol & BIT (P_LOG_SHMFD)) || !(fe->offered & BIT (VHOST_F_LOG_ALL)))
+    return fail (fe, "backend cannot log dirty pages (no LOG_SHMFD or LOG_ALL)");
+  /* as QEMU: wait for the backend to have these before the guest goes on */
+  fe->features |= BIT (VHOST_F_LOG_ALL);
+  if (acked (fe, M_SET_FEATURES, &fe->features, 8, -1) < 0
+      || send_msg (fe, M_SET_LOG_BASE, 0, &lb, sizeof (lb), logfd) < 0
+      || recv_reply (fe, M_SET_LOG_BASE, &ack, 0, NULL) < 0)
+    return -1;
+  for (unsigned i = 0; i < fe->nqueues; i++) {
+    struct fe_queue *q = &fe->q[i];
+    struct vhost_vring_addr a = { i, 1u << VHOST_VRING_F_LOG, uva (fe, q->desc_gpa),
+                                  uva (fe, q->used_gpa), uva (fe, q->avail_gpa), q->used_gpa };
+    if (acked (fe, M_SET_VRING_ADDR, &a, sizeof (a), -1) < 0)
+      return -1;
+  }
+  return 0;
 }
 
 int

@@ -87,6 +87,10 @@ int fe_dial (struct fe *fe, const char *path, unsigned wait_ms);
  * straight into SET_FEATURES and the ring setup. */
 int fe_connect_no_handshake (struct fe *fe, const char *path, unsigned wait_ms);
 
+/* Migration's start: LOG_ALL, SET_LOG_BASE with @logfd (@bytes of
+ * bitmap), ring addresses with the used ring logged. */
+int fe_start_logging (struct fe *fe, int logfd, uint64_t bytes);
+
 /* The stop sequence (SET_VRING_ENABLE 0, GET_VRING_BASE) and close. */
 int fe_stop (struct fe *fe);
 

@@ -17,6 +17,7 @@
 #include "vhost-user.h"
 
 #define BIT(n) (1ull << (n))
+#define VU_CONFIG_HDR offsetof (struct vu_config_payload, region)
 
 static int
 refuse (struct vu_dev *dev, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
@@ -370,14 +371,14 @@ get_config (struct vu_dev *dev, struct vu_msg *msg)
   struct vu_config_payload *c = &msg->payload.config;
   uint32_t have = (uint32_t) sizeof (dev->config);
 
-  if (msg->hdr.size < sizeof (*c) || c->size > VU_MAX_PAYLOAD - sizeof (*c)
-      || msg->hdr.size != sizeof (*c) + c->size)
+  if (msg->hdr.size < VU_CONFIG_HDR || c->size > VU_MAX_PAYLOAD - VU_CONFIG_HDR
+      || msg->hdr.size != VU_CONFIG_HDR + c->size)
     return refuse (dev, "GET_CONFIG: malformed payload");
   memset (c->region, 0, c->size);
   if (c->offset < have)
     memcpy (c->region, (const uint8_t *) &dev->config + c->offset,
             c->size < have - c->offset ? c->size : have - c->offset);
-  return reply (dev, msg, (uint32_t) sizeof (*c) + c->size);
+  return reply (dev, msg, (uint32_t) VU_CONFIG_HDR + c->size);
 }
 
 /* SET_CONFIG: the guest may only toggle the write cache (wce). */
@@ -387,7 +388,7 @@ set_config (struct vu_dev *dev, struct vu_msg *msg)
   struct vu_config_payload *c = &msg->payload.config;
   size_t wce = offsetof (struct virtio_blk_config, wce);
 
-  if (msg->hdr.size < sizeof (*c) || msg->hdr.size != sizeof (*c) + c->size)
+  if (msg->hdr.size < VU_CONFIG_HDR || msg->hdr.size != VU_CONFIG_HDR + c->size)
     return refuse (dev, "SET_CONFIG: malformed payload");
   if (c->offset == wce && c->size == 1 && (dev->features & BIT (VIRTIO_BLK_F_CONFIG_WCE))) {
     dev->config.wce = c->region[0] ? 1 : 0;

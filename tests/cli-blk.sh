@@ -12,6 +12,11 @@ blk --print-capabilities
 check "capabilities: type block" test "$(jq -r .type "$TMP/out")" = block
 check "capabilities: read-only and blk-file" test "$(jq -c .features "$TMP/out")" = '["read-only","blk-file"]'
 
+# The QEMU descriptor installed under $(datadir)/qemu/vhost-user/
+DESC="$VDP_BUILDDIR/data/50-virt-dataplane-blk.json"
+check "descriptor: type block" test "$(jq -r .type "$DESC")" = block
+check "descriptor: names the installed program" sh -c "jq -r .binary '$DESC' | grep -q '/libexec/virt-dataplane-blk\$'"
+
 truncate -s 8M "$TMP/disk.raw"
 for args in "--socket-path $TMP/s" "--blk-file $TMP/disk.raw" \
     "--blk-file $TMP/disk.raw --socket-path $TMP/s --fd 3" \
@@ -21,6 +26,10 @@ for args in "--socket-path $TMP/s" "--blk-file $TMP/disk.raw" \
     "--blk-file $TMP/disk.raw --socket-path $TMP/s --threads 2 --queue-map 0,1:9 --num-queues 4" \
     "--blk-file $TMP/disk.raw --socket-path $TMP/s --serial 123456789012345678901" \
     "--blk-file $TMP/disk.raw --socket-path $TMP/s --log-level loud" \
+    "--blk-file $TMP/disk.raw --socket-path $TMP/s --threads 2 --num-queues 4 --queue-map 0,1:1,2,3" \
+    "--blk-file $TMP/disk.raw --socket-path $TMP/s --threads 2 --num-queues 4 --queue-map 0:1,2" \
+    "--blk-file $TMP/disk.raw --socket-path $TMP/s --cpus 0-x" \
+    "--blk-file null:1000 --socket-path $TMP/s" \
     "--blk-file $TMP/missing.raw --socket-path $TMP/s" \
     "--blk-file $TMP --socket-path $TMP/s" \
     "--nonsense"; do

@@ -51,10 +51,11 @@ struct region {
   uint64_t gpa, size, uva, offset;
 } __attribute__ ((packed));
 
+/* QEMU's VhostUserInflight, with its tail padding: 24 bytes */
 struct inflight_msg {
   uint64_t mmap_size, mmap_offset;
   uint16_t num_queues, queue_size;
-} __attribute__ ((packed));
+};
 
 static int
 fail (struct fe *fe, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
@@ -276,6 +277,7 @@ start_device (struct fe *fe)
     return -1;
   if (fe->protocol & BIT (P_INFLIGHT)) {
     struct inflight_msg im = { 0, 0, (uint16_t) fe->nqueues, fe->qsize };
+    _Static_assert (sizeof (im) == 24, "QEMU sends 24 bytes");
     if (fe->inflight_fd < 0) {
       if (send_msg (fe, M_GET_INFLIGHT_FD, 0, &im, sizeof (im), -1) < 0
           || recv_reply (fe, M_GET_INFLIGHT_FD, &im, sizeof (im), &fe->inflight_fd) < 0)

@@ -23,13 +23,14 @@ struct vq_inflight {
   struct vq_inflight_desc desc[];
 } __attribute__ ((packed));
 
-/* GET/SET_INFLIGHT_FD payload. */
+/* GET/SET_INFLIGHT_FD payload: not packed, QEMU sends its 24 bytes. */
 struct vu_inflight_payload {
   uint64_t mmap_size;
   uint64_t mmap_offset;
   uint16_t num_queues;
   uint16_t queue_size;
-} __attribute__ ((packed));
+  uint32_t padding;
+};
 
 #define VQ_INFLIGHT_ALIGN 64
 

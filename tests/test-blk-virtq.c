@@ -36,6 +36,19 @@ struct ring {
   struct vring_used *used;
 };
 
+/* A stopped ring of QSIZE over the rings above. */
+static void
+ring_init (struct ring *r)
+{
+  vq_init (&r->vq, 0, &r->m, &r->log);
+  r->vq.size = QSIZE;
+  r->vq.desc_addr = UVA + DESC;
+  r->vq.avail_addr = UVA + AVAIL;
+  r->vq.used_addr = UVA + USED;
+  r->vq.addr_set = true;
+  r->vq.enabled = true;
+}
+
 static int
 setup (void **state)
 {
@@ -48,13 +61,7 @@ setup (void **state)
   r->desc = (void *) (r->mem + DESC);
   r->avail = (void *) (r->mem + AVAIL);
   r->used = (void *) (r->mem + USED);
-  vq_init (&r->vq, 0, &r->m, &r->log);
-  r->vq.size = QSIZE;
-  r->vq.desc_addr = UVA + DESC;
-  r->vq.avail_addr = UVA + AVAIL;
-  r->vq.used_addr = UVA + USED;
-  r->vq.addr_set = true;
-  r->vq.enabled = true;
+  ring_init (r);
   *state = r;
   return 0;
 }
@@ -181,12 +188,7 @@ test_violations (void **state)
   for (size_t c = 0; c < sizeof (cases) / sizeof (cases[0]); c++) {
     struct vq_elem e;
     memset (r->mem + DESC, 0, 0x3000);
-    vq_init (&r->vq, 0, &r->m, &r->log);
-    r->vq.size = QSIZE;
-    r->vq.desc_addr = UVA + DESC;
-    r->vq.avail_addr = UVA + AVAIL;
-    r->vq.used_addr = UVA + USED;
-    r->vq.addr_set = true;
+    ring_init (r);
     r->vq.indirect = cases[c].kind != 9;
     assert_int_equal (vq_start (&r->vq), 0);
     switch (cases[c].kind) {
@@ -295,12 +297,7 @@ restart (struct ring *r)
   struct vq_inflight *in = r->vq.inflight;
 
   free (r->vq.resubmit);
-  vq_init (&r->vq, 0, &r->m, &r->log);
-  r->vq.size = QSIZE;
-  r->vq.desc_addr = UVA + DESC;
-  r->vq.avail_addr = UVA + AVAIL;
-  r->vq.used_addr = UVA + USED;
-  r->vq.addr_set = true;
+  ring_init (r);
   r->vq.inflight = in;
   r->vq.last_avail = le16toh (r->used->idx);   /* what QEMU sends after a crash */
 }

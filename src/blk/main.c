@@ -319,6 +319,13 @@ main (int argc, char **argv)
   close (lfd);
   if (socket_path)
     unlink (socket_path);
+  {
+    struct blk_worker_stats st;
+    blk_workers_stats (&workers, &st);
+    blk_log (BLK_LOG_INFO, "served %llu requests in %llu submissions with %llu notifications; "
+             "slept %llu times", (unsigned long long) st.requests, (unsigned long long) st.submits,
+             (unsigned long long) st.notifies, (unsigned long long) st.sleeps);
+  }
   blk_workers_stop (&workers);
   vu_dev_reset (dev);
   free (dev);

@@ -360,13 +360,6 @@ vq_flush (struct vq *vq)
 }
 
 void
-vq_notify (struct vq *vq)
-{
-  if (vq->call_fd >= 0)
-    eventfd_write (vq->call_fd, 1);
-}
-
-void
 vq_set_notification (struct vq *vq, bool enable)
 {
   vq->notify_off = !enable;

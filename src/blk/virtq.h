@@ -87,9 +87,6 @@ void vq_push (struct vq *vq, uint16_t head, uint32_t len);
  * notification for it (EVENT_IDX or NO_INTERRUPT). */
 bool vq_flush (struct vq *vq);
 
-/* Signals the call fd. */
-void vq_notify (struct vq *vq);
-
 /* Asks the driver to kick (true) or not (false).  Re-check with
  * vq_has_work after enabling: a request may have come in between. */
 void vq_set_notification (struct vq *vq, bool enable);

@@ -34,6 +34,7 @@ struct kick {
   bool armed;
   bool cancelling;
   bool dirty;                     /* used elements pushed, not yet published */
+  uint64_t buf;                   /* the kick eventfd's counter, read */
 } __attribute__ ((aligned (8)));
 
 struct req {
@@ -61,6 +62,7 @@ struct blk_worker {
   struct req *reqs, *free;
   unsigned in_flight;             /* requests fetched and not yet pushed */
   unsigned armed;                 /* kick polls outstanding */
+  unsigned io_pending;            /* request SQEs not yet submitted */
   uint64_t poll_ns, poll_max_ns;
   bool notify_off;
   pthread_mutex_t lock;
@@ -221,6 +223,7 @@ start (struct blk_worker *w, struct req *r)
   if (w->fixed_file)
     sqe->flags |= IOSQE_FIXED_FILE;
   io_uring_sqe_set_data64 (sqe, (uint64_t) (uintptr_t) r | TAG_REQ);
+  w->io_pending++;
 }
 
 /* Takes what the driver made available, as far as there are free slots. */
@@ -285,6 +288,7 @@ reap (struct blk_worker *w)
         if (w->fixed_file)
           sqe->flags |= IOSQE_FIXED_FILE;
         io_uring_sqe_set_data64 (sqe, (uint64_t) (uintptr_t) r | TAG_REQ);
+        w->io_pending++;
         work++;
         break;
       }
@@ -301,9 +305,8 @@ reap (struct blk_worker *w)
       break;
     }
     case TAG_KICK: {
+      /* the read linked to the poll: it emptied the eventfd, or was cancelled */
       struct kick *k = p;
-      if (cqe->res > 0)
-        drain_eventfd (k->fd);
       k->armed = k->cancelling = false;
       w->armed--;
       work++;
@@ -330,8 +333,13 @@ flush (struct blk_worker *w)
     if (!k->dirty)
       continue;
     k->dirty = false;
-    if (vq_flush (k->vq)) {
-      vq_notify (k->vq);
+    if (vq_flush (k->vq) && k->vq->call_fd >= 0) {
+      /* an eventfd write through the ring: it goes out with the next
+       * submission (before any sleep), saving a system call */
+      static const uint64_t one = 1;
+      struct io_uring_sqe *sqe = sqe_get (w);
+      io_uring_prep_write (sqe, k->vq->call_fd, &one, sizeof (one), (uint64_t) -1);
+      io_uring_sqe_set_data64 (sqe, TAG_IGNORE);
       w->stats.notifies++;
     }
   }
@@ -371,9 +379,17 @@ arm (struct blk_worker *w)
       nofd = true;
       continue;
     }
-    sqe = sqe_get (w);
+    /* the kick eventfd is O_NONBLOCK (QEMU's), so a plain read would
+     * fail with EAGAIN: poll it, and read it in the kernel once readable */
+    if (io_uring_sq_space_left (&w->ring) < 2)
+      io_uring_submit (&w->ring);
     k->fd = k->vq->kick_fd;
+    sqe = io_uring_get_sqe (&w->ring);
     io_uring_prep_poll_add (sqe, k->fd, POLLIN);
+    io_uring_sqe_set_data64 (sqe, (uint64_t) (uintptr_t) k | TAG_IGNORE);
+    sqe->flags |= IOSQE_IO_LINK;
+    sqe = io_uring_get_sqe (&w->ring);
+    io_uring_prep_read (sqe, k->fd, &k->buf, sizeof (k->buf), (uint64_t) -1);
     io_uring_sqe_set_data64 (sqe, (uint64_t) (uintptr_t) k | TAG_KICK);
     k->armed = true;
     w->armed++;
@@ -397,7 +413,7 @@ disarm (struct blk_worker *w)
     if (!k->armed || k->cancelling)
       continue;
     sqe = sqe_get (w);
-    io_uring_prep_poll_remove (sqe, (uint64_t) (uintptr_t) k | TAG_KICK);
+    io_uring_prep_poll_remove (sqe, (uint64_t) (uintptr_t) k | TAG_IGNORE);
     io_uring_sqe_set_data64 (sqe, TAG_IGNORE);
     k->cancelling = true;
   }
@@ -503,12 +519,17 @@ run (void *arg)
 
     if (!pausing)
       work += fetch (w);
-    if (io_uring_sq_ready (&w->ring) && io_uring_submit (&w->ring) > 0)
+    if (w->io_pending) {          /* requests go to the disk at once */
+      io_uring_submit (&w->ring);
+      w->io_pending = 0;
       w->stats.submits++;
+    }
     work += reap (w);
     flush (w);
     if (pausing) {
       disarm (w);
+      /* notifications out before parking: the call fd may change then */
+      io_uring_submit (&w->ring);
       if (w->in_flight == 0 && w->armed == 0) {
         if (!park (w))
           break;
@@ -520,12 +541,20 @@ run (void *arg)
     }
     if (work) {
       idle_since = 0;
-      continue;
+      if (has_work (w) || io_uring_cq_ready (&w->ring) || w->in_flight) {
+        /* more to do: let the driver know what is done meanwhile */
+        if (io_uring_sq_ready (&w->ring))
+          io_uring_submit (&w->ring);
+        continue;
+      }
+      /* nothing left: the notifications go out with the wait below */
     }
     t = now_ns ();
     if (idle_since == 0)
       idle_since = t;
     if (w->poll_ns && t - idle_since < w->poll_ns) {
+      if (io_uring_sq_ready (&w->ring))
+        io_uring_submit (&w->ring);
       if (!w->notify_off)
         set_notification (w, false);
       if (io_uring_cq_ready (&w->ring) == 0)

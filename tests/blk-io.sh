@@ -43,24 +43,28 @@ stop () { kill "$1" 2>/dev/null; wait "$1" 2>/dev/null || true; }
 client () { RC=0; "$CLIENT" "$@" >"$TMP/out" 2>"$TMP/cerr" || RC=$?; }
 
 # --- every request type, against the reference ------------------------------
-for v in "" "--indirect" "--no-event-idx" "--mem-table" "--indirect --no-event-idx --queue-size 256"; do
+for v in "" "--indirect" "--no-event-idx" "--mem-table" "--indirect --no-event-idx --queue-size 256" \
+    "polling"; do
+  poll=""; [ "$v" = polling ] && { poll="--poll-max-ns 100000"; v=""; }
   truncate -s 0 "$TMP/q.raw" "$TMP/o.raw"; truncate -s 64M "$TMP/q.raw" "$TMP/o.raw"
   qsd "$TMP/q.raw" "$TMP/q.sock" on
   # shellcheck disable=SC2086
   client --socket "$TMP/q.sock" --queues 2 $v functional; cp "$TMP/out" "$TMP/qsd.out"
   stop $QSD
-  ours "$TMP/o.raw" "$TMP/o.sock" --num-queues 4 --threads 2
+  # shellcheck disable=SC2086
+  ours "$TMP/o.raw" "$TMP/o.sock" --num-queues 4 --threads 2 $poll
   # shellcheck disable=SC2086
   client --socket "$TMP/o.sock" --queues 2 $v functional
   stop $OURS
-  check "functional ${v:-(EVENT_IDX, direct)}: client ran" test "$RC" = 0
-  check "functional ${v:-(EVENT_IDX, direct)}: same results as qemu-storage-daemon" \
-    cmp -s "$TMP/out" "$TMP/qsd.out"
+  name="${v:-(EVENT_IDX, direct)}${poll:+ $poll}"
+  check "functional $name: client ran" test "$RC" = 0
+  check "functional $name: same results as qemu-storage-daemon" cmp -s "$TMP/out" "$TMP/qsd.out"
 done
 cp "$TMP/out" "$TMP/functional.out"
 expect () { grep -q "^$1 *$2" "$TMP/functional.out"; }
 check "reads return what was written (both queues)" test "$(grep -c 'match=1' "$TMP/functional.out")" = 4
 check "flush: OK" expect flush "status=0"
+check "call fd swapped while running: the new one is signalled" expect "flush after call fd swap" "status=0 notified=1"
 check "get-id: the serial" expect get-id "status=0 data=2c0d263a7d2b37d9"
 check "write-zeroes: OK" expect "write-zeroes 8k" "status=0"
 check "discard: OK" expect "discard 8k" "status=0"

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -146,6 +147,21 @@ functional (void)
     snprintf (name, sizeof (name), "q%u read 4k inside", q);
     st = fe_sync (&fe, q, VIRTIO_BLK_T_IN, 128 * (q + 1) + 8, NULL, 4096, back, &len);
     result_match (name, st, len, back, buf + 4096, 4096);
+  }
+  /* QEMU swaps call fds while the device runs (MSI-X mask and unmask) */
+  if (fe_swap_call (&fe, 0) < 0) {
+    fprintf (stderr, "vdp-blk-client: %s\n", fe.err);
+    return 2;
+  }
+  {
+    struct pollfd p = { fe.q[0].call_fd, POLLIN, 0 };
+    struct fe_done d;
+    int slot = fe_slot_get (&fe, 0), notified;
+    fe_submit (&fe, 0, (unsigned) slot, VIRTIO_BLK_T_FLUSH, 0, 0, 0);
+    fe_kick (&fe, 0);
+    notified = poll (&p, 1, 5000) == 1;
+    st = fe_complete (&fe, 0, &d, 1, 5000) == 1 ? d.status : -1;
+    printf ("%-28s status=%d notified=%d\n", "flush after call fd swap", st, notified);
   }
   pattern (buf, 512, 7);
   st = fe_sync (&fe, 0, VIRTIO_BLK_T_OUT, 1, buf, 512, NULL, &len);

@@ -391,6 +391,24 @@ fe_connect_no_handshake (struct fe *fe, const char *path, unsigned wait_ms)
 }
 
 int
+fe_swap_call (struct fe *fe, unsigned qi)
+{
+  struct fe_queue *q = &fe->q[qi];
+  int old = q->call_fd, fresh = eventfd (0, EFD_CLOEXEC | EFD_NONBLOCK);
+
+  if (fresh < 0)
+    return fail (fe, "eventfd: %s", strerror (errno));
+  q->call_fd = fresh;
+  /* a kick may overtake a message on the socket; QEMU copes by looking
+   * at the old notifier after a swap, this front-end by waiting for the
+   * backend's acknowledgement, which makes the new fd's use testable */
+  if (acked (fe, M_SET_VRING_CALL, &(uint64_t) { qi }, 8, fresh) < 0)
+    return -1;
+  close (old);
+  return 0;
+}
+
+int
 fe_start_logging (struct fe *fe, int logfd, uint64_t bytes)
 {
   struct { uint64_t size, offset; } __attribute__ ((packed)) lb = { bytes, 0 };

@@ -87,6 +87,10 @@ int fe_dial (struct fe *fe, const char *path, unsigned wait_ms);
  * straight into SET_FEATURES and the ring setup. */
 int fe_connect_no_handshake (struct fe *fe, const char *path, unsigned wait_ms);
 
+/* Gives queue @qi a new call eventfd while it runs, as QEMU does on
+ * MSI-X mask and unmask. */
+int fe_swap_call (struct fe *fe, unsigned qi);
+
 /* Migration's start: LOG_ALL, SET_LOG_BASE with @logfd (@bytes of
  * bitmap), ring addresses with the used ring logged. */
 int fe_start_logging (struct fe *fe, int logfd, uint64_t bytes);

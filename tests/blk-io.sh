@@ -99,6 +99,13 @@ check "multiqueue: two worker threads besides main" test "$threads" -ge 3
 cpus=$(for t in /proc/$OURS/task/*; do grep Cpus_allowed_list "$t/status" | awk '{print $2}'; done | sort -u | tr '\n' ' ')
 check "multiqueue: workers pinned to CPU 0 and CPU 1 ($cpus)" sh -c "echo '$cpus' | grep -qw 0 && echo '$cpus' | grep -qw 1"
 
+# --- GET_VRING_BASE with requests in flight ------------------------------------
+client --socket "$TMP/o.sock" drain
+diag "drain: $(cat "$TMP/out")"
+check "GET_VRING_BASE answers after the ring's requests finished" test "$RC" = 0
+check "GET_VRING_BASE: every request fetched is in the used ring" \
+  grep -q "submitted=42 base=42 used=42" "$TMP/out"
+
 # --- dirty logging (migration) -----------------------------------------------
 client --socket "$TMP/o.sock" --queues 2 dirty-log
 cp "$TMP/out" "$TMP/log.out"

@@ -42,6 +42,7 @@ usage (void)
           "                        every request must complete exactly once\n"
           " fuzz <iterations>      malformed messages and descriptor chains\n"
           " dirty-log              migration: which pages a read marks dirty\n"
+          " drain                  stop the device with writes in flight\n"
           " bench                  random 4k I/O: IOPS, latency, backend CPU per I/O\n"
           "\n"
           "Options:\n"
@@ -354,6 +355,37 @@ crash (unsigned seconds)
   return bad || submitted != completed ? 1 : 0;
 }
 
+/* GET_VRING_BASE while requests are in flight: the backend must finish
+ * them first, so after the answer every request is in the used ring and
+ * the base is the number fetched. */
+static int
+drain (void)
+{
+  struct fe fe;
+  unsigned n = 0;
+  uint16_t used;
+
+  if (connect_fe (&fe) < 0) {
+    fprintf (stderr, "vdp-blk-client: %s\n", fe.err);
+    return 2;
+  }
+  for (int slot; (slot = fe_slot_get (&fe, 0)) >= 0; n++) {
+    pattern (fe_slot_data (&fe, 0, (unsigned) slot), fe.max_io, n);
+    fe_submit (&fe, 0, (unsigned) slot, VIRTIO_BLK_T_OUT, (uint64_t) n * (fe.max_io / 512),
+               fe.max_io, n);
+  }
+  fe_kick (&fe, 0);
+  usleep (1000);                /* let the backend take them */
+  if (fe_stop (&fe) < 0) {
+    fprintf (stderr, "vdp-blk-client: stop: %s\n", fe.err);
+    return 2;
+  }
+  used = le16toh (__atomic_load_n (&fe.q[0].used->idx, __ATOMIC_ACQUIRE));
+  printf ("submitted=%u base=%u used=%u\n", n, fe.q[0].base, used);
+  fe_close (&fe);
+  return used == fe.q[0].base ? 0 : 1;
+}
+
 /* Migration: LOG_ALL and a log region; a read must mark its data pages,
  * its status and the used ring, and nothing else. */
 static int
@@ -449,6 +481,8 @@ main (int argc, char **argv)
   }
   if (!strcmp (argv[optind], "functional"))
     return functional ();
+  if (!strcmp (argv[optind], "drain"))
+    return drain ();
   if (!strcmp (argv[optind], "dirty-log"))
     return dirty_log ();
   if (!strcmp (argv[optind], "reconnect"))

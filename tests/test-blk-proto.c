@@ -208,6 +208,60 @@ test_mem_table (void **state)
   }
 }
 
+/* A front-end may kick a ring before giving its size, its addresses or
+ * the memory they are in: the ring waits, unbroken, and starts once it
+ * has everything. */
+static void
+test_ring_start_any_order (void **state)
+{
+  struct server *s = *state;
+  uint64_t kick = 0 | VU_VRING_NOFD;
+  struct vhost_vring_state num = { 0, 8 };
+  struct vhost_vring_addr a = { 0, 0, 0x7f5000000000ull, 0x7f5000002000ull, 0x7f5000001000ull, 0 };
+  struct vu_mem_reg add = { 0, { 0, 1 << 20, 0x7f5000000000ull, 0 } };
+  int fd = guest_ram (1 << 20, 0);
+  struct vu_msg r;
+
+  enable_reply_ack (s);
+  request (s, VU_SET_VRING_KICK, VU_FLAG_NEED_REPLY, &kick, 8, &r);
+  assert_int_equal (r.payload.u64, 0);
+  request (s, VU_SET_VRING_NUM, VU_FLAG_NEED_REPLY, &num, sizeof (num), &r);
+  request (s, VU_SET_VRING_ADDR, VU_FLAG_NEED_REPLY, &a, sizeof (a), &r);
+  assert_false (s->dev.vqs[0].started);
+  assert_false (s->dev.vqs[0].broken);
+  request_fds (s, VU_ADD_MEM_REG, &add, sizeof (add), &fd, 1, &r);
+  close (fd);
+  assert_int_equal (r.payload.u64, 0);
+  assert_true (s->dev.vqs[0].started);
+  assert_false (s->dev.vqs[0].broken);
+  /* GET_VRING_BASE stops it and answers where it was */
+  num.num = 0;
+  request (s, VU_GET_VRING_BASE, 0, &num, sizeof (num), &r);
+  assert_int_equal (r.payload.state.num, 0);
+  assert_false (s->dev.vqs[0].started);
+}
+
+/* GET_INFLIGHT_FD hands out a region the size of num_queues rings of
+ * queue_size, in QEMU's 24-byte message. */
+static void
+test_inflight_fd (void **state)
+{
+  struct server *s = *state;
+  struct vu_inflight_payload p = { 0, 0, 2, 128, 0 };
+  struct vu_msg r;
+  struct vu_dev fe;
+
+  assert_int_equal (sizeof (p), 24);
+  request (s, VU_GET_INFLIGHT_FD, 0, &p, sizeof (p), NULL);
+  vu_dev_init (&fe, s->fe);
+  assert_int_equal (vu_recv (&fe, &r), 1);
+  assert_int_equal (r.hdr.size, 24);
+  assert_int_equal (r.n_fds, 1);
+  assert_int_equal (r.payload.inflight.mmap_size, 2 * vq_inflight_queue_bytes (128));
+  assert_int_equal (lseek (r.fds[0], 0, SEEK_END), (off_t) r.payload.inflight.mmap_size);
+  close (r.fds[0]);
+}
+
 static void
 test_mem_slots (void **state)
 {
@@ -415,6 +469,8 @@ main (void)
     cmocka_unit_test_setup_teardown (test_oversized_and_bad_version, start, stop_joined),
     cmocka_unit_test_setup_teardown (test_mem_table, start, stop),
     cmocka_unit_test_setup_teardown (test_mem_slots, start, stop),
+    cmocka_unit_test_setup_teardown (test_ring_start_any_order, start, stop),
+    cmocka_unit_test_setup_teardown (test_inflight_fd, start, stop),
     cmocka_unit_test_setup_teardown (test_mem_table_malformed, start, stop_joined),
   };
   (void) stop;

@@ -415,11 +415,19 @@ report_broken (struct vu_dev *dev, struct vq *vq)
     blk_log (BLK_LOG_ERROR, "%s; the queue is stopped", vq->why);
 }
 
-/* Starts @vq when it has all it needs: a kick (or a no-fd kick), size and
- * addresses.  A ring the driver set up badly breaks; the connection goes on. */
+/* Starts @vq when it has all it needs: a kick (or a no-fd kick), size,
+ * addresses and the memory they point into, whatever order they came in.
+ * A ring the driver set up badly breaks; the connection goes on. */
 static void
 maybe_start (struct vu_dev *dev, struct vq *vq)
 {
+  if (!vq->kicked || vq->started)
+    return;
+  if (!vq_mapped (vq)) {
+    blk_log (BLK_LOG_DEBUG, "queue %u: kicked; waiting for its size, addresses or memory",
+             vq->index);
+    return;
+  }
   if (vq->inflight && vq->size > dev->inflight_queue_size) {
     vq_fail (vq, "queue %u: ring of %u is larger than the inflight region's %u", vq->index,
              vq->size, dev->inflight_queue_size);
@@ -455,6 +463,8 @@ remap_rings (struct vu_dev *dev)
     struct vq *vq = &dev->vqs[i];
     if (vq->started && !vq->broken && vq_remap (vq) < 0)
       report_broken (dev, vq);
+    else
+      maybe_start (dev, vq);    /* kicked before its memory came */
   }
 }
 
@@ -487,6 +497,7 @@ set_vring_fd (struct vu_dev *dev, struct vu_msg *msg)
     /* without protocol features a ring runs as soon as it is kicked */
     if (!(dev->acked_features & BIT (VU_F_PROTOCOL_FEATURES)))
       vq->enabled = true;
+    vq->kicked = true;
     maybe_start (dev, vq);
   }
   return 0;
@@ -506,6 +517,7 @@ set_vring_num (struct vu_dev *dev, struct vu_msg *msg)
   if (vq->started)
     return refuse (dev, "SET_VRING_NUM: queue %u is running", st->index);
   vq->size = (uint16_t) st->num;
+  maybe_start (dev, vq);
   return 0;
 }
 
@@ -525,6 +537,7 @@ set_vring_addr (struct vu_dev *dev, struct vu_msg *msg)
   vq->addr_set = true;
   if (vq->started && vq_remap (vq) < 0)
     report_broken (dev, vq);
+  maybe_start (dev, vq);
   return 0;
 }
 
@@ -545,7 +558,7 @@ vring_base (struct vu_dev *dev, struct vu_msg *msg)
   /* GET_VRING_BASE stops the ring; the workers finished its requests
    * before this message was handled (they were paused) */
   st->num = vq->last_avail;
-  vq->started = false;
+  vq->started = vq->kicked = false;
   vq->n_resubmit = vq->next_resubmit = 0;
   if (vq->kick_fd >= 0)
     close (vq->kick_fd);

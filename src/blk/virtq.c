@@ -77,6 +77,16 @@ avail_idx (const struct vq *vq)
   return le16toh (__atomic_load_n (&vq->avail->idx, __ATOMIC_ACQUIRE));
 }
 
+bool
+vq_mapped (const struct vq *vq)
+{
+  uint64_t n = vq->size;
+
+  return vq->addr_set && n && vu_mem_uva (vq->mem, vq->desc_addr, 16 * n)
+         && vu_mem_uva (vq->mem, vq->avail_addr, 4 + 2 * n + 2)
+         && vu_mem_uva (vq->mem, vq->used_addr, 4 + 8 * n + 2);
+}
+
 int
 vq_remap (struct vq *vq)
 {

@@ -43,7 +43,8 @@ struct vq {
 
   bool event_idx, indirect, log_all;   /* from the negotiated features */
   int kick_fd, call_fd, err_fd;   /* -1 when none */
-  bool started;                   /* a kick fd came and the ring is translated */
+  bool kicked;                    /* SET_VRING_KICK came (since the last stop) */
+  bool started;                   /* kicked, and the ring is translated */
   bool enabled;                   /* SET_VRING_ENABLE */
   bool broken;                    /* the driver broke the rules: no more fetching */
   bool notify_off;                /* notifications suppressed (polling) */
@@ -68,6 +69,10 @@ void vq_reset (struct vq *vq);
  * inflight region, repairs it and queues the requests a previous backend
  * left in flight.  Returns 0, or -1 with vq->why set (and vq->broken). */
 int vq_start (struct vq *vq);
+
+/* Whether size and addresses are set and all three parts of the ring lie
+ * in guest memory as mapped now (nothing is changed or reported). */
+bool vq_mapped (const struct vq *vq);
 
 /* Re-translates the ring after the memory table changed; -1 like vq_start. */
 int vq_remap (struct vq *vq);

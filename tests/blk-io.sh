@@ -163,6 +163,19 @@ check "kill -9: reconnected after each kill" grep -q "reconnects=$kills " "$TMP/
 check "kill -9: requests left in flight ran again from the inflight region" grep -q "run again" "$TMP/blk.err"
 stop $OURS
 
+# --- adaptive polling: the driver stops kicking while the worker polls ---------
+for poll in 0 200000; do
+  ours "null:67108864" "$TMP/n.sock" --num-queues 1 --poll-max-ns $poll
+  client --socket "$TMP/n.sock" --rw read --iodepth 1 --runtime 1 --pid $OURS bench
+  stop $OURS
+  cp "$TMP/out" "$TMP/poll$poll.json"
+  diag "poll-max-ns $poll: $(cat "$TMP/out")"
+done
+check "no polling: the driver kicks for every request" \
+  jq -e '.kicks_skipped * 100 < .ios' "$TMP/poll0.json"
+check "polling: kicks suppressed for most requests" \
+  jq -e '.kicks_skipped > .kicks' "$TMP/poll200000.json"
+
 # --- a null disk (benchmarks) --------------------------------------------------
 ours "null:67108864" "$TMP/n.sock" --num-queues 1
 client --socket "$TMP/n.sock" --queues 1 functional

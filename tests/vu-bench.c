@@ -165,11 +165,13 @@ bench (const char *socket, const char *rw, unsigned queues, unsigned iodepth, un
     double cpu_s = (double) (c1 - c0) / (double) hz;
     printf ("{\"rw\": \"%s\", \"queues\": %u, \"iodepth\": %u, \"ios\": %llu, \"iops\": %.0f, "
             "\"p50_us\": %.1f, \"p99_us\": %.1f, \"backend_cpu_s\": %.2f, "
-            "\"cpu_us_per_io\": %.2f, \"iops_per_cpu_s\": %.0f, \"backend_rss_kib\": %lu}\n",
+            "\"cpu_us_per_io\": %.2f, \"iops_per_cpu_s\": %.0f, \"backend_rss_kib\": %lu, "
+            "\"kicks\": %llu, \"kicks_skipped\": %llu}\n",
             rw, queues, iodepth, (unsigned long long) ios, (double) ios / secs,
             nlat ? all[nlat / 2] / 10.0 : 0, nlat ? all[nlat * 99 / 100] / 10.0 : 0, cpu_s,
             ios ? cpu_s * 1e6 / (double) ios : 0, cpu_s > 0 ? (double) ios / cpu_s : 0,
-            pid ? rss_kib (pid) : 0);
+            pid ? rss_kib (pid) : 0, (unsigned long long) fe.kicks,
+            (unsigned long long) fe.kicks_skipped);
   }
   free (all);
   fe_stop (&fe);

@@ -556,8 +556,12 @@ fe_kick (struct fe *fe, unsigned qi)
   else
     kick = !(le16toh (q->used->flags) & VRING_USED_F_NO_NOTIFY);
   q->kicked_at = q->avail_idx;
-  if (kick)
+  if (kick) {
     eventfd_write (q->kick_fd, 1);
+    __atomic_fetch_add (&fe->kicks, 1, __ATOMIC_RELAXED);
+  } else {
+    __atomic_fetch_add (&fe->kicks_skipped, 1, __ATOMIC_RELAXED);
+  }
 }
 
 int

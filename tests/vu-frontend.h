@@ -66,6 +66,7 @@ struct fe {
   uint32_t config_size;
   struct fe_queue q[FE_MAX_QUEUES];
   uint64_t messages;              /* sent */
+  uint64_t kicks, kicks_skipped;  /* fe_kick: signalled, or not wanted by the backend */
   char err[256];
 };
 

@@ -38,6 +38,20 @@ for args in "--socket-path $TMP/s" "--blk-file $TMP/disk.raw" \
   check "bad '$args': exit 1, one line" sh -c "test $RC = 1 && test \$(wc -l < '$TMP/err') = 1 && test ! -s '$TMP/out'"
 done
 
+# --fd: a listening socket handed over (QEMU's convention), here as fd 0
+blk --blk-file "$TMP/disk.raw" --fd 0 </dev/null
+check "--fd that is no listening socket: exit 1, one line" \
+  sh -c "test $RC = 1 && test \$(wc -l < '$TMP/err') = 1 && grep -q 'not a listening socket' '$TMP/err'"
+perl -MIO::Socket::UNIX -MFcntl -e '
+  my $s = IO::Socket::UNIX->new (Type => SOCK_STREAM (), Local => shift, Listen => 1) or die "$!";
+  fcntl ($s, F_SETFD, 0); open (STDIN, "<&", $s) or die "$!"; exec @ARGV' \
+  "$TMP/fd.sock" "$BLK" --blk-file "$TMP/disk.raw" --fd 0 --log-level info 2>"$TMP/fd.err" &
+PID=$!
+i=0; while ! grep -q serving "$TMP/fd.err" && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+"$VDP_BUILDDIR/tests/vdp-blk-client" --socket "$TMP/fd.sock" functional >"$TMP/fd.out" 2>&1 || true
+kill -TERM $PID; wait $PID || true
+check "--fd: serves a front-end on the socket it was given" grep -q "^flush *status=0" "$TMP/fd.out"
+
 # Serve: the socket appears; SIGTERM ends it cleanly and removes it.
 "$BLK" --blk-file "$TMP/disk.raw" --socket-path "$TMP/vhost.sock" --num-queues 4 \
   --threads 2 --cpus 0:0 --queue-map 0,2:1,3 --log-level info 2>"$TMP/serve.err" &

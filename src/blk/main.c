@@ -282,6 +282,14 @@ main (int argc, char **argv)
   sigaction (SIGINT, &sa, NULL);
   signal (SIGPIPE, SIG_IGN);
   lfd = have_fd ? (int) listen_fd : listen_on (socket_path);
+  if (have_fd) {
+    int listening = 0;
+    socklen_t len = sizeof (listening);
+    if (getsockopt (lfd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) < 0 || !listening) {
+      fprintf (stderr, "%s: --fd %d is not a listening socket\n", PROG, lfd);
+      lfd = -1;
+    }
+  }
   if (lfd < 0) {
     blk_workers_stop (&workers);
     blk_close (&blk);

@@ -176,6 +176,24 @@ check "no polling: the driver kicks for every request" \
 check "polling: kicks suppressed for most requests" \
   jq -e '.kicks_skipped > .kicks' "$TMP/poll200000.json"
 
+# --- a block device with 4 KiB sectors (loop device) --------------------------
+truncate -s 64M "$TMP/lo.img"
+if LOOP=$(losetup --show -f -b 4096 "$TMP/lo.img" 2>/dev/null); then
+  ours "$LOOP" "$TMP/l.sock" --num-queues 1
+  client --socket "$TMP/l.sock" config
+  cp "$TMP/out" "$TMP/lo.config"
+  client --socket "$TMP/l.sock" functional
+  stop $OURS
+  losetup -d "$LOOP"
+  diag "loop device: $(cat "$TMP/lo.config")"
+  check "block device: its 4096-byte sectors announced" \
+    grep -q "capacity=131072 blk_size=4096 physical_block_exp=0 min_io_size=1" "$TMP/lo.config"
+  check "block device: data reads back" grep -q "^q0 read 64k .*match=1" "$TMP/out"
+  check "block device: a 512-byte write is refused (IOERR)" grep -q "^write 512 at sector 1 *status=1" "$TMP/out"
+else
+  skip_test "block device: no loop device here (losetup failed)"
+fi
+
 # --- a null disk (benchmarks) --------------------------------------------------
 ours "null:67108864" "$TMP/n.sock" --num-queues 1
 client --socket "$TMP/n.sock" --queues 1 functional

@@ -43,6 +43,7 @@ usage (void)
           " fuzz <iterations>      malformed messages and descriptor chains\n"
           " dirty-log              migration: which pages a read marks dirty\n"
           " drain                  stop the device with writes in flight\n"
+          " config                 print the virtio-blk configuration space\n"
           " bench                  random 4k I/O: IOPS, latency, backend CPU per I/O\n"
           "\n"
           "Options:\n"
@@ -355,6 +356,26 @@ crash (unsigned seconds)
   return bad || submitted != completed ? 1 : 0;
 }
 
+/* The configuration space as the guest would read it. */
+static int
+config (void)
+{
+  struct fe fe;
+  struct virtio_blk_config c;
+
+  if (connect_fe (&fe) < 0) {
+    fprintf (stderr, "vdp-blk-client: %s\n", fe.err);
+    return 2;
+  }
+  memcpy (&c, fe.config, sizeof (c) < fe.config_size ? sizeof (c) : fe.config_size);
+  printf ("capacity=%llu blk_size=%u physical_block_exp=%u min_io_size=%u opt_io_size=%u "
+          "seg_max=%u num_queues=%u wce=%u\n", (unsigned long long) c.capacity, c.blk_size,
+          c.physical_block_exp, c.min_io_size, c.opt_io_size, c.seg_max, c.num_queues, c.wce);
+  fe_stop (&fe);
+  fe_close (&fe);
+  return 0;
+}
+
 /* GET_VRING_BASE while requests are in flight: the backend must finish
  * them first, so after the answer every request is in the used ring and
  * the base is the number fetched. */
@@ -481,6 +502,8 @@ main (int argc, char **argv)
   }
   if (!strcmp (argv[optind], "functional"))
     return functional ();
+  if (!strcmp (argv[optind], "config"))
+    return config ();
   if (!strcmp (argv[optind], "drain"))
     return drain ();
   if (!strcmp (argv[optind], "dirty-log"))

@@ -63,6 +63,16 @@ blk_open (struct blk_dev *b, const char *path, bool read_only, const char *seria
       return -1;
     }
     b->logical_block = lbs >= 512 ? (uint32_t) lbs : 512;
+    {
+      unsigned int pbs = 0, iomin = 0, ioopt = 0;
+      /* topology for the guest's alignment; missing ioctls leave defaults */
+      if (ioctl (fd, BLKPBSZGET, &pbs) == 0 && pbs >= b->logical_block)
+        b->physical_block = pbs;
+      if (ioctl (fd, BLKIOMIN, &iomin) == 0)
+        b->io_min = iomin;
+      if (ioctl (fd, BLKIOOPT, &ioopt) == 0)
+        b->io_opt = ioopt;
+    }
   } else {
     b->size = (uint64_t) st.st_size;
   }
@@ -72,6 +82,8 @@ blk_open (struct blk_dev *b, const char *path, bool read_only, const char *seria
     close (fd);
     return -1;
   }
+  if (b->physical_block < b->logical_block)
+    b->physical_block = b->logical_block;
   b->fd = fd;
   b->read_only = read_only;
   snprintf (b->serial, sizeof (b->serial), "%s", serial ? serial : "");
@@ -109,9 +121,13 @@ blk_fill_config (const struct blk_dev *b, unsigned num_queues, struct virtio_blk
   c->size_max = 1u << 20;
   c->seg_max = SEG_MAX;
   c->blk_size = b->logical_block;
+  /* TOPOLOGY: in logical blocks, the physical one as a power of two */
   c->physical_block_exp = 0;
-  c->min_io_size = (uint16_t) (b->logical_block / 512);
-  c->opt_io_size = 0;
+  while (b->physical_block && (b->logical_block << (c->physical_block_exp + 1)) <= b->physical_block
+         && c->physical_block_exp < 15)
+    c->physical_block_exp++;
+  c->min_io_size = (uint16_t) (b->io_min > b->logical_block ? b->io_min / b->logical_block : 1);
+  c->opt_io_size = b->io_opt / b->logical_block;
   c->wce = 1;
   c->num_queues = (uint16_t) num_queues;
   if (!b->read_only) {

@@ -15,6 +15,8 @@ struct blk_dev {
   bool null;                      /* "null:<bytes>": reads and writes do nothing (benchmarks) */
   uint64_t size;                  /* bytes */
   uint32_t logical_block;         /* bytes, a power of two >= 512 */
+  uint32_t physical_block;        /* bytes (block devices; else logical_block) */
+  uint32_t io_min, io_opt;        /* bytes, 0 when unknown */
   bool read_only;
   char serial[21];                /* GET_ID: up to 20 bytes */
 };

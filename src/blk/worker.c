@@ -34,7 +34,6 @@ struct kick {
   bool armed;
   bool cancelling;
   bool dirty;                     /* used elements pushed, not yet published */
-  uint64_t buf;                   /* the kick eventfd's counter, read */
 } __attribute__ ((aligned (8)));
 
 struct req {
@@ -305,10 +304,11 @@ reap (struct blk_worker *w)
       break;
     }
     case TAG_KICK: {
-      /* the read linked to the poll: it emptied the eventfd, or was cancelled */
       struct kick *k = p;
-      k->armed = k->cancelling = false;
-      w->armed--;
+      if (!(cqe->flags & IORING_CQE_F_MORE)) {   /* the poll ended (or was removed) */
+        k->armed = k->cancelling = false;
+        w->armed--;
+      }
       work++;
       break;
     }
@@ -379,17 +379,13 @@ arm (struct blk_worker *w)
       nofd = true;
       continue;
     }
-    /* the kick eventfd is O_NONBLOCK (QEMU's), so a plain read would
-     * fail with EAGAIN: poll it, and read it in the kernel once readable */
-    if (io_uring_sq_space_left (&w->ring) < 2)
-      io_uring_submit (&w->ring);
+    /* one multishot poll per kick eventfd: each kick is a completion,
+     * with nothing to re-arm and no read per kick.  The eventfd's count
+     * is never read back; only its wake-ups matter (QEMU clears it
+     * itself when it takes the notifier back). */
+    sqe = sqe_get (w);
     k->fd = k->vq->kick_fd;
-    sqe = io_uring_get_sqe (&w->ring);
-    io_uring_prep_poll_add (sqe, k->fd, POLLIN);
-    io_uring_sqe_set_data64 (sqe, (uint64_t) (uintptr_t) k | TAG_IGNORE);
-    sqe->flags |= IOSQE_IO_LINK;
-    sqe = io_uring_get_sqe (&w->ring);
-    io_uring_prep_read (sqe, k->fd, &k->buf, sizeof (k->buf), (uint64_t) -1);
+    io_uring_prep_poll_multishot (sqe, k->fd, POLLIN);
     io_uring_sqe_set_data64 (sqe, (uint64_t) (uintptr_t) k | TAG_KICK);
     k->armed = true;
     w->armed++;
@@ -413,7 +409,7 @@ disarm (struct blk_worker *w)
     if (!k->armed || k->cancelling)
       continue;
     sqe = sqe_get (w);
-    io_uring_prep_poll_remove (sqe, (uint64_t) (uintptr_t) k | TAG_IGNORE);
+    io_uring_prep_poll_remove (sqe, (uint64_t) (uintptr_t) k | TAG_KICK);
     io_uring_sqe_set_data64 (sqe, TAG_IGNORE);
     k->cancelling = true;
   }

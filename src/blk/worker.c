@@ -26,7 +26,7 @@
 #define POLL_START_NS 4000        /* QEMU's first polling interval */
 #define NOFD_WAIT_NS 50000        /* how often a ring without kick fd is looked at */
 
-enum { TAG_REQ, TAG_KICK, TAG_WAKE, TAG_IGNORE, TAG_MASK = 3 };
+enum { TAG_REQ, TAG_KICK, TAG_WAKE, TAG_IGNORE, TAG_CANCEL, TAG_MASK = 7 };
 
 struct kick {
   struct vq *vq;
@@ -34,9 +34,9 @@ struct kick {
   bool armed;
   bool cancelling;
   bool dirty;                     /* used elements pushed, not yet published */
-} __attribute__ ((aligned (8)));
+} __attribute__ ((aligned (8)));  /* 3 low bits of its address tag completions */
 
-struct req {
+struct __attribute__ ((aligned (8))) req {
   struct req *next;               /* free list */
   struct kick *q;
   struct blk_req br;
@@ -312,6 +312,14 @@ reap (struct blk_worker *w)
       work++;
       break;
     }
+    case TAG_CANCEL: {
+      /* a poll armed in the same submission may not be findable yet
+       * (ENOENT): ask again, or the pause would wait for it forever */
+      struct kick *k = p;
+      if (cqe->res < 0 && k->armed)
+        k->cancelling = false;
+      break;
+    }
     case TAG_WAKE:
       drain_eventfd (w->wake_fd);
       w->wake_armed = false;
@@ -410,7 +418,7 @@ disarm (struct blk_worker *w)
       continue;
     sqe = sqe_get (w);
     io_uring_prep_poll_remove (sqe, (uint64_t) (uintptr_t) k | TAG_KICK);
-    io_uring_sqe_set_data64 (sqe, TAG_IGNORE);
+    io_uring_sqe_set_data64 (sqe, (uint64_t) (uintptr_t) k | TAG_CANCEL);
     k->cancelling = true;
   }
 }

@@ -42,7 +42,7 @@ messages (const uint8_t *data, size_t size)
   if (write (sv[1], data, size) != (ssize_t) size)
     abort ();
   shutdown (sv[1], SHUT_WR);
-  vu_serve (&dev);
+  vu_serve (&dev, NULL);
   for (unsigned i = 0; i < dev.max_queues; i++) {
     struct vq_elem e;
     for (int n = 0; n < 8 && vq_pop (&dev.vqs[i], &e) == 1; n++)

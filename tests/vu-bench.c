@@ -37,10 +37,8 @@ run_queue (void *arg)
     int slot, n;
     bool more = fe_now_ns () < r->end_ns;
     while (more && inflight < r->depth && (slot = fe_slot_get (r->fe, r->q)) >= 0) {
-      r->seed ^= r->seed << 13;
-      r->seed ^= r->seed >> 7;
-      r->seed ^= r->seed << 17;
-      fe_submit (r->fe, r->q, (unsigned) slot, r->type, (r->seed % r->capacity_blocks) * (BS / 512),
+      fe_submit (r->fe, r->q, (unsigned) slot, r->type,
+                 (fe_rand (&r->seed) % r->capacity_blocks) * (BS / 512),
                  BS, 0);
       inflight++;
     }

@@ -80,6 +80,15 @@ fe_now_ns (void)
   return (uint64_t) ts.tv_sec * 1000000000u + (uint64_t) ts.tv_nsec;
 }
 
+uint64_t
+fe_rand (uint64_t *state)
+{
+  *state ^= *state << 13;
+  *state ^= *state >> 7;
+  *state ^= *state << 17;
+  return *state;
+}
+
 static uint64_t
 alloc (struct fe *fe, uint64_t size, uint64_t align)
 {

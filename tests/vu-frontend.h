@@ -135,4 +135,7 @@ struct vring_desc *fe_desc (struct fe *fe, unsigned q);
 void fe_publish_head (struct fe *fe, unsigned q, uint16_t head, uint16_t avail_jump);
 
 uint64_t fe_now_ns (void);
+
+/* xorshift64: the next pseudo-random number of *@state (never 0). */
+uint64_t fe_rand (uint64_t *state);
 void fe_close (struct fe *fe);

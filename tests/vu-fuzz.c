@@ -20,10 +20,7 @@ static uint64_t seed = 0x2545f4914f6cdd1dull;
 static uint64_t
 rnd (void)
 {
-  seed ^= seed << 13;
-  seed ^= seed >> 7;
-  seed ^= seed << 17;
-  return seed;
+  return fe_rand (&seed);
 }
 
 enum chain_kind {

@@ -105,32 +105,6 @@ setup_dev (struct vu_dev *dev, int fd, const struct blk_dev *blk, unsigned queue
   dev->opaque = workers;
 }
 
-/* Serves one connection; a stop signal ends it too. */
-static int
-serve (struct vu_dev *dev)
-{
-  struct vu_msg *msg = calloc (1, sizeof (*msg));
-  int rc = 0;
-
-  if (msg == NULL)
-    abort ();
-  while (!stopping) {
-    struct pollfd pfd = { .fd = dev->fd, .events = POLLIN };
-    int r;
-    if (poll (&pfd, 1, 500) <= 0)
-      continue;
-    r = vu_recv (dev, msg);
-    if (r == 0)
-      break;
-    if (r < 0 || vu_handle (dev, msg) < 0) {
-      rc = -1;
-      break;
-    }
-  }
-  free (msg);
-  return rc;
-}
-
 static void
 on_signal (int sig)
 {
@@ -314,7 +288,7 @@ main (int argc, char **argv)
     setup_dev (dev, conn, &blk, (unsigned) queues, &workers);
     blk_workers_resume (&workers);
     blk_log (BLK_LOG_INFO, "front-end connected");
-    if (serve (dev) < 0)
+    if (vu_serve (dev, &stopping) < 0)
       blk_log (BLK_LOG_ERROR, "front-end dropped: %s", dev->error);
     else
       blk_log (BLK_LOG_INFO, "front-end disconnected");

@@ -13,37 +13,30 @@ inside (uint64_t start, uint64_t len, uint64_t base, uint64_t size)
   return start >= base && start - base <= size && len <= size - (start - base);
 }
 
-void *
-vu_mem_gpa (const struct vu_mem *m, uint64_t gpa, uint64_t len)
+/* The region holding [addr, addr + len) in guest (@uva false) or
+ * front-end (@uva true) addresses, and its address here. */
+static void *
+translate (const struct vu_mem *m, uint64_t addr, uint64_t len, bool uva)
 {
   for (unsigned i = 0; i < m->n; i++) {
     const struct vu_region *r = &m->r[i];
-    if (inside (gpa, len, r->gpa, r->size))
-      return (char *) r->mmap_addr + r->mmap_offset + (gpa - r->gpa);
+    uint64_t base = uva ? r->uva : r->gpa;
+    if (inside (addr, len, base, r->size))
+      return (char *) r->mmap_addr + r->mmap_offset + (addr - base);
   }
   return NULL;
+}
+
+void *
+vu_mem_gpa (const struct vu_mem *m, uint64_t gpa, uint64_t len)
+{
+  return translate (m, gpa, len, false);
 }
 
 void *
 vu_mem_uva (const struct vu_mem *m, uint64_t uva, uint64_t len)
 {
-  for (unsigned i = 0; i < m->n; i++) {
-    const struct vu_region *r = &m->r[i];
-    if (inside (uva, len, r->uva, r->size))
-      return (char *) r->mmap_addr + r->mmap_offset + (uva - r->uva);
-  }
-  return NULL;
-}
-
-uint64_t
-vu_mem_uva_to_gpa (const struct vu_mem *m, uint64_t uva)
-{
-  for (unsigned i = 0; i < m->n; i++) {
-    const struct vu_region *r = &m->r[i];
-    if (inside (uva, 1, r->uva, r->size))
-      return r->gpa + (uva - r->uva);
-  }
-  return UINT64_MAX;
+  return translate (m, uva, len, true);
 }
 
 int

@@ -47,9 +47,6 @@ void *vu_mem_uva (const struct vu_mem *m, uint64_t uva, uint64_t len);
 int vu_mem_iov (const struct vu_mem *m, uint64_t gpa, uint64_t len, struct iovec *iov,
                 uint64_t *gpas, unsigned max);
 
-/* The guest address of the front-end address @uva, or UINT64_MAX. */
-uint64_t vu_mem_uva_to_gpa (const struct vu_mem *m, uint64_t uva);
-
 /* Marks the pages of [@gpa, @gpa + @len) dirty when the log is active;
  * safe from several threads. */
 void vu_log_write (struct vu_log *log, uint64_t gpa, uint64_t len);

@@ -3,6 +3,7 @@
 #include <config.h>
 
 #include <errno.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -814,21 +815,26 @@ vu_handle (struct vu_dev *dev, struct vu_msg *msg)
 }
 
 int
-vu_serve (struct vu_dev *dev)
+vu_serve (struct vu_dev *dev, const volatile sig_atomic_t *stop)
 {
   struct vu_msg *msg = calloc (1, sizeof (*msg));
-  int rc = -1;
+  int rc = 0;
 
   if (msg == NULL)
-    return refuse (dev, "out of memory");
-  for (;;) {
-    int r = vu_recv (dev, msg);
-    if (r == 0) {
-      rc = 0;
+    abort ();                   /* out of memory aborts */
+  while (!(stop && *stop)) {
+    struct pollfd pfd = { .fd = dev->fd, .events = POLLIN };
+    int r;
+    /* wake up now and then to look at @stop */
+    if (stop && poll (&pfd, 1, 500) <= 0)
+      continue;
+    r = vu_recv (dev, msg);
+    if (r == 0)
+      break;
+    if (r < 0 || vu_handle (dev, msg) < 0) {
+      rc = -1;
       break;
     }
-    if (r < 0 || vu_handle (dev, msg) < 0)
-      break;
   }
   free (msg);
   return rc;

@@ -2,6 +2,7 @@
 /* The vhost-user control plane: one front-end connection, its messages and their answers. */
 #pragma once
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -60,5 +61,6 @@ int vu_send (int fd, const struct vu_msg *msg, int pass_fd);
 int vu_handle (struct vu_dev *dev, struct vu_msg *msg);
 
 /* Serves the connection until the front-end goes away or breaks the
- * protocol.  Returns 0 on end of file, -1 on a protocol error. */
-int vu_serve (struct vu_dev *dev);
+ * protocol, or *@stop (may be NULL) becomes true.  Returns 0 on end of
+ * file or stop, -1 on a protocol error. */
+int vu_serve (struct vu_dev *dev, const volatile sig_atomic_t *stop);

@@ -30,7 +30,6 @@ enum { TAG_REQ, TAG_KICK, TAG_WAKE, TAG_IGNORE, TAG_CANCEL, TAG_MASK = 7 };
 
 struct kick {
   struct vq *vq;
-  int fd;                         /* the fd polled */
   bool armed;
   bool cancelling;
   bool dirty;                     /* used elements pushed, not yet published */
@@ -166,6 +165,23 @@ aligned (const struct blk_req *br, uint32_t block)
   return true;
 }
 
+/* The disk as SQEs name it: the registered file, or the fd. */
+static int
+disk_fd (const struct blk_worker *w)
+{
+  return w->fixed_file ? 0 : w->ws->blk->fd;
+}
+
+/* Marks @sqe, prepared on disk_fd(), as @r's and due for submission. */
+static void
+queue_req (struct blk_worker *w, struct io_uring_sqe *sqe, struct req *r)
+{
+  if (w->fixed_file)
+    sqe->flags |= IOSQE_FIXED_FILE;
+  io_uring_sqe_set_data64 (sqe, (uint64_t) (uintptr_t) r | TAG_REQ);
+  w->io_pending++;
+}
+
 /* Sends @r to the disk, or finishes it at once. */
 static void
 start (struct blk_worker *w, struct req *r)
@@ -173,7 +189,7 @@ start (struct blk_worker *w, struct req *r)
   const struct blk_dev *blk = w->ws->blk;
   struct blk_req *br = &r->br;
   struct io_uring_sqe *sqe;
-  int fd = w->fixed_file ? 0 : blk->fd;
+  int fd = disk_fd (w);
 
   blk_req_decode (blk, w->ws->dev->config.wce, &r->elem, br);
   if (br->op == BLK_OP_DONE || blk->null) {
@@ -219,10 +235,7 @@ start (struct blk_worker *w, struct req *r)
   case BLK_OP_DONE:
     break;
   }
-  if (w->fixed_file)
-    sqe->flags |= IOSQE_FIXED_FILE;
-  io_uring_sqe_set_data64 (sqe, (uint64_t) (uintptr_t) r | TAG_REQ);
-  w->io_pending++;
+  queue_req (w, sqe, r);
 }
 
 /* Takes what the driver made available, as far as there are free slots. */
@@ -282,12 +295,9 @@ reap (struct blk_worker *w)
         /* no ZERO_RANGE here (tmpfs): a punched hole reads as zeroes too */
         struct io_uring_sqe *sqe = sqe_get (w);
         r->br.mode = FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE;
-        io_uring_prep_fallocate (sqe, w->fixed_file ? 0 : w->ws->blk->fd, r->br.mode,
-                                 (off_t) r->br.offset, (off_t) r->br.len);
-        if (w->fixed_file)
-          sqe->flags |= IOSQE_FIXED_FILE;
-        io_uring_sqe_set_data64 (sqe, (uint64_t) (uintptr_t) r | TAG_REQ);
-        w->io_pending++;
+        io_uring_prep_fallocate (sqe, disk_fd (w), r->br.mode, (off_t) r->br.offset,
+                                 (off_t) r->br.len);
+        queue_req (w, sqe, r);
         work++;
         break;
       }
@@ -392,8 +402,7 @@ arm (struct blk_worker *w)
      * is never read back; only its wake-ups matter (QEMU clears it
      * itself when it takes the notifier back). */
     sqe = sqe_get (w);
-    k->fd = k->vq->kick_fd;
-    io_uring_prep_poll_multishot (sqe, k->fd, POLLIN);
+    io_uring_prep_poll_multishot (sqe, k->vq->kick_fd, POLLIN);
     io_uring_sqe_set_data64 (sqe, (uint64_t) (uintptr_t) k | TAG_KICK);
     k->armed = true;
     w->armed++;

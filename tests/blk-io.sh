@@ -44,7 +44,7 @@ client () { RC=0; "$CLIENT" "$@" >"$TMP/out" 2>"$TMP/cerr" || RC=$?; }
 
 # --- every request type, against the reference ------------------------------
 for v in "" "--indirect" "--no-event-idx" "--mem-table" "--indirect --no-event-idx --queue-size 256" \
-    "polling"; do
+    "--blocking-eventfds" "polling"; do
   poll=""; [ "$v" = polling ] && { poll="--poll-max-ns 100000"; v=""; }
   truncate -s 0 "$TMP/q.raw" "$TMP/o.raw"; truncate -s 64M "$TMP/q.raw" "$TMP/o.raw"
   qsd "$TMP/q.raw" "$TMP/q.sock" on
@@ -175,6 +175,18 @@ check "no polling: the driver kicks for every request" \
   jq -e '.kicks_skipped * 100 < .ios' "$TMP/poll0.json"
 check "polling: kicks suppressed for most requests" \
   jq -e '.kicks_skipped > .kicks' "$TMP/poll200000.json"
+
+# --- a front-end whose eventfds block (QEMU's never do) -----------------------
+# io_uring hands a write to such an eventfd to a kernel worker thread
+# (iou-wrk-PID), many times the CPU of the write: notifications must not go
+# through the ring
+ours "null:67108864" "$TMP/n.sock" --num-queues 1
+client --socket "$TMP/n.sock" --blocking-eventfds --rw write --iodepth 1 --runtime 1 --pid $OURS bench
+cat /proc/$OURS/task/*/comm >"$TMP/threads"
+stop $OURS
+diag "blocking eventfds: $(cat "$TMP/out"); threads: $(sort "$TMP/threads" | uniq -c | tr -s ' \n' ' ')"
+check "blocking eventfds: bench ran" jq -e '.ios > 1000' "$TMP/out"
+check "blocking eventfds: no io_uring worker threads" sh -c "! grep -q '^iou-wrk' '$TMP/threads'"
 
 # --- a block device with 4 KiB sectors (loop device) --------------------------
 truncate -s 64M "$TMP/lo.img"

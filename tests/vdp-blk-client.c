@@ -23,7 +23,7 @@
 
 static const char *socket_path;
 static unsigned nqueues = 1, qsize = 128, max_io = 65536;
-static bool indirect, no_event_idx, no_slots;
+static bool indirect, no_event_idx, no_slots, blocking_fds;
 static const char *wait_for;
 static uint64_t want;
 
@@ -53,6 +53,7 @@ usage (void)
           " --indirect             chains through indirect tables\n"
           " --no-event-idx         do not negotiate VIRTIO_RING_F_EVENT_IDX\n"
           " --mem-table            SET_MEM_TABLE instead of ADD_MEM_REG\n"
+          " --blocking-eventfds    kick and call eventfds without O_NONBLOCK\n"
           " --seed <n>             random seed (fuzz, bench)\n"
           " --pid <pid>            the backend's pid (fuzz: must stay alive; bench: CPU time)\n"
           " --rw <read|write>      bench: the I/O (default read)\n"
@@ -94,6 +95,8 @@ connect_fe (struct fe *fe)
   if (fe_init (fe, 64ull << 20, nqueues, (uint16_t) qsize, max_io, indirect) < 0)
     return -1;
   fe->use_slots = !no_slots;
+  if (blocking_fds && fe_blocking_eventfds (fe) < 0)
+    return -1;
   return fe_connect (fe, socket_path, 5000, want);
 }
 
@@ -444,13 +447,13 @@ dirty_log (void)
 
 int fuzz (const char *socket, unsigned iterations, pid_t pid, unsigned queues);
 int bench (const char *socket, const char *rw, unsigned queues, unsigned iodepth,
-           unsigned runtime, pid_t pid);
+           unsigned runtime, pid_t pid, bool blocking_fds);
 
 int
 main (int argc, char **argv)
 {
   enum { O_SOCKET = 256, O_QUEUES, O_QSIZE, O_INDIRECT, O_NO_EVENT_IDX, O_MEM_TABLE, O_SEED,
-         O_PID, O_RW, O_DEPTH, O_RUNTIME, O_WAIT_FOR };
+         O_PID, O_RW, O_DEPTH, O_RUNTIME, O_WAIT_FOR, O_BLOCKING };
   static const struct option opts[] = {
     { "socket", required_argument, NULL, O_SOCKET },
     { "queues", required_argument, NULL, O_QUEUES },
@@ -458,6 +461,7 @@ main (int argc, char **argv)
     { "indirect", no_argument, NULL, O_INDIRECT },
     { "no-event-idx", no_argument, NULL, O_NO_EVENT_IDX },
     { "mem-table", no_argument, NULL, O_MEM_TABLE },
+    { "blocking-eventfds", no_argument, NULL, O_BLOCKING },
     { "seed", required_argument, NULL, O_SEED },
     { "pid", required_argument, NULL, O_PID },
     { "rw", required_argument, NULL, O_RW },
@@ -481,6 +485,7 @@ main (int argc, char **argv)
     case O_INDIRECT: indirect = true; break;
     case O_NO_EVENT_IDX: no_event_idx = true; break;
     case O_MEM_TABLE: no_slots = true; break;
+    case O_BLOCKING: blocking_fds = true; break;
     case O_SEED: rng_state = strtoull (optarg, NULL, 10) | 1; break;
     case O_PID: pid = (pid_t) atoi (optarg); break;
     case O_RW: rw = optarg; break;
@@ -512,7 +517,7 @@ main (int argc, char **argv)
   if (!strcmp (argv[optind], "fuzz") && optind + 1 < argc)
     return fuzz (socket_path, (unsigned) atoi (argv[optind + 1]), pid, nqueues);
   if (!strcmp (argv[optind], "bench"))
-    return bench (socket_path, rw, nqueues, depth, runtime, pid);
+    return bench (socket_path, rw, nqueues, depth, runtime, pid, blocking_fds);
   fprintf (stderr, "vdp-blk-client: unknown mode '%s'\n", argv[optind]);
   return 2;
 }

@@ -107,11 +107,11 @@ rss_kib (pid_t pid)
 }
 
 int bench (const char *socket, const char *rw, unsigned queues, unsigned iodepth,
-           unsigned runtime, pid_t pid);
+           unsigned runtime, pid_t pid, bool blocking_fds);
 
 int
 bench (const char *socket, const char *rw, unsigned queues, unsigned iodepth, unsigned runtime,
-       pid_t pid)
+       pid_t pid, bool blocking_fds)
 {
   static struct fe fe;
   struct qrun runs[FE_MAX_QUEUES];
@@ -124,6 +124,7 @@ bench (const char *socket, const char *rw, unsigned queues, unsigned iodepth, un
   int rc = 0;
 
   if (fe_init (&fe, 32ull << 20, queues, 128, BS, false) < 0
+      || (blocking_fds && fe_blocking_eventfds (&fe) < 0)
       || fe_connect (&fe, socket, 5000, 1ull << VIRTIO_RING_F_EVENT_IDX) < 0) {
     fprintf (stderr, "vdp-blk-client: %s\n", fe.err);
     return 2;

@@ -4,6 +4,7 @@
 #include <config.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -400,10 +401,20 @@ fe_connect_no_handshake (struct fe *fe, const char *path, unsigned wait_ms)
 }
 
 int
+fe_blocking_eventfds (struct fe *fe)
+{
+  for (unsigned i = 0; i < fe->nqueues; i++)
+    if (fcntl (fe->q[i].kick_fd, F_SETFL, 0) < 0 || fcntl (fe->q[i].call_fd, F_SETFL, 0) < 0)
+      return fail (fe, "eventfd flags: %s", strerror (errno));
+  fe->blocking_fds = true;
+  return 0;
+}
+
+int
 fe_swap_call (struct fe *fe, unsigned qi)
 {
   struct fe_queue *q = &fe->q[qi];
-  int old = q->call_fd, fresh = eventfd (0, EFD_CLOEXEC | EFD_NONBLOCK);
+  int old = q->call_fd, fresh = eventfd (0, EFD_CLOEXEC | (fe->blocking_fds ? 0 : EFD_NONBLOCK));
 
   if (fresh < 0)
     return fail (fe, "eventfd: %s", strerror (errno));

@@ -59,6 +59,7 @@ struct fe {
   uint32_t max_io;                /* data bytes per slot */
   bool indirect;                  /* chains through indirect tables */
   bool use_slots;                 /* ADD_MEM_REG instead of SET_MEM_TABLE */
+  bool blocking_fds;              /* kick and call eventfds without O_NONBLOCK */
   int inflight_fd;                /* kept across reconnects, as QEMU does */
   uint64_t inflight_size;
   uint16_t inflight_queues, inflight_qsize;
@@ -91,6 +92,10 @@ int fe_connect_no_handshake (struct fe *fe, const char *path, unsigned wait_ms);
 /* Gives queue @qi a new call eventfd while it runs, as QEMU does on
  * MSI-X mask and unmask. */
 int fe_swap_call (struct fe *fe, unsigned qi);
+
+/* Makes the kick and call eventfds blocking, as front-ends other than
+ * QEMU create them (before fe_connect).  Returns 0 or -1 (fe->err). */
+int fe_blocking_eventfds (struct fe *fe);
 
 /* Migration's start: LOG_ALL, SET_LOG_BASE with @logfd (@bytes of
  * bitmap), ring addresses with the used ring logged. */

@@ -26,7 +26,7 @@
 #define POLL_START_NS 4000        /* QEMU's first polling interval */
 #define NOFD_WAIT_NS 50000        /* how often a ring without kick fd is looked at */
 
-enum { TAG_REQ, TAG_KICK, TAG_WAKE, TAG_IGNORE, TAG_CANCEL, TAG_MASK = 7 };
+enum { TAG_REQ, TAG_KICK, TAG_WAKE, TAG_CANCEL, TAG_MASK = 7 };
 
 struct kick {
   struct vq *vq;
@@ -352,12 +352,12 @@ flush (struct blk_worker *w)
       continue;
     k->dirty = false;
     if (vq_flush (k->vq) && k->vq->call_fd >= 0) {
-      /* an eventfd write through the ring: it goes out with the next
-       * submission (before any sleep), saving a system call */
-      static const uint64_t one = 1;
-      struct io_uring_sqe *sqe = sqe_get (w);
-      io_uring_prep_write (sqe, k->vq->call_fd, &one, sizeof (one), (uint64_t) -1);
-      io_uring_sqe_set_data64 (sqe, TAG_IGNORE);
+      /* a plain write, not one through the ring: io_uring hands writes
+       * to an eventfd opened without O_NONBLOCK (front-ends other than
+       * QEMU make such call fds) to a kernel worker thread, ten times
+       * the CPU of the write itself */
+      if (eventfd_write (k->vq->call_fd, 1) < 0 && errno != EAGAIN)
+        blk_log (BLK_LOG_DEBUG, "queue %u: call fd: %s", k->vq->index, strerror (errno));
       w->stats.notifies++;
     }
   }
@@ -541,7 +541,7 @@ run (void *arg)
     flush (w);
     if (pausing) {
       disarm (w);
-      /* notifications out before parking: the call fd may change then */
+      /* the poll removals out before parking: the kick fds may change then */
       io_uring_submit (&w->ring);
       if (w->in_flight == 0 && w->armed == 0) {
         if (!park (w))
@@ -555,12 +555,10 @@ run (void *arg)
     if (work) {
       idle_since = 0;
       if (has_work (w) || io_uring_cq_ready (&w->ring) || w->in_flight) {
-        /* more to do: let the driver know what is done meanwhile */
         if (io_uring_sq_ready (&w->ring))
           io_uring_submit (&w->ring);
         continue;
       }
-      /* nothing left: the notifications go out with the wait below */
     }
     t = now_ns ();
     if (idle_since == 0)

@@ -11,7 +11,8 @@ command -v qemu-storage-daemon >/dev/null \
 BLK="$VDP_BUILDDIR/src/blk/virt-dataplane-blk"
 CLIENT="$VDP_BUILDDIR/tests/vdp-blk-client"
 PIDS=""
-trap 'for p in $PIDS; do kill -9 $p 2>/dev/null; done; rm -rf "$TMP"' EXIT
+SHM=
+trap 'for p in $PIDS; do kill -9 $p 2>/dev/null; done; rm -rf "$TMP" ${SHM:+"$SHM"}' EXIT
 
 wait_socket () {
   i=0; while [ ! -S "$1" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
@@ -61,6 +62,30 @@ for v in "" "--indirect" "--no-event-idx" "--mem-table" "--indirect --no-event-i
   check "functional $name: same results as qemu-storage-daemon" cmp -s "$TMP/out" "$TMP/qsd.out"
 done
 cp "$TMP/out" "$TMP/functional.out"
+
+# --- a file on tmpfs: no O_DIRECT, requests run in the worker -----------------
+# io_uring hands every request on tmpfs to a kernel worker thread (iou-wrk),
+# two extra thread wake-ups per request; the worker does them itself
+if [ "$(stat -f -c %T /dev/shm 2>/dev/null)" = tmpfs ]; then
+  SHM=$(mktemp -d /dev/shm/vdp-test-XXXXXX)
+  truncate -s 64M "$SHM/disk.raw"
+  ours "$SHM/disk.raw" "$TMP/m.sock" --num-queues 4 --threads 2
+  client --socket "$TMP/m.sock" --queues 2 functional
+  stop $OURS
+  check "tmpfs file: same results as qemu-storage-daemon" cmp -s "$TMP/out" "$TMP/qsd.out"
+  for rw in read write; do
+    ours "$SHM/disk.raw" "$TMP/m.sock" --num-queues 1
+    client --socket "$TMP/m.sock" --rw $rw --iodepth 8 --runtime 1 --pid $OURS bench
+    cat /proc/$OURS/task/*/comm >"$TMP/threads"
+    stop $OURS
+    diag "tmpfs $rw: $(cat "$TMP/out")"
+    check "tmpfs $rw: bench ran" jq -e '.ios > 1000' "$TMP/out"
+    check "tmpfs $rw: no io_uring worker threads" sh -c "! grep -q '^iou-wrk' '$TMP/threads'"
+  done
+  rm -rf "$SHM"
+else
+  skip_test "tmpfs file: /dev/shm is not a tmpfs"
+fi
 expect () { grep -q "^$1 *$2" "$TMP/functional.out"; }
 check "reads return what was written (both queues)" test "$(grep -c 'match=1' "$TMP/functional.out")" = 4
 check "flush: OK" expect flush "status=0"

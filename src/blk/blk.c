@@ -8,10 +8,12 @@
 #include <stdlib.h>
 #include <linux/falloc.h>
 #include <linux/fs.h>
+#include <linux/magic.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include "blk.h"
@@ -24,6 +26,7 @@ int
 blk_open (struct blk_dev *b, const char *path, bool read_only, const char *serial,
           char *err, size_t errlen)
 {
+  struct statfs sf;
   struct stat st;
   int fd;
 
@@ -43,14 +46,24 @@ blk_open (struct blk_dev *b, const char *path, bool read_only, const char *seria
     snprintf (b->serial, sizeof (b->serial), "%s", serial ? serial : "");
     return 0;
   }
-  fd = open (path, (read_only ? O_RDONLY : O_RDWR) | O_DIRECT | O_CLOEXEC);
+  fd = open (path, (read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC);
   if (fd < 0) {
-    snprintf (err, errlen, "cannot open --blk-file '%s': %s%s", path, strerror (errno),
-              errno == EINVAL ? " (its filesystem refuses O_DIRECT)" : "");
+    snprintf (err, errlen, "cannot open --blk-file '%s': %s", path, strerror (errno));
     return -1;
   }
   if (fstat (fd, &st) < 0 || (!S_ISREG (st.st_mode) && !S_ISBLK (st.st_mode))) {
     snprintf (err, errlen, "--blk-file '%s' is neither a file nor a block device", path);
+    close (fd);
+    return -1;
+  }
+  /* files on tmpfs and ramfs have no cache to bypass (and io_uring hands
+   * each of their requests to a kernel thread); everything else, block
+   * devices included (their nodes live on devtmpfs), gets O_DIRECT */
+  b->in_memory = S_ISREG (st.st_mode) && fstatfs (fd, &sf) == 0
+                 && (sf.f_type == TMPFS_MAGIC || sf.f_type == RAMFS_MAGIC);
+  if (!b->in_memory && fcntl (fd, F_SETFL, fcntl (fd, F_GETFL) | O_DIRECT) < 0) {
+    snprintf (err, errlen, "cannot open --blk-file '%s' with O_DIRECT: %s%s", path,
+              strerror (errno), errno == EINVAL ? " (its filesystem refuses O_DIRECT)" : "");
     close (fd);
     return -1;
   }

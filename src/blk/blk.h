@@ -13,6 +13,7 @@
 struct blk_dev {
   int fd;                         /* -1 for a null disk */
   bool null;                      /* "null:<bytes>": reads and writes do nothing (benchmarks) */
+  bool in_memory;                 /* on tmpfs or ramfs: no O_DIRECT, requests run in the worker */
   uint64_t size;                  /* bytes */
   uint32_t logical_block;         /* bytes, a power of two >= 512 */
   uint32_t physical_block;        /* bytes (block devices; else logical_block) */
@@ -22,7 +23,9 @@ struct blk_dev {
 };
 
 /* Opens @path with O_DIRECT (read-only when asked); a file that refuses
- * O_DIRECT is refused.  Returns 0, or -1 with a one-line message in @err. */
+ * O_DIRECT is refused.  A file on tmpfs or ramfs is memory already: it is
+ * opened without O_DIRECT and marked in_memory.  Returns 0, or -1 with a
+ * one-line message in @err. */
 int blk_open (struct blk_dev *b, const char *path, bool read_only, const char *serial,
               char *err, size_t errlen);
 void blk_close (struct blk_dev *b);

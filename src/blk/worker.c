@@ -182,18 +182,46 @@ queue_req (struct blk_worker *w, struct io_uring_sqe *sqe, struct req *r)
   w->io_pending++;
 }
 
-/* Sends @r to the disk, or finishes it at once. */
+static void io_done (struct blk_worker *w, struct req *r, int64_t res);
+
+/* A file in memory (tmpfs): the request is a copy, done here at once. */
 static void
-start (struct blk_worker *w, struct req *r)
+run_in_memory (struct blk_worker *w, struct req *r)
+{
+  struct blk_req *br = &r->br;
+  int fd = w->ws->blk->fd;
+  int64_t res = 0;
+
+  switch (br->op) {
+  case BLK_OP_READ:
+    res = preadv (fd, br->iov, (int) br->niov, (off_t) br->offset);
+    break;
+  case BLK_OP_WRITE:
+    res = pwritev2 (fd, br->iov, (int) br->niov, (off_t) br->offset, br->mode ? RWF_DSYNC : 0);
+    break;
+  case BLK_OP_FLUSH:
+    res = fdatasync (fd);
+    break;
+  case BLK_OP_FALLOCATE:
+    res = fallocate (fd, (int) br->mode, (off_t) br->offset, (off_t) br->len);
+    break;
+  case BLK_OP_DONE:
+    break;
+  }
+  io_done (w, r, res < 0 ? -errno : res);
+}
+
+/* Sends @r's operation to the disk. */
+static void
+issue (struct blk_worker *w, struct req *r)
 {
   const struct blk_dev *blk = w->ws->blk;
   struct blk_req *br = &r->br;
   struct io_uring_sqe *sqe;
   int fd = disk_fd (w);
 
-  blk_req_decode (blk, w->ws->dev->config.wce, &r->elem, br);
-  if (br->op == BLK_OP_DONE || blk->null) {
-    complete (w, r, br->op == BLK_OP_DONE ? br->status_value : VIRTIO_BLK_S_OK);
+  if (blk->in_memory) {
+    run_in_memory (w, r);
     return;
   }
   sqe = sqe_get (w);
@@ -236,6 +264,42 @@ start (struct blk_worker *w, struct req *r)
     break;
   }
   queue_req (w, sqe, r);
+}
+
+/* Finishes @r with the disk's result @res (bytes or -errno). */
+static void
+io_done (struct blk_worker *w, struct req *r, int64_t res)
+{
+  uint64_t want = r->br.op == BLK_OP_READ || r->br.op == BLK_OP_WRITE ? r->br.len : 0;
+  uint8_t status;
+
+  if (res == -EOPNOTSUPP && r->br.op == BLK_OP_FALLOCATE && (r->br.mode & FALLOC_FL_ZERO_RANGE)) {
+    /* no ZERO_RANGE here (tmpfs): a punched hole reads as zeroes too */
+    r->br.mode = FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE;
+    issue (w, r);
+    return;
+  }
+  status = res >= 0 && (uint64_t) res == want ? VIRTIO_BLK_S_OK
+           : res == -EOPNOTSUPP && r->br.op == BLK_OP_FALLOCATE ? VIRTIO_BLK_S_UNSUPP
+           : VIRTIO_BLK_S_IOERR;
+  if (status != VIRTIO_BLK_S_OK)
+    blk_log (BLK_LOG_DEBUG, "request type %u at %llu: %s", r->br.type,
+             (unsigned long long) r->br.offset, res < 0 ? strerror ((int) -res) : "short transfer");
+  complete (w, r, status);
+}
+
+/* Sends @r to the disk, or finishes it at once. */
+static void
+start (struct blk_worker *w, struct req *r)
+{
+  const struct blk_dev *blk = w->ws->blk;
+  struct blk_req *br = &r->br;
+
+  blk_req_decode (blk, w->ws->dev->config.wce, &r->elem, br);
+  if (br->op == BLK_OP_DONE || blk->null)
+    complete (w, r, br->op == BLK_OP_DONE ? br->status_value : VIRTIO_BLK_S_OK);
+  else
+    issue (w, r);
 }
 
 /* Takes what the driver made available, as far as there are free slots. */
@@ -288,31 +352,10 @@ reap (struct blk_worker *w)
     void *p = (void *) (uintptr_t) (ud & ~(uint64_t) TAG_MASK);
     seen++;
     switch (ud & TAG_MASK) {
-    case TAG_REQ: {
-      struct req *r = p;
-      if (cqe->res == -EOPNOTSUPP && r->br.op == BLK_OP_FALLOCATE
-          && (r->br.mode & FALLOC_FL_ZERO_RANGE)) {
-        /* no ZERO_RANGE here (tmpfs): a punched hole reads as zeroes too */
-        struct io_uring_sqe *sqe = sqe_get (w);
-        r->br.mode = FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE;
-        io_uring_prep_fallocate (sqe, disk_fd (w), r->br.mode, (off_t) r->br.offset,
-                                 (off_t) r->br.len);
-        queue_req (w, sqe, r);
-        work++;
-        break;
-      }
-      uint64_t want = r->br.op == BLK_OP_READ || r->br.op == BLK_OP_WRITE ? r->br.len : 0;
-      uint8_t status = cqe->res >= 0 && (uint64_t) cqe->res == want ? VIRTIO_BLK_S_OK
-                       : cqe->res == -EOPNOTSUPP && r->br.op == BLK_OP_FALLOCATE ? VIRTIO_BLK_S_UNSUPP
-                       : VIRTIO_BLK_S_IOERR;
-      if (status != VIRTIO_BLK_S_OK)
-        blk_log (BLK_LOG_DEBUG, "request type %u at %llu: %s", r->br.type,
-                 (unsigned long long) r->br.offset,
-                 cqe->res < 0 ? strerror (-cqe->res) : "short transfer");
-      complete (w, r, status);
+    case TAG_REQ:
+      io_done (w, p, cqe->res);
       work++;
       break;
-    }
     case TAG_KICK: {
       struct kick *k = p;
       if (!(cqe->flags & IORING_CQE_F_MORE)) {   /* the poll ended (or was removed) */
@@ -493,7 +536,8 @@ setup_ring (struct blk_worker *w)
     snprintf (w->err, sizeof (w->err), "worker %u: io_uring: %s", w->id, strerror (-rc));
     return -1;
   }
-  if (!w->ws->blk->null && io_uring_register_files (&w->ring, &w->ws->blk->fd, 1) == 0)
+  if (!w->ws->blk->null && !w->ws->blk->in_memory
+      && io_uring_register_files (&w->ring, &w->ws->blk->fd, 1) == 0)
     w->fixed_file = true;
   return 0;
 }

@@ -45,8 +45,8 @@ client () { RC=0; "$CLIENT" "$@" >"$TMP/out" 2>"$TMP/cerr" || RC=$?; }
 
 # --- every request type, against the reference ------------------------------
 for v in "" "--indirect" "--no-event-idx" "--mem-table" "--indirect --no-event-idx --queue-size 256" \
-    "--blocking-eventfds" "polling"; do
-  poll=""; [ "$v" = polling ] && { poll="--poll-max-ns 100000"; v=""; }
+    "--blocking-eventfds" "no polling"; do
+  poll=""; [ "$v" = "no polling" ] && { poll="--poll-max-ns 0"; v=""; }
   truncate -s 0 "$TMP/q.raw" "$TMP/o.raw"; truncate -s 64M "$TMP/q.raw" "$TMP/o.raw"
   qsd "$TMP/q.raw" "$TMP/q.sock" on
   # shellcheck disable=SC2086
@@ -73,6 +73,7 @@ if [ "$(stat -f -c %T /dev/shm 2>/dev/null)" = tmpfs ]; then
   client --socket "$TMP/m.sock" --queues 2 functional
   stop $OURS
   check "tmpfs file: same results as qemu-storage-daemon" cmp -s "$TMP/out" "$TMP/qsd.out"
+  check "tmpfs file: served from memory, logged" grep -q "in memory: no O_DIRECT" "$TMP/blk.err"
   for rw in read write; do
     ours "$SHM/disk.raw" "$TMP/m.sock" --num-queues 1
     client --socket "$TMP/m.sock" --rw $rw --iodepth 8 --runtime 1 --pid $OURS bench

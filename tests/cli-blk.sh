@@ -63,4 +63,5 @@ RC=0; wait $PID || RC=$?
 check "SIGTERM: exit 0" test "$RC" = 0
 check "SIGTERM: socket removed" test ! -e "$TMP/vhost.sock"
 check "logged what it served" grep -q "serving '$TMP/disk.raw' (8388608 bytes" "$TMP/serve.err"
+check "polls by default as QEMU's IOThreads do" grep -q "with 2 threads, polling up to 32768 ns" "$TMP/serve.err"
 done_testing

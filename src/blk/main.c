@@ -60,7 +60,8 @@ usage (void)
           " --threads <n>            worker threads (default 1)\n"
           " --cpus <set>[:<set>...]  CPUs of each worker thread, e.g. 2:3 or 2-3:6-7\n"
           " --queue-map <q,q>[:...]  queues of each worker thread (default round-robin)\n"
-          " --poll-max-ns <ns>       busy-poll this long before sleeping (0: never)\n"
+          " --poll-max-ns <ns>       busy-poll at most this long before sleeping\n"
+          "                          (default 32768, as QEMU's IOThreads; 0: never)\n"
           " --serial <id>            the disk's serial number (at most 20 bytes)\n"
           " --log-level <level>      error, warning (default), info or debug\n"
           " --print-capabilities     print the vhost-user capabilities as JSON and exit\n"
@@ -165,7 +166,7 @@ main (int argc, char **argv)
     { NULL, 0, NULL, 0 },
   };
   const char *socket_path = NULL, *blk_file = NULL, *serial = NULL, *cpus = NULL, *qmap = NULL;
-  unsigned long listen_fd = 0, queues = 16, threads = 1, poll_ns = 0;
+  unsigned long listen_fd = 0, queues = 16, threads = 1, poll_ns = 32768;
   bool have_fd = false, read_only = false;
   struct blk_dev blk;
   struct blk_workers workers;
@@ -271,10 +272,15 @@ main (int argc, char **argv)
     free (dev);
     return 1;
   }
-  blk_log (BLK_LOG_INFO, "serving '%s' (%llu bytes, %u-byte blocks%s) on %s with %lu thread%s",
-           blk_file, (unsigned long long) blk.size, blk.logical_block,
-           read_only ? ", read-only" : "", socket_path ? socket_path : "the given fd", threads,
-           threads == 1 ? "" : "s");
+  {
+    char polling[48] = "no polling";
+    if (poll_ns)
+      snprintf (polling, sizeof (polling), "polling up to %lu ns", poll_ns);
+    blk_log (BLK_LOG_INFO, "serving '%s' (%llu bytes, %u-byte blocks%s%s) on %s with %lu thread%s, %s",
+             blk_file, (unsigned long long) blk.size, blk.logical_block,
+             read_only ? ", read-only" : "", blk.in_memory ? ", in memory: no O_DIRECT" : "",
+             socket_path ? socket_path : "the given fd", threads, threads == 1 ? "" : "s", polling);
+  }
 
   while (!stopping) {
     struct pollfd pfd = { .fd = lfd, .events = POLLIN };

@@ -201,6 +201,13 @@ check "no polling: the driver kicks for every request" \
   jq -e '.kicks_skipped * 100 < .ios' "$TMP/poll0.json"
 check "polling: kicks suppressed for most requests" \
   jq -e '.kicks_skipped > .kicks' "$TMP/poll200000.json"
+# requests in batches (QD32): a wake-up costs little per request, so the
+# worker sleeps between batches and the driver kicks again
+ours "null:67108864" "$TMP/n.sock" --num-queues 1 --poll-max-ns 200000
+client --socket "$TMP/n.sock" --rw read --iodepth 32 --runtime 1 --pid $OURS bench
+stop $OURS
+diag "poll-max-ns 200000, QD32: $(cat "$TMP/out")"
+check "polling: none after batches, the driver kicks" jq -e '.kicks > .kicks_skipped' "$TMP/out"
 
 # --- a front-end whose eventfds block (QEMU's never do) -----------------------
 # io_uring hands a write to such an eventfd to a kernel worker thread

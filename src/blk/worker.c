@@ -24,7 +24,8 @@
 #define WORKER_REQS 256           /* requests in flight per worker */
 #define RING_ENTRIES 512
 #define POLL_START_NS 4000        /* QEMU's first polling interval */
-#define NOFD_WAIT_NS 50000        /* how often a ring without kick fd is looked at */
+#define NOFD_WAIT_NS 50000
+#define POLL_BURST_MAX 2          /* poll after bursts of at most this many requests */        /* how often a ring without kick fd is looked at */
 
 enum { TAG_REQ, TAG_KICK, TAG_WAKE, TAG_CANCEL, TAG_MASK = 7 };
 
@@ -547,6 +548,8 @@ run (void *arg)
 {
   struct blk_worker *w = arg;
   uint64_t idle_since = 0;
+  unsigned burst = 0;             /* requests since the worker was last idle */
+  bool small_burst = true;
   int rc = 0;
 
   if (w->pinned && (rc = pthread_setaffinity_np (pthread_self (), sizeof (w->cpus), &w->cpus)))
@@ -574,8 +577,11 @@ run (void *arg)
     unsigned work = 0;
     uint64_t t;
 
-    if (!pausing)
-      work += fetch (w);
+    if (!pausing) {
+      unsigned got = fetch (w);
+      burst += got;
+      work += got;
+    }
     if (w->io_pending) {          /* requests go to the disk at once */
       io_uring_submit (&w->ring);
       w->io_pending = 0;
@@ -605,9 +611,15 @@ run (void *arg)
       }
     }
     t = now_ns ();
-    if (idle_since == 0)
+    if (idle_since == 0) {
       idle_since = t;
-    if (w->poll_ns && t - idle_since < w->poll_ns) {
+      /* polling saves a wake-up; a wake-up that brings a batch costs
+       * little per request, and polling would only burn CPU until the
+       * next batch */
+      small_burst = burst <= POLL_BURST_MAX;
+      burst = 0;
+    }
+    if (w->poll_ns && small_burst && t - idle_since < w->poll_ns) {
       if (io_uring_sq_ready (&w->ring))
         io_uring_submit (&w->ring);
       if (!w->notify_off)

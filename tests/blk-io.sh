@@ -43,6 +43,25 @@ stop () { kill "$1" 2>/dev/null; wait "$1" 2>/dev/null || true; }
 
 client () { RC=0; "$CLIENT" "$@" >"$TMP/out" 2>"$TMP/cerr" || RC=$?; }
 
+# bench_on FILE "BACKEND OPTIONS" CLIENT OPTIONS...: one second of the bench
+# on a fresh backend; its threads are in $TMP/threads, the result in $TMP/out
+bench_on () {
+  f=$1; o=$2; shift 2
+  # shellcheck disable=SC2086
+  ours "$f" "$TMP/n.sock" --num-queues 1 $o
+  client --socket "$TMP/n.sock" "$@" --runtime 1 --pid $OURS bench
+  cat /proc/$OURS/task/*/comm >"$TMP/threads"
+  stop $OURS
+}
+
+# no_kernel_workers NAME: the last bench ran, and io_uring handed none of
+# its requests to kernel worker threads (iou-wrk-PID)
+no_kernel_workers () {
+  diag "$1: $(cat "$TMP/out")"
+  check "$1: bench ran" jq -e '.ios > 1000' "$TMP/out"
+  check "$1: no io_uring worker threads" sh -c "! grep -q '^iou-wrk' '$TMP/threads'"
+}
+
 # --- every request type, against the reference ------------------------------
 for v in "" "--indirect" "--no-event-idx" "--mem-table" "--indirect --no-event-idx --queue-size 256" \
     "--blocking-eventfds" "no polling"; do
@@ -61,32 +80,8 @@ for v in "" "--indirect" "--no-event-idx" "--mem-table" "--indirect --no-event-i
   check "functional $name: client ran" test "$RC" = 0
   check "functional $name: same results as qemu-storage-daemon" cmp -s "$TMP/out" "$TMP/qsd.out"
 done
-cp "$TMP/out" "$TMP/functional.out"
+cp "$TMP/out" "$TMP/functional.out"; cp "$TMP/qsd.out" "$TMP/qsd-functional.out"
 
-# --- a file on tmpfs: no O_DIRECT, requests run in the worker -----------------
-# io_uring hands every request on tmpfs to a kernel worker thread (iou-wrk),
-# two extra thread wake-ups per request; the worker does them itself
-if [ "$(stat -f -c %T /dev/shm 2>/dev/null)" = tmpfs ]; then
-  SHM=$(mktemp -d /dev/shm/vdp-test-XXXXXX)
-  truncate -s 64M "$SHM/disk.raw"
-  ours "$SHM/disk.raw" "$TMP/m.sock" --num-queues 4 --threads 2
-  client --socket "$TMP/m.sock" --queues 2 functional
-  stop $OURS
-  check "tmpfs file: same results as qemu-storage-daemon" cmp -s "$TMP/out" "$TMP/qsd.out"
-  check "tmpfs file: served from memory, logged" grep -q "in memory: no O_DIRECT" "$TMP/blk.err"
-  for rw in read write; do
-    ours "$SHM/disk.raw" "$TMP/m.sock" --num-queues 1
-    client --socket "$TMP/m.sock" --rw $rw --iodepth 8 --runtime 1 --pid $OURS bench
-    cat /proc/$OURS/task/*/comm >"$TMP/threads"
-    stop $OURS
-    diag "tmpfs $rw: $(cat "$TMP/out")"
-    check "tmpfs $rw: bench ran" jq -e '.ios > 1000' "$TMP/out"
-    check "tmpfs $rw: no io_uring worker threads" sh -c "! grep -q '^iou-wrk' '$TMP/threads'"
-  done
-  rm -rf "$SHM"
-else
-  skip_test "tmpfs file: /dev/shm is not a tmpfs"
-fi
 expect () { grep -q "^$1 *$2" "$TMP/functional.out"; }
 check "reads return what was written (both queues)" test "$(grep -c 'match=1' "$TMP/functional.out")" = 4
 check "flush: OK" expect flush "status=0"
@@ -191,9 +186,7 @@ stop $OURS
 
 # --- adaptive polling: the driver stops kicking while the worker polls ---------
 for poll in 0 200000; do
-  ours "null:67108864" "$TMP/n.sock" --num-queues 1 --poll-max-ns $poll
-  client --socket "$TMP/n.sock" --rw read --iodepth 1 --runtime 1 --pid $OURS bench
-  stop $OURS
+  bench_on "null:67108864" "--poll-max-ns $poll" --rw read --iodepth 1
   cp "$TMP/out" "$TMP/poll$poll.json"
   diag "poll-max-ns $poll: $(cat "$TMP/out")"
 done
@@ -203,9 +196,7 @@ check "polling: kicks suppressed for most requests" \
   jq -e '.kicks_skipped > .kicks' "$TMP/poll200000.json"
 # requests in batches (QD32): a wake-up costs little per request, so the
 # worker sleeps between batches and the driver kicks again
-ours "null:67108864" "$TMP/n.sock" --num-queues 1 --poll-max-ns 200000
-client --socket "$TMP/n.sock" --rw read --iodepth 32 --runtime 1 --pid $OURS bench
-stop $OURS
+bench_on "null:67108864" "--poll-max-ns 200000" --rw read --iodepth 32
 diag "poll-max-ns 200000, QD32: $(cat "$TMP/out")"
 check "polling: none after batches, the driver kicks" jq -e '.kicks > .kicks_skipped' "$TMP/out"
 
@@ -213,13 +204,28 @@ check "polling: none after batches, the driver kicks" jq -e '.kicks > .kicks_ski
 # io_uring hands a write to such an eventfd to a kernel worker thread
 # (iou-wrk-PID), many times the CPU of the write: notifications must not go
 # through the ring
-ours "null:67108864" "$TMP/n.sock" --num-queues 1
-client --socket "$TMP/n.sock" --blocking-eventfds --rw write --iodepth 1 --runtime 1 --pid $OURS bench
-cat /proc/$OURS/task/*/comm >"$TMP/threads"
-stop $OURS
-diag "blocking eventfds: $(cat "$TMP/out"); threads: $(sort "$TMP/threads" | uniq -c | tr -s ' \n' ' ')"
-check "blocking eventfds: bench ran" jq -e '.ios > 1000' "$TMP/out"
-check "blocking eventfds: no io_uring worker threads" sh -c "! grep -q '^iou-wrk' '$TMP/threads'"
+bench_on "null:67108864" "" --blocking-eventfds --rw write --iodepth 1
+no_kernel_workers "blocking eventfds"
+
+# --- a file on tmpfs: no O_DIRECT, requests run in the worker -----------------
+# io_uring hands every request on tmpfs to a kernel worker thread too, two
+# more thread wake-ups per request; the worker does them itself
+if [ "$(stat -f -c %T /dev/shm 2>/dev/null)" = tmpfs ]; then
+  SHM=$(mktemp -d /dev/shm/vdp-test-XXXXXX)
+  truncate -s 64M "$SHM/disk.raw"
+  ours "$SHM/disk.raw" "$TMP/m.sock" --num-queues 4 --threads 2
+  client --socket "$TMP/m.sock" --queues 2 functional
+  stop $OURS
+  check "tmpfs file: same results as qemu-storage-daemon" cmp -s "$TMP/out" "$TMP/qsd-functional.out"
+  check "tmpfs file: served from memory, logged" grep -q "in memory: no O_DIRECT" "$TMP/blk.err"
+  for rw in read write; do
+    bench_on "$SHM/disk.raw" "" --rw $rw --iodepth 8
+    no_kernel_workers "tmpfs $rw"
+  done
+  rm -rf "$SHM"
+else
+  skip_test "tmpfs file: /dev/shm is not a tmpfs"
+fi
 
 # --- a block device with 4 KiB sectors (loop device) --------------------------
 truncate -s 64M "$TMP/lo.img"

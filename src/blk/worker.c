@@ -24,8 +24,8 @@
 #define WORKER_REQS 256           /* requests in flight per worker */
 #define RING_ENTRIES 512
 #define POLL_START_NS 4000        /* QEMU's first polling interval */
-#define NOFD_WAIT_NS 50000
-#define POLL_BURST_MAX 2          /* poll after bursts of at most this many requests */        /* how often a ring without kick fd is looked at */
+#define NOFD_WAIT_NS 50000        /* how often a ring without kick fd is looked at */
+#define POLL_BURST_MAX 2          /* poll after bursts of at most this many requests */
 
 enum { TAG_REQ, TAG_KICK, TAG_WAKE, TAG_CANCEL, TAG_MASK = 7 };
 
@@ -604,11 +604,8 @@ run (void *arg)
     }
     if (work) {
       idle_since = 0;
-      if (has_work (w) || io_uring_cq_ready (&w->ring) || w->in_flight) {
-        if (io_uring_sq_ready (&w->ring))
-          io_uring_submit (&w->ring);
-        continue;
-      }
+      if (has_work (w) || io_uring_cq_ready (&w->ring) || w->in_flight)
+        continue;                 /* new disk requests go out at the top */
     }
     t = now_ns ();
     if (idle_since == 0) {
@@ -620,8 +617,6 @@ run (void *arg)
       burst = 0;
     }
     if (w->poll_ns && small_burst && t - idle_since < w->poll_ns) {
-      if (io_uring_sq_ready (&w->ring))
-        io_uring_submit (&w->ring);
       if (!w->notify_off)
         set_notification (w, false);
       if (io_uring_cq_ready (&w->ring) == 0)

@@ -57,7 +57,7 @@ gen_domain (GRand *r, unsigned i)
 int
 main (int argc, char **argv)
 {
-  const char *topo_path = argc > 1 ? argv[1] : "../shared/topologies/192em64t-24n8c2t.xml";
+  const char *topo_path = argc > 1 ? argv[1] : "examples/topologies/192em64t-24n8c2t.xml";
   unsigned n = argc > 2 ? (unsigned) atoi (argv[2]) : 10000;
   unsigned batch = argc > 3 ? (unsigned) atoi (argv[3]) : 1;
   const char *dump = argc > 4 ? argv[4] : NULL;

@@ -5,7 +5,7 @@
 # and a plan libvirt 9.0 would not keep (the original is restored).
 . "$VDP_SRCDIR/tests/lib.sh"
 command -v jq >/dev/null || { echo "1..0 # SKIP jq not installed"; exit 0; }
-TOPO="$VDP_SHARED_DIR/topologies/24em64t-2n6c2t-pci.xml"
+TOPO="$VDP_SRCDIR/examples/topologies/24em64t-2n6c2t-pci.xml"
 
 cat > "$TMP/host.xml" <<XML
 <node>
@@ -76,7 +76,7 @@ check "-j 0: usage error" test "$RC" = 1
 
 # The shipped demo host: every domain planned, applied to config and live.
 DEMO="test://$VDP_SRCDIR/examples/demo-host.xml"
-DTOPO="$VDP_SHARED_DIR/topologies/32em64t-2n8c2t-pci-wholeio.xml"
+DTOPO="$VDP_SRCDIR/examples/topologies/32em64t-2n8c2t-pci-wholeio.xml"
 run_cmd -c "$DEMO" apply --all --dry-run --topology "$DTOPO" -q
 check "demo host: 12 would change" sh -c "test $RC = 0 && test \$(grep -c ': would-change' '$TMP/out') = 12"
 run_cmd -c "$DEMO" apply --all --config --live --topology "$DTOPO" -q

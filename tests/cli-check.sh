@@ -7,7 +7,7 @@ command -v jq >/dev/null || { echo "1..0 # SKIP jq not installed"; exit 0; }
 DATA="$VDP_SRCDIR/tests/data/check"
 EX="$VDP_SRCDIR/examples/domains"
 # two nodes: PUs 0-7 on node 0 (nvme0n1), 8-15 on node 1 (pmem1)
-TOPO="$VDP_SHARED_DIR/topologies/32em64t-2n8c+1mic.xml"
+TOPO="$VDP_SRCDIR/examples/topologies/32em64t-2n8c+1mic.xml"
 
 expect_rule () {
   id=$1; shift
@@ -38,7 +38,7 @@ check "VDP014: not on a stack with mapping" sh -c "! grep -q VDP014 '$TMP/out'"
 
 # What plan writes audits clean, with the same profile and stack (on a
 # host with room for dedicated vCPUs).
-BIG="$VDP_SHARED_DIR/topologies/96em64t-4n4d3ca2co.xml"
+BIG="$VDP_SRCDIR/examples/topologies/96em64t-4n4d3ca2co.xml"
 for prof in balanced latency density; do
   for target in "" "libvirt=9.0,qemu=7.2"; do
     rm -rf "$TMP/tuned"

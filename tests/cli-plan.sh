@@ -4,8 +4,8 @@
 # on tmpfs, a missing source), atomic --output-dir, usage and input errors.
 . "$VDP_SRCDIR/tests/lib.sh"
 EX="$VDP_SRCDIR/examples/domains"
-TOPO="$VDP_SHARED_DIR/topologies"
-RNG="$VDP_SHARED_DIR/libvirt-schemas/domain.rng"
+TOPO="$VDP_SRCDIR/examples/topologies"
+RNG="$VDP_SRCDIR/tests/data/libvirt-schemas/domain.rng"
 command -v jq >/dev/null || { echo "1..0 # SKIP jq not installed"; exit 0; }
 
 # A raw disk on tmpfs (no O_DIRECT) and one that does not exist, on this host.
@@ -79,7 +79,7 @@ for case in \
     "--topology $TOPO/24em64t-2n6c2t-pci.xml --device /srv=nvme7n1 --file $EX/db1.xml|no block device 'nvme7n1'" \
     "--profile nosuchprofile --file $EX/db1.xml|unknown profile 'nosuchprofile'" \
     "--file $TMP/nonexistent.xml|No such file" \
-    "--file $VDP_SHARED_DIR/libvirt-schemas/domain.rng|not <domain>"; do
+    "--file $VDP_SRCDIR/tests/data/libvirt-schemas/domain.rng|not <domain>"; do
   args=${case%|*}; want=${case#*|}
   # shellcheck disable=SC2086
   run_cmd plan $args

@@ -3,7 +3,7 @@
 # CLI tests of "virt-dataplane topology": text and JSON against hwloc's own
 # counts for every shared topology, global option placement, bad input.
 . "$VDP_SRCDIR/tests/lib.sh"
-TOPO="$VDP_SHARED_DIR/topologies"
+TOPO="$VDP_SRCDIR/examples/topologies"
 
 command -v jq >/dev/null || { echo "1..0 # SKIP jq not installed"; exit 0; }
 command -v hwloc-info >/dev/null || { echo "1..0 # SKIP hwloc-info not installed (package hwloc)"; exit 0; }

@@ -19,6 +19,6 @@ complete_words "$VDP_BIN" topology --js > "$TMP/c2"
 check "command options complete" grep -qx -- --json "$TMP/c2"
 complete_words "$VDP_BIN" --ver > "$TMP/c3"
 check "global options complete" grep -qx -- --version "$TMP/c3"
-complete_words "$VDP_BIN" --topology "$VDP_SHARED_DIR/topologies/192em64t" > "$TMP/c4"
+complete_words "$VDP_BIN" --topology "$VDP_SRCDIR/examples/topologies/192em64t" > "$TMP/c4"
 check "--topology completes file names" grep -q "192em64t-24n8c2t.xml" "$TMP/c4"
 done_testing

@@ -1,7 +1,7 @@
 #!/bin/sh
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # Golden plan tests: each tests/data/plan/<case>/ holds "args" (plan options,
-# one per line; @SHARED@ and @EXAMPLES@ are expanded, other paths are
+# one per line; @TOPOLOGIES@ and @EXAMPLES@ are expanded, other paths are
 # relative to the case) and the expected outputs: expected.xml (or
 # expected/<file> with several domains), expected.txt (the explanation),
 # expected.err (warnings) and expected.rc when not 0.  Every generated XML
@@ -10,13 +10,13 @@
 # back unchanged.  VDP_REGENERATE=1 rewrites the expected files.
 . "$VDP_SRCDIR/tests/lib.sh"
 DATA="$VDP_SRCDIR/tests/data/plan"
-RNG="$VDP_SHARED_DIR/libvirt-schemas/domain.rng"
+RNG="$VDP_SRCDIR/tests/data/libvirt-schemas/domain.rng"
 RNG90=/usr/share/libvirt/schemas/domain.rng
 command -v xmllint >/dev/null || { echo "1..0 # SKIP xmllint not installed (package libxml2-utils)"; exit 0; }
 
 # args_of CASE: the case's arguments, one per line, expanded.
 args_of () {
-  sed -e "s|@SHARED@|$VDP_SHARED_DIR|g" -e "s|@EXAMPLES@|$VDP_SRCDIR/examples/domains|g" "$1/args"
+  sed -e "s|@TOPOLOGIES@|$VDP_SRCDIR/examples/topologies|g" -e "s|@EXAMPLES@|$VDP_SRCDIR/examples/domains|g" "$1/args"
 }
 
 # plan CASE EXTRA...: runs plan in the case directory with its args.
@@ -27,12 +27,12 @@ plan_case () {
 }
 
 # run_args DIR ARGFILE EXTRA...: plan with the lines of ARGFILE as arguments,
-# output paths under the shared directory shown as @SHARED@.
+# output paths under the saved topologies shown as @TOPOLOGIES@.
 run_args () {
   ( cd "$1" && f=$2 && shift 2 && while IFS= read -r a; do set -- "$@" "$a"; done < "$f" \
       && exec "$VDP_BIN" plan "$@" ) 2> "$TMP/raw-err"
   rc_=$?
-  sed "s|$VDP_SHARED_DIR|@SHARED@|g" "$TMP/raw-err" >&2
+  sed "s|$VDP_SRCDIR/examples/topologies|@TOPOLOGIES@|g" "$TMP/raw-err" >&2
   return $rc_
 }
 

@@ -156,7 +156,7 @@ test_thousand_domains (void **state)
   g_autofree char *uri = g_strconcat ("test://", path, NULL);
   g_autoptr (vdp_conn) c = vdp_conn_open (uri, NULL);
   g_autoptr (vdp_topology) topo = NULL;
-  g_autofree char *tpath = vdp_test_shared ("topologies/192em64t-24n8c2t.xml");
+  g_autofree char *tpath = vdp_test_data ("examples/topologies/192em64t-24n8c2t.xml");
   g_autoptr (vdp_policy) policy = vdp_policy_builtin ("balanced", NULL);
   g_autoptr (GPtrArray) warnings = g_ptr_array_new_with_free_func (g_free);
   g_autoptr (GPtrArray) r1 = vdp_results_new ();

@@ -317,7 +317,7 @@ test_xmlpatch_apply_revert (void **state)
   g_autoptr (vdp_topology) topo = vdp_topology_load ("package:1 node:1 l3:1 core:8 pu:1", NULL);
   g_autoptr (vdp_policy) policy = vdp_policy_builtin ("balanced", NULL);
   g_autoptr (vdp_domain) d = vdp_domain_parse (doc, "p.xml", NULL);
-  g_autofree char *rng = vdp_test_shared ("libvirt-schemas/domain.rng");
+  g_autofree char *rng = vdp_test_data ("tests/data/libvirt-schemas/domain.rng");
   xmlRelaxNGPtr schema = vdp_test_schema_load (rng);
   struct vdp_plan_input in = { d, NULL };
   struct vdp_caps caps;
@@ -361,7 +361,7 @@ static void
 test_xmlpatch_reapply_keeps_originals (void **state)
 {
   /* apply balanced, then latency over it: revert still restores the very first */
-  g_autofree char *path = vdp_test_shared ("corpus/libvirt-domains/iothreads-disk.xml");
+  g_autofree char *path = vdp_test_data ("tests/data/corpus/iothreads-disk.xml");
   g_autoptr (GError) err = NULL;
   g_autoptr (xmlDoc) doc = vdp_xml_read_file (path, &err);
   g_autoptr (vdp_topology) topo = vdp_topology_load ("package:2 node:1 l3:1 core:8 pu:2", NULL);

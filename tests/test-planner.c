@@ -597,7 +597,7 @@ static void
 test_rule10_reservations (void **state)
 {
   struct fixture f;
-  g_autofree char *cg = vdp_test_shared ("topologies/32amd64-4s2n4c-cgroup.xml");
+  g_autofree char *cg = vdp_test_data ("examples/topologies/32amd64-4s2n4c-cgroup.xml");
   struct vdp_domain_plan *dp;
   g_auto (VdpBitmap) reserved = vdp_cpuset_parse ("0-1,16-17", NULL);
 

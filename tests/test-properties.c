@@ -259,7 +259,7 @@ test_random_hosts (void **state)
 int
 main (void)
 {
-  g_autofree char *rng = vdp_test_shared ("libvirt-schemas/domain.rng");
+  g_autofree char *rng = vdp_test_data ("tests/data/libvirt-schemas/domain.rng");
   const struct CMUnitTest tests[] = {
     cmocka_unit_test (test_random_hosts),
   };

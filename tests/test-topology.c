@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Unit tests of the topology module: every shared hwloc topology, synthetic
+/* Unit tests of the topology module: every saved hwloc topology, synthetic
  * descriptions, bad input, and disk locality over a fabricated sysfs. */
 #include <config.h>
 
@@ -21,11 +21,12 @@
 #include "util/cpuset.h"
 #include "util/error.h"
 
+/* $VDP_SRCDIR/REL: a file of the source tree (g_free). */
 static char *
-shared_path (const char *rel)
+data_path (const char *rel)
 {
-  const char *dir = g_getenv ("VDP_SHARED_DIR");
-  return g_build_filename (dir ? dir : "../shared", rel, NULL);
+  const char *dir = g_getenv ("VDP_SRCDIR");
+  return g_build_filename (dir ? dir : ".", rel, NULL);
 }
 
 /* hwloc's own counts: an independent load with default flags. */
@@ -51,13 +52,13 @@ hwloc_counts (const char *xml, const char *synthetic, struct hw_counts *c)
   hwloc_topology_destroy (hw);
 }
 
-/* Facts about the shared topologies (from shared/README.md and the files):
+/* Facts about the saved topologies (examples/topologies/README.md and the files):
  * NUMA nodes, usable PUs, and block devices with their node. */
 static const struct {
   const char *file;
   unsigned nodes, pus, offline;
   const char *devices;          /* "name=node ..." ; node -1: spans nodes */
-} shared_facts[] = {
+} saved_facts[] = {
   { "2amd64-kvm-guest.xml", 1, 2, 0, "vda=0" },
   { "16em64t-4s2c2t.xml", 1, 16, 0, "" },
   { "16em64t-4s2c2t-offlines.xml", 1, 12, 4, "" },
@@ -108,27 +109,27 @@ check_invariants (const struct vdp_topology *t)
 }
 
 static void
-test_shared_topologies (void **state)
+test_saved_topologies (void **state)
 {
-  for (size_t i = 0; i < G_N_ELEMENTS (shared_facts); i++) {
-    g_autofree char *rel = g_build_filename ("topologies", shared_facts[i].file, NULL);
-    g_autofree char *path = shared_path (rel);
+  for (size_t i = 0; i < G_N_ELEMENTS (saved_facts); i++) {
+    g_autofree char *rel = g_build_filename ("examples/topologies", saved_facts[i].file, NULL);
+    g_autofree char *path = data_path (rel);
     g_autoptr (GError) err = NULL;
     g_autoptr (vdp_topology) t = vdp_topology_load_xml (path, &err);
-    g_auto (GStrv) devs = g_strsplit (shared_facts[i].devices, " ", -1);
+    g_auto (GStrv) devs = g_strsplit (saved_facts[i].devices, " ", -1);
     struct vdp_topology_counts c;
     struct hw_counts hc;
 
     if (t == NULL)
       fail_msg ("%s: %s", path, err->message);
-    print_message ("# %s\n", shared_facts[i].file);
+    print_message ("# %s\n", saved_facts[i].file);
     vdp_topology_get_counts (t, &c);
     hwloc_counts (path, NULL, &hc);
 
     assert_int_equal (t->kind, VDP_TOPOLOGY_XML);
-    assert_int_equal (c.nodes, shared_facts[i].nodes);
-    assert_int_equal (c.pus, shared_facts[i].pus);
-    assert_int_equal (c.pus_offline, shared_facts[i].offline);
+    assert_int_equal (c.nodes, saved_facts[i].nodes);
+    assert_int_equal (c.pus, saved_facts[i].pus);
+    assert_int_equal (c.pus_offline, saved_facts[i].offline);
     assert_int_equal (c.nodes, hc.nodes);
     assert_int_equal (c.packages, hc.packages);
     assert_int_equal (c.cores, hc.cores);
@@ -144,7 +145,7 @@ test_shared_topologies (void **state)
       const struct vdp_blockdev *bd = vdp_topology_find_device (t, kv[0]);
 
       if (bd == NULL)
-        fail_msg ("%s: no device %s", shared_facts[i].file, kv[0]);
+        fail_msg ("%s: no device %s", saved_facts[i].file, kv[0]);
       assert_int_equal (bd->node, atoi (kv[1]));
       if (bd->node >= 0)
         assert_true (hwloc_bitmap_isset (bd->nodeset, (unsigned) bd->node));
@@ -157,7 +158,7 @@ test_shared_topologies (void **state)
 static void
 test_details (void **state)
 {
-  g_autofree char *path = shared_path ("topologies/192em64t-24n8c2t.xml");
+  g_autofree char *path = data_path ("examples/topologies/192em64t-24n8c2t.xml");
   g_autoptr (vdp_topology) t = vdp_topology_load_xml (path, NULL);
   const struct vdp_pu *pu;
   const struct vdp_blockdev *sda;
@@ -180,7 +181,7 @@ test_details (void **state)
 
   /* Offline PUs are reported as such. */
   {
-    g_autofree char *p2 = shared_path ("topologies/16em64t-4s2c2t-offlines.xml");
+    g_autofree char *p2 = data_path ("examples/topologies/16em64t-4s2c2t-offlines.xml");
     g_autoptr (vdp_topology) t2 = vdp_topology_load_xml (p2, NULL);
     g_autofree char *off = vdp_cpuset_format (t2->offline);
     assert_string_equal (off, "2,5,13-14");
@@ -192,7 +193,7 @@ static void
 test_llc_fallback (void **state)
 {
   /* No L3 in the file: groups fall back to the package; hwloc counts no L3. */
-  g_autofree char *path = shared_path ("topologies/fakepcilocalities.xml");
+  g_autofree char *path = data_path ("examples/topologies/fakepcilocalities.xml");
   g_autoptr (vdp_topology) t = vdp_topology_load_xml (path, NULL);
 
   struct vdp_topology_counts c;
@@ -207,7 +208,7 @@ test_llc_fallback (void **state)
 
   /* Mixed: three packages with an L3, one without; its PUs form a Package group. */
   {
-    g_autofree char *p2 = shared_path ("topologies/40intel64-4n10c+pci-conflicts.xml");
+    g_autofree char *p2 = data_path ("examples/topologies/40intel64-4n10c+pci-conflicts.xml");
     g_autoptr (vdp_topology) t2 = vdp_topology_load_xml (p2, NULL);
     vdp_topology_get_counts (t2, &c);
     assert_int_equal (c.l3, 3);
@@ -299,7 +300,7 @@ test_bad_input (void **state)
   if (getuid () != 0) {
     /* Unreadable file: root reads anything, so only as a user. */
     g_autoptr (GError) err = NULL;
-    g_autofree char *path = shared_path ("topologies/2amd64-kvm-guest.xml");
+    g_autofree char *path = data_path ("examples/topologies/2amd64-kvm-guest.xml");
     g_autofree char *copy = g_build_filename (dir, "noperm.xml", NULL);
     g_autofree char *text = NULL;
     assert_true (g_file_get_contents (path, &text, NULL, NULL));
@@ -467,7 +468,7 @@ mknod_block (struct fake_root *f, const char *name, unsigned maj, unsigned min)
 static struct vdp_topology *
 mic_topology (void)
 {
-  g_autofree char *path = shared_path ("topologies/32em64t-2n8c+1mic.xml");
+  g_autofree char *path = data_path ("examples/topologies/32em64t-2n8c+1mic.xml");
   struct vdp_topology *t = vdp_topology_load_xml (path, NULL);
   assert_non_null (t);
   return t;
@@ -532,7 +533,7 @@ static void
 test_locate_spanning_device (void **state)
 {
   struct fake_root *f = *state;
-  g_autofree char *path = shared_path ("topologies/40intel64-2g2n4c+pci.xml");
+  g_autofree char *path = data_path ("examples/topologies/40intel64-2g2n4c+pci.xml");
   g_autoptr (vdp_topology) t = vdp_topology_load_xml (path, NULL);
   g_autofree char *p = NULL;
   g_autoptr (vdp_disk_locality) loc = NULL;
@@ -646,7 +647,7 @@ int
 main (void)
 {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test (test_shared_topologies),
+    cmocka_unit_test (test_saved_topologies),
     cmocka_unit_test (test_details),
     cmocka_unit_test (test_llc_fallback),
     cmocka_unit_test (test_synthetic),

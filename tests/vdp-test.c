@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Helpers shared by the C tests: shared/ paths, schema validation, planning a document. */
+/* Helpers shared by the C tests: source-tree data paths, schema validation, planning a document. */
 #include <config.h>
 
 #include <stdio.h>
@@ -10,10 +10,10 @@
 #include "xmlpatch.h"
 
 char *
-vdp_test_shared (const char *rel)
+vdp_test_data (const char *rel)
 {
-  const char *dir = g_getenv ("VDP_SHARED_DIR");
-  return g_build_filename (dir ? dir : "../shared", rel, NULL);
+  const char *dir = g_getenv ("VDP_SRCDIR");
+  return g_build_filename (dir ? dir : ".", rel, NULL);
 }
 
 xmlRelaxNGPtr

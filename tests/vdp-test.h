@@ -8,8 +8,8 @@
 
 #include "planner.h"
 
-/* $VDP_SHARED_DIR/REL (g_free). */
-char *vdp_test_shared (const char *rel);
+/* $VDP_SRCDIR/REL: a data file of the source tree (g_free). */
+char *vdp_test_data (const char *rel);
 
 /* Compiles a RelaxNG schema; aborts the test program when it cannot. */
 xmlRelaxNGPtr vdp_test_schema_load (const char *path);

@@ -225,12 +225,12 @@ run (struct vdp_globals *g, int argc, char **argv)
   rc = vdp_parse_options (g, "status", argc, argv, "", options, usage, handle, &o, &first);
   if (rc != VDP_PARSE_CONTINUE)
     return rc;
-  if (argc - first != 1 || g->uris->len > 1) {
+  if (argc - first != 1 || g->hosts->len > 1) {
     vdp_usage_error (g, "status", "give exactly one domain (and at most one -c)");
     return VDP_EXIT_USAGE;
   }
   name = argv[first];
-  c = vdp_conn_open (g->uris->len ? g->uris->pdata[0] : NULL, &err);
+  c = vdp_conn_open (((struct vdp_host_spec *) vdp_globals_hosts (g)->pdata[0])->uri, &err);
   if (c == NULL)
     return fail (g, err);
   active = vdp_conn_is_active (c, name, &err);

@@ -2,6 +2,8 @@
 /* What plan, check and apply load before they plan. */
 #include <config.h>
 
+#include <string.h>
+
 #include "domain.h"
 #include "inputs.h"
 #include "util/error.h"
@@ -30,6 +32,35 @@ vdp_inputs_load (const struct vdp_globals *g, const char *cmd, const char *targe
   return VDP_PARSE_CONTINUE;
 }
 
+int
+vdp_inputs_load_hosts (const struct vdp_globals *g, const char *cmd, const char *target,
+                       const char *profile, gboolean force, GArray *devices,
+                       struct vdp_host_opts *hosts, vdp_policy **policy)
+{
+  g_autoptr (GError) err = NULL;
+  g_autoptr (vdp_topology) topo = NULL;
+  struct vdp_caps caps;
+
+  if (target && !vdp_caps_parse_target (target, &caps, &err)) {
+    vdp_usage_error (g, cmd, "%s", err->message);
+    return VDP_EXIT_USAGE;
+  }
+  if ((g->topology && (topo = vdp_topology_load (g->topology, &err)) == NULL)
+      || (*policy = vdp_policy_find (profile, &err)) == NULL) {
+    vdp_error_print (g->prog, err);
+    return vdp_error_exit_status (err);
+  }
+  if (force)
+    (*policy)->override = true;
+  memset (hosts, 0, sizeof (*hosts));
+  hosts->topology = g->topology;
+  hosts->hints = (const struct vdp_device_hint *) devices->data;
+  hosts->n_hints = devices->len;
+  hosts->target = target;
+  hosts->force = force;
+  return VDP_PARSE_CONTINUE;
+}
+
 gboolean
 vdp_domain_files_load (GPtrArray *files, const vdp_topology *topo, GArray *devices,
                        GPtrArray *warnings, struct vdp_domain_file *out,
@@ -44,7 +75,9 @@ vdp_domain_files_load (GPtrArray *files, const vdp_topology *topo, GArray *devic
     if (f->dom == NULL)
       return FALSE;
     f->hints = vdp_disk_hints_compute (topo, f->dom, (struct vdp_device_hint *) devices->data,
-                                       devices->len, warnings);
+                                       devices->len, topo->kind == VDP_TOPOLOGY_HOST
+                                       ? vdp_locate_local : vdp_locate_by_name, NULL,
+                                       "this host", warnings);
     in[i].dom = f->dom;
     in[i].hints = f->hints;
   }

@@ -22,6 +22,16 @@ int vdp_inputs_load (const struct vdp_globals *g, const char *cmd, const char *t
                      const char *profile, gboolean force, GArray *devices,
                      struct vdp_caps *caps, vdp_topology **topo, vdp_policy **policy);
 
+/* What apply and check load before they work on hosts: the stack to plan
+ * for (@target is checked here, a usage error of @cmd when bad), the
+ * profile (@force also lets it replace foreign pins), and --topology,
+ * loaded once to stop at a bad one before any host is touched.  Fills
+ * @hosts (borrowing @target, @devices and the globals' --topology).
+ * Returns VDP_PARSE_CONTINUE, or the exit status after one line. */
+int vdp_inputs_load_hosts (const struct vdp_globals *g, const char *cmd, const char *target,
+                           const char *profile, gboolean force, GArray *devices,
+                           struct vdp_host_opts *hosts, vdp_policy **policy);
+
 /* A domain XML file read for planning. */
 struct vdp_domain_file {
   const char *file;

@@ -66,13 +66,13 @@ int
 main (int argc, char **argv)
 {
   struct vdp_globals g = { .prog = PACKAGE_NAME };
-  g_autoptr (GPtrArray) uris = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GPtrArray) hosts = g_ptr_array_new_with_free_func ((GDestroyNotify) vdp_host_spec_free);
   const struct vdp_command *cmd;
   gboolean listed = FALSE;
   int first = 0, rc;
 
   setlocale (LC_ALL, "");
-  g.uris = uris;
+  g.hosts = hosts;
   rc = vdp_parse_options (&g, NULL, argc, argv, "", main_options, usage, main_option,
                           &listed, &first);
   if (rc != VDP_PARSE_CONTINUE)

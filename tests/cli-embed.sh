@@ -44,6 +44,14 @@ cat > "$TMP/g1.xml" <<XML
 XML
 vsh () { virsh -q -c "$URI" "$@" 2>>"$TMP/virsh.err"; }
 vsh define "$TMP/g1.xml" >/dev/null
+
+# this machine, through the in-process driver: recognised from what the
+# connection says, so its topology is hwloc's
+run_cmd -c "$URI" topology --json
+check "embed: this machine" test "$(jq .host.this_machine "$TMP/out")" = true
+check "embed: topology from hwloc" test "$(jq -r .host.topology_source "$TMP/out")" = hwloc
+check "embed: all of this machine's CPUs" test "$(jq .counts.pus "$TMP/out")" = "$(getconf _NPROCESSORS_ONLN)"
+check "embed: as hwloc counts this machine" test "$(jq -c .counts "$TMP/out")" = "$("$VDP_BIN" topology --json | jq -c .counts)"
 vsh dumpxml --inactive g1 > "$TMP/before.xml"
 check "defined through the embedded QEMU driver" grep -q "<name>g1</name>" "$TMP/before.xml"
 

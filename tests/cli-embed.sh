@@ -94,4 +94,9 @@ check "IOThread added live" sh -c "grep -lx 'IO iothread1' /proc/$PID/task/*/com
 run_cmd -c "$URI" status g1 --interval 0.2 --json
 check "status: pins match the threads" jq -e '[.threads[] | select(.kind=="vcpu") | .pin == .allowed] | all' "$TMP/out"
 check "status: two vCPU threads, one IOThread" test "$(jq -c '[.threads[] | select(.kind=="vcpu" or .kind=="iothread") | .kind]' "$TMP/out")" = '["vcpu","vcpu","iothread"]'
+check "status: this machine, the QEMU process found" jq -e ".host.this_machine and .pid == $PID" "$TMP/out"
+check "status: libvirt's vCPU time and use" jq -e '([.vcpus[] | .time >= 0 and .cpu_percent >= 0 and .cpu >= 0] | all) and .vcpus[0].time > 0' "$TMP/out"
+check "status: libvirt's pins match the threads'" jq -e '[.vcpus[] | .pin] == [.threads[] | select(.kind=="vcpu") | .allowed]' "$TMP/out"
+check "status: the guest's CPU time from the statistics" jq -e '.cpu.time > 0 and .cpu.percent >= 0' "$TMP/out"
+check "status: the disk's block statistics" jq -e '.disks[0].stats.rd_reqs >= 0 and .disks[0].stats.rd_reqs_per_s >= 0' "$TMP/out"
 done_testing

@@ -284,6 +284,7 @@ build_rows (struct status *st, const struct vdp_live_pins *pins)
   st->vcpu_percent = vsum && b->vcpus->len ? percent (a, b, vsum_a, vsum_b) : -1;
 }
 
+/* Member @name: @v, or null when it is negative (unknown). */
 static void
 json_number_or_null (JsonBuilder *b, const char *name, double v)
 {
@@ -292,6 +293,16 @@ json_number_or_null (JsonBuilder *b, const char *name, double v)
     json_builder_add_null_value (b);
   else
     json_builder_add_double_value (b, v);
+}
+
+static void
+json_int_or_null (JsonBuilder *b, const char *name, gint64 v)
+{
+  json_builder_set_member_name (b, name);
+  if (v < 0)
+    json_builder_add_null_value (b);
+  else
+    json_builder_add_int_value (b, v);
 }
 
 static const char *const state_names[] = { "offline", "running", "blocked" };
@@ -390,23 +401,23 @@ json_row (JsonBuilder *b, const struct row *r)
     vdp_json_add_int (b, "id", r->index);
   }
   vdp_json_add_string (b, "pin", r->pin);
-  json_builder_set_member_name (b, "cpu");
-  if (r->cpu < 0)
-    json_builder_add_null_value (b);
-  else
-    json_builder_add_int_value (b, r->cpu);
-  json_builder_set_member_name (b, "time");
-  if (r->time_ns < 0)
-    json_builder_add_null_value (b);
-  else
-    json_builder_add_int_value (b, (gint64) r->time_ns);
+  json_int_or_null (b, "cpu", r->cpu);
+  json_int_or_null (b, "time", (gint64) r->time_ns);
   json_number_or_null (b, "cpu_percent", r->cpu_percent);
-  json_builder_set_member_name (b, "tid");
-  if (r->thread)
-    json_builder_add_int_value (b, r->thread->tid);
-  else
-    json_builder_add_null_value (b);
+  json_int_or_null (b, "tid", r->thread ? r->thread->tid : -1);
   json_builder_end_object (b);
+}
+
+/* Member @name: the rows of @kind. */
+static void
+json_rows (JsonBuilder *b, const char *name, GArray *rows, const char *kind)
+{
+  json_builder_set_member_name (b, name);
+  json_builder_begin_array (b);
+  for (guint i = 0; i < rows->len; i++)
+    if (strcmp (g_array_index (rows, struct row, i).kind, kind) == 0)
+      json_row (b, &g_array_index (rows, struct row, i));
+  json_builder_end_array (b);
 }
 
 static char *
@@ -426,37 +437,19 @@ format_json (const struct status *st, const struct vdp_live_pins *pins)
   json_builder_end_object (b);
   json_builder_set_member_name (b, "interval");
   json_builder_add_double_value (b, st->interval);
-  json_builder_set_member_name (b, "pid");
-  if (st->pid > 0)
-    json_builder_add_int_value (b, st->pid);
-  else
-    json_builder_add_null_value (b);
+  json_int_or_null (b, "pid", st->pid > 0 ? st->pid : -1);
 
   json_builder_set_member_name (b, "cpu");
   json_builder_begin_object (b);
-  json_builder_set_member_name (b, "time");
-  if (stat_number (st->b->stats, "cpu.time", &v))
-    json_builder_add_int_value (b, (gint64) v);
-  else
-    json_builder_add_null_value (b);
+  json_int_or_null (b, "time", stat_number (st->b->stats, "cpu.time", &v) ? (gint64) v : -1);
   json_number_or_null (b, "percent", st->cpu_percent);
   json_number_or_null (b, "vcpus_percent", st->vcpu_percent);
   json_number_or_null (b, "other_percent", st->cpu_percent >= 0 && st->vcpu_percent >= 0
                        ? MAX (st->cpu_percent - st->vcpu_percent, 0) : -1);
   json_builder_end_object (b);
 
-  json_builder_set_member_name (b, "vcpus");
-  json_builder_begin_array (b);
-  for (guint i = 0; i < st->rows->len; i++)
-    if (strcmp (g_array_index (st->rows, struct row, i).kind, "vcpu") == 0)
-      json_row (b, &g_array_index (st->rows, struct row, i));
-  json_builder_end_array (b);
-  json_builder_set_member_name (b, "iothreads");
-  json_builder_begin_array (b);
-  for (guint i = 0; i < st->rows->len; i++)
-    if (strcmp (g_array_index (st->rows, struct row, i).kind, "iothread") == 0)
-      json_row (b, &g_array_index (st->rows, struct row, i));
-  json_builder_end_array (b);
+  json_rows (b, "vcpus", st->rows, "vcpu");
+  json_rows (b, "iothreads", st->rows, "iothread");
   json_builder_set_member_name (b, "emulator");
   json_row (b, &g_array_index (st->rows, struct row, st->rows->len - 1));
 
@@ -671,6 +664,6 @@ run (struct vdp_globals *g, int argc, char **argv)
 
 const struct vdp_command vdp_cmd_status = {
   .name = "status",
-  .summary = "show a running guest's vCPUs, IOThreads, emulator: pins, CPUs, CPU use, I/O",
+  .summary = "show a running guest's threads, pins, CPU use and I/O, on any host",
   .run = run,
 };

@@ -478,6 +478,6 @@ run (struct vdp_globals *g, int argc, char **argv)
 
 const struct vdp_command vdp_cmd_topology = {
   .name = "topology",
-  .summary = "show a host's topology as the planner sees it, and where it came from",
+  .summary = "show a host's topology as the planner sees it, and its source",
   .run = run,
 };

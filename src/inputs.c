@@ -2,11 +2,46 @@
 /* What plan, check and apply load before they plan. */
 #include <config.h>
 
+#include <stdio.h>
 #include <string.h>
 
 #include "domain.h"
 #include "inputs.h"
 #include "util/error.h"
+
+/* The topology, stack and device hints of the one host the globals name,
+ * as the host module finds them; the topology is the caller's copy. */
+static struct vdp_topology *
+load_for_host (const struct vdp_globals *g, const char *target, gboolean force,
+               GArray *devices, struct vdp_caps *caps, GError **error)
+{
+  const struct vdp_host_spec *spec = g->hosts->pdata[0];
+  struct vdp_host_opts o = { .topology = g->topology, .target = target, .force = force };
+  g_autoptr (vdp_host) h = NULL;
+  g_autoptr (GPtrArray) warnings = g_ptr_array_new_with_free_func (g_free);
+  g_autofree char *xml = NULL;
+  const struct vdp_topology *t;
+  gboolean validate;
+
+  vdp_conn_init ();
+  h = vdp_host_open (spec, &o, error);
+  if (h == NULL || (t = vdp_host_topology (h, error)) == NULL
+      || !vdp_host_stack (h, caps, &validate, NULL, error))
+    return NULL;
+  /* the host's own hints come before --device's */
+  for (guint i = 0; i < spec->devices->len; i++) {
+    const struct vdp_device_hint *d = &g_array_index (spec->devices, struct vdp_device_hint, i);
+    struct vdp_device_hint copy = { g_strdup (d->path), g_strdup (d->device) };
+    g_array_insert_val (devices, i, copy);
+  }
+  vdp_host_take_warnings (h, warnings);
+  for (guint i = 0; !g->quiet && i < warnings->len; i++)
+    fprintf (stderr, "%s: warning: %s\n", g->prog, (char *) warnings->pdata[i]);
+  if (t->kind == VDP_TOPOLOGY_HOST)
+    return vdp_topology_load_host (NULL, error);
+  xml = vdp_topology_export_xml (t);
+  return vdp_topology_load_xml_buffer (xml, t->kind, t->source, error);
+}
 
 int
 vdp_inputs_load (const struct vdp_globals *g, const char *cmd, const char *target,
@@ -20,7 +55,12 @@ vdp_inputs_load (const struct vdp_globals *g, const char *cmd, const char *targe
     vdp_usage_error (g, cmd, "%s", err->message);
     return VDP_EXIT_USAGE;
   }
-  *topo = vdp_topology_load (g->topology, &err);
+  if (g->hosts->len > 1) {
+    vdp_usage_error (g, cmd, "plans for one host at a time: give at most one -c");
+    return VDP_EXIT_USAGE;
+  }
+  *topo = g->hosts->len ? load_for_host (g, target, force, devices, caps, &err)
+                        : vdp_topology_load (g->topology, &err);
   if (*topo == NULL || (*policy = vdp_policy_find (profile, &err)) == NULL
       || !vdp_device_hints_check (*topo, (struct vdp_device_hint *) devices->data, devices->len,
                                   &err)) {

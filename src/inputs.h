@@ -13,9 +13,12 @@
 #include "topology.h"
 
 /* Loads the stack to plan for (@target, else the newest), the host topology
- * (--topology), the profile @profile (NULL: the default; @force lets it
- * replace pins virt-dataplane did not write) and checks @devices (struct
- * vdp_device_hint) against the topology.  On error prints one line (a bad
+ * (--topology, else this machine's), the profile @profile (NULL: the
+ * default; @force lets it replace pins virt-dataplane did not write) and
+ * checks @devices (struct vdp_device_hint) against the topology.  With one
+ * host named (-c, --hosts), its topology, stack (unless @target) and
+ * device hints (put before @devices') are the host's, as the host module
+ * finds them (@force also accepts a --topology that disagrees with it).  On error prints one line (a bad
  * @target is a usage error of @cmd) and returns the exit status; returns
  * VDP_PARSE_CONTINUE with *topo and *policy set when all is loaded. */
 int vdp_inputs_load (const struct vdp_globals *g, const char *cmd, const char *target,

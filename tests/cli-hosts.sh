@@ -102,6 +102,16 @@ run_cmd -j 2 -c "$A" -c "$B" -c "$D" apply --all --config --live -q
 check "mixed fleet applied, config and live: exit 0" test "$RC" = 0
 check "mixed fleet: running guests pinned live" test "$(grep -c ': applied .*config and live$' "$TMP/out")" = 5
 
+# ---- plan -c: domain files planned for one host ------------------------------
+run_cmd -c "$A" plan --json -q --file "$VDP_SRCDIR/examples/domains/db1.xml"
+check "plan -c: exit 0" test "$RC" = 0
+check "plan -c: on that host's topology" test "$(jq -r .topology "$TMP/out")" = "libvirt node info of $A"
+# shellcheck disable=SC2046
+check "plan -c: pins inside its 32 CPUs, beyond nothing" test "$(cpus_of $(jq -r '.domains[].vcpus[].cpuset' "$TMP/out") | max_of)" -lt 32
+check "plan -c: the host's stack (test driver: libvirt 9.0)" jq -e '.target | startswith("libvirt 9.0.0")' "$TMP/out"
+run_cmd -c "$A" -c "$B" plan --file "$VDP_SRCDIR/examples/domains/db1.xml"
+check "plan with two hosts: usage error" test "$RC" = 1
+
 # ---- hosts files: a topology and device hints per host ----------------------
 "$VDP_BIN" topology -c "$A" --xml -q > "$TMP/a-topology.xml"
 check "--xml: an hwloc topology" grep -q '<topology version="2.0">' "$TMP/a-topology.xml"

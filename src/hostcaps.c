@@ -414,7 +414,9 @@ vdp_hostcaps_from_counts (unsigned nodes, unsigned sockets, unsigned cores, unsi
   /* more active CPUs than the counts multiply to: extra single-thread
    * cores in the last socket */
   for (unsigned n = 0; n < nodes; n++) {
-    struct vdp_hostcaps_cell cell = { .id = n, .memory = memory / nodes };
+    /* the remainder of the split on the last node: the nodes add up */
+    struct vdp_hostcaps_cell cell = { .id = n, .memory = memory / nodes
+                                      + (n + 1 == nodes ? memory % nodes : 0) };
     unsigned last = n + 1 == nodes ? MAX (cpus, total) - total : 0;
 
     cell.cpus = hwloc_bitmap_alloc ();

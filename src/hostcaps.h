@@ -62,7 +62,7 @@ struct vdp_hostcaps *vdp_hostcaps_parse (const char *xml, const char *what, GErr
 /* A synthetic host from virNodeGetInfo's numbers: @nodes cells of @sockets
  * sockets of @cores cores of @threads threads, CPUs numbered in that order
  * (those from @cpus up offline), @memory bytes split evenly over the cells
- * (0: unknown). */
+ * (0: unknown; the last cell takes the remainder). */
 struct vdp_hostcaps *vdp_hostcaps_from_counts (unsigned nodes, unsigned sockets, unsigned cores,
                                                unsigned threads, unsigned cpus, uint64_t memory);
 

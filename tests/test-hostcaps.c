@@ -269,6 +269,7 @@ test_from_counts (void **state)
     { 4, 1, 6, 2, 48, 64 * GiB, 4, 24, 48, 0, "12-23" },
     { 1, 1, 4, 2, 6, 0, 1, 3, 6, 2, NULL },
     { 2, 1, 2, 1, 6, 8 * GiB, 2, 6, 6, 0, "2-5" },
+    { 3, 1, 2, 1, 6, 10 * GiB + 1, 3, 6, 6, 0, "2-3" },
   };
 
   for (size_t i = 0; i < G_N_ELEMENTS (c); i++) {
@@ -286,6 +287,12 @@ test_from_counts (void **state)
     assert_int_equal (k.pus, c[i].want_pus);
     assert_int_equal (k.pus_offline, c[i].want_offline);
     assert_int_equal (t->nodes[0].memory, c[i].memory / c[i].nodes);
+    {
+      guint64 sum = 0;
+      for (size_t n = 0; n < t->n_nodes; n++)
+        sum += t->nodes[n].memory;
+      assert_int_equal (sum, c[i].memory);
+    }
     if (c[i].node1) {
       g_autofree char *s = vdp_cpuset_format (t->nodes[1].cpuset);
       assert_string_equal (s, c[i].node1);

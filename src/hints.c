@@ -53,6 +53,15 @@ vdp_device_hints_add (GArray *hints, const char *spec, GError **error)
   return TRUE;
 }
 
+void
+vdp_device_hints_insert (GArray *hints, guint at, const struct vdp_device_hint *from, unsigned n)
+{
+  for (unsigned i = 0; i < n; i++) {
+    struct vdp_device_hint copy = { g_strdup (from[i].path), g_strdup (from[i].device) };
+    g_array_insert_val (hints, at + i, copy);
+  }
+}
+
 gboolean
 vdp_device_hints_check (const struct vdp_topology *topo, const struct vdp_device_hint *hints,
                         unsigned n, GError **error)

@@ -24,6 +24,11 @@ GArray *vdp_device_hints_new (void);
 /* Parses a --device argument into @hints; usage error quoting it. */
 gboolean vdp_device_hints_add (GArray *hints, const char *spec, GError **error);
 
+/* Inserts copies of @n hints @from into @hints at position @at (its
+ * length: at the end). */
+void vdp_device_hints_insert (GArray *hints, guint at, const struct vdp_device_hint *from,
+                              unsigned n);
+
 /* Checks that every hint names a block device of @topo. */
 gboolean vdp_device_hints_check (const struct vdp_topology *topo,
                                  const struct vdp_device_hint *hints, unsigned n,

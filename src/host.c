@@ -169,28 +169,13 @@ struct vdp_host {
 static GMutex cache_lock;
 static GHashTable *cache;   /* key -> struct vdp_host */
 
-struct vdp_host *
-vdp_host_open (const struct vdp_host_spec *spec, const struct vdp_host_opts *opts, GError **error)
+/* A new host on connection @c (taken). */
+static struct vdp_host *
+host_new (const char *key, struct vdp_conn *c, const struct vdp_host_spec *spec,
+          const struct vdp_host_opts *opts)
 {
-  const char *key = spec->uri ? spec->uri : "";
-  struct vdp_host *h;
-  struct vdp_conn *c;
+  struct vdp_host *h = g_new0 (struct vdp_host, 1);
 
-  g_mutex_lock (&cache_lock);
-  if (cache == NULL)
-    cache = g_hash_table_new (g_str_hash, g_str_equal);
-  h = g_hash_table_lookup (cache, key);
-  if (h) {
-    h->refs++;
-    g_mutex_unlock (&cache_lock);
-    return h;
-  }
-  c = vdp_conn_open (spec->uri, error);
-  if (c == NULL) {
-    g_mutex_unlock (&cache_lock);
-    return NULL;
-  }
-  h = g_new0 (struct vdp_host, 1);
   h->key = g_strdup (key);
   h->refs = 1;
   h->conn = c;
@@ -199,19 +184,47 @@ vdp_host_open (const struct vdp_host_spec *spec, const struct vdp_host_opts *opt
   h->target = g_strdup (opts ? opts->target : NULL);
   h->force = opts && opts->force;
   h->hints = vdp_device_hints_new ();
-  for (guint i = 0; spec->devices && i < spec->devices->len; i++) {
-    const struct vdp_device_hint *d = &g_array_index (spec->devices, struct vdp_device_hint, i);
-    struct vdp_device_hint copy = { g_strdup (d->path), g_strdup (d->device) };
-    g_array_append_val (h->hints, copy);
-  }
-  for (unsigned i = 0; opts && i < opts->n_hints; i++) {
-    struct vdp_device_hint copy = { g_strdup (opts->hints[i].path), g_strdup (opts->hints[i].device) };
-    g_array_append_val (h->hints, copy);
-  }
+  if (spec->devices)
+    vdp_device_hints_insert (h->hints, 0, (const struct vdp_device_hint *) spec->devices->data,
+                             spec->devices->len);
+  if (opts)
+    vdp_device_hints_insert (h->hints, h->hints->len, opts->hints, opts->n_hints);
   g_mutex_init (&h->lock);
   h->warnings = g_ptr_array_new_with_free_func (g_free);
-  g_hash_table_insert (cache, h->key, h);
+  return h;
+}
+
+struct vdp_host *
+vdp_host_open (const struct vdp_host_spec *spec, const struct vdp_host_opts *opts, GError **error)
+{
+  const char *key = spec->uri ? spec->uri : "";
+  struct vdp_host *h, *made;
+  struct vdp_conn *c;
+
+  g_mutex_lock (&cache_lock);
+  if (cache == NULL)
+    cache = g_hash_table_new (g_str_hash, g_str_equal);
+  h = g_hash_table_lookup (cache, key);
+  if (h)
+    h->refs++;
   g_mutex_unlock (&cache_lock);
+  if (h)
+    return h;
+  /* connecting may take long (ssh): not under the lock other hosts need */
+  c = vdp_conn_open (spec->uri, error);
+  if (c == NULL)
+    return NULL;
+  made = host_new (key, c, spec, opts);
+  g_mutex_lock (&cache_lock);
+  h = g_hash_table_lookup (cache, key);
+  if (h)
+    h->refs++;
+  else
+    g_hash_table_insert (cache, made->key, made);
+  g_mutex_unlock (&cache_lock);
+  if (h == NULL)
+    return made;
+  vdp_host_free (made);      /* another thread opened it meanwhile */
   return h;
 }
 
@@ -239,7 +252,8 @@ vdp_host_free (struct vdp_host *h)
     g_mutex_unlock (&cache_lock);
     return;
   }
-  g_hash_table_remove (cache, h->key);
+  if (g_hash_table_lookup (cache, h->key) == h)
+    g_hash_table_remove (cache, h->key);
   g_mutex_unlock (&cache_lock);
   vdp_conn_free (h->conn);
   g_free (h->key);
@@ -279,13 +293,6 @@ struct vdp_conn *
 vdp_host_conn (struct vdp_host *h)
 {
   return h->conn;
-}
-
-const struct vdp_device_hint *
-vdp_host_device_hints (const struct vdp_host *h, unsigned *n)
-{
-  *n = h->hints->len;
-  return (const struct vdp_device_hint *) h->hints->data;
 }
 
 /* The capabilities, parsed once (under h->lock). */
@@ -412,16 +419,14 @@ host_local (struct vdp_host *h)
     caps = host_caps (h);
     hostname = vdp_conn_hostname (h->conn, NULL);
     remote.hostname = hostname;
+    remote.uuid = caps ? caps->uuid : NULL;
     if (caps && caps->cells->len) {
-      remote.uuid = caps->uuid;
       remote_cpus = vdp_hostcaps_online (caps);
       remote.cpus = remote_cpus;
       for (guint i = 0; i < caps->cells->len; i++)
         g_array_append_val (remote_mem, g_array_index (caps->cells, struct vdp_hostcaps_cell, i).memory);
       remote.n_cells = remote_mem->len;
       remote.cell_memory = (const uint64_t *) remote_mem->data;
-    } else if (caps) {
-      remote.uuid = caps->uuid;
     }
     here.hostname = g_get_host_name ();
     if (g_file_get_contents ("/sys/devices/system/cpu/online", &online, NULL, NULL))

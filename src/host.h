@@ -103,9 +103,6 @@ gboolean vdp_host_node_info (struct vdp_host *h, struct vdp_node_info *out, GErr
 gboolean vdp_host_stack (struct vdp_host *h, struct vdp_caps *caps, gboolean *validate,
                          const char **origin, GError **error);
 
-/* The device hints of this host: its hosts-file line's, then --device. */
-const struct vdp_device_hint *vdp_host_device_hints (const struct vdp_host *h, unsigned *n);
-
 /* One vdp_disk_hint per disk of @dom, found on the host that runs it: on
  * this machine from its filesystems; on another host from libvirt's
  * storage volumes and node devices (block device -> PCI controller ->

@@ -1139,6 +1139,23 @@ memory_close (uint64_t a, uint64_t b)
   return d <= MAX (a, b) / 100;
 }
 
+/* Whether two hostnames name the same machine: equal, or the same first
+ * label when one is qualified (libvirt canonicalises to the FQDN where it
+ * resolves, gethostname() often does not). */
+static bool
+same_hostname (const char *a, const char *b)
+{
+  size_t la, lb;
+
+  if (a == NULL || b == NULL)
+    return false;
+  if (g_ascii_strcasecmp (a, b) == 0)
+    return true;
+  la = strcspn (a, ".");
+  lb = strcspn (b, ".");
+  return la == lb && (a[la] == '\0') != (b[lb] == '\0') && g_ascii_strncasecmp (a, b, la) == 0;
+}
+
 bool
 vdp_host_identity_same (const struct vdp_host_identity *remote,
                         const struct vdp_host_identity *here, const char *const *here_uuids,
@@ -1153,7 +1170,7 @@ vdp_host_identity_same (const struct vdp_host_identity *remote,
       *why = g_strdup_printf ("its host UUID %s is this machine's", remote->uuid);
       return true;
     }
-  if (g_strcmp0 (remote->hostname, here->hostname) != 0) {
+  if (!same_hostname (remote->hostname, here->hostname)) {
     *why = g_strdup_printf ("its hostname '%s' is not this machine's ('%s')",
                             remote->hostname ? remote->hostname : "", here->hostname);
     return false;

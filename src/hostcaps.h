@@ -126,9 +126,9 @@ struct vdp_host_identity {
 
 /* Decides whether @remote (what a connection says) is @here (this
  * machine; its uuid may be any of @here_uuids, NULL-terminated): a
- * simulated host never is; a UUID match is; a different hostname is not;
- * the same hostname is when the online CPUs and each cell's memory (within
- * 1%) agree.  *why (g_free) says what decided. */
+ * simulated host never is; a UUID match is; a different hostname is not
+ * ("kvm1" and "kvm1.example.com" are the same); the same hostname is when
+ * the online CPUs and each cell's memory (within 1%) agree.  *why (g_free) says what decided. */
 bool vdp_host_identity_same (const struct vdp_host_identity *remote,
                              const struct vdp_host_identity *here,
                              const char *const *here_uuids, char **why);

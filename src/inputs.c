@@ -29,11 +29,8 @@ load_for_host (const struct vdp_globals *g, const char *target, gboolean force,
       || !vdp_host_stack (h, caps, &validate, NULL, error))
     return NULL;
   /* the host's own hints come before --device's */
-  for (guint i = 0; i < spec->devices->len; i++) {
-    const struct vdp_device_hint *d = &g_array_index (spec->devices, struct vdp_device_hint, i);
-    struct vdp_device_hint copy = { g_strdup (d->path), g_strdup (d->device) };
-    g_array_insert_val (devices, i, copy);
-  }
+  vdp_device_hints_insert (devices, 0, (const struct vdp_device_hint *) spec->devices->data,
+                           spec->devices->len);
   vdp_host_take_warnings (h, warnings);
   for (guint i = 0; !g->quiet && i < warnings->len; i++)
     fprintf (stderr, "%s: warning: %s\n", g->prog, (char *) warnings->pdata[i]);

@@ -427,6 +427,16 @@ test_identity (void **state)
                                    close_mem };
     assert_true (vdp_host_identity_same (&r, &here, uuids, &why));
     g_clear_pointer (&why, g_free);
+    r.hostname = "KVM1.example.com";       /* libvirt's FQDN, gethostname's short name */
+    assert_true (vdp_host_identity_same (&r, &here, uuids, &why));
+    g_clear_pointer (&why, g_free);
+    r.hostname = "kvm1.other.example.com";
+    assert_true (vdp_host_identity_same (&r, &here, uuids, &why));
+    g_clear_pointer (&why, g_free);
+    r.hostname = "kvm10";
+    assert_false (vdp_host_identity_same (&r, &here, uuids, &why));
+    g_clear_pointer (&why, g_free);
+    r.hostname = "kvm1";
     r.cell_memory = far_mem;
     assert_false (vdp_host_identity_same (&r, &here, uuids, &why));
     assert_non_null (strstr (why, "memory of node 0"));

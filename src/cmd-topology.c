@@ -5,6 +5,7 @@
 #include <stdio.h>
 
 #include "commands.h"
+#include "hints.h"
 #include "host.h"
 #include "topology.h"
 #include "util/cleanup.h"
@@ -15,6 +16,7 @@
 enum {
   OPT_XML = VDP_OPT_COMMAND_BASE,
   OPT_FORCE,
+  OPT_DEVICE,
 };
 
 static void
@@ -35,6 +37,8 @@ usage (FILE *out)
            " --topology <file|synthetic>  an hwloc XML file or synthetic description\n"
            "                              instead of this host (checked against each host)\n"
            " --force                      show a given topology that disagrees with the host\n"
+           " --device <path>=<devname>    a device hint for each host, checked against\n"
+           "                              its topology (repeatable)\n"
            " --json                       print a JSON object (see virt-dataplane(1))\n"
            " --xml                        print the topology as hwloc XML, to save and give\n"
            "                              with --topology or topology=\n"
@@ -50,11 +54,13 @@ static const struct option options[] = {
   VDP_GLOBAL_LONGOPTS,
   { "xml", no_argument, NULL, OPT_XML },
   { "force", no_argument, NULL, OPT_FORCE },
+  { "device", required_argument, NULL, OPT_DEVICE },
   { NULL, 0, NULL, 0 },
 };
 
 struct topology_opts {
   gboolean xml, force;
+  GArray *devices;          /* --device */
 };
 
 static gboolean
@@ -65,6 +71,7 @@ handle (int opt, const char *arg, void *data, GError **error)
   switch (opt) {
   case OPT_XML: o->xml = TRUE; return TRUE;
   case OPT_FORCE: o->force = TRUE; return TRUE;
+  case OPT_DEVICE: return vdp_device_hints_add (o->devices, arg, error);
   default:
     g_set_error (error, VDP_ERROR, VDP_ERROR_USAGE, "unhandled option");
     return FALSE;
@@ -83,6 +90,8 @@ struct host_view {
   struct vdp_node_info info;
   const gint64 *free_mem;   /* by node id, n_free of them; -1 unknown */
   unsigned n_free;
+  const char *stack;        /* the stack plans are for, and its source */
+  struct vdp_host *host;    /* for its device hints */
 };
 
 static gint64
@@ -136,6 +145,15 @@ format_text (const struct vdp_topology *t, int verbose, const struct host_view *
                               "node, %u cores per socket, %u threads per core, %s\n",
                               hv->info.cpus, hv->info.nodes, hv->info.sockets, hv->info.cores,
                               hv->info.threads, mem);
+    }
+    if (hv->stack)
+      g_string_append_printf (out, "Stack: %s\n", hv->stack);
+    {
+      unsigned n;
+      const struct vdp_device_hint *d = vdp_host_device_hints (hv->host, &n);
+      for (unsigned i = 0; i < n; i++)
+        g_string_append_printf (out, "Device hint: %s on %s (%s)\n", d[i].path, d[i].device,
+                                vdp_host_device_hint_origin (hv->host, i));
     }
   }
   g_string_append_printf (out, "Topology: %s\n", t->source);
@@ -231,6 +249,21 @@ json_host (JsonBuilder *b, const struct host_view *hv)
   vdp_json_add_string (b, "reason", hv->why);
   vdp_json_add_string (b, "topology_source", vdp_host_topology_source_names[hv->source]);
   vdp_json_add_string (b, "origin", hv->origin);
+  vdp_json_add_string (b, "stack", hv->stack);
+  json_builder_set_member_name (b, "device_hints");
+  json_builder_begin_array (b);
+  {
+    unsigned n;
+    const struct vdp_device_hint *d = vdp_host_device_hints (hv->host, &n);
+    for (unsigned i = 0; i < n; i++) {
+      json_builder_begin_object (b);
+      vdp_json_add_string (b, "path", d[i].path);
+      vdp_json_add_string (b, "device", d[i].device);
+      vdp_json_add_string (b, "origin", vdp_host_device_hint_origin (hv->host, i));
+      json_builder_end_object (b);
+    }
+  }
+  json_builder_end_array (b);
   json_builder_set_member_name (b, "nodeinfo");
   if (hv->have_info) {
     json_builder_begin_object (b);
@@ -409,7 +442,10 @@ format (const struct vdp_globals *g, const struct topology_opts *o, const struct
 static int
 show_hosts (struct vdp_globals *g, const struct topology_opts *o)
 {
-  struct vdp_host_opts hopts = { .topology = g->topology, .force = o->force };
+  struct vdp_host_opts hopts = {
+    .topology = g->topology, .force = o->force,
+    .hints = (const struct vdp_device_hint *) o->devices->data, .n_hints = o->devices->len,
+  };
   GPtrArray *hosts = vdp_globals_hosts (g);
   int rc = VDP_EXIT_OK;
 
@@ -433,6 +469,13 @@ show_hosts (struct vdp_globals *g, const struct topology_opts *o)
     hv.origin = vdp_host_topology_origin (h);
     hv.have_info = vdp_host_node_info (h, &hv.info, NULL);
     hv.free_mem = vdp_host_free_memory (h, &hv.n_free);
+    hv.host = h;
+    {
+      struct vdp_caps caps;
+      gboolean validate;
+      if (!vdp_host_stack (h, &caps, &validate, &hv.stack, NULL))
+        hv.stack = NULL;
+    }
     vdp_host_take_warnings (h, warnings);
     if (!g->quiet)
       for (guint k = 0; k < warnings->len; k++)
@@ -448,11 +491,13 @@ static int
 run (struct vdp_globals *g, int argc, char **argv)
 {
   struct topology_opts o = { 0 };
+  g_autoptr (GArray) devices = vdp_device_hints_new ();
   g_autoptr (vdp_topology) t = NULL;
   g_autoptr (GError) err = NULL;
   g_autofree char *text = NULL;
   int first, rc;
 
+  o.devices = devices;
   rc = vdp_parse_options (g, "topology", argc, argv, "", options, usage, handle, &o, &first);
   if (rc != VDP_PARSE_CONTINUE)
     return rc;
@@ -468,7 +513,8 @@ run (struct vdp_globals *g, int argc, char **argv)
     return show_hosts (g, &o);
 
   t = vdp_topology_load (g->topology, &err);
-  if (t == NULL) {
+  if (t == NULL || !vdp_device_hints_check (t, (const struct vdp_device_hint *) devices->data,
+                                            devices->len, &err)) {
     vdp_error_print (g->prog, err);
     return vdp_error_exit_status (err);
   }

@@ -133,6 +133,8 @@ struct vdp_host {
   char *target;
   gboolean force;
   GArray *hints;            /* struct vdp_device_hint: its line's, then --device */
+  unsigned n_spec_hints;    /* how many are its line's ... */
+  char *spec_origin;        /* ... which is this */
 
   GMutex lock;              /* what follows is found once, by whoever asks first */
   gboolean caps_done;
@@ -187,6 +189,8 @@ host_new (const char *key, struct vdp_conn *c, const struct vdp_host_spec *spec,
   if (spec->devices)
     vdp_device_hints_insert (h->hints, 0, (const struct vdp_device_hint *) spec->devices->data,
                              spec->devices->len);
+  h->n_spec_hints = h->hints->len;
+  h->spec_origin = g_strdup (spec->origin);
   if (opts)
     vdp_device_hints_insert (h->hints, h->hints->len, opts->hints, opts->n_hints);
   g_mutex_init (&h->lock);
@@ -261,6 +265,7 @@ vdp_host_free (struct vdp_host *h)
   g_free (h->opt_topology);
   g_free (h->target);
   g_array_unref (h->hints);
+  g_free (h->spec_origin);
   g_mutex_clear (&h->lock);
   vdp_hostcaps_free (h->caps);
   g_free (h->caps_error);
@@ -293,6 +298,19 @@ struct vdp_conn *
 vdp_host_conn (struct vdp_host *h)
 {
   return h->conn;
+}
+
+const struct vdp_device_hint *
+vdp_host_device_hints (const struct vdp_host *h, unsigned *n)
+{
+  *n = h->hints->len;
+  return (const struct vdp_device_hint *) h->hints->data;
+}
+
+const char *
+vdp_host_device_hint_origin (const struct vdp_host *h, unsigned i)
+{
+  return i < h->n_spec_hints ? h->spec_origin : "--device";
 }
 
 /* The capabilities, parsed once (under h->lock). */

@@ -97,6 +97,12 @@ const gint64 *vdp_host_free_memory (struct vdp_host *h, unsigned *n);
 /* What virNodeGetInfo says; FALSE with @error set when it fails. */
 gboolean vdp_host_node_info (struct vdp_host *h, struct vdp_node_info *out, GError **error);
 
+/* The device hints of this host: its hosts-file line's, then --device;
+ * *n of them (owned by the host).  vdp_host_device_hint_origin() says
+ * where hint @i came from ("FILE:LINE", "--device"). */
+const struct vdp_device_hint *vdp_host_device_hints (const struct vdp_host *h, unsigned *n);
+const char *vdp_host_device_hint_origin (const struct vdp_host *h, unsigned i);
+
 /* The stack to plan for: the host's own (its libvirt and QEMU), or the
  * options' --target.  *validate says whether the host's schema knows every
  * element such a plan writes.  *origin (may be NULL) says which it is. */

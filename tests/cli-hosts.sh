@@ -194,6 +194,11 @@ run_cmd --hosts "$TMP/hosts-dev" apply --all --dry-run --json
 check "device= in the hosts file: used for that host" test "$(home "$TMP/out" nfs)" = 1
 run_cmd -c "$S" topology --json -q
 check "topology -c: the host's block devices from libvirt" test "$(jq -c '[.devices[] | [.name, .node, .pci]]' "$TMP/out")" = '[["sdc",1,"0000:3b:00.0"]]'
+check "topology -c: the host's stack" jq -e '.host.stack | startswith("libvirt 9.0.0")' "$TMP/out"
+run_cmd --hosts "$TMP/hosts-dev" topology --json -q --device /srv=sdc
+check "topology: the host's device hints and where each came from" test "$(jq -c '[.host.device_hints[] | [.path, .device, .origin]]' "$TMP/out")" = "[[\"/mnt/nfs\",\"sdc\",\"$TMP/hosts-dev:1\"],[\"/srv\",\"sdc\",\"--device\"]]"
+run_cmd --hosts "$TMP/hosts-dev" topology -q
+check "topology text: the hints" grep -q "^Device hint: /mnt/nfs on sdc ($TMP/hosts-dev:1)$" "$TMP/out"
 
 # ---- progress on a terminal: hosts and domains ----------------------------------
 if script -qec true /dev/null >/dev/null 2>&1; then

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Unit tests of the hostcaps module: libvirt capabilities of several real
  * host shapes turned into hwloc topologies, node info counts, node
- * devices and pools, and deciding whether a host is this machine. */
+ * devices and pools, and deciding whether a host is this machine.
+ * pu_a and pu_b of intel-snc2.xml are on different nodes of one L3. */
 #include <config.h>
 
 #include <setjmp.h>
@@ -41,6 +42,8 @@ static const struct {
     "0-7,16-23|8-15,24-31||", 131525484, 9, 25, 0, 23, 8, 21 },
   { "offline-cpus.xml", "installed", 1, 1, 5, 9, 1, "4,7,10",
     "0-3,5-6,8-9,11", 32734632, 1, 1, 0, 11, -1, -1 },
+  { "intel-snc2.xml", "installed", 4, 2, 16, 32, 2, "",
+    "0-3,16-19|4-7,20-23|8-11,24-27|12-15,28-31", 65536000, 5, 21, 0, 7, 8, 11 },
   { "arm-clusters.xml", "shipped", 2, 1, 48, 48, 2, "",
     "0-23|24-47", 132364032, 7, 7, 0, 23, 24, 12 },
   { "test-default.xml", "installed", 2, 2, 16, 16, 0, "",

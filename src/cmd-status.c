@@ -284,27 +284,6 @@ build_rows (struct status *st, const struct vdp_live_pins *pins)
   st->vcpu_percent = vsum && b->vcpus->len ? percent (a, b, vsum_a, vsum_b) : -1;
 }
 
-/* Member @name: @v, or null when it is negative (unknown). */
-static void
-json_number_or_null (JsonBuilder *b, const char *name, double v)
-{
-  json_builder_set_member_name (b, name);
-  if (v < 0)
-    json_builder_add_null_value (b);
-  else
-    json_builder_add_double_value (b, v);
-}
-
-static void
-json_int_or_null (JsonBuilder *b, const char *name, gint64 v)
-{
-  json_builder_set_member_name (b, name);
-  if (v < 0)
-    json_builder_add_null_value (b);
-  else
-    json_builder_add_int_value (b, v);
-}
-
 static const char *const state_names[] = { "offline", "running", "blocked" };
 
 static const char *
@@ -350,7 +329,7 @@ json_disk_stats (JsonBuilder *b, const struct status *st, int bi)
     double v;
     if (stat_number (st->b->stats, field, &v))
       vdp_json_add_int (b, name, (gint64) v);
-    json_number_or_null (b, per_s, rate (st->a, st->b, field));
+    vdp_json_add_double_or_null (b, per_s, rate (st->a, st->b, field));
   }
   json_builder_end_object (b);
 }
@@ -401,10 +380,10 @@ json_row (JsonBuilder *b, const struct row *r)
     vdp_json_add_int (b, "id", r->index);
   }
   vdp_json_add_string (b, "pin", r->pin);
-  json_int_or_null (b, "cpu", r->cpu);
-  json_int_or_null (b, "time", (gint64) r->time_ns);
-  json_number_or_null (b, "cpu_percent", r->cpu_percent);
-  json_int_or_null (b, "tid", r->thread ? r->thread->tid : -1);
+  vdp_json_add_int_or_null (b, "cpu", r->cpu);
+  vdp_json_add_int_or_null (b, "time", (gint64) r->time_ns);
+  vdp_json_add_double_or_null (b, "cpu_percent", r->cpu_percent);
+  vdp_json_add_int_or_null (b, "tid", r->thread ? r->thread->tid : -1);
   json_builder_end_object (b);
 }
 
@@ -437,14 +416,14 @@ format_json (const struct status *st, const struct vdp_live_pins *pins)
   json_builder_end_object (b);
   json_builder_set_member_name (b, "interval");
   json_builder_add_double_value (b, st->interval);
-  json_int_or_null (b, "pid", st->pid > 0 ? st->pid : -1);
+  vdp_json_add_int_or_null (b, "pid", st->pid > 0 ? st->pid : -1);
 
   json_builder_set_member_name (b, "cpu");
   json_builder_begin_object (b);
-  json_int_or_null (b, "time", stat_number (st->b->stats, "cpu.time", &v) ? (gint64) v : -1);
-  json_number_or_null (b, "percent", st->cpu_percent);
-  json_number_or_null (b, "vcpus_percent", st->vcpu_percent);
-  json_number_or_null (b, "other_percent", st->cpu_percent >= 0 && st->vcpu_percent >= 0
+  vdp_json_add_int_or_null (b, "time", stat_number (st->b->stats, "cpu.time", &v) ? (gint64) v : -1);
+  vdp_json_add_double_or_null (b, "percent", st->cpu_percent);
+  vdp_json_add_double_or_null (b, "vcpus_percent", st->vcpu_percent);
+  vdp_json_add_double_or_null (b, "other_percent", st->cpu_percent >= 0 && st->vcpu_percent >= 0
                        ? MAX (st->cpu_percent - st->vcpu_percent, 0) : -1);
   json_builder_end_object (b);
 

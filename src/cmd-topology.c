@@ -316,13 +316,8 @@ format_json (const struct vdp_topology *t, const struct host_view *hv)
     json_builder_begin_object (b);
     vdp_json_add_int (b, "id", n->id);
     vdp_json_add_int (b, "memory", (gint64) n->memory);
-    if (hv) {
-      json_builder_set_member_name (b, "free_memory");
-      if (free_of (hv, n->id) >= 0)
-        json_builder_add_int_value (b, free_of (hv, n->id));
-      else
-        json_builder_add_null_value (b);
-    }
+    if (hv)
+      vdp_json_add_int_or_null (b, "free_memory", free_of (hv, n->id));
     vdp_json_add_cpuset (b, "cpuset", n->cpuset);
     vdp_json_add_bool (b, "allowed", n->allowed);
     json_builder_set_member_name (b, "l3");

@@ -189,6 +189,7 @@ struct row {
   double cpu_percent;       /* -1 when unknown */
   double time_ns;           /* CPU time, -1 when unknown */
   const struct vdp_thread *thread;   /* its /proc thread, or NULL */
+  double poll_max_ns;       /* IOThreads: their polling, -1 when unknown */
 };
 
 struct status {
@@ -234,7 +235,8 @@ build_rows (struct status *st, const struct vdp_live_pins *pins)
 
   for (guint i = 0; i < b->vcpus->len; i++) {
     const struct vdp_vcpu_info *v = &g_array_index (b->vcpus, struct vdp_vcpu_info, i);
-    struct row r = { "vcpu", (int) v->number, NULL, v->state, v->cpu, -1, (double) v->time_ns, NULL };
+    struct row r = { "vcpu", (int) v->number, NULL, v->state, v->cpu, -1, (double) v->time_ns,
+                     NULL, -1 };
     double ta = -1, tb = -1;
 
     r.pin = v->number < pins->n_vcpus ? format_pin (pins->vcpus[v->number]) : NULL;
@@ -261,12 +263,14 @@ build_rows (struct status *st, const struct vdp_live_pins *pins)
   }
   for (unsigned i = 0; i < pins->n_iothreads; i++) {
     struct row r = { "iothread", (int) pins->iothread_ids[i], format_pin (pins->iothreads[i]),
-                     -1, -1, -1, -1, NULL };
+                     -1, -1, -1, -1, NULL, -1 };
     r.thread = find_thread (b, VDP_THREAD_IOTHREAD, r.index);
+    if (!statf (b->stats, &r.poll_max_ns, "iothread.%d.poll-max-ns", r.index))
+      r.poll_max_ns = -1;
     g_array_append_val (st->rows, r);
   }
   {
-    struct row r = { "emulator", -1, format_pin (pins->emulator), -1, -1, -1, -1, NULL };
+    struct row r = { "emulator", -1, format_pin (pins->emulator), -1, -1, -1, -1, NULL, -1 };
     r.thread = find_thread (b, VDP_THREAD_EMULATOR, -1);
     g_array_append_val (st->rows, r);
   }
@@ -378,6 +382,7 @@ json_row (JsonBuilder *b, const struct row *r)
     vdp_json_add_string (b, "state", state_name (r->state));
   } else if (strcmp (r->kind, "iothread") == 0) {
     vdp_json_add_int (b, "id", r->index);
+    vdp_json_add_int_or_null (b, "poll_max_ns", (gint64) r->poll_max_ns);
   }
   vdp_json_add_string (b, "pin", r->pin);
   vdp_json_add_int_or_null (b, "cpu", r->cpu);

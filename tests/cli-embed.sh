@@ -98,5 +98,6 @@ check "status: this machine, the QEMU process found" jq -e ".host.this_machine a
 check "status: libvirt's vCPU time and use" jq -e '([.vcpus[] | .time >= 0 and .cpu_percent >= 0 and .cpu >= 0] | all) and .vcpus[0].time > 0' "$TMP/out"
 check "status: libvirt's pins match the threads'" jq -e '[.vcpus[] | .pin] == [.threads[] | select(.kind=="vcpu") | .allowed]' "$TMP/out"
 check "status: the guest's CPU time from the statistics" jq -e '.cpu.time > 0 and .cpu.percent >= 0' "$TMP/out"
+check "status: the IOThread's polling from the statistics" jq -e '.iothreads[0].poll_max_ns >= 0' "$TMP/out"
 check "status: the disk's block statistics" jq -e '.disks[0].stats.rd_reqs >= 0 and .disks[0].stats.rd_reqs_per_s >= 0' "$TMP/out"
 done_testing

@@ -27,8 +27,14 @@ struct vdp_caps {
 void vdp_caps_from_versions (struct vdp_caps *caps, unsigned long libvirt, unsigned long qemu);
 
 /* Parses "libvirt=X.Y[.Z],qemu=A.B[.C]" (either part may be left out: it
- * keeps the newest).  Errors quote @spec. */
+ * keeps the newest), or "newest".  Errors quote @spec. */
 gboolean vdp_caps_parse_target (const char *spec, struct vdp_caps *caps, GError **error);
+
+/* The QEMU installed on this machine: qemu-system-ARCH (this machine's
+ * architecture) in PATH, else /usr/libexec/qemu-kvm, asked its version
+ * (no daemon needed).  FALSE when none is found or it does not say;
+ * *binary (may be NULL) names it (g_free). */
+gboolean vdp_caps_installed_qemu (unsigned long *version, char **binary);
 
 /* "libvirt 9.0.0, QEMU 7.2.0" (g_free). */
 char *vdp_caps_describe (const struct vdp_caps *caps);

@@ -14,7 +14,6 @@
 
 enum {
   OPT_ALL = VDP_OPT_COMMAND_BASE,
-  OPT_STATE,
   OPT_PROFILE,
   OPT_TARGET,
   OPT_DEVICE,
@@ -27,7 +26,6 @@ enum {
 static const struct option options[] = {
   VDP_GLOBAL_LONGOPTS,
   { "all", no_argument, NULL, OPT_ALL },
-  { "state", required_argument, NULL, OPT_STATE },
   { "profile", required_argument, NULL, OPT_PROFILE },
   { "target", required_argument, NULL, OPT_TARGET },
   { "device", required_argument, NULL, OPT_DEVICE },
@@ -39,7 +37,6 @@ static const struct option options[] = {
 };
 
 struct apply_opts {
-  int state;
   gboolean all, force, dry_run, config, live;
   const char *profile, *target;
   GArray *devices;
@@ -54,7 +51,8 @@ usage (FILE *out)
            "\n"
            "Tune domains of libvirt hosts persistently: plan each host's domains together,\n"
            "define each tuned domain, read it back and verify it, and restore the original\n"
-           "when anything is missing.\n"
+           "when anything is missing.  Domains are named by name, ID or UUID.  Each\n"
+           "domain's line is printed as soon as it is done.\n"
            "\n"
            "Options:\n"
            " -c, --connect <uri>          a host (repeatable; default: libvirt's default)\n"
@@ -63,22 +61,30 @@ usage (FILE *out)
            " --all                        every persistent domain of each host\n"
            " --state running|shutoff      only the domains in that state (implies --all)\n"
            " --config                     change the persistent definition (the default)\n"
-           " --live                       pin running guests now (with --config: both)\n"
+           " --live                       pin running guests now (with --config: both);\n"
+           "                              a named domain that is not running is an error;\n"
+           "                              --all --live alone picks the running domains\n"
            " --dry-run                    show what would change; change nothing\n"
            " --profile <name|file>        tuning profile (see virt-dataplane.conf(5))\n"
            " --target libvirt=X.Y,qemu=A.B  plan for this stack instead of the host's\n"
            " --topology <file|synthetic>  every host's topology (default: each host's own,\n"
            "                              from hwloc here, else from libvirt)\n"
            " --device <path>=<devname>    where disk sources live (repeatable)\n"
-           " --force                      replace pins virt-dataplane did not write, and\n"
-           "                              plan on a given topology that disagrees with\n"
-           "                              the host\n"
-           " --json                       one JSON object per domain\n"
+           " --force                      replace pins virt-dataplane did not write,\n"
+           "                              overwrite what was changed by hand since the\n"
+           "                              last apply, and plan on a given topology that\n"
+           "                              disagrees with the host\n"
+           " -j, --jobs <n>               hosts (one host: its domains) at once\n"
+           " --timeout <seconds>          give up on a host that does not answer\n"
+           " --json                       one JSON object per domain, one per line\n"
+           " --color auto|always|never    colour the dry run's diffs\n"
            " -q, --quiet                  no warnings, no summary unless something failed\n"
            "\n"
            " -h, --help                   display this help\n"
            " -V, --version                display version\n"
            "\n"
+           "Exit status: 0 applied or nothing to change, 2 a host or domain failed or was\n"
+           "refused, 3 --dry-run with changes pending, 64 usage error, 130 interrupted.\n"
            "For more details see virt-dataplane(1).\n", PACKAGE_NAME);
 }
 
@@ -89,9 +95,6 @@ handle (int opt, const char *arg, void *data, GError **error)
 
   switch (opt) {
   case OPT_ALL: o->all = TRUE; return TRUE;
-  case OPT_STATE:
-    o->all = TRUE;
-    return vdp_state_parse (arg, &o->state, error);
   case OPT_PROFILE: o->profile = arg; return TRUE;
   case OPT_TARGET: o->target = arg; return TRUE;
   case OPT_FORCE: o->force = TRUE; return TRUE;
@@ -112,10 +115,10 @@ struct apply_job {
 };
 
 static void
-apply_host (const struct vdp_host_spec *host, void *data, GPtrArray *results)
+apply_host (const struct vdp_host_spec *host, void *data, struct vdp_sink *sink)
 {
   struct apply_job *job = data;
-  vdp_fleet_apply (host, job->names, job->ao, results);
+  vdp_fleet_apply (host, job->names, job->ao, sink);
 }
 
 static int
@@ -124,20 +127,18 @@ run (struct vdp_globals *g, int argc, char **argv)
   struct apply_opts o = { 0 };
   g_autoptr (GArray) devices = vdp_device_hints_new ();
   g_autoptr (vdp_policy) policy = NULL;
-  g_autoptr (GPtrArray) results = NULL;
-  g_autoptr (GPtrArray) warnings = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (vdp_report) report = NULL;
   struct vdp_apply_opts ao = { 0 };
+  const char *verb;
   int first, rc;
 
   o.devices = devices;
   rc = vdp_parse_options (g, "apply", argc, argv, "", options, usage, handle, &o, &first);
   if (rc != VDP_PARSE_CONTINUE)
     return rc;
-  if (o.all == (first < argc)) {
-    vdp_usage_error (g, "apply", o.all ? "--all and domain names exclude each other"
-                     : "no domain given (name domains or use --all)");
-    return VDP_EXIT_USAGE;
-  }
+  rc = vdp_select_domains (g, "apply", o.all, first < argc, o.config, o.live, &ao);
+  if (rc != VDP_PARSE_CONTINUE)
+    return rc;
   rc = vdp_inputs_load_hosts (g, "apply", o.target, o.profile, o.force, devices, &ao.host,
                               &policy);
   if (rc != VDP_PARSE_CONTINUE)
@@ -145,22 +146,14 @@ run (struct vdp_globals *g, int argc, char **argv)
 
   ao.policy = policy;
   ao.dry_run = o.dry_run;
-  ao.state = o.state;
-  /* one host: -j spreads its domains; several: -j spreads the hosts */
-  ao.jobs = vdp_globals_hosts (g)->len <= 1 ? g->jobs : 1;
-  ao.config = o.config || !o.live;
-  ao.live = o.live;
-  ao.warnings = warnings;
-  ao.progress = vdp_progress_start (g, o.dry_run ? "apply --dry-run" : "apply");
+  ao.overwrite = o.force;
+  verb = o.dry_run ? "apply --dry-run" : "apply";
+  report = vdp_report_start (g, verb, TRUE);
   {
-    struct apply_job job = { &ao, o.all ? NULL : (const char *const *) argv + first };
-    results = vdp_for_each_host (g, apply_host, &job, ao.progress);
+    struct apply_job job = { &ao, first < argc ? (const char *const *) argv + first : NULL };
+    vdp_for_each_host (g, apply_host, &job, report);
   }
-  vdp_progress_free (ao.progress);
-  if (!g->quiet)
-    for (guint i = 0; i < warnings->len; i++)
-      fprintf (stderr, "%s: warning: %s\n", g->prog, (char *) warnings->pdata[i]);
-  return vdp_report_results (g, o.dry_run ? "apply --dry-run" : "apply", results);
+  return vdp_report_finish (report);
 }
 
 const struct vdp_command vdp_cmd_apply = {

@@ -17,7 +17,6 @@
 
 enum {
   OPT_ALL = VDP_OPT_COMMAND_BASE,
-  OPT_STATE,
   OPT_FILE,
   OPT_PROFILE,
   OPT_TARGET,
@@ -29,7 +28,6 @@ enum {
 static const struct option options[] = {
   VDP_GLOBAL_LONGOPTS,
   { "all", no_argument, NULL, OPT_ALL },
-  { "state", required_argument, NULL, OPT_STATE },
   { "file", required_argument, NULL, OPT_FILE },
   { "profile", required_argument, NULL, OPT_PROFILE },
   { "target", required_argument, NULL, OPT_TARGET },
@@ -40,7 +38,6 @@ static const struct option options[] = {
 };
 
 struct check_opts {
-  int state;
   gboolean all, list_rules, force;
   const char *profile, *target;
   GPtrArray *files;
@@ -54,7 +51,8 @@ usage (FILE *out)
            "Usage:\n"
            " %s check [options] <domain>...|--all|--file <domain.xml>...\n"
            "\n"
-           "Audit domains against a tuning profile; exit 0 when clean, 1 with findings.\n"
+           "Audit domains against a tuning profile, and running guests against their\n"
+           "definitions.  Domains are named by name, ID or UUID.\n"
            "\n"
            "Options:\n"
            " -c, --connect <uri>          a host (repeatable; default: libvirt's default)\n"
@@ -71,11 +69,16 @@ usage (FILE *out)
            "                              the host\n"
            " --device <path>=<devname>    where disk sources live (repeatable)\n"
            " --list-rules                 print the rules and exit\n"
-           " --json                       a JSON array of findings\n"
+           " -j, --jobs <n>               hosts at once\n"
+           " --timeout <seconds>          give up on a host that does not answer\n"
+           " --json                       one JSON object per finding, one per line\n"
+           " -q, --quiet                  no warnings, no summary unless something failed\n"
            "\n"
            " -h, --help                   display this help\n"
            " -V, --version                display version\n"
            "\n"
+           "Exit status: 0 clean (info findings only), 1 findings, 2 an input, host or\n"
+           "domain failed, 64 usage error, 130 interrupted.\n"
            "For more details see virt-dataplane(1).\n", PACKAGE_NAME);
 }
 
@@ -86,9 +89,6 @@ handle (int opt, const char *arg, void *data, GError **error)
 
   switch (opt) {
   case OPT_ALL: o->all = TRUE; return TRUE;
-  case OPT_STATE:
-    o->all = TRUE;
-    return vdp_state_parse (arg, &o->state, error);
   case OPT_FILE: g_ptr_array_add (o->files, (gpointer) arg); return TRUE;
   case OPT_PROFILE: o->profile = arg; return TRUE;
   case OPT_TARGET: o->target = arg; return TRUE;
@@ -120,41 +120,16 @@ check_files (GPtrArray *files, const struct vdp_topology *topo, const struct vdp
   return ok;
 }
 
-static char *
-format_findings (const struct vdp_globals *g, GPtrArray *findings)
-{
-  GString *out = g_string_new (NULL);
+struct check_job {
+  const char *const *names;
+  const struct vdp_apply_opts *ao;
+};
 
-  if (g->json) {
-    g_autoptr (JsonBuilder) b = json_builder_new ();
-    g_autoptr (JsonNode) root = NULL;
-    g_autofree char *text = NULL;
-    json_builder_begin_array (b);
-    for (guint i = 0; i < findings->len; i++) {
-      const struct vdp_finding *f = findings->pdata[i];
-      json_builder_begin_object (b);
-      vdp_json_add_string (b, "domain", f->domain);
-      vdp_json_add_string (b, "id", f->id);
-      vdp_json_add_string (b, "rule", f->rule);
-      vdp_json_add_string (b, "severity", vdp_severity_names[f->severity]);
-      vdp_json_add_string (b, "subject", f->subject);
-      vdp_json_add_string (b, "message", f->message);
-      vdp_json_add_string (b, "fix", f->hint);
-      json_builder_end_object (b);
-    }
-    json_builder_end_array (b);
-    root = json_builder_get_root (b);
-    text = vdp_json_to_string (root, TRUE);
-    g_string_append (out, text);
-    return g_string_free (out, FALSE);
-  }
-  for (guint i = 0; i < findings->len; i++) {
-    const struct vdp_finding *f = findings->pdata[i];
-    g_string_append_printf (out, "%s: %s %s %s: %s (fix: %s)\n", f->domain,
-                            vdp_severity_names[f->severity], f->id, f->subject, f->message,
-                            f->hint);
-  }
-  return g_string_free (out, FALSE);
+static void
+check_host (const struct vdp_host_spec *host, void *data, struct vdp_sink *sink)
+{
+  struct check_job *job = data;
+  vdp_fleet_check (host, job->names, job->ao, sink);
 }
 
 static int
@@ -167,12 +142,10 @@ run (struct vdp_globals *g, int argc, char **argv)
   g_autoptr (vdp_topology) topo = NULL;
   g_autoptr (vdp_policy) policy = NULL;
   g_autoptr (GPtrArray) findings = vdp_findings_new ();
-  g_autoptr (GPtrArray) results = vdp_results_new ();
   g_autoptr (GPtrArray) warnings = g_ptr_array_new_with_free_func (g_free);
-  g_autofree char *text = NULL;
+  g_autoptr (vdp_report) report = NULL;
   struct vdp_apply_opts ao = { 0 };
   struct vdp_caps caps;
-  unsigned counted = 0;
   int first, rc;
 
   o.files = files;
@@ -185,11 +158,12 @@ run (struct vdp_globals *g, int argc, char **argv)
       printf ("%s %-28s %-8s %s\n", r->id, r->name, vdp_severity_names[r->severity], r->summary);
     return VDP_EXIT_OK;
   }
+  o.all = o.all || g->state != VDP_STATE_ANY;
   for (int i = first; files->len && i < argc; i++)
     g_ptr_array_add (files, argv[i]);
   if (files->len ? (o.all || g->hosts->len) : (o.all == (first < argc))) {
-    vdp_usage_error (g, "check", files->len ? "--file excludes --all and -c"
-                     : o.all ? "--all and domain names exclude each other"
+    vdp_usage_error (g, "check", files->len ? "--file excludes --all, --state and -c"
+                     : o.all ? "--all (or --state) and domain names exclude each other"
                      : "no domain given (name domains, use --all or --file)");
     return VDP_EXIT_USAGE;
   }
@@ -204,38 +178,25 @@ run (struct vdp_globals *g, int argc, char **argv)
    * check changes nothing */
   ao.host.force = o.force;
   ao.policy = policy;
-  ao.state = o.state;
+  ao.state = g->state;
   ao.warnings = warnings;
 
+  report = vdp_report_start (g, "check", TRUE);
   if (files->len) {
+    struct vdp_sink *sink;
     if (!check_files (files, topo, &caps, devices, &ao, findings, &err)) {
       vdp_error_print (g->prog, err);
       return vdp_error_exit_status (err);
     }
+    sink = vdp_report_sink (report, NULL);
+    vdp_sink_warnings (sink, warnings);
+    vdp_sink_findings (sink, findings);
+    vdp_sink_done (sink);
   } else {
-    GPtrArray *hosts = vdp_globals_hosts (g);
-    ao.progress = vdp_progress_start (g, "check");
-    for (guint h = 0; h < hosts->len; h++) {
-      vdp_fleet_check (hosts->pdata[h], o.all ? NULL : (const char *const *) argv + first, &ao,
-                       findings, results);
-      vdp_progress_host_done (ao.progress);
-    }
-    vdp_progress_free (ao.progress);
+    struct check_job job = { o.all ? NULL : (const char *const *) argv + first, &ao };
+    vdp_for_each_host (g, check_host, &job, report);
   }
-  for (guint i = 0; i < results->len; i++) {
-    const struct vdp_result *r = results->pdata[i];
-    fprintf (stderr, "%s: %s %s: %s\n", g->prog, r->uri, r->domain ? r->domain : "(host)",
-             r->message);
-  }
-  text = format_findings (g, findings);
-  rc = vdp_print_output (g, text);
-  for (guint i = 0; i < findings->len; i++)
-    counted += ((struct vdp_finding *) findings->pdata[i])->severity != VDP_SEVERITY_INFO;
-  if (results->len)
-    return VDP_EXIT_ERROR;
-  if (rc != VDP_EXIT_OK)
-    return rc;
-  return counted ? VDP_EXIT_FINDINGS : VDP_EXIT_OK;
+  return vdp_report_finish (report);
 }
 
 const struct vdp_command vdp_cmd_check = {

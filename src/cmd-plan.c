@@ -7,6 +7,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <glib/gstdio.h>
+
 #include "caps.h"
 #include "commands.h"
 #include "domain.h"
@@ -19,11 +21,13 @@
 #include "util/cpuset.h"
 #include "util/error.h"
 #include "util/diff.h"
+#include "util/color.h"
 #include "util/json.h"
 #include "xmlpatch.h"
 
 enum {
-  OPT_FILE = VDP_OPT_COMMAND_BASE,
+  OPT_ALL = VDP_OPT_COMMAND_BASE,
+  OPT_FILE,
   OPT_PROFILE,
   OPT_TARGET,
   OPT_XML,
@@ -35,6 +39,7 @@ enum {
 
 static const struct option options[] = {
   VDP_GLOBAL_LONGOPTS,
+  { "all", no_argument, NULL, OPT_ALL },
   { "file", required_argument, NULL, OPT_FILE },
   { "profile", required_argument, NULL, OPT_PROFILE },
   { "target", required_argument, NULL, OPT_TARGET },
@@ -50,7 +55,7 @@ struct plan_opts {
   GPtrArray *files;
   const char *profile;
   const char *target;
-  gboolean xml, diff, force;
+  gboolean all, xml, diff, force;
   const char *output_dir;
   GArray *devices;          /* struct vdp_device_hint */
 };
@@ -61,29 +66,40 @@ usage (FILE *out)
   fprintf (out,
            "Usage:\n"
            " %s plan [options] --file <domain.xml>...\n"
+           " %s -c <uri> plan [options] <domain>...|--all\n"
            "\n"
            "Compute and explain the tuning of domains for a host; change nothing.\n"
            "\n"
            "Options:\n"
            " --file <domain.xml>          a domain XML file (repeatable; more files may\n"
            "                              follow as arguments); planned together\n"
+           " -c, --connect <uri>          plan for this host: its topology, its stack, and\n"
+           "                              with domains (names, IDs, UUIDs) or --all, its\n"
+           "                              domains, planned host-wide\n"
+           " --all                        with -c: every persistent domain of the host\n"
+           " --state running|shutoff      with -c: the domains in that state\n"
            " --topology <file|synthetic>  plan for this host topology instead of this host\n"
            " --profile <name|file>        balanced (default), latency, throughput, density,\n"
            "                              or a profile file (see virt-dataplane.conf(5))\n"
-           " --target libvirt=X.Y,qemu=A.B  the stack the XML is for (default: newest)\n"
+           " --target libvirt=X.Y,qemu=A.B|newest  the stack the XML is for (default:\n"
+           "                              the host's; without -c, this machine's libvirt\n"
+           "                              and QEMU when installed, else the newest)\n"
            " --device <path>=<devname>    sources at or under <path> live on block\n"
            "                              device <devname> of the topology (repeatable)\n"
            " --force                      replace pins virt-dataplane did not write\n"
            " --xml                        print the tuned XML (several files: --output-dir)\n"
            " --diff                       print a unified diff of the XML\n"
+           " --color auto|always|never    colour the diff (auto: on a terminal)\n"
            " --json                       print the plan as JSON\n"
            " --output-dir <dir>           with --xml: write one tuned file per input\n"
+           "                              (never over an input)\n"
            " -q, --quiet                  no warnings\n"
            "\n"
            " -h, --help                   display this help\n"
            " -V, --version                display version\n"
            "\n"
-           "For more details see virt-dataplane(1).\n", PACKAGE_NAME);
+           "Exit status: 0 planned, 2 an input or the host failed, 64 usage error.\n"
+           "For more details see virt-dataplane(1).\n", PACKAGE_NAME, PACKAGE_NAME);
 }
 
 static gboolean
@@ -92,6 +108,7 @@ handle (int opt, const char *arg, void *data, GError **error)
   struct plan_opts *o = data;
 
   switch (opt) {
+  case OPT_ALL: o->all = TRUE; return TRUE;
   case OPT_FILE: g_ptr_array_add (o->files, (gpointer) arg); return TRUE;
   case OPT_PROFILE: o->profile = arg; return TRUE;
   case OPT_TARGET: o->target = arg; return TRUE;
@@ -359,11 +376,62 @@ fail (const struct vdp_globals *g, GError *err)
   return vdp_error_exit_status (err);
 }
 
+/* The name of the tuned copy of input @i in --output-dir. */
+static char *
+output_name (const struct vdp_domain_file *f, gboolean from_host)
+{
+  return from_host ? g_strdup_printf ("%s.xml", f->file) : g_path_get_basename (f->file);
+}
+
+/* Whether @a and @b are the same file: the same path once canonical, or
+ * the same inode when both exist. */
+static gboolean
+same_file (const char *a, const char *b)
+{
+  g_autofree char *ca = g_canonicalize_filename (a, NULL);
+  g_autofree char *cb = g_canonicalize_filename (b, NULL);
+  GStatBuf sa, sb;
+
+  if (strcmp (ca, cb) == 0)
+    return TRUE;
+  return g_stat (a, &sa) == 0 && g_stat (b, &sb) == 0 && sa.st_dev == sb.st_dev
+         && sa.st_ino == sb.st_ino;
+}
+
+/* --output-dir never writes over an input, nor two outputs to one file. */
+static gboolean
+check_output_dir (const struct vdp_globals *g, const char *dir, const struct vdp_domain_file *docs,
+                  unsigned n, gboolean from_host)
+{
+  g_autoptr (GHashTable) seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+
+  for (unsigned i = 0; i < n; i++) {
+    g_autofree char *base = output_name (&docs[i], from_host);
+    g_autofree char *path = g_build_filename (dir, base, NULL);
+    gpointer prev = g_hash_table_lookup (seen, base);
+
+    if (prev) {
+      vdp_usage_error (g, "plan", "--output-dir: '%s' and '%s' would both be written to '%s'",
+                       docs[GPOINTER_TO_UINT (prev) - 1].file, docs[i].file, path);
+      return FALSE;
+    }
+    g_hash_table_insert (seen, g_strdup (base), GUINT_TO_POINTER (i + 1));
+    for (unsigned k = 0; !from_host && k < n; k++)
+      if (same_file (path, docs[k].file)) {
+        vdp_usage_error (g, "plan", "--output-dir '%s' would overwrite the input '%s'", dir,
+                         docs[k].file);
+        return FALSE;
+      }
+  }
+  return TRUE;
+}
+
 static int
 run (struct vdp_globals *g, int argc, char **argv)
 {
   struct plan_opts o = { 0 };
   g_autoptr (GPtrArray) files = g_ptr_array_new ();
+  g_autoptr (GPtrArray) names = NULL;
   g_autoptr (GArray) devices = vdp_device_hints_new ();
   g_autoptr (GError) err = NULL;
   g_autoptr (vdp_topology) topo = NULL;
@@ -373,11 +441,13 @@ run (struct vdp_globals *g, int argc, char **argv)
   g_autoptr (GString) out = g_string_new (NULL);
   g_autofree struct vdp_domain_file *docs = NULL;
   g_autofree struct vdp_plan_input *inputs = NULL;
+  g_autofree char *origin = NULL;
   g_auto (GStrv) before = NULL;
   g_auto (GStrv) after = NULL;
   struct vdp_caps caps;
+  gboolean from_host, color;
   int first, rc = VDP_EXIT_OK;
-  unsigned n;
+  unsigned n = 0;
 
   o.files = files;
   o.devices = devices;
@@ -385,16 +455,28 @@ run (struct vdp_globals *g, int argc, char **argv)
   if (rc != VDP_PARSE_CONTINUE)
     return rc;
   rc = VDP_EXIT_OK;
-  for (int i = first; i < argc; i++) {
-    if (files->len == 0) {
-      vdp_usage_error (g, "plan", "domain '%s': planning by name needs a libvirt connection; "
-                       "give domain XML files with --file", argv[i]);
-      return VDP_EXIT_USAGE;
-    }
-    g_ptr_array_add (files, argv[i]);
+  o.all = o.all || g->state != VDP_STATE_ANY;
+  /* domains of a host (-c with names or --all), or files */
+  from_host = files->len == 0 && (first < argc || o.all);
+  if (from_host && g->hosts->len == 0) {
+    vdp_usage_error (g, "plan", "%s%s%s needs a libvirt connection (-c URI); or give domain "
+                     "XML files with --file", first < argc ? "domain '" : "--all",
+                     first < argc ? argv[first] : "", first < argc ? "'" : "");
+    return VDP_EXIT_USAGE;
   }
-  if (files->len == 0) {
-    vdp_usage_error (g, "plan", "no domain given (use --file DOMAIN.xml)");
+  if (from_host && o.all && first < argc) {
+    vdp_usage_error (g, "plan", "--all (or --state) and domain names exclude each other");
+    return VDP_EXIT_USAGE;
+  }
+  if (!from_host && o.all) {
+    vdp_usage_error (g, "plan", "--all and --state pick a host's domains: they exclude --file");
+    return VDP_EXIT_USAGE;
+  }
+  for (int i = first; !from_host && i < argc; i++)
+    g_ptr_array_add (files, argv[i]);
+  if (!from_host && files->len == 0) {
+    vdp_usage_error (g, "plan", "no domain given (use --file DOMAIN.xml, or -c URI with domain "
+                     "names or --all)");
     return VDP_EXIT_USAGE;
   }
   if ((o.xml + o.diff + g->json) > 1) {
@@ -413,14 +495,37 @@ run (struct vdp_globals *g, int argc, char **argv)
   if (rc != VDP_PARSE_CONTINUE)
     return rc;
   rc = VDP_EXIT_OK;
+  origin = vdp_inputs_target_origin (g, o.target, &caps);
 
-  n = files->len;
-  docs = g_new0 (struct vdp_domain_file, n);
-  inputs = g_new0 (struct vdp_plan_input, n);
+  if (from_host) {
+    if (!vdp_domain_host_load (first < argc ? (const char *const *) argv + first : NULL,
+                               g->state, warnings, &names, &docs, &inputs, &err)) {
+      n = names ? names->len : 0;
+      rc = fail (g, err);
+    } else {
+      n = names->len;
+    }
+    if (rc == VDP_EXIT_OK && o.xml && n > 1 && !o.output_dir) {
+      vdp_usage_error (g, "plan", "--xml with several domains needs --output-dir");
+      rc = VDP_EXIT_USAGE;
+    }
+  } else {
+    n = files->len;
+    docs = g_new0 (struct vdp_domain_file, n);
+    inputs = g_new0 (struct vdp_plan_input, n);
+    if (!vdp_domain_files_load (files, topo, devices, warnings, docs, inputs, &err))
+      rc = fail (g, err);
+  }
   before = g_new0 (char *, n + 1);
   after = g_new0 (char *, n + 1);
-  if (!vdp_domain_files_load (files, topo, devices, warnings, docs, inputs, &err))
-    rc = fail (g, err);
+  if (rc == VDP_EXIT_OK && n == 0) {
+    /* a host without domains (of that state): nothing to plan */
+    if (!g->quiet)
+      fprintf (stderr, "%s: plan: no domain to plan on '%s'\n", g->prog,
+               ((struct vdp_host_spec *) g->hosts->pdata[0])->uri);
+    vdp_domain_files_clear (docs, n);
+    return g->json ? vdp_print_output (g, "{\"domains\":[]}\n") : VDP_EXIT_OK;
+  }
   if (rc == VDP_EXIT_OK) {
     plan = vdp_plan_compute (topo, policy, &caps, inputs, n, &err);
     if (plan == NULL)
@@ -435,7 +540,11 @@ run (struct vdp_globals *g, int argc, char **argv)
     }
     after[i] = vdp_xml_format (copy);
   }
+  if (rc == VDP_EXIT_OK && o.output_dir
+      && !check_output_dir (g, o.output_dir, docs, n, from_host))
+    rc = VDP_EXIT_USAGE;
 
+  color = o.diff && vdp_color_enabled (g->color, STDOUT_FILENO);
   if (rc == VDP_EXIT_OK) {
     /* build all output first: nothing is printed or written on error */
     if (g->json) {
@@ -447,11 +556,12 @@ run (struct vdp_globals *g, int argc, char **argv)
       vdp_json_add_string (b, "topology", topo->source);
       vdp_json_add_string (b, "profile", policy->name);
       vdp_json_add_string (b, "target", capsd);
+      vdp_json_add_string (b, "target_origin", origin);
       vdp_json_add_cpuset (b, "io_pool", plan->io_pool);
       json_builder_set_member_name (b, "domains");
       json_builder_begin_array (b);
       for (unsigned i = 0; i < n; i++)
-        json_domain (b, plan, &plan->domains[i], docs[i].file);
+        json_domain (b, plan, &plan->domains[i], from_host ? NULL : docs[i].file);
       json_builder_end_array (b);
       json_builder_end_object (b);
       root = json_builder_get_root (b);
@@ -459,16 +569,19 @@ run (struct vdp_globals *g, int argc, char **argv)
       g_string_append (out, text);
     } else if (o.diff) {
       for (unsigned i = 0; i < n && rc == VDP_EXIT_OK; i++) {
-        g_autofree char *base = g_path_get_basename (docs[i].file);
+        g_autofree char *base = from_host ? g_strdup (docs[i].file)
+                                          : g_path_get_basename (docs[i].file);
         g_autofree char *d = vdp_unified_diff (base, before[i], after[i], &err);
+        g_autofree char *colored = d && color ? vdp_color_diff (d) : NULL;
         if (d == NULL)
           rc = fail (g, err);
         else
-          g_string_append (out, d);
+          g_string_append (out, colored ? colored : d);
       }
     } else if (o.xml && !o.output_dir) {
       g_string_append (out, after[0]);
     } else if (!o.xml) {
+      g_string_append_printf (out, "Stack: %s\n\n", origin);
       for (unsigned i = 0; i < n; i++)
         explain_domain (out, plan, &plan->domains[i]);
     }
@@ -480,7 +593,7 @@ run (struct vdp_globals *g, int argc, char **argv)
       rc = VDP_EXIT_ERROR;
     }
     for (unsigned i = 0; rc == VDP_EXIT_OK && i < n; i++) {
-      g_autofree char *base = g_path_get_basename (docs[i].file);
+      g_autofree char *base = output_name (&docs[i], from_host);
       g_autofree char *path = g_build_filename (o.output_dir, base, NULL);
       /* g_file_set_contents writes a temporary file and renames it */
       if (!g_file_set_contents (path, after[i], -1, &err))
@@ -489,12 +602,14 @@ run (struct vdp_globals *g, int argc, char **argv)
   }
   if (rc == VDP_EXIT_OK) {
     if (!g->quiet) {
+      const char *uri = g->hosts->len ? ((struct vdp_host_spec *) g->hosts->pdata[0])->uri : NULL;
+      if (o.diff || o.xml)
+        fprintf (stderr, "%s: plan: for %s\n", g->prog, origin);
       for (guint i = 0; i < warnings->len; i++)
-        fprintf (stderr, "%s: warning: %s\n", g->prog, (char *) warnings->pdata[i]);
+        vdp_warning_print (g->prog, uri, warnings->pdata[i]);
       for (unsigned i = 0; i < n; i++)
         for (guint k = 0; k < plan->domains[i].warnings->len; k++)
-          fprintf (stderr, "%s: warning: %s\n", g->prog,
-                   (char *) plan->domains[i].warnings->pdata[k]);
+          vdp_warning_print (g->prog, uri, plan->domains[i].warnings->pdata[k]);
     }
     rc = vdp_print_output (g, out->str);
   }

@@ -38,7 +38,7 @@ usage (FILE *out)
 {
   fprintf (out,
            "Usage:\n"
-           " %s status [options] <domain>\n"
+           " %s status [options] <domain>  (a name, ID or UUID)\n"
            "\n"
            "Show a running guest's vCPUs, IOThreads and emulator through libvirt, on any\n"
            "host: their pins, the CPU each vCPU runs on, CPU use and each disk's queue\n"
@@ -587,7 +587,7 @@ run (struct vdp_globals *g, int argc, char **argv)
   struct sample a = { 0 }, b = { 0 };
   struct status st = { 0 };
   struct vdp_conn *c;
-  const char *name;
+  g_autofree char *name = NULL;
   int first, rc, active;
 
   rc = vdp_parse_options (g, "status", argc, argv, "", options, usage, handle, &o, &first);
@@ -597,12 +597,18 @@ run (struct vdp_globals *g, int argc, char **argv)
     vdp_usage_error (g, "status", "give exactly one domain (and at most one host)");
     return VDP_EXIT_USAGE;
   }
-  name = argv[first];
+  rc = vdp_no_state (g, "status");
+  if (rc != VDP_PARSE_CONTINUE)
+    return rc;
   vdp_conn_init ();
   h = vdp_host_open (vdp_globals_hosts (g)->pdata[0], NULL, &err);
   if (h == NULL)
     return fail (g, err);
   c = vdp_host_conn (h);
+  /* by name, ID or UUID, as virsh */
+  name = vdp_conn_resolve (c, argv[first], &err);
+  if (name == NULL)
+    return fail (g, err);
   active = vdp_conn_is_active (c, name, &err);
   if (active < 0)
     return fail (g, err);

@@ -496,6 +496,9 @@ run (struct vdp_globals *g, int argc, char **argv)
   rc = vdp_parse_options (g, "topology", argc, argv, "", options, usage, handle, &o, &first);
   if (rc != VDP_PARSE_CONTINUE)
     return rc;
+  rc = vdp_no_state (g, "topology");
+  if (rc != VDP_PARSE_CONTINUE)
+    return rc;
   if (first < argc) {
     vdp_usage_error (g, "topology", "unexpected argument '%s'", argv[first]);
     return VDP_EXIT_USAGE;

@@ -11,6 +11,7 @@
 #include "conn.h"
 #include "fleet.h"
 #include "util/error.h"
+#include "util/interrupt.h"
 #include "util/json.h"
 
 extern const struct vdp_command vdp_cmd_topology;
@@ -19,6 +20,7 @@ extern const struct vdp_command vdp_cmd_apply;
 extern const struct vdp_command vdp_cmd_revert;
 extern const struct vdp_command vdp_cmd_check;
 extern const struct vdp_command vdp_cmd_status;
+extern const struct vdp_command vdp_cmd_list;
 
 const struct vdp_command *const vdp_commands[] = {
   &vdp_cmd_topology,
@@ -27,6 +29,7 @@ const struct vdp_command *const vdp_commands[] = {
   &vdp_cmd_revert,
   &vdp_cmd_check,
   &vdp_cmd_status,
+  &vdp_cmd_list,
   NULL,
 };
 
@@ -77,6 +80,40 @@ list_options (const struct option *longopts)
 {
   for (const struct option *o = longopts; o->name; o++)
     printf ("--%s\n", o->name);
+}
+
+/* Merges hosts named twice (the same URI with -c and in --hosts, or
+ * twice): one host, with the device hints of both and the topology= of
+ * either; two different topology= for one URI are a usage error. */
+static gboolean
+merge_hosts (GPtrArray *hosts, GError **error)
+{
+  for (guint i = 0; i < hosts->len; i++) {
+    struct vdp_host_spec *a = hosts->pdata[i];
+    for (guint j = i + 1; j < hosts->len;) {
+      struct vdp_host_spec *b = hosts->pdata[j];
+      if (g_strcmp0 (a->uri, b->uri) != 0) {
+        j++;
+        continue;
+      }
+      if (a->topology && b->topology && strcmp (a->topology, b->topology) != 0) {
+        g_set_error (error, VDP_ERROR, VDP_ERROR_USAGE, "host '%s' is named twice (%s, %s) with "
+                     "different topologies '%s' and '%s'", a->uri ? a->uri : "(default)",
+                     a->origin, b->origin, a->topology, b->topology);
+        return FALSE;
+      }
+      if (a->topology == NULL)
+        a->topology = g_strdup (b->topology);
+      if (a->devices->len == 0 && b->origin && strcmp (a->origin, "-c") == 0) {
+        /* its hints come from the hosts file line: that line is where they come from */
+        g_free (a->origin);
+        a->origin = g_strdup (b->origin);
+      }
+      g_array_append_vals (a->devices, b->devices->data, b->devices->len);
+      g_ptr_array_remove_index (hosts, j);
+    }
+  }
+  return TRUE;
 }
 
 int
@@ -134,6 +171,32 @@ vdp_parse_options (struct vdp_globals *g, const char *cmd, int argc, char **argv
       }
       break;
     }
+    case VDP_OPT_STATE:
+      if (!vdp_state_parse (optarg, &g->state, &err)) {
+        vdp_usage_error (g, cmd, "%s", err->message);
+        return VDP_EXIT_USAGE;
+      }
+      break;
+    case VDP_OPT_TIMEOUT: {
+      guint64 n;
+      if (!g_ascii_string_to_unsigned (optarg, 10, 0, 86400, &n, NULL)) {
+        vdp_usage_error (g, cmd, "invalid --timeout '%s' (expected seconds from 0, no bound, "
+                         "to 86400)", optarg);
+        return VDP_EXIT_USAGE;
+      }
+      vdp_conn_set_timeout ((unsigned) n);
+      break;
+    }
+    case VDP_OPT_COLOR:
+      if (!vdp_color_parse (optarg, &g->color, &err)) {
+        vdp_usage_error (g, cmd, "%s", err->message);
+        return VDP_EXIT_USAGE;
+      }
+      break;
+    case VDP_OPT_LIST_COMMANDS:
+      for (const struct vdp_command *const *k = vdp_commands; *k; k++)
+        printf ("%s\n", (*k)->name);
+      return VDP_EXIT_OK;
     case VDP_OPT_LIST_OPTIONS:
       list_options (longopts);
       return VDP_EXIT_OK;
@@ -154,57 +217,50 @@ vdp_parse_options (struct vdp_globals *g, const char *cmd, int argc, char **argv
       break;
     }
   }
+  if (cmd) {
+    g_autoptr (GError) err = NULL;
+    if (!merge_hosts (g->hosts, &err)) {
+      vdp_usage_error (g, cmd, "%s", err->message);
+      return VDP_EXIT_USAGE;
+    }
+  }
   *first_arg = optind;
   return VDP_PARSE_CONTINUE;
 }
 
 int
-vdp_report_results (const struct vdp_globals *g, const char *verb, GPtrArray *results)
+vdp_select_domains (const struct vdp_globals *g, const char *cmd, gboolean all, gboolean named,
+                    gboolean config, gboolean live, struct vdp_apply_opts *ao)
 {
-  g_autoptr (GString) out = g_string_new (NULL);
-  unsigned failed = vdp_results_count (results, VDP_RESULT_FAILED);
-  int rc;
-
-  for (guint i = 0; i < results->len; i++) {
-    const struct vdp_result *r = results->pdata[i];
-    if (g->json) {
-      g_autoptr (JsonBuilder) b = json_builder_new ();
-      g_autoptr (JsonNode) root = NULL;
-      g_autofree char *line = NULL;
-      json_builder_begin_object (b);
-      vdp_json_add_string (b, "uri", r->uri);
-      vdp_json_add_string (b, "domain", r->domain);
-      vdp_json_add_string (b, "result", vdp_result_names[r->kind]);
-      vdp_json_add_string (b, "message", r->message);
-      vdp_json_add_string (b, "plan", r->plan);
-      if (r->diff)
-        vdp_json_add_string (b, "diff", r->diff);
-      json_builder_end_object (b);
-      root = json_builder_get_root (b);
-      line = vdp_json_to_string (root, FALSE);
-      g_string_append (out, line);
-      continue;
-    }
-    g_string_append_printf (out, "%s %s: %s", r->uri, r->domain ? r->domain : "(host)",
-                            vdp_result_names[r->kind]);
-    if (r->plan)
-      g_string_append_printf (out, " (plan %s)", r->plan);
-    if (r->message)
-      g_string_append_printf (out, ": %s", r->message);
-    g_string_append_c (out, '\n');
-    if (r->diff)
-      g_string_append (out, r->diff);
+  all = all || g->state != VDP_STATE_ANY;
+  if (all == named) {
+    vdp_usage_error (g, cmd, all ? "--all (or --state) and domain names exclude each other"
+                     : "no domain given (name domains or use --all)");
+    return VDP_EXIT_USAGE;
   }
-  rc = vdp_print_output (g, out->str);
-  if (!g->quiet || failed)
-    fprintf (stderr, "%s: %s: %u applied, %u unchanged, %u would change, %u reverted, "
-             "%u not tuned, %u failed\n", g->prog, verb,
-             vdp_results_count (results, VDP_RESULT_APPLIED),
-             vdp_results_count (results, VDP_RESULT_UNCHANGED),
-             vdp_results_count (results, VDP_RESULT_WOULD_CHANGE),
-             vdp_results_count (results, VDP_RESULT_REVERTED),
-             vdp_results_count (results, VDP_RESULT_NOT_TUNED), failed);
-  return failed ? VDP_EXIT_ERROR : rc;
+  ao->state = g->state;
+  if (all && live && !config) {
+    /* the live settings of guests that run: --all means those */
+    if (g->state == VDP_STATE_SHUTOFF) {
+      vdp_usage_error (g, cmd, "--live alone with --state shutoff: no running guest to change");
+      return VDP_EXIT_USAGE;
+    }
+    ao->state = VDP_STATE_RUNNING;
+  }
+  ao->config = config || !live;
+  ao->live = live;
+  /* one host: -j spreads its domains; several: -j spreads the hosts */
+  ao->jobs = vdp_globals_hosts (g)->len <= 1 ? g->jobs : 1;
+  return VDP_PARSE_CONTINUE;
+}
+
+int
+vdp_no_state (const struct vdp_globals *g, const char *cmd)
+{
+  if (g->state == VDP_STATE_ANY)
+    return VDP_PARSE_CONTINUE;
+  vdp_usage_error (g, cmd, "--state picks domains; %s takes none by state", cmd);
+  return VDP_EXIT_USAGE;
 }
 
 GPtrArray *
@@ -215,60 +271,55 @@ vdp_globals_hosts (const struct vdp_globals *g)
   return g->hosts;
 }
 
-struct vdp_progress *
-vdp_progress_start (const struct vdp_globals *g, const char *verb)
+struct vdp_report *
+vdp_report_start (const struct vdp_globals *g, const char *verb, gboolean summary)
 {
-  return vdp_progress_new (g->prog, verb, vdp_globals_hosts (g)->len,
-                           !g->quiet && isatty (STDERR_FILENO));
+  struct vdp_report_opts o = {
+    .prog = g->prog, .verb = verb, .json = g->json, .quiet = g->quiet,
+    .color = !g->json && vdp_color_enabled (g->color, STDOUT_FILENO),
+    .progress = !g->quiet, .summary = summary, .hosts = vdp_globals_hosts (g)->len,
+  };
+  return vdp_report_new (&o);
 }
-
-struct host_job {
-  const struct vdp_host_spec *host;
-  GPtrArray *results;
-};
 
 struct host_pool {
   vdp_host_fn fn;
   void *data;
-  struct vdp_progress *progress;
+  struct vdp_report *report;
 };
 
 static void
 host_worker (gpointer item, gpointer user)
 {
-  struct host_job *job = item;
+  const struct vdp_host_spec *host = item;
   struct host_pool *pool = user;
+  struct vdp_sink *sink;
 
-  pool->fn (job->host, pool->data, job->results);
-  vdp_progress_host_done (pool->progress);
+  /* after SIGINT no host starts */
+  if (vdp_interrupted ())
+    return;
+  sink = vdp_report_sink (pool->report, host->uri);
+  pool->fn (host, pool->data, sink);
+  vdp_sink_done (sink);
 }
 
-GPtrArray *
+void
 vdp_for_each_host (const struct vdp_globals *g, vdp_host_fn fn, void *data,
-                   struct vdp_progress *progress)
+                   struct vdp_report *report)
 {
   GPtrArray *hosts = vdp_globals_hosts (g);
   unsigned n = hosts->len;
-  g_autofree struct host_job *jobs = g_new0 (struct host_job, n);
-  struct host_pool pool = { .fn = fn, .data = data, .progress = progress };
-  GPtrArray *all = vdp_results_new ();
+  struct host_pool pool = { .fn = fn, .data = data, .report = report };
 
   vdp_conn_init ();             /* libvirt before any worker thread */
-  for (unsigned i = 0; i < n; i++) {
-    jobs[i].host = hosts->pdata[i];
-    jobs[i].results = vdp_results_new ();
-  }
+  vdp_interrupt_catch (g->prog);
   if (g->jobs > 1 && n > 1) {
     GThreadPool *tp = g_thread_pool_new (host_worker, &pool, (gint) MIN (g->jobs, n), TRUE, NULL);
     for (unsigned i = 0; i < n; i++)
-      g_thread_pool_push (tp, &jobs[i], NULL);
+      g_thread_pool_push (tp, hosts->pdata[i], NULL);
     g_thread_pool_free (tp, FALSE, TRUE);
   } else {
     for (unsigned i = 0; i < n; i++)
-      host_worker (&jobs[i], &pool);
+      host_worker (hosts->pdata[i], &pool);
   }
-  /* results in host order, whatever order the hosts finished in */
-  for (unsigned i = 0; i < n; i++)
-    g_ptr_array_extend_and_steal (all, jobs[i].results);
-  return all;
 }

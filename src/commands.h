@@ -9,6 +9,8 @@
 
 #include "fleet.h"
 #include "host.h"
+#include "report.h"
+#include "util/color.h"
 
 /* Options given before or after the command name. */
 struct vdp_globals {
@@ -20,23 +22,41 @@ struct vdp_globals {
   GPtrArray *hosts;         /* -c/--connect and --hosts lines, in order
                                (struct vdp_host_spec, owned) */
   unsigned jobs;            /* -j: hosts worked on at once (0: 1) */
+  int state;                /* --state (VdpDomainState), VDP_STATE_ANY when not given */
+  VdpColorMode color;       /* --color */
 };
 
 /* The hosts the globals name: a borrowed GPtrArray of struct
  * vdp_host_spec; libvirt's default URI when none is named. */
 GPtrArray *vdp_globals_hosts (const struct vdp_globals *g);
 
-/* A progress line on stderr for @verb over the globals' hosts, when stderr
- * is a terminal and not -q; NULL otherwise.  Free with vdp_progress_free(). */
-struct vdp_progress *vdp_progress_start (const struct vdp_globals *g, const char *verb);
+/* A report for @verb over the globals' hosts (see report.h): JSON lines
+ * with --json, coloured diffs as --color says, progress on a terminal
+ * unless -q, and a summary line on stderr when @summary. */
+struct vdp_report *vdp_report_start (const struct vdp_globals *g, const char *verb,
+                                     gboolean summary);
 
 /* Runs @fn for each host the globals name (libvirt's default when none),
- * -j at a time, and returns the results of all of them in host order
- * (a GPtrArray of struct vdp_result; @fn appends to the array it is
- * given).  Counts hosts done in @progress (may be NULL). */
-typedef void (*vdp_host_fn) (const struct vdp_host_spec *host, void *data, GPtrArray *results);
-GPtrArray *vdp_for_each_host (const struct vdp_globals *g, vdp_host_fn fn, void *data,
-                              struct vdp_progress *progress);
+ * -j at a time, each with a sink of @report for its lines.  Catches
+ * SIGINT: after it no host starts.  Returns when all started hosts are
+ * done. */
+typedef void (*vdp_host_fn) (const struct vdp_host_spec *host, void *data, struct vdp_sink *sink);
+void vdp_for_each_host (const struct vdp_globals *g, vdp_host_fn fn, void *data,
+                        struct vdp_report *report);
+
+/* The domains apply and revert work on, into @ao: the state --all means
+ * (@all, or --state; @named: domain names were given, which exclude
+ * them), --config and --live (neither: --config; --all --live alone:
+ * the running domains), and how many domain transactions of a single host
+ * run at once (-j).  Returns VDP_PARSE_CONTINUE, or VDP_EXIT_USAGE after
+ * one line. */
+int vdp_select_domains (const struct vdp_globals *g, const char *cmd, gboolean all,
+                        gboolean named, gboolean config, gboolean live,
+                        struct vdp_apply_opts *ao);
+
+/* With --state given, a usage error of @cmd (which picks no domains by
+ * state); returns VDP_PARSE_CONTINUE when it was not given. */
+int vdp_no_state (const struct vdp_globals *g, const char *cmd);
 
 struct vdp_command {
   const char *name;
@@ -56,6 +76,9 @@ enum {
   VDP_OPT_LIST_OPTIONS,
   VDP_OPT_LIST_COMMANDS,
   VDP_OPT_HOSTS,
+  VDP_OPT_STATE,
+  VDP_OPT_TIMEOUT,
+  VDP_OPT_COLOR,
   VDP_OPT_COMMAND_BASE = 0x200,     /* commands number their own options from here */
 };
 
@@ -71,7 +94,11 @@ enum {
   { "list-options", no_argument, NULL, VDP_OPT_LIST_OPTIONS }, \
   { "connect", required_argument, NULL, 'c' }, \
   { "jobs", required_argument, NULL, 'j' }, \
-  { "hosts", required_argument, NULL, VDP_OPT_HOSTS }
+  { "hosts", required_argument, NULL, VDP_OPT_HOSTS }, \
+  { "state", required_argument, NULL, VDP_OPT_STATE }, \
+  { "timeout", required_argument, NULL, VDP_OPT_TIMEOUT }, \
+  { "color", required_argument, NULL, VDP_OPT_COLOR }, \
+  { "list-commands", no_argument, NULL, VDP_OPT_LIST_COMMANDS }
 
 /* vdp_parse_options() returns this when the command should go on. */
 #define VDP_PARSE_CONTINUE (-1)
@@ -96,11 +123,6 @@ int vdp_parse_options (struct vdp_globals *g, const char *cmd,
 /* Prints "PROG COMMAND: MESSAGE (see 'PROG COMMAND --help')" on stderr. */
 void vdp_usage_error (const struct vdp_globals *g, const char *cmd, const char *fmt, ...)
   G_GNUC_PRINTF (3, 4);
-
-/* Prints fleet results (GPtrArray of struct vdp_result): one line each, or
- * JSON lines with --json, then a summary on stderr naming @verb.  Returns
- * the exit status: VDP_EXIT_ERROR when any result failed. */
-int vdp_report_results (const struct vdp_globals *g, const char *verb, GPtrArray *results);
 
 /* Prints the version line on stdout. */
 void vdp_print_version (void);

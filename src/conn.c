@@ -14,6 +14,7 @@
 #include "conn.h"
 #include "util/cleanup.h"
 #include "util/error.h"
+#include "util/interrupt.h"
 
 struct vdp_conn {
   char *key;                /* the URI as given ("" for the default) */
@@ -27,6 +28,10 @@ struct vdp_conn {
 
 static GMutex cache_lock;
 static GHashTable *cache;   /* key -> struct vdp_conn */
+static gint timeout_s = VDP_CONN_TIMEOUT_DEFAULT;
+
+/* How often the caller waiting for a connect looks for SIGINT. */
+#define CONNECT_POLL_US (100 * 1000)
 
 static void
 quiet (void *data, virErrorPtr err)
@@ -73,11 +78,116 @@ vdp_conn_init (void)
   g_once_init_leave (&once, 1);
 }
 
+void
+vdp_conn_set_timeout (unsigned seconds)
+{
+  g_atomic_int_set (&timeout_s, (gint) MIN (seconds, (unsigned) G_MAXINT / 2));
+}
+
+/* A connect in its own thread, so that the caller can give up on it. */
+struct opener {
+  gint refs;                /* the caller's and the thread's */
+  GMutex lock;
+  GCond cond;
+  char *uri;
+  gboolean done, abandoned;
+  virConnectPtr v;
+  char *error;
+};
+
+static void
+opener_unref (struct opener *op)
+{
+  if (!g_atomic_int_dec_and_test (&op->refs))
+    return;
+  g_mutex_clear (&op->lock);
+  g_cond_clear (&op->cond);
+  g_free (op->uri);
+  g_free (op->error);
+  g_free (op);
+}
+
+static gpointer
+open_thread (gpointer data)
+{
+  struct opener *op = data;
+  virConnectPtr v = virConnectOpen (op->uri);
+  char *err = v ? NULL : g_strdup (last_error ());   /* libvirt's errors are per thread */
+  gboolean abandoned;
+
+  g_mutex_lock (&op->lock);
+  op->v = v;
+  op->error = err;
+  op->done = TRUE;
+  abandoned = op->abandoned;
+  g_cond_signal (&op->cond);
+  g_mutex_unlock (&op->lock);
+  if (abandoned && v)
+    virConnectClose (v);
+  opener_unref (op);
+  return NULL;
+}
+
+/* virConnectOpen(@uri), given up after the timeout or on SIGINT; then
+ * keepalive, so that a host that stops answering fails the call waiting
+ * on it instead of hanging it. */
+static virConnectPtr
+open_bounded (const char *uri, GError **error)
+{
+  struct opener *op = g_new0 (struct opener, 1);
+  gint timeout = g_atomic_int_get (&timeout_s);
+  gint64 deadline = g_get_monotonic_time () + (gint64) timeout * G_USEC_PER_SEC;
+  const char *shown = uri ? uri : "(default)";
+  virConnectPtr v = NULL;
+  gboolean interrupted = FALSE;
+
+  op->refs = 2;
+  g_mutex_init (&op->lock);
+  g_cond_init (&op->cond);
+  op->uri = g_strdup (uri);
+  g_thread_unref (g_thread_new ("connect", open_thread, op));
+  g_mutex_lock (&op->lock);
+  while (!op->done) {
+    gint64 now = g_get_monotonic_time ();
+    if ((timeout && now >= deadline) || (interrupted = vdp_interrupted ()))
+      break;
+    g_cond_wait_until (&op->cond, &op->lock,
+                       timeout ? MIN (deadline, now + CONNECT_POLL_US) : now + CONNECT_POLL_US);
+  }
+  if (op->done) {
+    v = op->v;
+    if (v == NULL)
+      g_set_error (error, VDP_ERROR, VDP_ERROR_RUNTIME, "cannot connect to '%s': %s", shown,
+                   op->error);
+  } else {
+    /* the thread closes the connection if it ever comes */
+    op->abandoned = TRUE;
+    if (interrupted)
+      g_set_error (error, VDP_ERROR, VDP_ERROR_RUNTIME, "cannot connect to '%s': interrupted "
+                   "while waiting for it", shown);
+    else
+      g_set_error (error, VDP_ERROR, VDP_ERROR_RUNTIME, "cannot connect to '%s': no answer in "
+                   "%d s (--timeout)", shown, timeout);
+  }
+  g_mutex_unlock (&op->lock);
+  opener_unref (op);
+  if (v && timeout) {
+    /* a ping every interval; the connection is closed after count
+     * unanswered ones: about the timeout in all */
+    int interval = MAX (1, timeout / 6);
+    int count = MAX (1, timeout / interval - 1);
+    if (virConnectSetKeepAlive (v, interval, (unsigned) count) < 0)
+      virResetLastError ();   /* drivers in this process have no keepalive */
+  }
+  return v;
+}
+
 struct vdp_conn *
 vdp_conn_open (const char *uri, GError **error)
 {
   const char *key = uri ? uri : "";
-  struct vdp_conn *c;
+  struct vdp_conn *c, *other;
+  virConnectPtr v;
   char *real;
 
   vdp_conn_init ();
@@ -93,15 +203,13 @@ vdp_conn_open (const char *uri, GError **error)
     g_mutex_unlock (&cache_lock);
     return c;
   }
-  c = g_new0 (struct vdp_conn, 1);
-  c->v = virConnectOpen (uri);
-  if (c->v == NULL) {
-    g_set_error (error, VDP_ERROR, VDP_ERROR_RUNTIME, "cannot connect to '%s': %s",
-                 uri ? uri : "(default)", last_error ());
-    g_free (c);
-    g_mutex_unlock (&cache_lock);
+  g_mutex_unlock (&cache_lock);
+  /* connecting may take long: not under the lock other hosts need */
+  v = open_bounded (uri, error);
+  if (v == NULL)
     return NULL;
-  }
+  c = g_new0 (struct vdp_conn, 1);
+  c->v = v;
   c->key = g_strdup (key);
   real = virConnectGetURI (c->v);
   c->uri = g_strdup (real ? real : key);
@@ -119,9 +227,21 @@ vdp_conn_open (const char *uri, GError **error)
                       && lib == daemon;
   }
   c->refs = 1;
-  g_hash_table_insert (cache, c->key, c);
+  g_mutex_lock (&cache_lock);
+  other = g_hash_table_lookup (cache, key);
+  if (other == NULL)
+    g_hash_table_insert (cache, c->key, c);
+  else
+    other->refs++;
   g_mutex_unlock (&cache_lock);
-  return c;
+  if (other == NULL)
+    return c;
+  /* another thread connected meanwhile: use its connection */
+  virConnectClose (c->v);
+  g_free (c->key);
+  g_free (c->uri);
+  g_free (c);
+  return other;
 }
 
 void
@@ -203,6 +323,60 @@ vdp_conn_caps (const struct vdp_conn *c, struct vdp_caps *caps)
     hv = VDP_CAPS_NEWEST_QEMU;
   vdp_caps_from_versions (caps, lib, hv);
   domcaps_refine (c, caps);
+}
+
+char *
+vdp_conn_resolve (struct vdp_conn *c, const char *what, GError **error)
+{
+  virDomainPtr d = NULL;
+  guint64 id;
+  char *name;
+
+  if (g_ascii_string_to_unsigned (what, 10, 0, G_MAXINT, &id, NULL))
+    d = virDomainLookupByID (c->v, (int) id);
+  if (d == NULL && strlen (what) == VIR_UUID_STRING_BUFLEN - 1)
+    d = virDomainLookupByUUIDString (c->v, what);
+  if (d == NULL)
+    d = virDomainLookupByName (c->v, what);
+  if (d == NULL) {
+    g_set_error (error, VDP_ERROR, VDP_ERROR_INPUT, "domain '%s' on '%s': no domain with that "
+                 "name, ID or UUID", what, c->uri);
+    virResetLastError ();
+    return NULL;
+  }
+  name = g_strdup (virDomainGetName (d));
+  virDomainFree (d);
+  return name;
+}
+
+gboolean
+vdp_conn_domain_info (struct vdp_conn *c, const char *name, struct vdp_domain_info *out,
+                      GError **error)
+{
+  static const char *const states[] = {
+    [VIR_DOMAIN_NOSTATE] = "no state", [VIR_DOMAIN_RUNNING] = "running",
+    [VIR_DOMAIN_BLOCKED] = "idle", [VIR_DOMAIN_PAUSED] = "paused",
+    [VIR_DOMAIN_SHUTDOWN] = "in shutdown", [VIR_DOMAIN_SHUTOFF] = "shut off",
+    [VIR_DOMAIN_CRASHED] = "crashed", [VIR_DOMAIN_PMSUSPENDED] = "pmsuspended",
+  };
+  virDomainPtr d = virDomainLookupByName (c->v, name);
+  int state = 0, reason = 0;
+
+  memset (out, 0, sizeof (*out));
+  if (d == NULL || virDomainGetState (d, &state, &reason, 0) < 0
+      || virDomainGetUUIDString (d, out->uuid) < 0) {
+    g_set_error (error, VDP_ERROR, VDP_ERROR_RUNTIME, "domain '%s' on '%s': %s", name, c->uri,
+                 last_error ());
+    if (d)
+      virDomainFree (d);
+    return FALSE;
+  }
+  out->active = virDomainIsActive (d) == 1;
+  out->id = out->active ? (int) virDomainGetID (d) : -1;
+  out->state = state >= 0 && state < (int) G_N_ELEMENTS (states) && states[state]
+               ? states[state] : "unknown";
+  virDomainFree (d);
+  return TRUE;
 }
 
 static int
@@ -493,6 +667,43 @@ vdp_conn_add_iothread (struct vdp_conn *c, const char *name, unsigned id, GError
     return FALSE;
   }
   return TRUE;
+}
+
+gboolean
+vdp_conn_del_iothread (struct vdp_conn *c, const char *name, unsigned id, GError **error)
+{
+  virDomainPtr d = lookup (c, name, error);
+  int rc;
+
+  if (d == NULL)
+    return FALSE;
+  rc = virDomainDelIOThread (d, id, VIR_DOMAIN_AFFECT_LIVE);
+  virDomainFree (d);
+  if (rc < 0) {
+    g_set_error (error, VDP_ERROR, VDP_ERROR_RUNTIME, "remove IOThread %u from '%s': %s", id,
+                 name, last_error ());
+    return FALSE;
+  }
+  return TRUE;
+}
+
+hwloc_bitmap_t
+vdp_conn_all_cpus (struct vdp_conn *c)
+{
+  hwloc_bitmap_t all = hwloc_bitmap_alloc ();
+
+  hwloc_bitmap_set_range (all, 0, host_cpus (c) - 1);
+  return all;
+}
+
+unsigned long
+vdp_conn_library_version (void)
+{
+  unsigned long v = 0;
+
+  if (virGetVersion (&v, NULL, NULL) < 0)
+    v = LIBVIR_VERSION_NUMBER;
+  return v;
 }
 
 /* What a pin call looks like; 0 on success. */

@@ -16,10 +16,19 @@ typedef struct vdp_conn vdp_conn;
  * use libvirt never start its thread. */
 void vdp_conn_init (void);
 
+/* How long connecting to a host and each call to it may take, in
+ * seconds (0: no bound; default VDP_CONN_TIMEOUT_DEFAULT). */
+#define VDP_CONN_TIMEOUT_DEFAULT 30
+void vdp_conn_set_timeout (unsigned seconds);
+
 /* Opens @uri (NULL: libvirt's default).  Connections are shared within a
  * process: opening a URI again returns the same one (libvirt's test driver
- * keeps its state per connection).  Errors carry libvirt's message.
- * Release with vdp_conn_free(). */
+ * keeps its state per connection).  Errors carry libvirt's message.  A
+ * host that does not answer within the timeout (vdp_conn_set_timeout())
+ * is an error, and so is SIGINT while waiting (the connecting thread is
+ * left behind); once connected, libvirt's keepalive closes a connection
+ * whose host stops answering for that long, failing the call waiting on
+ * it.  Release with vdp_conn_free(). */
 struct vdp_conn *vdp_conn_open (const char *uri, GError **error);
 void vdp_conn_free (struct vdp_conn *c);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (vdp_conn, vdp_conn_free)
@@ -39,6 +48,21 @@ typedef enum {
   VDP_STATE_SHUTOFF,
   VDP_STATE_LAST
 } VdpDomainState;
+
+/* The name of the domain @what names, as virsh resolves it: an ID (all
+ * digits), then a UUID, then a name.  NULL with an input error naming
+ * @what and the host when there is none. */
+char *vdp_conn_resolve (struct vdp_conn *c, const char *what, GError **error);
+
+/* What "list" shows of a domain. */
+struct vdp_domain_info {
+  int id;                   /* -1 when not running */
+  char uuid[40];
+  const char *state;        /* "running", "paused", "shut off", ... as virsh says it */
+  gboolean active;
+};
+gboolean vdp_conn_domain_info (struct vdp_conn *c, const char *name, struct vdp_domain_info *out,
+                               GError **error);
 
 /* Names of the persistent domains in @state, sorted.  Returns a GPtrArray
  * of strings. */
@@ -74,12 +98,20 @@ void vdp_live_pins_clear (struct vdp_live_pins *p);
 
 /* Live changes to running domain @name. */
 gboolean vdp_conn_add_iothread (struct vdp_conn *c, const char *name, unsigned id, GError **error);
+gboolean vdp_conn_del_iothread (struct vdp_conn *c, const char *name, unsigned id, GError **error);
 gboolean vdp_conn_pin_vcpu (struct vdp_conn *c, const char *name, unsigned vcpu,
                             hwloc_const_bitmap_t set, GError **error);
 gboolean vdp_conn_pin_emulator (struct vdp_conn *c, const char *name, hwloc_const_bitmap_t set,
                                 GError **error);
 gboolean vdp_conn_pin_iothread (struct vdp_conn *c, const char *name, unsigned id,
                                 hwloc_const_bitmap_t set, GError **error);
+
+/* Every CPU of the host, as a pin that does not restrict (hwloc_bitmap_free). */
+hwloc_bitmap_t vdp_conn_all_cpus (struct vdp_conn *c);
+
+/* The version of the libvirt library this program runs with
+ * (major * 1000000 + minor * 1000 + release); no daemon needed. */
+unsigned long vdp_conn_library_version (void);
 
 /* Where libvirt's QEMU driver keeps the pid file of domain @name for this
  * connection (qemu:///system, qemu:///session, qemu:///embed?root=DIR), or

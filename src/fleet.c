@@ -2,41 +2,35 @@
 /* Operations over the domains of libvirt hosts, one transaction per domain, a result each. */
 #include <config.h>
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "audit.h"
+#include "bounds.h"
 #include "conn.h"
 #include "domain.h"
+#include "drift.h"
 #include "fleet.h"
 #include "lint.h"
 #include "planner.h"
+#include "report.h"
 #include "util/cleanup.h"
 #include "util/diff.h"
 #include "util/error.h"
+#include "util/interrupt.h"
 #include "xmlpatch.h"
 
 const char *const vdp_result_names[] = {
-  "applied", "unchanged", "would-change", "reverted", "not-tuned", "failed",
+  "applied", "unchanged", "would-change", "reverted", "not-tuned", "failed", "refused",
 };
+G_STATIC_ASSERT (G_N_ELEMENTS (vdp_result_names) == VDP_RESULT_LAST);
 
-/* Appends @local's warnings to the caller's array; hosts run in parallel. */
-static void
-merge_warnings (GPtrArray *to, GPtrArray *local)
+void
+vdp_result_free (struct vdp_result *r)
 {
-  static GMutex lock;
-
-  if (to == NULL)
+  if (r == NULL)
     return;
-  g_mutex_lock (&lock);
-  for (guint i = 0; i < local->len; i++)
-    g_ptr_array_add (to, g_strdup (local->pdata[i]));
-  g_mutex_unlock (&lock);
-}
-
-static void
-result_free (gpointer p)
-{
-  struct vdp_result *r = p;
   g_free (r->uri);
   g_free (r->domain);
   g_free (r->message);
@@ -48,7 +42,7 @@ result_free (gpointer p)
 GPtrArray *
 vdp_results_new (void)
 {
-  return g_ptr_array_new_with_free_func (result_free);
+  return g_ptr_array_new_with_free_func ((GDestroyNotify) vdp_result_free);
 }
 
 unsigned
@@ -60,9 +54,8 @@ vdp_results_count (GPtrArray *results, VdpResultKind kind)
   return n;
 }
 
-static struct vdp_result *
-add_result (GPtrArray *results, const char *uri, const char *domain, VdpResultKind kind,
-            const char *message)
+struct vdp_result *
+vdp_result_new (const char *uri, const char *domain, VdpResultKind kind, const char *message)
 {
   struct vdp_result *r = g_new0 (struct vdp_result, 1);
 
@@ -70,8 +63,57 @@ add_result (GPtrArray *results, const char *uri, const char *domain, VdpResultKi
   r->domain = g_strdup (domain);
   r->kind = kind;
   r->message = g_strdup (message);
-  g_ptr_array_add (results, r);
   return r;
+}
+
+/* Gives @sink a result with no plan or diff. */
+static void
+put_result (struct vdp_sink *sink, const char *uri, const char *domain, VdpResultKind kind,
+            const char *message)
+{
+  vdp_sink_result (sink, vdp_result_new (uri, domain, kind, message));
+}
+
+/* Gives @sink one warning line of @domain. */
+static void
+warn_domain (struct vdp_sink *sink, const char *domain, const char *fmt, ...) G_GNUC_PRINTF (3, 4);
+
+static void
+warn_domain (struct vdp_sink *sink, const char *domain, const char *fmt, ...)
+{
+  g_autoptr (GPtrArray) w = g_ptr_array_new_with_free_func (g_free);
+  g_autofree char *msg = NULL;
+  va_list ap;
+
+  va_start (ap, fmt);
+  msg = g_strdup_vprintf (fmt, ap);
+  va_end (ap);
+  g_ptr_array_add (w, g_strdup_printf ("%s: %s", domain, msg));
+  vdp_sink_warnings (sink, w);
+}
+
+static void
+join_lines (GString *msg, GPtrArray *lines)
+{
+  for (guint i = 0; i < lines->len; i++)
+    g_string_append_printf (msg, "%s%s", i ? "; " : "", (char *) lines->pdata[i]);
+}
+
+/* A refused result listing what was changed by hand, or NULL when nothing
+ * was (or @overwrite). */
+static struct vdp_result *
+refuse_drift (const char *uri, const char *name, xmlDocPtr doc, gboolean overwrite,
+              const char *verb)
+{
+  g_autoptr (GPtrArray) lost = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GString) msg = g_string_new (NULL);
+
+  if (overwrite || vdp_drift_find (doc, lost) == 0)
+    return NULL;
+  g_string_append_printf (msg, "changed by hand since the last apply; %s would lose: ", verb);
+  join_lines (msg, lost);
+  g_string_append_printf (msg, " (%s --force to do it anyway)", verb);
+  return vdp_result_new (uri, name, VDP_RESULT_REFUSED, msg->str);
 }
 
 gboolean
@@ -88,17 +130,30 @@ vdp_state_parse (const char *s, int *state, GError **error)
   return TRUE;
 }
 
-/* The domains to work on: @names, or every persistent domain in @state. */
-static GPtrArray *
-target_names (struct vdp_conn *c, const char *const *names, int state, GError **error)
+static int
+cmp_names (gconstpointer a, gconstpointer b)
+{
+  return strcmp (*(char *const *) a, *(char *const *) b);
+}
+
+GPtrArray *
+vdp_fleet_domains (struct vdp_conn *c, const char *const *names, int state, GError **error)
 {
   GPtrArray *out;
 
   if (names == NULL)
     return vdp_conn_list (c, (VdpDomainState) state, error);
   out = g_ptr_array_new_with_free_func (g_free);
-  for (const char *const *n = names; *n; n++)
-    g_ptr_array_add (out, g_strdup (*n));
+  for (const char *const *n = names; *n; n++) {
+    char *name = vdp_conn_resolve (c, *n, NULL);
+    g_ptr_array_add (out, name ? name : g_strdup (*n));
+  }
+  g_ptr_array_sort (out, cmp_names);
+  for (guint i = 1; i < out->len;)
+    if (strcmp (out->pdata[i], out->pdata[i - 1]) == 0)
+      g_ptr_array_remove_index (out, i);
+    else
+      i++;
   return out;
 }
 
@@ -169,12 +224,6 @@ live_restore (struct vdp_conn *c, const char *name, const struct vdp_live_pins *
     vdp_conn_pin_iothread (c, name, was->iothread_ids[i], was->iothreads[i], NULL);
 }
 
-static void
-join_missing (GString *msg, GPtrArray *missing)
-{
-  for (guint i = 0; i < missing->len; i++)
-    g_string_append_printf (msg, "%s%s", i ? "; " : "", (char *) missing->pdata[i]);
-}
 
 /* The persistent part: define, read back, verify; on failure the original
  * is defined again and *why says what happened. */
@@ -204,7 +253,7 @@ config_apply (struct vdp_conn *c, const struct vdp_domain_plan *dp, struct loade
     g_string_append_printf (why, "cannot read the domain back: %s", err->message);
   else {
     g_string_append (why, "libvirt did not keep: ");
-    join_missing (why, missing);
+    join_lines (why, missing);
   }
   if (vdp_conn_define (c, l->xml, FALSE, &restore_err))
     g_string_append (why, " (original restored)");
@@ -213,59 +262,83 @@ config_apply (struct vdp_conn *c, const struct vdp_domain_plan *dp, struct loade
   return FALSE;
 }
 
-/* One domain's transaction. */
+/* The scope of a change, for its result and the audit trail. */
+static const char *
+scope_of (gboolean config, gboolean live)
+{
+  return config && live ? "config,live" : live ? "live" : "config";
+}
+
+/* One domain's transaction.  @named: the domain was named (not picked
+ * by --all), so --live on it when it does not run is an error. */
 static void
 apply_one (struct vdp_conn *c, const struct vdp_plan *plan, const struct vdp_domain_plan *dp,
-           struct loaded *l, gboolean validate, const struct vdp_apply_opts *o,
-           GPtrArray *results)
+           struct loaded *l, gboolean validate, gboolean named, const struct vdp_apply_opts *o,
+           struct vdp_sink *sink)
 {
   const char *uri = vdp_conn_uri (c);
   g_autoptr (xmlDoc) patched = xmlCopyDoc (l->doc, 1);
   g_autoptr (GError) err = NULL;
-  g_autofree char *before = NULL, *after = NULL;
+  g_autofree char *before = NULL, *after = NULL, *changed = NULL;
   g_autoptr (GPtrArray) missing = g_ptr_array_new_with_free_func (g_free);
   g_autoptr (GString) why = g_string_new (NULL);
   struct vdp_live_pins was = { 0 }, now = { 0 };
-  gboolean config_done, live_done, running = FALSE, config_applied = FALSE;
+  gboolean config_done, live_done, running, live_wanted, config_applied = FALSE;
   struct vdp_result *r;
 
-  if (dp->skipped) {
-    add_result (results, uri, l->name, VDP_RESULT_UNCHANGED, dp->skip_reason);
+  running = vdp_conn_is_active (c, l->name, NULL) == 1;
+  if (o->live && !running && named) {
+    put_result (sink, uri, l->name, VDP_RESULT_FAILED, "domain is not running: --live needs a "
+                "running guest, as in virsh (--config alone changes its definition)");
     return;
   }
-  if (vdp_xmlpatch_apply (patched, plan, dp, &err) < 0) {
-    add_result (results, uri, l->name, VDP_RESULT_FAILED, err->message);
+  if (dp->skipped) {
+    put_result (sink, uri, l->name, VDP_RESULT_UNCHANGED, dp->skip_reason);
+    return;
+  }
+  if (vdp_xmlpatch_apply (patched, plan, dp, &err) < 0 || !vdp_drift_stamp (patched, &err)) {
+    put_result (sink, uri, l->name, VDP_RESULT_FAILED, err->message);
     return;
   }
   /* what is already in place: the recorded plan and its elements (compared
    * by meaning, since libvirt orders attributes its own way), the pins */
   config_done = !o->config || (l->dom->tuned && g_strcmp0 (l->dom->tuned_hash, dp->hash) == 0
                                && vdp_plan_verify (dp, l->dom, missing));
-  if (o->live && dp->place)
-    running = vdp_conn_is_active (c, l->name, NULL) == 1;
-  live_done = !running || (vdp_conn_get_live_pins (c, l->name, &was, NULL)
-                           && live_matches (dp, &was, missing));
+  live_wanted = o->live && running && dp->place;
+  live_done = !live_wanted || (vdp_conn_get_live_pins (c, l->name, &was, NULL)
+                               && live_matches (dp, &was, missing));
   if (config_done && live_done) {
-    r = add_result (results, uri, l->name, VDP_RESULT_UNCHANGED, NULL);
+    r = vdp_result_new (uri, l->name, VDP_RESULT_UNCHANGED, NULL);
     r->plan = g_strdup (dp->hash);
+    vdp_sink_result (sink, r);
+    vdp_live_pins_clear (&was);
+    return;
+  }
+  /* hand edits of what an earlier apply wrote are not overwritten silently */
+  if (!config_done && l->dom->tuned && (r = refuse_drift (uri, l->name, l->doc, o->overwrite,
+                                                          "apply"))) {
+    vdp_sink_result (sink, r);
     vdp_live_pins_clear (&was);
     return;
   }
   before = vdp_xml_format (l->doc);
   after = vdp_xml_format (patched);
   if (o->dry_run) {
-    r = add_result (results, uri, l->name, VDP_RESULT_WOULD_CHANGE,
-                    !live_done ? "and the live pins" : NULL);
+    r = vdp_result_new (uri, l->name, VDP_RESULT_WOULD_CHANGE,
+                        !live_done ? "and the live pins" : NULL);
     r->plan = g_strdup (dp->hash);
     if (!config_done)
       r->diff = vdp_unified_diff (l->name, before, after, NULL);
+    vdp_sink_result (sink, r);
     vdp_live_pins_clear (&was);
     return;
   }
 
+  changed = config_done ? g_strdup ("") : vdp_drift_changed_keys (l->doc, patched);
   if (!config_done) {
     if (!config_apply (c, dp, l, after, validate, why)) {
-      add_result (results, uri, l->name, VDP_RESULT_FAILED, why->str);
+      put_result (sink, uri, l->name, VDP_RESULT_FAILED, why->str);
+      vdp_audit ("failed", uri, l->name, dp->hash, changed, "config", why->str);
       vdp_live_pins_clear (&was);
       return;
     }
@@ -280,7 +353,7 @@ apply_one (struct vdp_conn *c, const struct vdp_plan *plan, const struct vdp_dom
         g_string_append (why, err->message);
       else {
         g_string_append (why, "the running guest did not keep: ");
-        join_missing (why, missing);
+        join_lines (why, missing);
       }
       live_restore (c, l->name, &was);
       g_string_append (why, " (live pins put back");
@@ -289,18 +362,29 @@ apply_one (struct vdp_conn *c, const struct vdp_plan *plan, const struct vdp_dom
                          ? ", original definition restored)" : "; restoring the definition failed)");
       else
         g_string_append_c (why, ')');
-      add_result (results, uri, l->name, VDP_RESULT_FAILED, why->str);
+      put_result (sink, uri, l->name, VDP_RESULT_FAILED, why->str);
+      vdp_audit ("failed", uri, l->name, dp->hash, changed, scope_of (config_applied, TRUE),
+                 why->str);
       vdp_live_pins_clear (&was);
       vdp_live_pins_clear (&now);
       return;
     }
   }
-  r = add_result (results, uri, l->name, VDP_RESULT_APPLIED,
-                  !o->live ? NULL : running ? "config and live"
-                  : dp->place ? "config; not running" : "config; pins kept");
+  r = vdp_result_new (uri, l->name, VDP_RESULT_APPLIED,
+                      !o->live ? (running && config_applied
+                                  ? "config; the running guest keeps its old settings until it "
+                                    "restarts" : NULL)
+                      : !dp->place ? "config; pins kept"
+                      : running ? "config and live" : "config; not running");
   if (!o->config)
-    g_free (r->message), r->message = g_strdup (running ? "live" : "live: not running, nothing done");
+    g_free (r->message), r->message = g_strdup ("live");
   r->plan = g_strdup (dp->hash);
+  vdp_audit ("applied", uri, l->name, dp->hash, changed,
+             scope_of (config_applied, !live_done), NULL);
+  vdp_sink_result (sink, r);
+  if (!o->live && running && config_applied)
+    warn_domain (sink, l->name, "the running guest keeps its old settings until it restarts "
+                 "(apply --live pins it now)");
   vdp_live_pins_clear (&was);
   vdp_live_pins_clear (&now);
 }
@@ -316,6 +400,19 @@ loaded_clear (struct loaded *l)
   g_free (l->name);
 }
 
+/* Reads domain l->name of @c into @l, within the bounds; FALSE with
+ * @error set. */
+static gboolean
+loaded_read (struct vdp_conn *c, struct loaded *l, GError **error)
+{
+  l->xml = vdp_conn_get_xml (c, l->name, TRUE, error);
+  if (l->xml && vdp_bounds_domain_text (l->xml, l->name, error))
+    l->doc = vdp_xml_read_memory (l->xml, l->name, error);
+  if (l->doc && vdp_bounds_domain_doc (l->doc, l->name, error))
+    l->dom = vdp_domain_parse (l->doc, l->name, error);
+  return l->dom != NULL;
+}
+
 /* Opens the host, finds its topology and stack, lists and reads its
  * domains: fills @docs/@in (as many as @n), the stack in @caps
  * (@validate: the daemon's schema knows the plan's elements) and each
@@ -325,7 +422,7 @@ static struct vdp_host *
 load_host (const struct vdp_host_spec *spec, const char *const *names,
            const struct vdp_apply_opts *o, struct loaded **docs, struct vdp_plan_input **in,
            unsigned *n, struct vdp_caps *caps, gboolean *validate, GPtrArray *warnings,
-           GPtrArray *results)
+           struct vdp_sink *sink)
 {
   g_autoptr (GError) err = NULL;
   g_autoptr (vdp_host) h = vdp_host_open (spec, &o->host, &err);
@@ -334,17 +431,18 @@ load_host (const struct vdp_host_spec *spec, const char *const *names,
 
   *n = 0;
   if (h == NULL) {
-    add_result (results, spec->uri ? spec->uri : "", NULL, VDP_RESULT_FAILED, err->message);
+    put_result (sink, spec->uri ? spec->uri : "", NULL, VDP_RESULT_FAILED, err->message);
     return NULL;
   }
   c = vdp_host_conn (h);
+  vdp_sink_set_uri (sink, vdp_conn_uri (c));
   if (vdp_host_topology (h, &err) == NULL || !vdp_host_stack (h, caps, validate, NULL, &err)
-      || (todo = target_names (c, names, o->state, &err)) == NULL) {
-    add_result (results, vdp_conn_uri (c), NULL, VDP_RESULT_FAILED, err->message);
+      || (todo = vdp_fleet_domains (c, names, o->state, &err)) == NULL) {
+    put_result (sink, vdp_conn_uri (c), NULL, VDP_RESULT_FAILED, err->message);
     vdp_host_take_warnings (h, warnings);
     return NULL;
   }
-  vdp_progress_add_domains (o->progress, todo->len);
+  vdp_sink_order (sink, todo);
 
   *docs = g_new0 (struct loaded, MAX (todo->len, 1));
   *in = g_new0 (struct vdp_plan_input, MAX (todo->len, 1));
@@ -353,14 +451,8 @@ load_host (const struct vdp_host_spec *spec, const char *const *names,
     g_autoptr (GError) e = NULL;
 
     l->name = g_strdup (todo->pdata[i]);
-    l->xml = vdp_conn_get_xml (c, l->name, TRUE, &e);
-    if (l->xml)
-      l->doc = vdp_xml_read_memory (l->xml, l->name, &e);
-    if (l->doc)
-      l->dom = vdp_domain_parse (l->doc, l->name, &e);
-    if (l->dom == NULL) {
-      add_result (results, vdp_conn_uri (c), l->name, VDP_RESULT_FAILED, e->message);
-      vdp_progress_domain_done (o->progress);
+    if (!loaded_read (c, l, &e)) {
+      put_result (sink, vdp_conn_uri (c), l->name, VDP_RESULT_FAILED, e->message);
       loaded_clear (l);
       memset (l, 0, sizeof (*l));
       continue;
@@ -378,9 +470,9 @@ struct domain_pool {
   struct vdp_conn *c;
   const struct vdp_plan *plan;
   struct loaded *docs;
-  gboolean validate;
+  gboolean validate, named;
   const struct vdp_apply_opts *o;
-  GPtrArray **each;         /* results per domain */
+  struct vdp_sink *sink;
 };
 
 static void
@@ -389,13 +481,16 @@ domain_worker (gpointer item, gpointer user)
   struct domain_pool *p = user;
   unsigned i = GPOINTER_TO_UINT (item) - 1;
 
-  apply_one (p->c, p->plan, &p->plan->domains[i], &p->docs[i], p->validate, p->o, p->each[i]);
-  vdp_progress_domain_done (p->o->progress);
+  /* after SIGINT no transaction starts; those running finish */
+  if (vdp_interrupted ())
+    return;
+  apply_one (p->c, p->plan, &p->plan->domains[i], &p->docs[i], p->validate, p->named, p->o,
+             p->sink);
 }
 
 void
 vdp_fleet_apply (const struct vdp_host_spec *host, const char *const *names,
-                 const struct vdp_apply_opts *o, GPtrArray *results)
+                 const struct vdp_apply_opts *o, struct vdp_sink *sink)
 {
   g_autoptr (GError) err = NULL;
   g_autofree struct loaded *docs = NULL;
@@ -406,31 +501,27 @@ vdp_fleet_apply (const struct vdp_host_spec *host, const char *const *names,
   unsigned n = 0;
   g_autoptr (GPtrArray) warnings = g_ptr_array_new_with_free_func (g_free);
   g_autoptr (vdp_host) h = load_host (host, names, o, &docs, &in, &n, &caps, &validate, warnings,
-                                      results);
+                                      sink);
   struct vdp_conn *c = h ? vdp_host_conn (h) : NULL;
 
   if (h == NULL) {
-    merge_warnings (o->warnings, warnings);
+    vdp_sink_warnings (sink, warnings);
     return;
   }
   if (n > 0) {
     plan = vdp_plan_compute (vdp_host_topology (h, NULL), o->policy, &caps, in, n, &err);
     if (plan == NULL) {
-      add_result (results, vdp_conn_uri (c), NULL, VDP_RESULT_FAILED, err->message);
-      for (unsigned i = 0; i < n; i++)
-        vdp_progress_domain_done (o->progress);
+      put_result (sink, vdp_conn_uri (c), NULL, VDP_RESULT_FAILED, err->message);
     } else {
-      struct domain_pool pool = { c, plan, docs, validate, o, NULL };
-      g_autofree GPtrArray **each = g_new0 (GPtrArray *, n);
+      struct domain_pool pool = { c, plan, docs, validate, names != NULL, o, sink };
 
-      for (unsigned i = 0; i < n; i++) {
+      for (unsigned i = 0; i < n; i++)
         for (guint k = 0; k < plan->domains[i].warnings->len; k++)
           g_ptr_array_add (warnings, g_strdup (plan->domains[i].warnings->pdata[k]));
-        each[i] = vdp_results_new ();
-      }
+      vdp_sink_warnings (sink, warnings);
       /* the plan was made for the whole host; the transactions are
-       * independent and may run side by side, results kept in order */
-      pool.each = each;
+       * independent and may run side by side, each result given as it
+       * ends (the sink puts them in order) */
       if (o->jobs > 1 && n > 1) {
         GThreadPool *tp = g_thread_pool_new (domain_worker, &pool, (gint) MIN (o->jobs, n),
                                              TRUE, NULL);
@@ -441,31 +532,52 @@ vdp_fleet_apply (const struct vdp_host_spec *host, const char *const *names,
         for (unsigned i = 0; i < n; i++)
           domain_worker (GUINT_TO_POINTER (i + 1), &pool);
       }
-      for (unsigned i = 0; i < n; i++)
-        g_ptr_array_extend_and_steal (results, each[i]);
     }
   }
   g_clear_pointer (&plan, vdp_plan_free);
   for (unsigned i = 0; i < n; i++)
     loaded_clear (&docs[i]);
-  merge_warnings (o->warnings, warnings);
+  vdp_sink_warnings (sink, warnings);
+}
+
+/* Findings of running guests whose live settings differ from their
+ * definitions. */
+static void
+check_live (struct vdp_conn *c, const struct loaded *docs, unsigned n, GPtrArray *findings)
+{
+  for (unsigned i = 0; i < n && !vdp_interrupted (); i++) {
+    g_autofree char *xml = NULL;
+    g_autoptr (xmlDoc) doc = NULL;
+    g_autoptr (vdp_domain) live = NULL;
+
+    if (vdp_conn_is_active (c, docs[i].name, NULL) != 1)
+      continue;
+    xml = vdp_conn_get_xml (c, docs[i].name, FALSE, NULL);
+    if (xml && vdp_bounds_domain_text (xml, docs[i].name, NULL))
+      doc = vdp_xml_read_memory (xml, docs[i].name, NULL);
+    if (doc)
+      live = vdp_domain_parse (doc, docs[i].name, NULL);
+    if (live)
+      vdp_lint_live (docs[i].dom, live, findings);
+  }
 }
 
 void
 vdp_fleet_check (const struct vdp_host_spec *host, const char *const *names,
-                 const struct vdp_apply_opts *o, GPtrArray *findings, GPtrArray *results)
+                 const struct vdp_apply_opts *o, struct vdp_sink *sink)
 {
   g_autofree struct loaded *docs = NULL;
   g_autofree struct vdp_plan_input *in = NULL;
   g_autoptr (vdp_plan) plan = NULL;
+  g_autoptr (GPtrArray) findings = vdp_findings_new ();
   struct vdp_caps caps;
   gboolean validate = FALSE;
   unsigned n = 0;
   g_autoptr (GPtrArray) warnings = g_ptr_array_new_with_free_func (g_free);
   g_autoptr (vdp_host) h = load_host (host, names, o, &docs, &in, &n, &caps, &validate, warnings,
-                                      results);
+                                      sink);
 
-  merge_warnings (o->warnings, warnings);
+  vdp_sink_warnings (sink, warnings);
   if (h == NULL)
     return;
   if (n > 0) {
@@ -474,17 +586,179 @@ vdp_fleet_check (const struct vdp_host_spec *host, const char *const *names,
      * satisfied on is audited without it */
     plan = vdp_plan_compute (topo, o->policy, &caps, in, n, NULL);
     vdp_lint_domains (topo, &caps, in, n, plan, findings);
+    check_live (vdp_host_conn (h), docs, n, findings);
   }
-  for (unsigned i = 0; i < n; i++)
-    vdp_progress_domain_done (o->progress);
+  vdp_sink_findings (sink, findings);
   g_clear_pointer (&plan, vdp_plan_free);
   for (unsigned i = 0; i < n; i++)
     loaded_clear (&docs[i]);
 }
 
+/* ---- revert ----------------------------------------------------------------- */
+
+/* The set a thread had before it was pinned: @pin, else the domain's
+ * <vcpu cpuset>, else every CPU of the host (borrowed). */
+static hwloc_const_bitmap_t
+unpinned (hwloc_const_bitmap_t pin, const struct vdp_domain *orig, hwloc_const_bitmap_t all)
+{
+  return pin ? pin : orig->vcpu_cpuset ? orig->vcpu_cpuset : all;
+}
+
+/* Undoes apply on running guest @name: the pins of @orig (the definition
+ * as it was before apply; unpinned threads get the host's CPUs) and no
+ * IOThread @orig does not have; verified by reading them back. */
+static gboolean
+live_revert (struct vdp_conn *c, const char *name, const struct vdp_domain *orig,
+             const struct vdp_live_pins *was, GError **error)
+{
+  g_auto (VdpBitmap) all = vdp_conn_all_cpus (c);
+  g_autofree gboolean *keep = g_new0 (gboolean, was->n_iothreads + 1);
+  struct vdp_live_pins now = { 0 };
+  gboolean ok = TRUE;
+
+  for (unsigned i = 0; i < was->n_iothreads; i++) {
+    unsigned id = was->iothread_ids[i];
+    if (orig->n_iothreadids)
+      for (unsigned k = 0; k < orig->n_iothreadids; k++)
+        keep[i] |= orig->iothreadids[k] == id;
+    else
+      keep[i] = id <= orig->iothreads;
+    if (!keep[i] && !vdp_conn_del_iothread (c, name, id, error))
+      return FALSE;
+  }
+  for (unsigned v = 0; v < was->n_vcpus; v++)
+    if (!vdp_conn_pin_vcpu (c, name, v, unpinned (v < orig->vcpus ? orig->vcpupin[v] : NULL,
+                                                    orig, all), error))
+      return FALSE;
+  if (!vdp_conn_pin_emulator (c, name, unpinned (orig->emulatorpin, orig, all), error))
+    return FALSE;
+  for (unsigned i = 0; i < was->n_iothreads; i++) {
+    hwloc_const_bitmap_t pin = NULL;
+    if (!keep[i])
+      continue;
+    for (unsigned k = 0; k < orig->n_iothreadpin; k++)
+      if (orig->iothreadpin_id[k] == was->iothread_ids[i])
+        pin = orig->iothreadpin[k];
+    if (!vdp_conn_pin_iothread (c, name, was->iothread_ids[i], unpinned (pin, orig, all), error))
+      return FALSE;
+  }
+  if (!vdp_conn_get_live_pins (c, name, &now, error))
+    return FALSE;
+  for (unsigned i = 0; i < now.n_iothreads && ok; i++)
+    for (unsigned k = 0; k < was->n_iothreads; k++)
+      if (!keep[k] && was->iothread_ids[k] == now.iothread_ids[i]) {
+        g_set_error (error, VDP_ERROR, VDP_ERROR_RUNTIME,
+                     "the running guest kept IOThread %u", now.iothread_ids[i]);
+        ok = FALSE;
+      }
+  for (unsigned v = 0; v < now.n_vcpus && ok; v++) {
+    hwloc_const_bitmap_t want = unpinned (v < orig->vcpus ? orig->vcpupin[v] : NULL, orig, all);
+    if (!hwloc_bitmap_isincluded (now.vcpus[v], want) || !hwloc_bitmap_isincluded (want, now.vcpus[v])) {
+      g_set_error (error, VDP_ERROR, VDP_ERROR_RUNTIME,
+                   "the running guest did not keep the pin of vCPU %u", v);
+      ok = FALSE;
+    }
+  }
+  vdp_live_pins_clear (&now);
+  return ok;
+}
+
+/* One domain's revert transaction. */
+static void
+revert_one (struct vdp_conn *c, const char *name, gboolean named, const struct vdp_apply_opts *o,
+            struct vdp_sink *sink)
+{
+  const char *uri = vdp_conn_uri (c);
+  g_autoptr (GError) e = NULL;
+  g_autofree char *xml = vdp_conn_get_xml (c, name, TRUE, &e);
+  g_autoptr (xmlDoc) doc = NULL, orig = NULL;
+  g_autoptr (vdp_domain) orig_dom = NULL;
+  g_autofree char *restored = NULL, *changed = NULL;
+  struct vdp_live_pins was = { 0 };
+  struct vdp_result *r;
+  gboolean running, config_done = FALSE;
+  int rc;
+
+  if (xml && vdp_bounds_domain_text (xml, name, &e))
+    doc = vdp_xml_read_memory (xml, name, &e);
+  if (doc == NULL) {
+    put_result (sink, uri, name, VDP_RESULT_FAILED, e->message);
+    return;
+  }
+  running = vdp_conn_is_active (c, name, NULL) == 1;
+  if (o->live && !running && named) {
+    put_result (sink, uri, name, VDP_RESULT_FAILED, "domain is not running: --live needs a "
+                "running guest, as in virsh (--config alone changes its definition)");
+    return;
+  }
+  orig = xmlCopyDoc (doc, 1);
+  rc = vdp_xmlpatch_revert (orig, &e);
+  if (rc < 0) {
+    put_result (sink, uri, name, VDP_RESULT_FAILED, e->message);
+    return;
+  }
+  if (rc == 0) {
+    put_result (sink, uri, name, VDP_RESULT_NOT_TUNED, "never tuned by virt-dataplane");
+    return;
+  }
+  if ((r = refuse_drift (uri, name, doc, o->overwrite, "revert"))) {
+    vdp_sink_result (sink, r);
+    return;
+  }
+  restored = vdp_xml_format (orig);
+  changed = vdp_drift_changed_keys (doc, orig);
+  if (o->dry_run) {
+    g_autofree char *now = vdp_xml_format (doc);
+    r = vdp_result_new (uri, name, VDP_RESULT_WOULD_CHANGE,
+                        o->live && running ? "and the live pins" : NULL);
+    if (o->config)
+      r->diff = vdp_unified_diff (name, now, restored, NULL);
+    vdp_sink_result (sink, r);
+    return;
+  }
+  if (o->config) {
+    if (!vdp_conn_define (c, restored, FALSE, &e)) {
+      g_autofree char *msg = g_strdup_printf ("%s (domain left as it was)", e->message);
+      put_result (sink, uri, name, VDP_RESULT_FAILED, msg);
+      return;
+    }
+    config_done = TRUE;
+  }
+  if (o->live && running) {
+    orig_dom = vdp_domain_parse (orig, name, &e);
+    if (orig_dom == NULL || !vdp_conn_get_live_pins (c, name, &was, &e)
+        || !live_revert (c, name, orig_dom, &was, &e)) {
+      g_autoptr (GString) why = g_string_new (e ? e->message : "cannot revert the live pins");
+      if (was.vcpus)
+        live_restore (c, name, &was);
+      g_string_append (why, " (live pins put back");
+      if (config_done)
+        g_string_append (why, vdp_conn_define (c, xml, FALSE, NULL)
+                         ? ", tuned definition restored)" : "; restoring the definition failed)");
+      else
+        g_string_append_c (why, ')');
+      put_result (sink, uri, name, VDP_RESULT_FAILED, why->str);
+      vdp_audit ("failed", uri, name, NULL, changed, scope_of (config_done, TRUE), why->str);
+      vdp_live_pins_clear (&was);
+      return;
+    }
+    vdp_live_pins_clear (&was);
+  }
+  r = vdp_result_new (uri, name, VDP_RESULT_REVERTED,
+                      !o->live ? (running ? "config; the running guest keeps its tuned settings "
+                                            "until it restarts" : NULL)
+                      : !o->config ? "live" : running ? "config and live" : "config; not running");
+  vdp_audit ("reverted", uri, name, NULL, changed, scope_of (config_done, o->live && running),
+             NULL);
+  vdp_sink_result (sink, r);
+  if (!o->live && running)
+    warn_domain (sink, name, "the running guest keeps its tuned settings until it restarts "
+                 "(revert --live undoes them now)");
+}
+
 void
-vdp_fleet_revert (const struct vdp_host_spec *host, const char *const *names, int state,
-                  gboolean dry_run, struct vdp_progress *progress, GPtrArray *results)
+vdp_fleet_revert (const struct vdp_host_spec *host, const char *const *names,
+                  const struct vdp_apply_opts *o, struct vdp_sink *sink)
 {
   g_autoptr (GError) err = NULL;
   g_autoptr (vdp_host) h = vdp_host_open (host, NULL, &err);
@@ -492,130 +766,16 @@ vdp_fleet_revert (const struct vdp_host_spec *host, const char *const *names, in
   struct vdp_conn *c = h ? vdp_host_conn (h) : NULL;
 
   if (h == NULL) {
-    add_result (results, host->uri ? host->uri : "", NULL, VDP_RESULT_FAILED, err->message);
+    put_result (sink, host->uri ? host->uri : "", NULL, VDP_RESULT_FAILED, err->message);
     return;
   }
-  todo = target_names (c, names, state, &err);
+  vdp_sink_set_uri (sink, vdp_conn_uri (c));
+  todo = vdp_fleet_domains (c, names, o->state, &err);
   if (todo == NULL) {
-    add_result (results, vdp_conn_uri (c), NULL, VDP_RESULT_FAILED, err->message);
+    put_result (sink, vdp_conn_uri (c), NULL, VDP_RESULT_FAILED, err->message);
     return;
   }
-  vdp_progress_add_domains (progress, todo->len);
-  for (guint i = 0; i < todo->len; i++) {
-    const char *name = todo->pdata[i];
-    g_autoptr (GError) e = NULL;
-    g_autofree char *xml = vdp_conn_get_xml (c, name, TRUE, &e);
-    g_autoptr (xmlDoc) doc = xml ? vdp_xml_read_memory (xml, name, &e) : NULL;
-    g_autofree char *restored = NULL;
-    int rc;
-
-    vdp_progress_domain_done (progress);
-    if (doc == NULL) {
-      add_result (results, vdp_conn_uri (c), name, VDP_RESULT_FAILED, e->message);
-      continue;
-    }
-    rc = vdp_xmlpatch_revert (doc, &e);
-    if (rc < 0) {
-      add_result (results, vdp_conn_uri (c), name, VDP_RESULT_FAILED, e->message);
-      continue;
-    }
-    if (rc == 0) {
-      add_result (results, vdp_conn_uri (c), name, VDP_RESULT_NOT_TUNED,
-                  "never tuned by virt-dataplane");
-      continue;
-    }
-    restored = vdp_xml_format (doc);
-    if (dry_run) {
-      g_autoptr (xmlDoc) cur = vdp_xml_read_memory (xml, name, NULL);
-      g_autofree char *now = cur ? vdp_xml_format (cur) : g_strdup (xml);
-      struct vdp_result *r = add_result (results, vdp_conn_uri (c), name,
-                                         VDP_RESULT_WOULD_CHANGE, NULL);
-      r->diff = vdp_unified_diff (name, now, restored, NULL);
-      continue;
-    }
-    if (!vdp_conn_define (c, restored, FALSE, &e)) {
-      g_autofree char *msg = g_strdup_printf ("%s (domain left as it was)", e->message);
-      add_result (results, vdp_conn_uri (c), name, VDP_RESULT_FAILED, msg);
-      continue;
-    }
-    add_result (results, vdp_conn_uri (c), name, VDP_RESULT_REVERTED, NULL);
-  }
-}
-
-/* ---- progress ------------------------------------------------------------- */
-
-struct vdp_progress {
-  GMutex lock;
-  const char *prog, *verb;
-  unsigned hosts, hosts_done, domains, domains_done;
-  gboolean shown;
-};
-
-struct vdp_progress *
-vdp_progress_new (const char *prog, const char *verb, unsigned hosts, gboolean enabled)
-{
-  struct vdp_progress *p;
-
-  if (!enabled)
-    return NULL;
-  p = g_new0 (struct vdp_progress, 1);
-  g_mutex_init (&p->lock);
-  p->prog = prog;
-  p->verb = verb;
-  p->hosts = hosts;
-  return p;
-}
-
-/* Rewrites the line (under p->lock). */
-static void
-progress_show (struct vdp_progress *p)
-{
-  fprintf (stderr, "\r%s: %s: %u/%u host%s, %u/%u domain%s", p->prog, p->verb, p->hosts_done,
-           p->hosts, p->hosts == 1 ? "" : "s", p->domains_done, p->domains,
-           p->domains == 1 ? "" : "s");
-  fflush (stderr);
-  p->shown = TRUE;
-}
-
-static void
-progress_add (struct vdp_progress *p, unsigned *counter, unsigned n)
-{
-  if (p == NULL)
-    return;
-  g_mutex_lock (&p->lock);
-  *counter += n;
-  progress_show (p);
-  g_mutex_unlock (&p->lock);
-}
-
-void
-vdp_progress_add_domains (struct vdp_progress *p, unsigned n)
-{
-  if (p)
-    progress_add (p, &p->domains, n);
-}
-
-void
-vdp_progress_domain_done (struct vdp_progress *p)
-{
-  if (p)
-    progress_add (p, &p->domains_done, 1);
-}
-
-void
-vdp_progress_host_done (struct vdp_progress *p)
-{
-  if (p)
-    progress_add (p, &p->hosts_done, 1);
-}
-
-void
-vdp_progress_free (struct vdp_progress *p)
-{
-  if (p == NULL)
-    return;
-  if (p->shown)
-    fprintf (stderr, "\n");
-  g_mutex_clear (&p->lock);
-  g_free (p);
+  vdp_sink_order (sink, todo);
+  for (guint i = 0; i < todo->len && !vdp_interrupted (); i++)
+    revert_one (c, todo->pdata[i], names != NULL, o, sink);
 }

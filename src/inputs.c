@@ -5,9 +5,17 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "bounds.h"
 #include "domain.h"
+#include "fleet.h"
 #include "inputs.h"
+#include "util/cleanup.h"
 #include "util/error.h"
+
+/* The host plan -c read its topology from, kept for reading its domains,
+ * and what its stack is. */
+static struct vdp_host *kept_host;
+static char *kept_stack_origin;
 
 /* The topology, stack and device hints of the one host the globals name,
  * as the host module finds them; the topology is the caller's copy. */
@@ -21,23 +29,64 @@ load_for_host (const struct vdp_globals *g, const char *target, gboolean force,
   g_autoptr (GPtrArray) warnings = g_ptr_array_new_with_free_func (g_free);
   g_autofree char *xml = NULL;
   const struct vdp_topology *t;
+  const char *stack_origin = NULL;
   gboolean validate;
 
   vdp_conn_init ();
   h = vdp_host_open (spec, &o, error);
   if (h == NULL || (t = vdp_host_topology (h, error)) == NULL
-      || !vdp_host_stack (h, caps, &validate, NULL, error))
+      || !vdp_host_stack (h, caps, &validate, &stack_origin, error))
     return NULL;
+  g_free (kept_stack_origin);
+  kept_stack_origin = g_strdup (stack_origin);
   /* the host's own hints come before --device's */
   vdp_device_hints_insert (devices, 0, (const struct vdp_device_hint *) spec->devices->data,
                            spec->devices->len);
   vdp_host_take_warnings (h, warnings);
   for (guint i = 0; !g->quiet && i < warnings->len; i++)
     fprintf (stderr, "%s: warning: %s\n", g->prog, (char *) warnings->pdata[i]);
-  if (t->kind == VDP_TOPOLOGY_HOST)
+  if (t->kind != VDP_TOPOLOGY_HOST)
+    xml = vdp_topology_export_xml (t);
+  g_clear_pointer (&kept_host, vdp_host_free);
+  kept_host = g_steal_pointer (&h);
+  if (xml == NULL)
     return vdp_topology_load_host (NULL, error);
-  xml = vdp_topology_export_xml (t);
   return vdp_topology_load_xml_buffer (xml, t->kind, t->source, error);
+}
+
+/* The stack of this machine, found once: libvirt's library and the
+ * installed QEMU; FALSE when no QEMU is installed. */
+static gboolean
+local_stack (struct vdp_caps *caps)
+{
+  static gsize once;
+  static gboolean found;
+  static unsigned long qemu;
+
+  if (g_once_init_enter (&once)) {
+    found = vdp_caps_installed_qemu (&qemu, NULL);
+    g_once_init_leave (&once, 1);
+  }
+  if (found)
+    vdp_caps_from_versions (caps, vdp_conn_library_version (), qemu);
+  return found;
+}
+
+char *
+vdp_inputs_target_origin (const struct vdp_globals *g, const char *target,
+                          const struct vdp_caps *caps)
+{
+  g_autofree char *d = vdp_caps_describe (caps);
+  struct vdp_caps here;
+
+  if (target)
+    return g_strdup_printf ("%s (--target %s)", d, target);
+  if (g->hosts->len && kept_stack_origin)
+    return g_strdup_printf ("the stack of host '%s': %s", vdp_host_uri (kept_host),
+                            kept_stack_origin);
+  if (local_stack (&here))
+    return g_strdup_printf ("%s (installed on this machine; --target newest for the newest)", d);
+  return g_strdup_printf ("%s (the newest: no QEMU installed on this machine)", d);
 }
 
 int
@@ -47,7 +96,9 @@ vdp_inputs_load (const struct vdp_globals *g, const char *cmd, const char *targe
 {
   g_autoptr (GError) err = NULL;
 
-  vdp_caps_from_versions (caps, VDP_CAPS_NEWEST_LIBVIRT, VDP_CAPS_NEWEST_QEMU);
+  /* without --target: this machine's stack when it has one, else the newest */
+  if (!local_stack (caps))
+    vdp_caps_from_versions (caps, VDP_CAPS_NEWEST_LIBVIRT, VDP_CAPS_NEWEST_QEMU);
   if (target && !vdp_caps_parse_target (target, caps, &err)) {
     vdp_usage_error (g, cmd, "%s", err->message);
     return VDP_EXIT_USAGE;
@@ -106,8 +157,9 @@ vdp_domain_files_load (GPtrArray *files, const vdp_topology *topo, GArray *devic
   for (guint i = 0; i < files->len; i++) {
     struct vdp_domain_file *f = &out[i];
     f->file = files->pdata[i];
-    f->doc = vdp_xml_read_file (f->file, error);
-    if (f->doc)
+    if (vdp_bounds_file (f->file, "domain file", VDP_BOUND_DOMAIN_BYTES, error))
+      f->doc = vdp_xml_read_file (f->file, error);
+    if (f->doc && vdp_bounds_domain_doc (f->doc, f->file, error))
       f->dom = vdp_domain_parse (f->doc, f->file, error);
     if (f->dom == NULL)
       return FALSE;
@@ -118,6 +170,42 @@ vdp_domain_files_load (GPtrArray *files, const vdp_topology *topo, GArray *devic
     in[i].dom = f->dom;
     in[i].hints = f->hints;
   }
+  return TRUE;
+}
+
+gboolean
+vdp_domain_host_load (const char *const *names, int state, GPtrArray *warnings,
+                      GPtrArray **loaded, struct vdp_domain_file **out,
+                      struct vdp_plan_input **in, GError **error)
+{
+  struct vdp_conn *c;
+  GPtrArray *todo;
+
+  g_return_val_if_fail (kept_host != NULL, FALSE);
+  c = vdp_host_conn (kept_host);
+  todo = vdp_fleet_domains (c, names, state, error);
+  if (todo == NULL)
+    return FALSE;
+  *loaded = todo;
+  *out = g_new0 (struct vdp_domain_file, todo->len + 1);
+  *in = g_new0 (struct vdp_plan_input, todo->len + 1);
+  for (guint i = 0; i < todo->len; i++) {
+    struct vdp_domain_file *f = &(*out)[i];
+    g_autofree char *xml = NULL;
+
+    f->file = todo->pdata[i];
+    xml = vdp_conn_get_xml (c, f->file, TRUE, error);
+    if (xml && vdp_bounds_domain_text (xml, f->file, error))
+      f->doc = vdp_xml_read_memory (xml, f->file, error);
+    if (f->doc && vdp_bounds_domain_doc (f->doc, f->file, error))
+      f->dom = vdp_domain_parse (f->doc, f->file, error);
+    if (f->dom == NULL)
+      return FALSE;
+    f->hints = vdp_host_disk_hints (kept_host, f->dom, warnings);
+    (*in)[i].dom = f->dom;
+    (*in)[i].hints = f->hints;
+  }
+  vdp_host_take_warnings (kept_host, warnings);
   return TRUE;
 }
 

@@ -12,7 +12,8 @@
 #include "policy.h"
 #include "topology.h"
 
-/* Loads the stack to plan for (@target, else the newest), the host topology
+/* Loads the stack to plan for (@target; else with a host its own; else
+ * this machine's when QEMU is installed; else the newest), the host topology
  * (--topology, else this machine's), the profile @profile (NULL: the
  * default; @force lets it replace pins virt-dataplane did not write) and
  * checks @devices (struct vdp_device_hint) against the topology.  With one
@@ -35,6 +36,11 @@ int vdp_inputs_load_hosts (const struct vdp_globals *g, const char *cmd, const c
                            const char *profile, gboolean force, GArray *devices,
                            struct vdp_host_opts *hosts, vdp_policy **policy);
 
+/* What vdp_inputs_load() chose as the stack (@caps) and why: "libvirt
+ * 9.0.0, QEMU 7.2.0 (installed on this machine; ...)" (g_free). */
+char *vdp_inputs_target_origin (const struct vdp_globals *g, const char *target,
+                                const struct vdp_caps *caps);
+
 /* A domain XML file read for planning. */
 struct vdp_domain_file {
   const char *file;
@@ -51,3 +57,14 @@ gboolean vdp_domain_files_load (GPtrArray *files, const vdp_topology *topo, GArr
                                 GPtrArray *warnings, struct vdp_domain_file *out,
                                 struct vdp_plan_input *in, GError **error);
 void vdp_domain_files_clear (struct vdp_domain_file *f, unsigned n);
+
+/* Reads the domains @names (names, IDs or UUIDs; NULL: every persistent
+ * domain in @state, a VdpDomainState) of the host vdp_inputs_load() read
+ * (with one host named), with each disk placed on that host: *loaded
+ * gets their names (the files of *out, a GPtrArray the caller frees
+ * after *out), *out and *in are allocated (loaded->len entries; free
+ * with vdp_domain_files_clear() and g_free()).  Stops at the first domain
+ * that cannot be read, with @error set. */
+gboolean vdp_domain_host_load (const char *const *names, int state, GPtrArray *warnings,
+                               GPtrArray **loaded, struct vdp_domain_file **out,
+                               struct vdp_plan_input **in, GError **error);

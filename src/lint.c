@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <string.h>
 
+#include "drift.h"
 #include "lint.h"
 #include "util/cleanup.h"
 #include "util/cpuset.h"
@@ -15,7 +16,7 @@ enum {
   R_IOTHREADS_UNUSED, R_DISK_NO_IOTHREAD, R_IOTHREADPIN_ON_VCPUS, R_EMULATOR_SPANS_NODES,
   R_VCPUS_OFF_DISK_NODE, R_MEMORY_OFF_VCPU_NODE, R_NATIVE_WITHOUT_DIRECT, R_WRITEBACK_RAW,
   R_THREADS_WITH_MAPPING, R_QUEUES, R_TOO_MANY_IOTHREADS, R_SHARED_DEDICATED_PU, R_DRIFT,
-  R_MAPPING_DROPPED, R_LAST
+  R_MAPPING_DROPPED, R_LIVE_DIFFERS, R_LAST
 };
 
 const struct vdp_lint_rule vdp_lint_rules[] = {
@@ -57,11 +58,14 @@ const struct vdp_lint_rule vdp_lint_rules[] = {
     "give each dedicated vCPU a PU of its own (virt-dataplane apply --all)" },
   [R_DRIFT] = { "VDP013", "drift", VDP_SEVERITY_WARNING,
     "a tuned domain no longer matches its plan",
-    "apply again, or revert" },
+    "apply --force again, or revert --force (both overwrite hand edits)" },
   [R_MAPPING_DROPPED] = { "VDP014", "mapping-not-supported", VDP_SEVERITY_ERROR,
     "IOThread virtqueue mapping that this stack drops (disks: libvirt 10.0 and QEMU 9.0; "
     "virtio-scsi: libvirt 11.2 and QEMU 10.0)",
     "use iothread= on this stack (virt-dataplane apply), or upgrade" },
+  [R_LIVE_DIFFERS] = { "VDP015", "live-differs", VDP_SEVERITY_WARNING,
+    "a running guest's live settings differ from its definition (it keeps them until it restarts)",
+    "restart the guest, or apply --live (revert --live) to make the running guest match" },
   [R_LAST] = { NULL, NULL, 0, NULL, NULL },
 };
 
@@ -298,4 +302,22 @@ vdp_lint_domains (const struct vdp_topology *topo, const struct vdp_caps *caps,
       }
     }
   }
+}
+
+void
+vdp_lint_live (const struct vdp_domain *persistent, const struct vdp_domain *live,
+               GPtrArray *findings)
+{
+  g_autoptr (GHashTable) p = vdp_drift_state (persistent);
+  g_autoptr (GHashTable) l = vdp_drift_state (live);
+  g_autoptr (GPtrArray) lines = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GString) what = g_string_new (NULL);
+
+  vdp_drift_compare (l, p, "live", "in the definition", NULL, lines);
+  if (lines->len == 0)
+    return;
+  for (guint i = 0; i < lines->len; i++)
+    g_string_append_printf (what, "%s%s", i ? "; " : "", (char *) lines->pdata[i]);
+  add (findings, R_LIVE_DIFFERS, persistent, "domain", "the running guest differs from its "
+       "definition: %s", what->str);
 }

@@ -47,3 +47,9 @@ void vdp_lint_domains (const struct vdp_topology *topo, const struct vdp_caps *c
                        const struct vdp_plan *plan, GPtrArray *findings);
 
 GPtrArray *vdp_findings_new (void);
+
+/* Audits a running guest: its @live settings (the live XML) against its
+ * @persistent definition; a finding when any pin, IOThread, memory
+ * binding or disk driver setting differs. */
+void vdp_lint_live (const struct vdp_domain *persistent, const struct vdp_domain *live,
+                    GPtrArray *findings);

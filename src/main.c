@@ -3,10 +3,12 @@
 #include <config.h>
 
 #include <locale.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "commands.h"
+#include "conn.h"
 #include "util/error.h"
 
 static void
@@ -30,8 +32,15 @@ usage (FILE *out)
            "                              libvirt's default URI)\n"
            " --hosts <file>               read hosts from a file, one per line:\n"
            "                              URI [topology=FILE] [device=PATH=DEVNAME]...\n"
-           " -j, --jobs <n>               work on n hosts at once (apply, revert)\n"
-           " --json                       machine-readable output\n"
+           " -j, --jobs <n>               work on n hosts at once (one host: n of its\n"
+           "                              domains' transactions at once)\n"
+           " --timeout <seconds>          per host: give up connecting, or on a host that\n"
+           "                              stops answering, after this long (default %d;\n"
+           "                              0: never)\n"
+           " --state running|shutoff      only the domains in that state (implies --all)\n"
+           " --json                       machine-readable output (streams: one object\n"
+           "                              per line)\n"
+           " --color auto|always|never    colour diffs (auto: on a terminal)\n"
            " -v, --verbose                more detail (repeatable)\n"
            " -q, --quiet                  no warnings\n"
            " --list-commands              print the command names, one per line\n"
@@ -40,46 +49,34 @@ usage (FILE *out)
            " -h, --help                   display this help\n"
            " -V, --version                display version\n"
            "\n"
+           "Exit status: 0 done, 1 check findings, 2 an input, host or domain failed,\n"
+           "3 dry run with changes pending, 64 usage error, 130 interrupted.\n"
+           "\n"
            "Run '%s <command> --help' for a command's options.\n"
-           "For more details see virt-dataplane(1).\n", PACKAGE_NAME);
+           "For more details see virt-dataplane(1).\n", VDP_CONN_TIMEOUT_DEFAULT, PACKAGE_NAME);
 }
 
 static const struct option main_options[] = {
   VDP_GLOBAL_LONGOPTS,
-  { "list-commands", no_argument, NULL, VDP_OPT_LIST_COMMANDS },
   { NULL, 0, NULL, 0 },
 };
-
-static gboolean
-main_option (int opt, const char *arg, void *data, GError **error)
-{
-  if (opt == VDP_OPT_LIST_COMMANDS) {
-    for (const struct vdp_command *const *c = vdp_commands; *c; c++)
-      printf ("%s\n", (*c)->name);
-    *(gboolean *) data = TRUE;
-    return TRUE;
-  }
-  g_set_error (error, VDP_ERROR, VDP_ERROR_USAGE, "unhandled option %d", opt);
-  return FALSE;
-}
 
 int
 main (int argc, char **argv)
 {
-  struct vdp_globals g = { .prog = PACKAGE_NAME };
+  struct vdp_globals g = { .prog = PACKAGE_NAME, .state = VDP_STATE_ANY };
   g_autoptr (GPtrArray) hosts = g_ptr_array_new_with_free_func ((GDestroyNotify) vdp_host_spec_free);
   const struct vdp_command *cmd;
-  gboolean listed = FALSE;
   int first = 0, rc;
 
   setlocale (LC_ALL, "");
+  /* a reader that goes away (| head) must not kill a transaction halfway:
+   * writes fail instead, and are reported */
+  signal (SIGPIPE, SIG_IGN);
   g.hosts = hosts;
-  rc = vdp_parse_options (&g, NULL, argc, argv, "", main_options, usage, main_option,
-                          &listed, &first);
+  rc = vdp_parse_options (&g, NULL, argc, argv, "", main_options, usage, NULL, NULL, &first);
   if (rc != VDP_PARSE_CONTINUE)
     return rc;
-  if (listed)
-    return VDP_EXIT_OK;
   if (first >= argc) {
     vdp_usage_error (&g, NULL, "no command given");
     return VDP_EXIT_USAGE;

@@ -12,6 +12,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "bounds.h"
 #include "topology.h"
 #include "util/cleanup.h"
 #include "util/cpuset.h"
@@ -373,6 +374,14 @@ load_xml (const char *buf, int len, VdpTopologyKind kind, const char *source, GE
                    "cannot load the topology of %s: hwloc refused it", source);
     return NULL;
   }
+  {
+    g_autofree char *what = kind == VDP_TOPOLOGY_XML ? g_strdup_printf ("topology file '%s'", source)
+                                                     : g_strdup_printf ("the topology of %s", source);
+    if (!vdp_bounds_topology ((guint64) hwloc_get_nbobjs_by_type (t->hw, HWLOC_OBJ_PU),
+                                    (guint64) hwloc_get_nbobjs_by_type (t->hw, HWLOC_OBJ_NUMANODE),
+                                    what, error))
+      return NULL;
+  }
   build (t);
   return g_steal_pointer (&t);
 }
@@ -400,6 +409,8 @@ vdp_topology_load_xml (const char *path, GError **error)
                  "cannot read topology file '%s': not a regular file", path);
     return NULL;
   }
+  if (!vdp_bounds_file (path, "topology file", VDP_BOUND_TOPOLOGY_BYTES, error))
+    return NULL;
   if (!g_file_get_contents (path, &buf, &len, NULL) || len == 0 || len > INT_MAX - 1) {
     g_set_error (error, VDP_ERROR, VDP_ERROR_INPUT,
                  "cannot read topology file '%s': %s", path,
@@ -448,8 +459,11 @@ vdp_topology_kind_name (VdpTopologyKind kind)
 struct vdp_topology *
 vdp_topology_load_synthetic (const char *desc, GError **error)
 {
-  g_autoptr (vdp_topology) t = topology_new (VDP_TOPOLOGY_SYNTHETIC, desc);
+  g_autoptr (vdp_topology) t = NULL;
 
+  if (!vdp_bounds_synthetic (desc, error))
+    return NULL;
+  t = topology_new (VDP_TOPOLOGY_SYNTHETIC, desc);
   if (hwloc_topology_set_synthetic (t->hw, desc) < 0 || hwloc_topology_load (t->hw) < 0) {
     g_set_error (error, VDP_ERROR, VDP_ERROR_INPUT,
                  "invalid synthetic topology '%s': hwloc cannot parse it "

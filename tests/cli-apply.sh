@@ -29,9 +29,13 @@ cat > "$TMP/host.xml" <<XML
 XML
 URI="test://$TMP/host.xml"
 
-run_cmd -c "$URI" apply --all --topology "$TOPO" -q
+run_cmd -c "$URI" apply --all --topology "$TOPO"
 check "apply --all: exit 0" test "$RC" = 0
-check "apply --all: a line per domain" test "$(grep -c ': applied (plan [0-9a-f]*)$' "$TMP/out")" = 2
+check "apply --all: a line per domain" test "$(grep -c ': applied (plan [0-9a-f]*)' "$TMP/out")" = 2
+check "apply --all: the running guest keeps its old settings, said on its line" \
+  grep -q "^$URI web: applied (plan [0-9a-f]*): config; the running guest keeps its old settings until it restarts$" "$TMP/out"
+check "apply --all: and in a warning naming the host and the domain" \
+  grep -q "^virt-dataplane: warning: $URI: web: the running guest keeps its old settings until it restarts" "$TMP/err"
 
 run_cmd -c "$URI" apply web --dry-run --topology "$TOPO" -q
 check "dry run: would-change with a diff" sh -c "grep -q 'web: would-change' '$TMP/out' && grep -q '^+    <vcpupin' '$TMP/out'"
@@ -63,7 +67,7 @@ check "revert of untuned domains: not-tuned, exit 0" sh -c "test $RC = 0 && test
 for args in "apply" "apply --all web" "revert" "apply --all --target nonsense" "apply --all --hosts /nonexistent"; do
   # shellcheck disable=SC2086
   run_cmd -c "$URI" $args
-  check "usage error '$args': exit 1" test "$RC" = 1
+  check "usage error '$args': exit 64" test "$RC" = 64
 done
 # -j: several hosts at once, the same results in the same order
 sed 's/<name>web</<name>web2</; s/<name>db</<name>db2</' "$TMP/host.xml" > "$TMP/host2.xml"
@@ -72,16 +76,20 @@ run_cmd -c "$URI" -c "test://$TMP/host2.xml" -c "test://$TMP/host3.xml" apply --
 cp "$TMP/out" "$TMP/serial"
 run_cmd -j 3 -c "$URI" -c "test://$TMP/host2.xml" -c "test://$TMP/host3.xml" apply --all --topology "$TOPO" -q
 check "-j 3: exit 0" test "$RC" = 0
-check "-j 3: same results, same order" cmp -s "$TMP/out" "$TMP/serial"
+# hosts interleave by line, as they finish; each host's lines in name order
+check "-j 3: the same results" sh -c "sort '$TMP/out' | cmp -s - \"\$(sort '$TMP/serial' > '$TMP/s1'; echo '$TMP/s1')\""
+for h in "$URI" "test://$TMP/host2.xml" "test://$TMP/host3.xml"; do
+  check "-j 3: $h's lines in domain-name order" sh -c "grep '^$h ' '$TMP/out' | cmp -s - \"\$(grep '^$h ' '$TMP/out' | sort > '$TMP/s2'; echo '$TMP/s2')\""
+done
 check "-j 3: six domains" test "$(grep -c ': applied' "$TMP/out")" = 6
 run_cmd -j 0 -c "$URI" apply --all
-check "-j 0: usage error" test "$RC" = 1
+check "-j 0: usage error" test "$RC" = 64
 
 # The shipped demo host: every domain planned, applied to config and live.
 DEMO="test://$VDP_SRCDIR/examples/demo-host.xml"
 DTOPO="$VDP_SRCDIR/examples/topologies/32em64t-2n8c2t-pci-wholeio.xml"
 run_cmd -c "$DEMO" apply --all --dry-run --topology "$DTOPO" -q
-check "demo host: 12 would change" sh -c "test $RC = 0 && test \$(grep -c ': would-change' '$TMP/out') = 12"
+check "demo host: 12 would change, exit 3" sh -c "test $RC = 3 && test \$(grep -c ': would-change' '$TMP/out') = 12"
 run_cmd -c "$DEMO" apply --all --config --live --topology "$DTOPO" -q
 check "demo host: 12 applied, config and live" sh -c "test $RC = 0 && test \$(grep -c ': applied' '$TMP/out') = 12"
 check "demo host: running guests pinned live" test "$(grep -c 'config and live$' "$TMP/out")" = 7
@@ -94,11 +102,15 @@ run_cmd -j 4 -c "$DEMO" apply --all --topology "$DTOPO" -q
 check "-j 4 on one host: same results, same order" cmp -s "$TMP/out" "$TMP/serial1"
 # --state picks domains by state
 run_cmd -c "$DEMO" apply --state shutoff --dry-run --topology "$DTOPO" -q
+check "--state shutoff: exit 3" test "$RC" = 3
 check "--state shutoff: the 4 stopped domains" test "$(grep -c ': would-change' "$TMP/out")" = 4
 run_cmd -c "$DEMO" check --state running --topology "$DTOPO"
 check "--state running with check" sh -c "test $RC = 1 && ! grep -q '^ci-runner1:' '$TMP/out'"
 run_cmd -c "$DEMO" apply --state paused
-check "--state paused: usage error" test "$RC" = 1
+check "--state paused: usage error" test "$RC" = 64
+# --state is a global option: before the command too
+run_cmd -c "$DEMO" --state shutoff apply --dry-run --topology "$DTOPO" -q
+check "--state before the command" test "$(grep -c ': would-change' "$TMP/out")" = 4
 
 printf '# hosts\n%s\n\n' "$URI" > "$TMP/hosts"
 run_cmd --hosts "$TMP/hosts" apply --all --dry-run --topology "$TOPO" -q

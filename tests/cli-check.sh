@@ -20,7 +20,7 @@ for f in "$DATA"/vdp0*.xml; do
   id=$(basename "$f" .xml | tr a-z A-Z | sed 's/[AB]$//')
   case $id in
     VDP012) continue ;;
-    VDP011) run_cmd check --topology "$TOPO" --file "$f"
+    VDP011) run_cmd check --topology "$TOPO" --target newest --file "$f"
             check "VDP011: info only, exit 0" test "$RC" = 0
             check "VDP011: reported" grep -q " VDP011 " "$TMP/out"
             continue ;;
@@ -33,7 +33,7 @@ expect_rule VDP012 --file "$DATA/vdp012a.xml" --file "$DATA/vdp012b.xml"
 run_cmd check --topology "$TOPO" --file "$DATA/vdp012a.xml"
 check "VDP012: not for one domain alone" sh -c "! grep -q VDP012 '$TMP/out'"
 # the same mapping is fine where the stack keeps it
-run_cmd check --topology "$TOPO" --file "$DATA/vdp014.xml"
+run_cmd check --topology "$TOPO" --target newest --file "$DATA/vdp014.xml"
 check "VDP014: not on a stack with mapping" sh -c "! grep -q VDP014 '$TMP/out'"
 
 # What plan writes audits clean, with the same profile and stack (on a
@@ -60,15 +60,15 @@ check "drift against another profile: VDP013" grep -q " VDP013 " "$TMP/out"
 
 # JSON and the rule list.
 run_cmd check --topology "$TOPO" --json --file "$DATA/vdp002.xml"
-check "--json: findings with ids and fixes" jq -e '.[0].id == "VDP002" and (.[0].fix | length) > 0' "$TMP/out"
+check "--json: findings with ids and fixes, one object per line" jq -e -s '.[0].id == "VDP002" and (.[0].fix | length) > 0' "$TMP/out"
 run_cmd check --list-rules
-check "--list-rules: 14 rules" test "$(wc -l < "$TMP/out")" = 14
+check "--list-rules: 15 rules" test "$(wc -l < "$TMP/out")" = 15
 
 # Errors and usage.
 run_cmd check --file "$TMP/nonexistent.xml"
 check "missing file: exit 2" test "$RC" = 2
 run_cmd check
-check "nothing to check: exit 1 with a message" sh -c "test $RC = 1 && test -s '$TMP/err' && test ! -s '$TMP/out'"
+check "nothing to check: exit 64 with a message" sh -c "test $RC = 64 && test -s '$TMP/err' && test ! -s '$TMP/out'"
 run_cmd -c test:///nonexistent.xml check --all
 check "unreachable host: exit 2" test "$RC" = 2
 done_testing

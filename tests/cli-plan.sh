@@ -89,13 +89,13 @@ for case in \
 done
 cmp -s "$EX/db1.xml" "$TMP/db1.xml"; check "inputs never modified" test $? = 0
 
-# Usage errors: exit 1.
+# Usage errors: exit 64.
 for args in "" "web1" "--file $EX/web1.xml --xml --json" "--file $EX/web1.xml --output-dir $TMP/x" \
     "--xml --file $EX/web1.xml --file $EX/db1.xml" "--file $EX/web1.xml --target libvirt=x" \
     "--file $EX/web1.xml --device nopath"; do
   # shellcheck disable=SC2086
   run_cmd plan $args
-  check "usage error '$args': exit 1" test "$RC" = 1
+  check "usage error '$args': exit 64" test "$RC" = 64
   check "usage error '$args': one line" test "$(wc -l < "$TMP/err")" = 1
 done
 

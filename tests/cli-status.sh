@@ -71,7 +71,7 @@ check "not running: exit 2" sh -c "test $RC = 2 && grep -q \"'off' is not runnin
 run_cmd -c "$URI" status nosuch --pid "$PID"
 check "unknown domain: exit 2" test "$RC" = 2
 run_cmd -c "$URI" status web --interval 0
-check "bad interval: exit 1" test "$RC" = 1
+check "bad interval: exit 64" test "$RC" = 64
 run_cmd -c "$URI" status
-check "no domain: exit 1" test "$RC" = 1
+check "no domain: exit 64" test "$RC" = 64
 done_testing

@@ -99,18 +99,18 @@ done
 run_cmd topology --json --topology "$TMP/bad.xml"
 check "bad file with --json: no output" test ! -s "$TMP/out"
 
-# Usage errors: exit 1, one line.
+# Usage errors: exit 64, one line.
 run_cmd topology --no-such-option
-check "unknown option: exit 1" test "$RC" = 1
+check "unknown option: exit 64" test "$RC" = 64
 check "unknown option: one line naming it" sh -c "test \$(wc -l < '$TMP/err') = 1 && grep -q -- '--no-such-option' '$TMP/err'"
 run_cmd topology --topology
-check "missing argument: exit 1" test "$RC" = 1
+check "missing argument: exit 64" test "$RC" = 64
 run_cmd topology extra
-check "extra operand: exit 1" test "$RC" = 1
+check "extra operand: exit 64" test "$RC" = 64
 run_cmd no-such-command
-check "unknown command: exit 1" sh -c "test $RC = 1 && grep -q \"unknown command 'no-such-command'\" '$TMP/err'"
+check "unknown command: exit 64" sh -c "test $RC = 64 && grep -q \"unknown command 'no-such-command'\" '$TMP/err'"
 run_cmd
-check "no command: exit 1" test "$RC" = 1
+check "no command: exit 64" test "$RC" = 64
 
 # Help and version.
 run_cmd --help

@@ -18,6 +18,7 @@
 #include "domain.h"
 #include "fleet.h"
 #include "lint.h"
+#include "report.h"
 #include "xmlpatch.h"
 #include "vdp-test.h"
 
@@ -81,6 +82,57 @@ host_of (const char *uri)
   return specs->pdata[specs->len - 1];
 }
 
+/* The fleet functions with their lines collected in arrays. */
+static void
+apply_into (const struct vdp_host_spec *host, const char *const *names,
+            const struct vdp_apply_opts *o, GPtrArray *results)
+{
+  struct vdp_sink *sink = vdp_sink_new_collector (results, NULL, o->warnings);
+  vdp_fleet_apply (host, names, o, sink);
+  vdp_sink_done (sink);
+}
+
+static void
+check_into (const struct vdp_host_spec *host, const struct vdp_apply_opts *o,
+            GPtrArray *findings, GPtrArray *results)
+{
+  struct vdp_sink *sink = vdp_sink_new_collector (results, findings, NULL);
+  vdp_fleet_check (host, NULL, o, sink);
+  vdp_sink_done (sink);
+}
+
+static void
+revert_into (const struct vdp_host_spec *host, GPtrArray *results)
+{
+  struct vdp_apply_opts o = { .config = TRUE };
+  struct vdp_sink *sink = vdp_sink_new_collector (results, NULL, NULL);
+  vdp_fleet_revert (host, NULL, &o, sink);
+  vdp_sink_done (sink);
+}
+
+/* Removes the findings that a running guest differs from its definition
+ * from @findings, each of a running domain with an even number (the
+ * others are shut off); returns how many there were.  Prints the others. */
+static unsigned
+live_differs (GPtrArray *findings)
+{
+  unsigned n = 0;
+
+  for (guint i = 0; i < findings->len;) {
+    const struct vdp_finding *f = findings->pdata[i];
+    if (strcmp (f->id, "VDP015") == 0) {
+      assert_int_equal (atoi (f->domain + 2) % 2, 0);
+      assert_non_null (strstr (f->message, "vcpupin 0 is '' live"));
+      g_ptr_array_remove_index (findings, i);
+      n++;
+      continue;
+    }
+    print_error ("finding: %s %s %s: %s\n", f->domain, f->id, f->subject, f->message);
+    i++;
+  }
+  return n;
+}
+
 /* The test driver's host has 16 CPUs in 2 nodes: the tests plan on the
  * topology they name, forced. */
 static struct vdp_apply_opts
@@ -118,7 +170,7 @@ test_round_trip (void **state)
 
   /* dry run: nothing changes */
   o.dry_run = TRUE;
-  vdp_fleet_apply (host_of (uri), NULL, &o, r1);
+  apply_into (host_of (uri), NULL, &o, r1);
   assert_int_equal (vdp_results_count (r1, VDP_RESULT_WOULD_CHANGE), 12);
   after_apply = snapshot (c);
   g_hash_table_iter_init (&it, before);
@@ -128,7 +180,7 @@ test_round_trip (void **state)
 
   /* apply: every domain tuned and verified, metadata kept by libvirt */
   o.dry_run = FALSE;
-  vdp_fleet_apply (host_of (uri), NULL, &o, r2);
+  apply_into (host_of (uri), NULL, &o, r2);
   assert_int_equal (vdp_results_count (r2, VDP_RESULT_APPLIED), 12);
   after_apply = snapshot (c);
   g_hash_table_iter_init (&it, after_apply);
@@ -137,25 +189,23 @@ test_round_trip (void **state)
     assert_non_null (strstr (v, "<vcpupin"));
   }
 
-  /* and the host audits clean against the same profile */
+  /* and the host audits clean against the same profile, but for the
+   * running guests, which keep their old settings until they restart */
   {
     g_autoptr (GPtrArray) findings = vdp_findings_new ();
     g_autoptr (GPtrArray) failed = vdp_results_new ();
-    vdp_fleet_check (host_of (uri), NULL, &o, findings, failed);
-    for (guint i = 0; i < findings->len; i++) {
-      const struct vdp_finding *f = findings->pdata[i];
-      print_error ("finding: %s %s %s: %s\n", f->domain, f->id, f->subject, f->message);
-    }
+    check_into (host_of (uri), &o, findings, failed);
+    assert_int_equal (live_differs (findings), 6);   /* vm0000, vm0002, ... vm0010 run */
     assert_int_equal (findings->len, 0);
     assert_int_equal (failed->len, 0);
   }
 
   /* applying again changes nothing */
-  vdp_fleet_apply (host_of (uri), NULL, &o, r3);
+  apply_into (host_of (uri), NULL, &o, r3);
   assert_int_equal (vdp_results_count (r3, VDP_RESULT_UNCHANGED), 12);
 
   /* revert: the persistent XML is what it was, exactly */
-  vdp_fleet_revert (host_of (uri), NULL, VDP_STATE_ANY, FALSE, NULL, r4);
+  revert_into (host_of (uri), r4);
   assert_int_equal (vdp_results_count (r4, VDP_RESULT_REVERTED), 12);
   after_revert = snapshot (c);
   g_hash_table_iter_init (&it, before);
@@ -182,16 +232,17 @@ test_thousand_domains (void **state)
 
   o = opts (tpath, policy, warnings);
   before = snapshot (c);
-  vdp_fleet_apply (host_of (uri), NULL, &o, r1);
+  apply_into (host_of (uri), NULL, &o, r1);
   assert_int_equal (vdp_results_count (r1, VDP_RESULT_APPLIED), 1000);
   {
     g_autoptr (GPtrArray) findings = vdp_findings_new ();
     g_autoptr (GPtrArray) failed = vdp_results_new ();
-    vdp_fleet_check (host_of (uri), NULL, &o, findings, failed);
+    check_into (host_of (uri), &o, findings, failed);
+    assert_int_equal (live_differs (findings), 500);
     assert_int_equal (findings->len, 0);
     assert_int_equal (failed->len, 0);
   }
-  vdp_fleet_revert (host_of (uri), NULL, VDP_STATE_ANY, FALSE, NULL, r2);
+  revert_into (host_of (uri), r2);
   assert_int_equal (vdp_results_count (r2, VDP_RESULT_REVERTED), 1000);
   after = snapshot (c);
   g_hash_table_iter_init (&it, before);
@@ -226,7 +277,7 @@ test_dropped_mapping_restores (void **state)
   }
   before = snapshot (c);
   o.host.target = "libvirt=10.0,qemu=9.0";
-  vdp_fleet_apply (host_of (uri), NULL, &o, r);
+  apply_into (host_of (uri), NULL, &o, r);
   assert_int_equal (vdp_results_count (r, VDP_RESULT_FAILED), 3);
   for (guint i = 0; i < r->len; i++) {
     const struct vdp_result *res = r->pdata[i];
@@ -252,8 +303,8 @@ test_unreachable_and_unknown (void **state)
   struct vdp_apply_opts o = opts (topo, policy, warnings);
   const char *names[] = { "vm0000", "nosuchvm", NULL };
 
-  vdp_fleet_apply (host_of ("test:///nonexistent/node.xml"), NULL, &o, r);
-  vdp_fleet_apply (host_of (uri), names, &o, r);
+  apply_into (host_of ("test:///nonexistent/node.xml"), NULL, &o, r);
+  apply_into (host_of (uri), names, &o, r);
   assert_int_equal (r->len, 3);
   assert_int_equal (((struct vdp_result *) r->pdata[0])->kind, VDP_RESULT_FAILED);
   assert_null (((struct vdp_result *) r->pdata[0])->domain);
@@ -279,7 +330,7 @@ test_live (void **state)
   struct vdp_live_pins p = { 0 };
 
   o.live = TRUE;
-  vdp_fleet_apply (host_of (uri), NULL, &o, r);
+  apply_into (host_of (uri), NULL, &o, r);
   assert_int_equal (vdp_results_count (r, VDP_RESULT_APPLIED), 4);
   for (guint i = 0; i < r->len; i++) {
     const struct vdp_result *res = r->pdata[i];
@@ -297,7 +348,7 @@ test_live (void **state)
   vdp_live_pins_clear (&p);
 
   /* again: nothing to do, live or config */
-  vdp_fleet_apply (host_of (uri), NULL, &o, r2);
+  apply_into (host_of (uri), NULL, &o, r2);
   assert_int_equal (vdp_results_count (r2, VDP_RESULT_UNCHANGED), 4);
   rm_node (path);
 }
@@ -322,7 +373,7 @@ test_live_wrong_host (void **state)
   o.live = TRUE;
   /* vm0000 alone on node 1 of this plan: its PUs are 32 and up */
   hwloc_bitmap_set_range (policy->host_cpus, 0, 31);
-  vdp_fleet_apply (host_of (uri), names, &o, r);
+  apply_into (host_of (uri), names, &o, r);
   assert_int_equal (vdp_results_count (r, VDP_RESULT_FAILED), 1);
   assert_non_null (strstr (((struct vdp_result *) r->pdata[0])->message, "does not exist"));
   assert_non_null (strstr (((struct vdp_result *) r->pdata[0])->message, "original definition restored"));

@@ -16,6 +16,26 @@ vdp_error_exit_status (const GError *err)
   return VDP_EXIT_ERROR;
 }
 
+static int
+exit_rank (int status)
+{
+  switch (status) {
+  case VDP_EXIT_OK: return 0;
+  case VDP_EXIT_FINDINGS:
+  case VDP_EXIT_PENDING: return 1;
+  case VDP_EXIT_ERROR: return 2;
+  case VDP_EXIT_INTERRUPTED: return 3;
+  case VDP_EXIT_USAGE: return 4;
+  default: return 2;        /* anything else counts as an error */
+  }
+}
+
+int
+vdp_exit_worst (int a, int b)
+{
+  return exit_rank (b) > exit_rank (a) ? b : a;
+}
+
 void
 vdp_error_print (const char *prog, const GError *err)
 {

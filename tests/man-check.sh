@@ -34,6 +34,19 @@ while read -r opt; do
   check "option '$opt' documented" documented "$opt"
 done < "$TMP/options.u"
 
+# Options the page calls global work as global options: before the command
+# name and after it, with every command.
+sed -n '/^=head1 GLOBAL OPTIONS/,/^=head1 /s/^=item .*B<\(--[a-z-]*\)>.*/\1/p' "$POD" | sort -u > "$TMP/global"
+check "global options found in the page" test "$(wc -l < "$TMP/global")" -ge 10
+"$VDP_BIN" --list-options > "$TMP/main-options"
+while read -r cmd; do
+  "$VDP_BIN" "$cmd" --list-options > "$TMP/cmd-options"
+  while read -r opt; do
+    check "global '$opt' before the command and after '$cmd'" \
+      sh -c "grep -qx -- '$opt' '$TMP/main-options' && grep -qx -- '$opt' '$TMP/cmd-options'"
+  done < "$TMP/global"
+done < "$TMP/commands"
+
 # virt-dataplane-blk: every long option of its --help is in its page.
 BLK="$VDP_BUILDDIR/src/blk/virt-dataplane-blk"
 if [ -x "$BLK" ]; then

@@ -145,6 +145,32 @@ test_error_exit_status (void **state)
 }
 
 static void
+test_exit_worst (void **state)
+{
+  /* usage before interrupted before error before findings/pending before ok */
+  static const struct { int a, b, want; } cases[] = {
+    { VDP_EXIT_OK, VDP_EXIT_OK, VDP_EXIT_OK },
+    { VDP_EXIT_OK, VDP_EXIT_PENDING, VDP_EXIT_PENDING },
+    { VDP_EXIT_FINDINGS, VDP_EXIT_OK, VDP_EXIT_FINDINGS },
+    { VDP_EXIT_PENDING, VDP_EXIT_ERROR, VDP_EXIT_ERROR },
+    { VDP_EXIT_ERROR, VDP_EXIT_FINDINGS, VDP_EXIT_ERROR },
+    { VDP_EXIT_ERROR, VDP_EXIT_INTERRUPTED, VDP_EXIT_INTERRUPTED },
+    { VDP_EXIT_INTERRUPTED, VDP_EXIT_PENDING, VDP_EXIT_INTERRUPTED },
+    { VDP_EXIT_INTERRUPTED, VDP_EXIT_USAGE, VDP_EXIT_USAGE },
+    { VDP_EXIT_USAGE, VDP_EXIT_ERROR, VDP_EXIT_USAGE },
+    { 77, VDP_EXIT_FINDINGS, 77 },              /* anything else counts as an error */
+  };
+
+  assert_int_equal (VDP_EXIT_USAGE, 64);
+  assert_int_equal (VDP_EXIT_INTERRUPTED, 130);
+  for (size_t i = 0; i < G_N_ELEMENTS (cases); i++) {
+    assert_int_equal (vdp_exit_worst (cases[i].a, cases[i].b), cases[i].want);
+    if (cases[i].a != 77)
+      assert_int_equal (vdp_exit_worst (cases[i].b, cases[i].a), cases[i].want);
+  }
+}
+
+static void
 test_error_print_one_line (void **state)
 {
   g_autoptr (GError) err = g_error_new (VDP_ERROR, VDP_ERROR_INPUT,
@@ -198,6 +224,7 @@ main (void)
     cmocka_unit_test (test_cpuset_bad),
     cmocka_unit_test (test_cpuset_format_empty),
     cmocka_unit_test (test_error_exit_status),
+    cmocka_unit_test (test_exit_worst),
     cmocka_unit_test (test_error_print_one_line),
     cmocka_unit_test (test_json_helpers),
   };

@@ -672,8 +672,9 @@ revert_one (struct vdp_conn *c, const char *name, gboolean named, const struct v
   g_autoptr (GError) e = NULL;
   g_autofree char *xml = vdp_conn_get_xml (c, name, TRUE, &e);
   g_autoptr (xmlDoc) doc = NULL, orig = NULL;
-  g_autoptr (vdp_domain) orig_dom = NULL;
+  g_autoptr (vdp_domain) orig_dom = NULL, tuned = NULL;
   g_autofree char *restored = NULL, *changed = NULL;
+  const char *plan;
   struct vdp_live_pins was = { 0 };
   struct vdp_result *r;
   gboolean running, config_done = FALSE;
@@ -707,6 +708,8 @@ revert_one (struct vdp_conn *c, const char *name, gboolean named, const struct v
   }
   restored = vdp_xml_format (orig);
   changed = vdp_drift_changed_keys (doc, orig);
+  tuned = vdp_domain_parse (doc, name, NULL);
+  plan = tuned ? tuned->tuned_hash : NULL;   /* the plan being undone */
   if (o->dry_run) {
     g_autofree char *now = vdp_xml_format (doc);
     r = vdp_result_new (uri, name, VDP_RESULT_WOULD_CHANGE,
@@ -738,7 +741,7 @@ revert_one (struct vdp_conn *c, const char *name, gboolean named, const struct v
       else
         g_string_append_c (why, ')');
       put_result (sink, uri, name, VDP_RESULT_FAILED, why->str);
-      vdp_audit ("failed", uri, name, NULL, changed, scope_of (config_done, TRUE), why->str);
+      vdp_audit ("failed", uri, name, plan, changed, scope_of (config_done, TRUE), why->str);
       vdp_live_pins_clear (&was);
       return;
     }
@@ -748,7 +751,7 @@ revert_one (struct vdp_conn *c, const char *name, gboolean named, const struct v
                       !o->live ? (running ? "config; the running guest keeps its tuned settings "
                                             "until it restarts" : NULL)
                       : !o->config ? "live" : running ? "config and live" : "config; not running");
-  vdp_audit ("reverted", uri, name, NULL, changed, scope_of (config_done, o->live && running),
+  vdp_audit ("reverted", uri, name, plan, changed, scope_of (config_done, o->live && running),
              NULL);
   vdp_sink_result (sink, r);
   if (!o->live && running)

@@ -216,7 +216,7 @@ check "list: tuned again, with the new profile" jq -e '.drift == "tuned" and .pr
 run_cmd -c "$URI" revert d01
 vsh dumpxml --inactive d01 > "$TMP/d01.reverted"
 check "revert: the definition before any apply" sh -c "test $RC = 0 && cmp -s '$TMP/d01.reverted' '$TMP/d01.before'"
-check "audit: reverted" grep -q "virt-dataplane\[[0-9]*\]: reverted host=$URI domain='d01' changed=[a-z/,]* scope=config$" "$TMP/audit.log"
+check "audit: reverted, the plan undone" grep -q "virt-dataplane\[[0-9]*\]: reverted host=$URI domain='d01' plan=[0-9a-f]\{16\} changed=[a-z/,]* scope=config$" "$TMP/audit.log"
 run_cmd -c "$URI" list d01
 check "list: untuned after revert" grep -q " d01 .* untuned " "$TMP/out"
 
@@ -256,5 +256,5 @@ check "revert --live: vCPU 0 back on every CPU" \
   sh -c "sed -n 's/^Cpus_allowed_list:[[:space:]]*//p' '$tid/status' | grep -qx '0-$(($(getconf _NPROCESSORS_ONLN) - 1))'"
 vsh dumpxml --inactive g1 > "$TMP/g1.reverted"
 check "revert --live: the definition as before" cmp -s "$TMP/g1.reverted" "$TMP/g1.before"
-check "audit: the live revert" grep -q "reverted host=$URI domain='g1' changed=[a-z/,]* scope=config,live$" "$TMP/audit.log"
+check "audit: the live revert" grep -q "reverted host=$URI domain='g1' plan=[0-9a-f]* changed=[a-z/,]* scope=config,live$" "$TMP/audit.log"
 done_testing

@@ -651,40 +651,36 @@ vdp_conn_get_live_pins (struct vdp_conn *c, const char *name, struct vdp_live_pi
   return ok;
 }
 
-gboolean
-vdp_conn_add_iothread (struct vdp_conn *c, const char *name, unsigned id, GError **error)
+/* Adds (@add) or removes IOThread @id of running domain @name. */
+static gboolean
+change_iothread (struct vdp_conn *c, const char *name, unsigned id, gboolean add, GError **error)
 {
   virDomainPtr d = lookup (c, name, error);
   int rc;
 
   if (d == NULL)
     return FALSE;
-  rc = virDomainAddIOThread (d, id, VIR_DOMAIN_AFFECT_LIVE);
+  rc = add ? virDomainAddIOThread (d, id, VIR_DOMAIN_AFFECT_LIVE)
+           : virDomainDelIOThread (d, id, VIR_DOMAIN_AFFECT_LIVE);
   virDomainFree (d);
   if (rc < 0) {
-    g_set_error (error, VDP_ERROR, VDP_ERROR_RUNTIME, "add IOThread %u to '%s': %s", id, name,
-                 last_error ());
+    g_set_error (error, VDP_ERROR, VDP_ERROR_RUNTIME, "%s IOThread %u %s '%s': %s",
+                 add ? "add" : "remove", id, add ? "to" : "from", name, last_error ());
     return FALSE;
   }
   return TRUE;
 }
 
 gboolean
+vdp_conn_add_iothread (struct vdp_conn *c, const char *name, unsigned id, GError **error)
+{
+  return change_iothread (c, name, id, TRUE, error);
+}
+
+gboolean
 vdp_conn_del_iothread (struct vdp_conn *c, const char *name, unsigned id, GError **error)
 {
-  virDomainPtr d = lookup (c, name, error);
-  int rc;
-
-  if (d == NULL)
-    return FALSE;
-  rc = virDomainDelIOThread (d, id, VIR_DOMAIN_AFFECT_LIVE);
-  virDomainFree (d);
-  if (rc < 0) {
-    g_set_error (error, VDP_ERROR, VDP_ERROR_RUNTIME, "remove IOThread %u from '%s': %s", id,
-                 name, last_error ());
-    return FALSE;
-  }
-  return TRUE;
+  return change_iothread (c, name, id, FALSE, error);
 }
 
 hwloc_bitmap_t

@@ -25,6 +25,20 @@ wait_for () {
   done
 }
 
+# interrupted_run PATTERN LINES DESC ARGS...: runs virt-dataplane ARGS in
+# the background; once $TMP/out has a line matching PATTERN, checks that it
+# still runs with LINES lines out (streamed, not held to the end), then
+# sends SIGINT and leaves its exit status in RC.
+interrupted_run () {
+  pattern=$1 lines=$2 desc=$3; shift 3
+  "$VDP_BIN" "$@" > "$TMP/out" 2> "$TMP/err" &
+  vpid=$!
+  wait_for "$TMP/out" "$pattern"
+  check "$desc" sh -c "kill -0 $vpid && test \$(grep -c . '$TMP/out') = $lines"
+  kill -INT "$vpid"
+  RC=0; wait "$vpid" || RC=$?
+}
+
 # A host that accepts connections and never answers.
 python3 "$VDP_SRCDIR/tests/silent-host.py" silent "$TMP/silent.sock" > "$TMP/silent.out" &
 PIDS="$PIDS $!"
@@ -49,14 +63,8 @@ check "--timeout x: usage error" test "$RC" = 64
 # ---- streaming and SIGINT: lines printed while a host still hangs ------------
 # -j 1: the demo host first, then the silent one, with no timeout: the demo
 # host's lines are out while the run waits; SIGINT ends the wait
-"$VDP_BIN" --timeout 0 -c "$DEMO" -c "$SILENT" apply --all --config --live \
-  --topology "$DTOPO" > "$TMP/out" 2> "$TMP/err" &
-VPID=$!
-wait_for "$TMP/out" "^$DEMO win-desktop: "
-check "streamed: the first host's 12 lines before the run ends" \
-  sh -c "kill -0 $VPID && test \$(grep -c '^$DEMO ' '$TMP/out') = 12"
-kill -INT "$VPID"
-RC=0; wait "$VPID" || RC=$?
+interrupted_run "^$DEMO win-desktop: " 12 "streamed: the first host's 12 lines before the run ends" \
+  --timeout 0 -c "$DEMO" -c "$SILENT" apply --all --config --live --topology "$DTOPO"
 check "SIGINT: exit 130" test "$RC" = 130
 check "SIGINT: every result so far printed" test "$(grep -c "^$DEMO .*: applied" "$TMP/out")" = 12
 check "SIGINT: the hanging host given up" grep -q "^$SILENT (host): failed: .*interrupted while waiting" "$TMP/out"
@@ -68,13 +76,8 @@ check "lines in domain-name order within the host" \
 # -j 2 over three hosts, the silent one first: the others' lines come as they are done
 sed 's/<name>\([a-z0-9-]*\)</<name>b-\1</' "$VDP_SRCDIR/examples/demo-host.xml" > "$TMP/demo2.xml"
 DEMO2="test://$TMP/demo2.xml"
-"$VDP_BIN" --timeout 0 -j 2 -c "$SILENT" -c "$DEMO" -c "$DEMO2" list --json > "$TMP/out" 2> "$TMP/err" &
-VPID=$!
-wait_for "$TMP/out" "b-win-desktop"
-check "-j 2: the other hosts listed while the first hangs" \
-  sh -c "kill -0 $VPID && test \$(wc -l < '$TMP/out') = 24"
-kill -INT "$VPID"
-RC=0; wait "$VPID" || RC=$?
+interrupted_run "b-win-desktop" 24 "-j 2: the other hosts listed while the first hangs" \
+  --timeout 0 -j 2 -c "$SILENT" -c "$DEMO" -c "$DEMO2" list --json
 check "-j 2, SIGINT: exit 130" test "$RC" = 130
 check "-j 2: each object with its host" test "$(jq -s '[.[] | select(.uri == null or .uri == "")] | length' "$TMP/out")" = 0
 

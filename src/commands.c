@@ -104,7 +104,7 @@ merge_hosts (GPtrArray *hosts, GError **error)
       }
       if (a->topology == NULL)
         a->topology = g_strdup (b->topology);
-      if (a->devices->len == 0 && b->origin && strcmp (a->origin, "-c") == 0) {
+      if (a->devices->len == 0 && b->origin && g_strcmp0 (a->origin, "-c") == 0) {
         /* its hints come from the hosts file line: that line is where they come from */
         g_free (a->origin);
         a->origin = g_strdup (b->origin);

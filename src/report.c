@@ -217,8 +217,9 @@ vdp_report_finish (struct vdp_report *r)
                               r->findings[VDP_SEVERITY_WARNING],
                               r->findings[VDP_SEVERITY_WARNING] == 1 ? "" : "s",
                               r->findings[VDP_SEVERITY_INFO]);
-      g_string_append_printf (s, " in %u domain%s, %u failed", r->domains,
-                              r->domains == 1 ? "" : "s", c[VDP_RESULT_FAILED]);
+      if (r->domains)
+        g_string_append_printf (s, " in %u domain%s", r->domains, r->domains == 1 ? "" : "s");
+      g_string_append_printf (s, ", %u failed", c[VDP_RESULT_FAILED]);
     } else {
       g_string_append_printf (s, "%u applied, %u unchanged, %u would change, %u reverted, "
                               "%u not tuned, %u failed", c[VDP_RESULT_APPLIED],

@@ -13,6 +13,7 @@
 /* <vdp:applied key='KEY' state='ITEM=VALUE; ITEM=VALUE'/> under the
  * metadata element, one per owned key. */
 #define APPLIED "applied"
+#define VCPUPIN "vcpupin "
 
 /* ---- the state of a domain ------------------------------------------------------ */
 
@@ -167,6 +168,68 @@ owned_keys (xmlNodePtr vdp, GHashTable *keys)
   }
 }
 
+/* What the items of metadata key @key start with, left out of its record:
+ * "disk/vda/driver" -> "disk vda ", "numatune" -> "numatune ". */
+static char *
+key_prefix (const char *key)
+{
+  g_auto (GStrv) parts = g_strsplit (key, "/", -1);
+  guint n = g_strv_length (parts);
+
+  if (n >= 3 && strcmp (parts[n - 1], "driver") == 0) {
+    g_free (parts[n - 1]);
+    parts[n - 1] = g_strdup ("");
+    return g_strjoinv (" ", parts);
+  }
+  return g_strcmp0 (key, "numatune") == 0 ? g_strdup ("numatune ") : g_strdup ("");
+}
+
+/* The vCPU pins, runs of vCPUs with the same pin together ("vcpupin
+ * 0-15=0-6"): a record that stays small for large guests. */
+static void
+append_vcpupins (GString *s, GHashTable *state)
+{
+  for (unsigned v = 0;;) {
+    g_autofree char *item = g_strdup_printf (VCPUPIN "%u", v);
+    const char *pin = g_hash_table_lookup (state, item);
+    unsigned last = v;
+
+    if (pin == NULL)
+      return;
+    for (;;) {
+      g_autofree char *next = g_strdup_printf (VCPUPIN "%u", last + 1);
+      if (g_strcmp0 (g_hash_table_lookup (state, next), pin) != 0)
+        break;
+      last++;
+    }
+    if (last > v)
+      g_string_append_printf (s, "%s" VCPUPIN "%u-%u=%s", s->len ? "; " : "", v, last, value_of (pin));
+    else
+      g_string_append_printf (s, "%s" VCPUPIN "%u=%s", s->len ? "; " : "", v, value_of (pin));
+    v = last + 1;
+  }
+}
+
+/* Puts recorded item @item=@value of @key into @state, expanding
+ * "vcpupin A-B" into each vCPU's item. */
+static void
+put_recorded (GHashTable *state, const char *key, const char *item, const char *value)
+{
+  guint64 a, b;
+  const char *dash;
+
+  if (g_str_has_prefix (item, VCPUPIN) && (dash = strchr (item, '-'))) {
+    g_autofree char *first = g_strndup (item + strlen (VCPUPIN), (gsize) (dash - item - strlen (VCPUPIN)));
+    if (g_ascii_string_to_unsigned (first, 10, 0, G_MAXUINT16, &a, NULL)
+        && g_ascii_string_to_unsigned (dash + 1, 10, a, G_MAXUINT16, &b, NULL)) {
+      for (guint64 v = a; v <= b; v++)
+        put (state, key, g_strdup_printf (VCPUPIN "%u", (unsigned) v), value);
+      return;
+    }
+  }
+  put (state, key, g_strdup (item), value);
+}
+
 static GHashTable *
 parse_state (xmlDocPtr doc, GError **error)
 {
@@ -174,8 +237,29 @@ parse_state (xmlDocPtr doc, GError **error)
   return d ? vdp_drift_state (d) : NULL;
 }
 
+/* The keys of @keys (sorted) whose items differ between states @a and
+ * @b, comma-separated. */
+static char *
+differing_keys (GHashTable *a, GHashTable *b, GHashTable *keys)
+{
+  g_autoptr (GPtrArray) out = g_ptr_array_new_with_free_func (g_free);
+  g_autofree char **sorted = (char **) g_hash_table_get_keys_as_array (keys, NULL);
+
+  qsort (sorted, g_hash_table_size (keys), sizeof (char *), cmp_str);
+  for (char **k = sorted; *k; k++) {
+    g_autoptr (GHashTable) one = g_hash_table_new (g_str_hash, g_str_equal);
+    g_autoptr (GPtrArray) lines = g_ptr_array_new_with_free_func (g_free);
+    g_hash_table_add (one, *k);
+    vdp_drift_compare (a, b, "", "", one, lines);
+    if (lines->len)
+      g_ptr_array_add (out, g_strdup (*k));
+  }
+  g_ptr_array_add (out, NULL);
+  return g_strjoinv (",", (char **) out->pdata);
+}
+
 gboolean
-vdp_drift_stamp (xmlDocPtr doc, GError **error)
+vdp_drift_stamp (xmlDocPtr doc, const struct vdp_domain *before, char **changed, GError **error)
 {
   xmlNodePtr vdp = find_vdp (doc);
   g_autoptr (GHashTable) keys = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
@@ -184,6 +268,8 @@ vdp_drift_stamp (xmlDocPtr doc, GError **error)
   g_autofree char **sorted_keys = NULL;
   xmlNodePtr c, next;
 
+  if (changed)
+    *changed = g_strdup ("");
   if (vdp == NULL)
     return TRUE;
   state = parse_state (doc, error);
@@ -197,16 +283,29 @@ vdp_drift_stamp (xmlDocPtr doc, GError **error)
     }
   }
   owned_keys (vdp, keys);
+  if (before && changed) {
+    g_autoptr (GHashTable) was = vdp_drift_state (before);
+    g_free (*changed);
+    *changed = differing_keys (was, state, keys);
+  }
   items = g_list_sort (g_hash_table_get_keys (state), (GCompareFunc) strcmp);
   sorted_keys = (char **) g_hash_table_get_keys_as_array (keys, NULL);
   qsort (sorted_keys, g_hash_table_size (keys), sizeof (char *), cmp_str);
   for (char **k = sorted_keys; *k; k++) {
     g_autoptr (GString) s = g_string_new (NULL);
+    g_autofree char *prefix = key_prefix (*k);
     xmlNodePtr a;
+    if (strcmp (*k, "cputune") == 0)
+      append_vcpupins (s, state);
+    /* an item left out is one without a value */
     for (GList *i = items; i; i = i->next) {
       const char *entry = g_hash_table_lookup (state, i->data);
-      if (has_key (entry, *k))
-        g_string_append_printf (s, "%s%s=%s", s->len ? "; " : "", (char *) i->data, value_of (entry));
+      const char *item = i->data;
+      if (!has_key (entry, *k) || g_str_has_prefix (item, VCPUPIN) || !*value_of (entry))
+        continue;
+      if (g_str_has_prefix (item, prefix))
+        item += strlen (prefix);
+      g_string_append_printf (s, "%s%s=%s", s->len ? "; " : "", item, value_of (entry));
     }
     a = xmlNewChild (vdp, vdp->ns, (const xmlChar *) APPLIED, NULL);
     xmlNewProp (a, (const xmlChar *) "key", (const xmlChar *) *k);
@@ -227,12 +326,14 @@ vdp_drift_find (xmlDocPtr doc, GPtrArray *changed)
   for (xmlNodePtr c = vdp ? vdp->children : NULL; c; c = c->next) {
     g_autoptr (xmlChar) key = NULL, state = NULL;
     g_auto (GStrv) items = NULL;
+    g_autofree char *prefix = NULL;
     if (!is_child (c, APPLIED))
       continue;
     key = xmlGetProp (c, (const xmlChar *) "key");
     state = xmlGetProp (c, (const xmlChar *) "state");
     if (key == NULL)
       continue;
+    prefix = key_prefix ((const char *) key);
     g_hash_table_add (keys, g_strdup ((const char *) key));
     items = g_strsplit (state ? (const char *) state : "", ";", -1);
     for (char **i = items; *i; i++) {
@@ -240,7 +341,10 @@ vdp_drift_find (xmlDocPtr doc, GPtrArray *changed)
       if (eq == NULL)
         continue;
       *eq = '\0';
-      put (then, (const char *) key, g_strdup (*i), eq + 1);
+      {
+        g_autofree char *item = g_strconcat (prefix, *i, NULL);
+        put_recorded (then, (const char *) key, item, eq + 1);
+      }
     }
   }
   if (g_hash_table_size (keys) == 0 || (now = parse_state (doc, NULL)) == NULL)
@@ -286,23 +390,10 @@ vdp_drift_changed_keys (xmlDocPtr before, xmlDocPtr after)
   g_autoptr (GHashTable) keys = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   g_autoptr (GHashTable) a = parse_state (before, NULL);
   g_autoptr (GHashTable) b = parse_state (after, NULL);
-  g_autoptr (GPtrArray) out = g_ptr_array_new_with_free_func (g_free);
-  g_autofree char **sorted = NULL;
 
   owned_keys (find_vdp (before), keys);
   owned_keys (find_vdp (after), keys);
   if (a == NULL || b == NULL)
     return g_strdup ("");
-  sorted = (char **) g_hash_table_get_keys_as_array (keys, NULL);
-  qsort (sorted, g_hash_table_size (keys), sizeof (char *), cmp_str);
-  for (char **k = sorted; *k; k++) {
-    g_autoptr (GHashTable) one = g_hash_table_new (g_str_hash, g_str_equal);
-    g_autoptr (GPtrArray) lines = g_ptr_array_new_with_free_func (g_free);
-    g_hash_table_add (one, *k);
-    vdp_drift_compare (a, b, "", "", one, lines);
-    if (lines->len)
-      g_ptr_array_add (out, g_strdup (*k));
-  }
-  g_ptr_array_add (out, NULL);
-  return g_strjoinv (",", (char **) out->pdata);
+  return differing_keys (a, b, keys);
 }

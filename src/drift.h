@@ -17,9 +17,12 @@ GHashTable *vdp_drift_state (const struct vdp_domain *dom);
 
 /* Records in @doc's virt-dataplane metadata (after vdp_xmlpatch_apply())
  * the state of every element the metadata says virt-dataplane owns, as
- * @doc holds it, replacing an earlier record.  FALSE with @error set when
- * @doc cannot be parsed as a domain. */
-gboolean vdp_drift_stamp (xmlDocPtr doc, GError **error);
+ * @doc holds it, replacing an earlier record.  With @before (the domain
+ * @doc was patched from) and @changed, *changed gets the keys of the owned
+ * elements the patch changed, as vdp_drift_changed_keys() says them
+ * (g_free).  FALSE with @error set when @doc cannot be parsed. */
+gboolean vdp_drift_stamp (xmlDocPtr doc, const struct vdp_domain *before, char **changed,
+                          GError **error);
 
 /* Whether the owned elements of @doc still hold what the metadata
  * recorded when they were applied: appends one line per item that was

@@ -296,7 +296,8 @@ apply_one (struct vdp_conn *c, const struct vdp_plan *plan, const struct vdp_dom
     put_result (sink, uri, l->name, VDP_RESULT_UNCHANGED, dp->skip_reason);
     return;
   }
-  if (vdp_xmlpatch_apply (patched, plan, dp, &err) < 0 || !vdp_drift_stamp (patched, &err)) {
+  if (vdp_xmlpatch_apply (patched, plan, dp, &err) < 0
+      || !vdp_drift_stamp (patched, l->dom, &changed, &err)) {
     put_result (sink, uri, l->name, VDP_RESULT_FAILED, err->message);
     return;
   }
@@ -334,7 +335,8 @@ apply_one (struct vdp_conn *c, const struct vdp_plan *plan, const struct vdp_dom
     return;
   }
 
-  changed = config_done ? g_strdup ("") : vdp_drift_changed_keys (l->doc, patched);
+  if (config_done)
+    g_free (changed), changed = g_strdup ("");
   if (!config_done) {
     if (!config_apply (c, dp, l, after, validate, why)) {
       put_result (sink, uri, l->name, VDP_RESULT_FAILED, why->str);

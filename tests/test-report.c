@@ -12,6 +12,7 @@
 
 #include <cmocka.h>
 #include <glib/gstdio.h>
+#include <libxml/xpathInternals.h>
 
 #include "bounds.h"
 #include "drift.h"
@@ -205,12 +206,20 @@ test_drift (void **state)
 
   /* no record yet: nothing can be told */
   assert_int_equal (vdp_drift_find (doc, changed), 0);
-  assert_true (vdp_drift_stamp (doc, NULL));
+  assert_true (vdp_drift_stamp (doc, NULL, NULL, NULL));
   assert_int_equal (vdp_drift_find (doc, changed), 0);
   /* stamping again replaces the record */
-  assert_true (vdp_drift_stamp (doc, NULL));
+  assert_true (vdp_drift_stamp (doc, NULL, NULL, NULL));
   copy = xmlCopyDoc (doc, 1);
 
+  /* the vCPUs pinned alike are recorded together */
+  {
+    g_autoptr (xmlXPathContext) ctx = xmlXPathNewContext (doc);
+    g_autoptr (xmlXPathObject) o = NULL;
+    xmlXPathRegisterNs (ctx, (const xmlChar *) "vdp", (const xmlChar *) VDP_XMLNS);
+    o = xmlXPathEvalExpression ((const xmlChar *) "string(//vdp:applied[@key='cputune']/@state)", ctx);
+    assert_string_equal ((const char *) o->stringval, "vcpupin 0-1=0-3; emulatorpin=4");
+  }
   /* a hand edit of an owned element: one line, now and as applied */
   edit (doc, "vcpupin", "cpuset", "7");
   assert_int_equal (vdp_drift_find (doc, changed), 1);

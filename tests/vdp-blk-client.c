@@ -23,8 +23,9 @@
 
 static const char *socket_path;
 static unsigned nqueues = 1, qsize = 128, max_io = 65536;
-static bool indirect, no_event_idx, no_slots, blocking_fds;
-static const char *wait_for;
+static bool indirect, no_event_idx, no_slots, blocking_fds, unaligned;
+static const char *wait_for, *other_socket, *log_file, *disk_file;
+static unsigned client_timeout;
 static uint64_t want;
 
 static void
@@ -45,6 +46,10 @@ usage (void)
           " drain                  stop the device with writes in flight\n"
           " config                 print the virtio-blk configuration space\n"
           " bench                  random 4k I/O: IOPS, latency, backend CPU per I/O\n"
+          " hostile [case...]      ~100 attacks, each followed by checks that the backend\n"
+          "                        lives, serves, logged it, and leaks nothing\n"
+          " layouts                read and write in every buffer layout, compared with\n"
+          "                        the disk file read directly\n"
           "\n"
           "Options:\n"
           " --socket <path>        the backend's socket\n"
@@ -59,7 +64,12 @@ usage (void)
           " --rw <read|write>      bench: the I/O (default read)\n"
           " --iodepth <n>          bench: requests in flight per queue (default 1)\n"
           " --runtime <s>          bench: seconds (default 5)\n"
-          " --wait-for <file>      reconnect: wait for this file before coming back\n");
+          " --wait-for <file>      reconnect: wait for this file before coming back\n"
+          " --unaligned            crash: data buffers not aligned (bounced)\n"
+          " --other <path>         hostile: another disk's backend, which must keep serving\n"
+          " --log <file>           hostile: the backend's standard error\n"
+          " --file <path>          hostile, layouts: the backend's disk file\n"
+          " --client-timeout <s>   hostile: the backend's --client-timeout\n");
 }
 
 static uint64_t
@@ -95,6 +105,7 @@ connect_fe (struct fe *fe)
   if (fe_init (fe, 64ull << 20, nqueues, (uint16_t) qsize, max_io, indirect) < 0)
     return -1;
   fe->use_slots = !no_slots;
+  fe->skew = unaligned ? 8 : 0;
   if (blocking_fds && fe_blocking_eventfds (fe) < 0)
     return -1;
   return fe_connect (fe, socket_path, 5000, want);
@@ -446,6 +457,9 @@ dirty_log (void)
 }
 
 int fuzz (const char *socket, unsigned iterations, pid_t pid, unsigned queues);
+int hostile (const char *socket, const char *other, pid_t pid, const char *log, const char *file,
+             unsigned timeout_s, char **only, int n_only);
+int layouts_check (const char *socket, const char *file);
 int bench (const char *socket, const char *rw, unsigned queues, unsigned iodepth,
            unsigned runtime, pid_t pid, bool blocking_fds);
 
@@ -453,7 +467,8 @@ int
 main (int argc, char **argv)
 {
   enum { O_SOCKET = 256, O_QUEUES, O_QSIZE, O_INDIRECT, O_NO_EVENT_IDX, O_MEM_TABLE, O_SEED,
-         O_PID, O_RW, O_DEPTH, O_RUNTIME, O_WAIT_FOR, O_BLOCKING };
+         O_PID, O_RW, O_DEPTH, O_RUNTIME, O_WAIT_FOR, O_BLOCKING, O_UNALIGNED, O_OTHER, O_LOG,
+         O_FILE, O_TIMEOUT };
   static const struct option opts[] = {
     { "socket", required_argument, NULL, O_SOCKET },
     { "queues", required_argument, NULL, O_QUEUES },
@@ -468,6 +483,11 @@ main (int argc, char **argv)
     { "iodepth", required_argument, NULL, O_DEPTH },
     { "runtime", required_argument, NULL, O_RUNTIME },
     { "wait-for", required_argument, NULL, O_WAIT_FOR },
+    { "unaligned", no_argument, NULL, O_UNALIGNED },
+    { "other", required_argument, NULL, O_OTHER },
+    { "log", required_argument, NULL, O_LOG },
+    { "file", required_argument, NULL, O_FILE },
+    { "client-timeout", required_argument, NULL, O_TIMEOUT },
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
   };
@@ -492,6 +512,11 @@ main (int argc, char **argv)
     case O_DEPTH: depth = (unsigned) atoi (optarg); break;
     case O_RUNTIME: runtime = (unsigned) atoi (optarg); break;
     case O_WAIT_FOR: wait_for = optarg; break;
+    case O_UNALIGNED: unaligned = true; break;
+    case O_OTHER: other_socket = optarg; break;
+    case O_LOG: log_file = optarg; break;
+    case O_FILE: disk_file = optarg; break;
+    case O_TIMEOUT: client_timeout = (unsigned) atoi (optarg); break;
     case 'h': usage (); return 0;
     default: return 2;
     }
@@ -516,6 +541,11 @@ main (int argc, char **argv)
     return crash ((unsigned) atoi (argv[optind + 1]));
   if (!strcmp (argv[optind], "fuzz") && optind + 1 < argc)
     return fuzz (socket_path, (unsigned) atoi (argv[optind + 1]), pid, nqueues);
+  if (!strcmp (argv[optind], "hostile"))
+    return hostile (socket_path, other_socket, pid, log_file, disk_file, client_timeout,
+                    argv + optind + 1, argc - optind - 1);
+  if (!strcmp (argv[optind], "layouts") && disk_file)
+    return layouts_check (socket_path, disk_file);
   if (!strcmp (argv[optind], "bench"))
     return bench (socket_path, rw, nqueues, depth, runtime, pid, blocking_fds);
   fprintf (stderr, "vdp-blk-client: unknown mode '%s'\n", argv[optind]);

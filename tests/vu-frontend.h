@@ -175,6 +175,16 @@ void fe_chain (struct fe *fe, unsigned q, uint16_t head, const struct fe_seg *se
  * fe_chain): 1 with its @id and @len, 0 on timeout. */
 int fe_used (struct fe *fe, unsigned q, uint32_t *id, uint32_t *len, int wait_ms);
 
+/* Broken chains (vu-fuzz.c): each breaks a rule of the split ring. */
+enum fe_bad_chain {
+  K_LOOP, K_NEXT_PAST, K_OUTSIDE, K_HUGE_LEN, K_NESTED_INDIRECT, K_INDIRECT_LEN, K_INDIRECT_OUTSIDE,
+  K_READ_AFTER_WRITE, K_AVAIL_JUMP, K_HEAD_PAST, K_WRAP_ADDR, K_INDIRECT_LOOP, K_RANDOM, K_LAST
+};
+extern const char *const fe_bad_chain_names[K_LAST];
+
+/* Writes a broken chain of @kind at head 0 of queue 0 and publishes it. */
+void fe_bad_chain (struct fe *fe, enum fe_bad_chain kind);
+
 /* Writes a raw descriptor chain of queue @q for the fuzzer. */
 struct vring_desc *fe_desc (struct fe *fe, unsigned q);
 void fe_publish_head (struct fe *fe, unsigned q, uint16_t head, uint16_t avail_jump);

@@ -723,9 +723,9 @@ c_inflight_not_a_file (struct hctx *h, int arg)
 /* ------------------------------------------------------------------------ */
 /* Descriptors of the wrong kind                                             */
 
-enum fd_kind { K_FILE, K_PIPE, K_SOCKET, K_TIMERFD, K_DEVNULL, K_MEMFD, K_DIR, K_FULL_PIPE,
-               K_LAST };
-static const char *const kind_names[K_LAST] = {
+enum fd_kind { F_FILE, F_PIPE, F_SOCKET, F_TIMERFD, F_DEVNULL, F_MEMFD, F_DIR, F_FULL_PIPE,
+               F_LAST };
+static const char *const kind_names[F_LAST] = {
   "regular file", "pipe", "socket", "timerfd", "/dev/null", "memfd", "directory", "full pipe",
 };
 
@@ -735,7 +735,7 @@ make_fd (struct hctx *h, enum fd_kind k)
   int p[2], fd = -1;
 
   switch (k) {
-  case K_FILE: {
+  case F_FILE: {
     char path[] = "/tmp/vdp-hostile-XXXXXX";
     fd = mkstemp (path);
     if (fd >= 0) {
@@ -745,11 +745,11 @@ make_fd (struct hctx *h, enum fd_kind k)
     }
     break;
   }
-  case K_PIPE:
-  case K_FULL_PIPE:
+  case F_PIPE:
+  case F_FULL_PIPE:
     if (pipe (p) < 0)
       break;
-    if (k == K_FULL_PIPE) {
+    if (k == F_FULL_PIPE) {
       static char junk[4096];
       fcntl (p[1], F_SETFL, O_NONBLOCK);
       while (write (p[1], junk, sizeof (junk)) > 0)
@@ -770,29 +770,29 @@ make_fd (struct hctx *h, enum fd_kind k)
       close (p[1]);
     }
     break;
-  case K_SOCKET:
+  case F_SOCKET:
     if (socketpair (AF_UNIX, SOCK_STREAM, 0, p) == 0) {
       fd = p[0];
       close (p[1]);                      /* always readable: end of file */
     }
     break;
-  case K_TIMERFD: {
+  case F_TIMERFD: {
     struct itimerspec it = { { 0, 1000000 }, { 0, 1000000 } };
     fd = timerfd_create (CLOCK_MONOTONIC, 0);
     if (fd >= 0)
       timerfd_settime (fd, 0, &it, NULL);
     break;
   }
-  case K_DEVNULL:
+  case F_DEVNULL:
     fd = open ("/dev/null", O_RDWR);
     break;
-  case K_MEMFD:
+  case F_MEMFD:
     fd = memfd_of (4096);
     break;
-  case K_DIR:
+  case F_DIR:
     fd = open ("/", O_RDONLY | O_DIRECTORY);
     break;
-  case K_LAST:
+  case F_LAST:
     break;
   }
   if (fd < 0)
@@ -800,7 +800,7 @@ make_fd (struct hctx *h, enum fd_kind k)
   return fd;
 }
 
-/* SET_VRING_<which> with a descriptor of kind @arg % K_LAST on a running
+/* SET_VRING_<which> with a descriptor of kind @k on a running
  * queue 0: refused, the queue stops (one error) without spinning, queue 1
  * goes on. */
 static int
@@ -912,18 +912,23 @@ c_full_err_eventfd (struct hctx *h, int arg)
   return finish (h, &fe, rc);
 }
 
-/* A kick eventfd at its maximum count: still only an eventfd. */
+/* A kick eventfd at its maximum count (always readable: the backend
+ * never reads it) makes it neither spin nor stop; once the front-end
+ * drains it, kicks work again. */
 static int
 c_full_kick_eventfd (struct hctx *h, int arg)
 {
   struct fe fe;
-  int rc = 0;
+  eventfd_t v;
+  int rc;
 
   (void) arg;
   if (attach (h, &fe, 2, 128) < 0)
     return -1;
   eventfd_write (fe.q[0].kick_fd, 0xfffffffffffffffeull);
-  if (queue_works (h, &fe, 0) < 0 || queue_works (h, &fe, 1) < 0)
+  rc = idle (h);
+  eventfd_read (fe.q[0].kick_fd, &v);
+  if (rc == 0 && (queue_works (h, &fe, 0) < 0 || queue_works (h, &fe, 1) < 0))
     rc = -1;
   return finish (h, &fe, rc);
 }
@@ -945,6 +950,38 @@ c_no_call_fd (struct hctx *h, int arg)
   if (read_at (&fe, 0, 60, 8, data, 4096, meta, meta + 64, false) != 0
       || !disk_is (h, 8 * 512, fe_ptr (&fe, data), 4096))
     rc = hfail (h, "a request on a ring without call fd failed");
+  return finish (h, &fe, rc);
+}
+
+/* No kick fd (the driver never kicks): the ring is looked at now and
+ * then, requests complete without a kick, and that costs little CPU. */
+static int
+c_no_kick_fd (struct hctx *h, int arg)
+{
+  struct fe fe;
+  uint64_t v = 0 | (1u << 8), data, meta;
+  uint32_t id, len;
+  int rc = 0;
+
+  (void) arg;
+  if (attach (h, &fe, 2, 128) < 0)
+    return -1;
+  if (try_msg (&fe, M_SET_VRING_KICK, &v, 8, NULL, 0) != 0)
+    rc = hfail (h, "a kick without fd was refused");
+  data = fe_alloc (&fe, 65536, 4096);
+  meta = fe_alloc (&fe, 4096, 4096);
+  hdr (&fe, meta, VIRTIO_BLK_T_IN, 8);
+  /* made available without a kick */
+  fe.q[0].desc[60] = (struct vring_desc) { htole64 (meta), htole32 (16), htole16 (VRING_DESC_F_NEXT), htole16 (61) };
+  fe.q[0].desc[61] = (struct vring_desc) { htole64 (data), htole32 (4096),
+                                           htole16 (VRING_DESC_F_NEXT | VRING_DESC_F_WRITE), htole16 (62) };
+  fe.q[0].desc[62] = (struct vring_desc) { htole64 (meta + 64), htole32 (1), htole16 (VRING_DESC_F_WRITE), 0 };
+  fe.q[0].avail->ring[fe.q[0].avail_idx % 128] = htole16 (60);
+  fe.q[0].avail_idx++;
+  __atomic_store_n (&fe.q[0].avail->idx, htole16 (fe.q[0].avail_idx), __ATOMIC_RELEASE);
+  if (rc == 0 && (fe_used (&fe, 0, &id, &len, WAIT_MS) != 1 || id != 60
+                  || !disk_is (h, 8 * 512, fe_ptr (&fe, data), 4096)))
+    rc = hfail (h, "a request on a ring without kick fd did not complete");
   return finish (h, &fe, rc);
 }
 
@@ -1387,81 +1424,16 @@ c_enable_later (struct hctx *h, int arg)
   return finish (h, &fe, rc);
 }
 
-/* Bad chains: each stops queue 0 only (one error). */
-enum chain_kind { B_LOOP, B_NEXT_PAST, B_OUTSIDE, B_HUGE, B_NESTED, B_IND_LEN, B_IND_OUTSIDE,
-                  B_READ_AFTER_WRITE, B_AVAIL_JUMP, B_HEAD_PAST, B_WRAP, B_IND_LOOP, B_LAST };
-
+/* Bad chains (those of the fuzz mode): each stops queue 0 only (one error). */
 static int
 c_bad_chain (struct hctx *h, int arg)
 {
   struct fe fe;
-  struct vring_desc *d;
-  uint64_t meta, table;
-  uint16_t head = 10, jump = 0;
   int rc = 0;
 
   if (attach (h, &fe, 2, 128) < 0)
     return -1;
-  meta = fe_alloc (&fe, 4096, 4096);
-  table = meta + 1024;
-  hdr (&fe, meta, VIRTIO_BLK_T_IN, 0);
-  d = fe.q[0].desc;
-#define D(t, i, a, l, f, n) ((t)[i] = (struct vring_desc) { htole64 (a), htole32 (l), htole16 (f), htole16 (n) })
-  {
-    struct vring_desc *t = fe_ptr (&fe, table);
-    switch ((enum chain_kind) arg) {
-    case B_LOOP:
-      D (d, 10, meta, 16, VRING_DESC_F_NEXT, 11);
-      D (d, 11, meta + 16, 1, VRING_DESC_F_NEXT | VRING_DESC_F_WRITE, 10);
-      break;
-    case B_NEXT_PAST:
-      D (d, 10, meta, 16, VRING_DESC_F_NEXT, 200);
-      break;
-    case B_OUTSIDE:
-      D (d, 10, MEM + 4096, 16, VRING_DESC_F_NEXT, 11);
-      D (d, 11, meta + 16, 1, VRING_DESC_F_WRITE, 0);
-      break;
-    case B_HUGE:
-      D (d, 10, meta, 0xfffffff0u, VRING_DESC_F_NEXT, 11);
-      D (d, 11, meta + 16, 1, VRING_DESC_F_WRITE, 0);
-      break;
-    case B_NESTED:
-      D (d, 10, table, 32, VRING_DESC_F_INDIRECT, 0);
-      D (t, 0, table, 32, VRING_DESC_F_INDIRECT, 0);
-      break;
-    case B_IND_LEN:
-      D (d, 10, table, 20, VRING_DESC_F_INDIRECT, 0);
-      break;
-    case B_IND_OUTSIDE:
-      D (d, 10, MEM - 16, 64, VRING_DESC_F_INDIRECT, 0);
-      break;
-    case B_READ_AFTER_WRITE:
-      D (d, 10, meta + 16, 1, VRING_DESC_F_NEXT | VRING_DESC_F_WRITE, 11);
-      D (d, 11, meta, 16, 0, 0);
-      break;
-    case B_AVAIL_JUMP:
-      D (d, 10, meta, 16, VRING_DESC_F_NEXT, 11);
-      D (d, 11, meta + 16, 1, VRING_DESC_F_WRITE, 0);
-      jump = 200;
-      break;
-    case B_HEAD_PAST:
-      head = 130;
-      break;
-    case B_WRAP:
-      D (d, 10, UINT64_MAX - 7, 16, VRING_DESC_F_NEXT, 11);
-      D (d, 11, meta + 16, 1, VRING_DESC_F_WRITE, 0);
-      break;
-    case B_IND_LOOP:
-      D (d, 10, table, 32, VRING_DESC_F_INDIRECT, 0);
-      D (t, 0, meta, 16, VRING_DESC_F_NEXT, 1);
-      D (t, 1, meta + 16, 1, VRING_DESC_F_NEXT | VRING_DESC_F_WRITE, 0);
-      break;
-    case B_LAST:
-      break;
-    }
-  }
-#undef D
-  fe_publish_head (&fe, 0, head, jump);
+  fe_bad_chain (&fe, (enum fe_bad_chain) arg);
   if (!err_signalled (&fe, 0, 2000))
     rc = hfail (h, "queue 0 not stopped");
   else if (queue_works (h, &fe, 1) < 0)
@@ -1796,10 +1768,10 @@ struct hcase {
 };
 
 #define KINDS(name, fn)                                                           \
-  { name " regular file", fn, K_FILE, 1 }, { name " pipe", fn, K_PIPE, 1 },       \
-  { name " socket", fn, K_SOCKET, 1 }, { name " timerfd", fn, K_TIMERFD, 1 },     \
-  { name " /dev/null", fn, K_DEVNULL, 1 }, { name " memfd", fn, K_MEMFD, 1 },     \
-  { name " directory", fn, K_DIR, 1 }
+  { name " regular file", fn, F_FILE, 1 }, { name " pipe", fn, F_PIPE, 1 },       \
+  { name " socket", fn, F_SOCKET, 1 }, { name " timerfd", fn, F_TIMERFD, 1 },     \
+  { name " /dev/null", fn, F_DEVNULL, 1 }, { name " memfd", fn, F_MEMFD, 1 },     \
+  { name " directory", fn, F_DIR, 1 }
 
 #define REGIONS(name, fn)                                                         \
   { name " file shorter than the region", fn, R_FILE_SHORT, 1 },                  \
@@ -1831,11 +1803,12 @@ static const struct hcase cases[] = {
   KINDS ("kick fd:", c_bad_kick),
   KINDS ("call fd:", c_bad_call),
   KINDS ("err fd:", c_bad_err),
-  { "call fd: full blocking pipe", c_bad_call, K_FULL_PIPE, 1 },
+  { "call fd: full blocking pipe", c_bad_call, F_FULL_PIPE, 1 },
   { "call fd: full blocking eventfd", c_full_call_eventfd, 0, 0 },
   { "err fd: full blocking eventfd, ring broken", c_full_err_eventfd, 0, 1 },
   { "kick fd: full eventfd", c_full_kick_eventfd, 0, 0 },
   { "call fd: none (the guest polls)", c_no_call_fd, 0, 0 },
+  { "kick fd: none (the driver never kicks)", c_no_kick_fd, 0, 0 },
   REGIONS ("SET_MEM_TABLE:", c_bad_mem_table),
   REGIONS ("ADD_MEM_REG:", c_bad_mem_reg),
   { "guest memory shrunk to nothing under running rings", c_shrink_all, 0, 1 },
@@ -1859,18 +1832,18 @@ static const struct hcase cases[] = {
   { "ring resized while running", c_ring_size_while_running, 0, 1 },
   { "RESET_DEVICE while running, then a new start", c_reset_while_running, 0, 0 },
   { "requests while disabled, then enabled", c_enable_later, 0, 0 },
-  { "chain: loop", c_bad_chain, B_LOOP, 1 },
-  { "chain: next past the table", c_bad_chain, B_NEXT_PAST, 1 },
-  { "chain: outside guest memory", c_bad_chain, B_OUTSIDE, 1 },
-  { "chain: huge length", c_bad_chain, B_HUGE, 1 },
-  { "chain: nested indirect", c_bad_chain, B_NESTED, 1 },
-  { "chain: indirect table of 20 bytes", c_bad_chain, B_IND_LEN, 1 },
-  { "chain: indirect table outside memory", c_bad_chain, B_IND_OUTSIDE, 1 },
-  { "chain: readable after writable", c_bad_chain, B_READ_AFTER_WRITE, 1 },
-  { "chain: avail index jump", c_bad_chain, B_AVAIL_JUMP, 1 },
-  { "chain: head past the ring", c_bad_chain, B_HEAD_PAST, 1 },
-  { "chain: address wraps", c_bad_chain, B_WRAP, 1 },
-  { "chain: loop in an indirect table", c_bad_chain, B_IND_LOOP, 1 },
+  { "chain: loop", c_bad_chain, K_LOOP, 1 },
+  { "chain: next past the table", c_bad_chain, K_NEXT_PAST, 1 },
+  { "chain: outside guest memory", c_bad_chain, K_OUTSIDE, 1 },
+  { "chain: huge length", c_bad_chain, K_HUGE_LEN, 1 },
+  { "chain: nested indirect", c_bad_chain, K_NESTED_INDIRECT, 1 },
+  { "chain: indirect table of 20 bytes", c_bad_chain, K_INDIRECT_LEN, 1 },
+  { "chain: indirect table outside memory", c_bad_chain, K_INDIRECT_OUTSIDE, 1 },
+  { "chain: readable after writable", c_bad_chain, K_READ_AFTER_WRITE, 1 },
+  { "chain: avail index jump", c_bad_chain, K_AVAIL_JUMP, 1 },
+  { "chain: head past the ring", c_bad_chain, K_HEAD_PAST, 1 },
+  { "chain: address wraps", c_bad_chain, K_WRAP_ADDR, 1 },
+  { "chain: loop in an indirect table", c_bad_chain, K_INDIRECT_LOOP, 1 },
   { "empty descriptors between data pieces", c_empty_descriptors, 0, 0 },
   { "odd requests: no header, short header, no status, 1-byte id, disk end, unknown type, "
     "split header", c_odd_requests, 0, 0 },

@@ -618,12 +618,17 @@ not_eventfd (int fd, char *buf, size_t len)
   case S_IFCHR: return "a character device";
   case S_IFBLK: return "a block device";
   case S_IFDIR: return "a directory";
-  default: return "not an eventfd";
+  default: return "another kind of file";
   }
   snprintf (path, sizeof (path), "/proc/self/fd/%d", fd);
   n = readlink (path, buf, len - 1);
-  if (n < 0)
-    return NULL;                /* no /proc here: anonymous inodes pass */
+  if (n < 0) {
+    /* no /proc to ask (or not ours to read, after a privilege drop):
+     * adding 0 works on an eventfd only (its pollers get a spurious
+     * wake-up, which virtio drivers and QEMU take in their stride) */
+    uint64_t zero = 0;
+    return write (fd, &zero, sizeof (zero)) == sizeof (zero) ? NULL : "another anonymous inode";
+  }
   buf[n] = '\0';
   return strcmp (buf, "anon_inode:[eventfd]") ? buf : NULL;
 }
@@ -656,12 +661,12 @@ set_vring_fd (struct vu_dev *dev, struct vu_msg *msg)
     if ((why = not_eventfd (fd, buf, sizeof (buf))) != NULL) {
       close (fd);
       vq->refused_fds |= 1u << kind;
+      refuse (dev, "queue %u: %s descriptor refused: %s, not an eventfd", vq->index, names[kind],
+              why);
       if (!vq->broken) {
-        vq_fail (vq, "queue %u: %s descriptor refused: %s, not an eventfd", vq->index,
-                 names[kind], why);
+        vq_fail (vq, "%s", dev->error);
         report_broken (dev, vq);
       }
-      refuse (dev, "%s", vq->why);
       return 1;
     }
     /* a front-end's blocking eventfd, or one at its maximum count, must

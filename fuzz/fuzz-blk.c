@@ -139,9 +139,11 @@ walk_rings (struct vu_dev *dev)
       continue;
     if (sigsetjmp (env, 0)) {
       vq_fail (&dev->vqs[i], "fault");
+      blk_log (BLK_LOG_DEBUG, "queue %u: fault at %p", i, blk_fault_addr ());
       continue;
     }
     blk_fault_arm (&env);
+    blk_log (BLK_LOG_DEBUG, "queue %u runs", i);
     for (int n = 0; n < 8 && vq_pop (vq, &e) == 1; n++)
       vq_push (vq, e.head, 0);
     if (!vq->broken)
@@ -200,8 +202,10 @@ messages (const uint8_t *data, size_t size)
         shutdown (sv[1], SHUT_WR);
     }
     r = vu_recv (&dev, &msg);
-    if (r <= 0 || vu_handle (&dev, &msg) < 0)
+    if (r <= 0 || vu_handle (&dev, &msg) < 0) {
+      blk_log (BLK_LOG_DEBUG, "dropped: %s", dev.error);
       break;
+    }
     drain (sv[1]);
     if (ctl & 0x40)
       for (unsigned k = 0; k < n_kept; k++) {
@@ -270,7 +274,8 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   static bool ready;
 
   if (!ready) {
-    blk_log_level = -1;         /* quiet */
+    /* quiet, unless FUZZ_BLK_LOG is set (to see what an input does) */
+    blk_log_level = getenv ("FUZZ_BLK_LOG") ? BLK_LOG_DEBUG : -1;
     if (blk_fault_init () < 0)
       abort ();
     ready = true;

@@ -90,15 +90,6 @@ rnd (void)
   return fe_rand (&rng_state);
 }
 
-static void
-pattern (uint8_t *p, size_t n, uint64_t seed)
-{
-  for (size_t i = 0; i < n; i += 8) {
-    uint64_t v = seed * 0x9e3779b97f4a7c15ull + i;
-    memcpy (p + i, &v, n - i < 8 ? n - i : 8);
-  }
-}
-
 static int
 connect_fe (struct fe *fe)
 {
@@ -150,7 +141,7 @@ functional (void)
           !!(fe.offered & BIT (VIRTIO_BLK_F_RO)));
   for (unsigned q = 0; q < nqueues; q++) {
     char name[64];
-    pattern (buf, sizeof (buf), 1000 + q);
+    fe_pattern (buf, sizeof (buf), 1000 + q);
     snprintf (name, sizeof (name), "q%u write 64k", q);
     st = fe_sync (&fe, q, VIRTIO_BLK_T_OUT, 128 * (q + 1), buf, 65536, NULL, &len);
     result (name, st, len, NULL, 0);
@@ -176,7 +167,7 @@ functional (void)
     st = fe_complete (&fe, 0, &d, 1, 5000) == 1 ? d.status : -1;
     printf ("%-28s status=%d notified=%d\n", "flush after call fd swap", st, notified);
   }
-  pattern (buf, 512, 7);
+  fe_pattern (buf, 512, 7);
   st = fe_sync (&fe, 0, VIRTIO_BLK_T_OUT, 1, buf, 512, NULL, &len);
   result ("write 512 at sector 1", st, len, NULL, 0);
   st = fe_sync (&fe, 0, VIRTIO_BLK_T_IN, 0, NULL, 1536, back, &len);
@@ -239,7 +230,7 @@ reconnect (void)
   static uint8_t buf[4096], back[4096];
   int st;
 
-  pattern (buf, sizeof (buf), 42);
+  fe_pattern (buf, sizeof (buf), 42);
   if (connect_fe (&fe) < 0
       || fe_sync (&fe, 0, VIRTIO_BLK_T_OUT, 64, buf, 4096, NULL, NULL) != VIRTIO_BLK_S_OK
       || fe_stop (&fe) < 0) {
@@ -293,7 +284,7 @@ crash (unsigned seconds)
         if (busy[b])
           break;
         busy[b] = true;
-        pattern (fe_slot_data (&fe, q, (unsigned) slot), BS, (uint64_t) b * 65536 + gen[b] + 1);
+        fe_pattern (fe_slot_data (&fe, q, (unsigned) slot), BS, (uint64_t) b * 65536 + gen[b] + 1);
         fe_submit (&fe, q, (unsigned) slot, VIRTIO_BLK_T_OUT, (uint64_t) b * (BS / 512), BS, b);
         submitted++;
       }
@@ -355,7 +346,7 @@ crash (unsigned seconds)
       fprintf (stderr, "vdp-blk-client: read back block %u: %s\n", b, fe.err);
       return 1;
     }
-    pattern (want_buf, BS, (uint64_t) b * 65536 + gen[b]);
+    fe_pattern (want_buf, BS, (uint64_t) b * 65536 + gen[b]);
     if (memcmp (back, want_buf, BS))
       bad++;
   }
@@ -402,7 +393,7 @@ drain (void)
     return 2;
   }
   for (int slot; (slot = fe_slot_get (&fe, 0)) >= 0; n++) {
-    pattern (fe_slot_data (&fe, 0, (unsigned) slot), fe.max_io, n);
+    fe_pattern (fe_slot_data (&fe, 0, (unsigned) slot), fe.max_io, n);
     fe_submit (&fe, 0, (unsigned) slot, VIRTIO_BLK_T_OUT, (uint64_t) n * (fe.max_io / 512),
                fe.max_io, n);
   }

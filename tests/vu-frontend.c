@@ -100,6 +100,15 @@ fe_proc_kib (pid_t pid, const char *field)
   return kib;
 }
 
+void
+fe_pattern (uint8_t *p, size_t n, uint64_t seed)
+{
+  for (size_t i = 0; i < n; i += 8) {
+    uint64_t v = seed * 0x9e3779b97f4a7c15ull + i;
+    memcpy (p + i, &v, n - i < 8 ? n - i : 8);
+  }
+}
+
 uint64_t
 fe_rand (uint64_t *state)
 {

@@ -194,6 +194,9 @@ uint64_t fe_now_ns (void);
 /* A "Name: N kB" field of /proc/@pid/status, 0 when unknown. */
 uint64_t fe_proc_kib (pid_t pid, const char *field);
 
+/* Fills @n bytes with a pattern only @seed makes. */
+void fe_pattern (uint8_t *p, size_t n, uint64_t seed);
+
 /* xorshift64: the next pseudo-random number of *@state (never 0). */
 uint64_t fe_rand (uint64_t *state);
 void fe_close (struct fe *fe);

@@ -80,15 +80,6 @@ hfail (struct hctx *h, const char *fmt, ...)
 /* ------------------------------------------------------------------------ */
 /* Helpers                                                                   */
 
-static void
-pattern (uint8_t *p, size_t n, uint64_t seed)
-{
-  for (size_t i = 0; i < n; i += 8) {
-    uint64_t v = seed * 0x9e3779b97f4a7c15ull + i;
-    memcpy (p + i, &v, n - i < 8 ? n - i : 8);
-  }
-}
-
 /* Whether @len bytes of @buf are what the disk file holds at @offset. */
 static bool
 disk_is (struct hctx *h, uint64_t offset, const void *buf, size_t len)
@@ -177,7 +168,7 @@ queue_works (struct hctx *h, struct fe *fe, unsigned q)
   uint64_t sector = CANARY_SECTOR - 64 + q * 8;
   int st;
 
-  pattern (buf, sizeof (buf), fe_now_ns ());
+  fe_pattern (buf, sizeof (buf), fe_now_ns ());
   if ((st = fe_sync (fe, q, VIRTIO_BLK_T_OUT, sector, buf, 4096, NULL, NULL)) != 0)
     return hfail (h, "queue %u: write failed (%d: %s)", q, st, fe->err);
   if ((st = fe_sync (fe, q, VIRTIO_BLK_T_IN, sector, NULL, 4096, back, NULL)) != 0)
@@ -298,6 +289,20 @@ finish (struct hctx *h, struct fe *fe, int rc)
     rc = idle (h);
   fe_close (fe);
   return rc;
+}
+
+/* The end of a case that stops queue 0: it must be stopped (its err
+ * eventfd says so), and queue 1 go on. */
+static int
+queue0_stopped (struct hctx *h, struct fe *fe)
+{
+  int rc = 0;
+
+  if (!err_signalled (fe, 0, 2000))
+    rc = hfail (h, "queue 0 not stopped");
+  else if (queue_works (h, fe, 1) < 0)
+    rc = -1;
+  return finish (h, fe, rc);
 }
 
 static unsigned
@@ -431,7 +436,7 @@ big_chain (struct hctx *h, uint32_t type, unsigned ndata, uint32_t each, uint16_
   if (indirect)
     table = fe_alloc (&fe, (ndata + 2) * 16, 4096);
   pread (h->disk, before, sizeof (before), 4096 * 512);
-  pattern (fe_ptr (&fe, data), each, 5);
+  fe_pattern (fe_ptr (&fe, data), each, 5);
   hdr (&fe, meta, type, 4096);
   s[0] = (struct fe_seg) { meta, 16, false };
   for (unsigned i = 0; i < ndata; i++)
@@ -519,7 +524,7 @@ c_many_unaligned (struct hctx *h, int arg)
     struct fe_seg s[3] = { { meta + i * 64, 16, false }, { d, LEN, !write },
                            { meta + i * 64 + 32, 1, true } };
     if (write)
-      pattern (fe_ptr (&fe, d), LEN, i + 77);
+      fe_pattern (fe_ptr (&fe, d), LEN, i + 77);
     hdr (&fe, meta + i * 64, write ? VIRTIO_BLK_T_OUT : VIRTIO_BLK_T_IN,
          8192 + (uint64_t) i * (LEN / 512));
     *(uint8_t *) fe_ptr (&fe, meta + i * 64 + 32) = 0xee;
@@ -889,23 +894,14 @@ static int
 c_full_err_eventfd (struct hctx *h, int arg)
 {
   struct fe fe;
-  uint64_t meta;
-  int fd, rc = 0;
+  int fd, rc;
 
   (void) arg;
   if (attach (h, &fe, 2, 128) < 0)
     return -1;
   fd = full_eventfd ();
   set_fd (&fe, M_SET_VRING_ERR, 0, fd);
-  meta = fe_alloc (&fe, 4096, 4096);
-  hdr (&fe, meta, VIRTIO_BLK_T_IN, 0);
-  /* a loop: 60 -> 61 -> 60 */
-  fe.q[0].desc[60] = (struct vring_desc) { htole64 (meta), htole32 (16),
-                                           htole16 (VRING_DESC_F_NEXT), htole16 (61) };
-  fe.q[0].desc[61] = (struct vring_desc) { htole64 (meta + 16), htole32 (1),
-                                           htole16 (VRING_DESC_F_WRITE | VRING_DESC_F_NEXT),
-                                           htole16 (60) };
-  fe_publish_head (&fe, 0, 60, 0);
+  fe_bad_chain (&fe, K_LOOP);
   usleep (200000);
   rc = queue_works (h, &fe, 1);
   close (fd);
@@ -1114,7 +1110,7 @@ c_shrink_data (struct hctx *h, int arg)
   if (attach (h, &fe, 2, 128) < 0)
     return -1;
   meta = fe_alloc (&fe, 4096, 4096);
-  pattern (fe_ptr (&fe, data), 8192, 3);
+  fe_pattern (fe_ptr (&fe, data), 8192, 3);
   pread (h->disk, before, sizeof (before), 6000 * 512);
   if (ftruncate (fe.memfd, (off_t) cut) < 0
       || (grow && ftruncate (fe.memfd, (off_t) MEM) < 0))
@@ -1318,7 +1314,6 @@ c_ring_outside (struct hctx *h, int arg)
 {
   struct fe fe;
   struct vhost_vring_addr a;
-  int rc = 0;
 
   if (attach (h, &fe, 2, 128) < 0)
     return -1;
@@ -1333,11 +1328,7 @@ c_ring_outside (struct hctx *h, int arg)
   stop_ring (&fe, 0);
   fe_raw (&fe, M_SET_VRING_ADDR, 0, &a, sizeof (a), -1, NULL, 0);
   set_fd (&fe, M_SET_VRING_KICK, 0, fe.q[0].kick_fd);
-  if (!err_signalled (&fe, 0, 1000))
-    rc = hfail (h, "queue 0 not refused");
-  else if (queue_works (h, &fe, 1) < 0)
-    rc = -1;
-  return finish (h, &fe, rc);
+  return queue0_stopped (h, &fe);
 }
 
 /* The memory under running rings removed: they stop (one error each). */
@@ -1429,16 +1420,11 @@ static int
 c_bad_chain (struct hctx *h, int arg)
 {
   struct fe fe;
-  int rc = 0;
 
   if (attach (h, &fe, 2, 128) < 0)
     return -1;
   fe_bad_chain (&fe, (enum fe_bad_chain) arg);
-  if (!err_signalled (&fe, 0, 2000))
-    rc = hfail (h, "queue 0 not stopped");
-  else if (queue_works (h, &fe, 1) < 0)
-    rc = -1;
-  return finish (h, &fe, rc);
+  return queue0_stopped (h, &fe);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1903,7 +1889,7 @@ canary (struct hctx *h, const char *sock, bool ours)
   for (unsigned q = 0; q < 2 && rc == 0; q++) {
     static uint8_t buf[16384], back[16384];
     uint64_t sector = (ours ? CANARY_SECTOR : 1024) + q * 64;
-    pattern (buf, sizeof (buf), fe_now_ns ());
+    fe_pattern (buf, sizeof (buf), fe_now_ns ());
     if (fe_sync (&fe, q, VIRTIO_BLK_T_OUT, sector, buf, sizeof (buf), NULL, NULL) != 0
         || fe_sync (&fe, q, VIRTIO_BLK_T_IN, sector, NULL, sizeof (buf), back, NULL) != 0
         || memcmp (buf, back, sizeof (buf)) || (ours && !disk_is (h, sector * 512, buf, sizeof (buf))))
@@ -2128,7 +2114,7 @@ run_layout (struct hctx *h, struct fe *fe, const struct layout *l, uint64_t sect
     uint8_t *bytes = malloc (total);
     struct virtio_blk_outhdr o = { htole32 (VIRTIO_BLK_T_OUT), 0, htole64 (sector) };
     memcpy (bytes, &o, 16);
-    pattern (bytes + 16, data_len, sector ^ fe_now_ns ());
+    fe_pattern (bytes + 16, data_len, sector ^ fe_now_ns ());
     memcpy (want, bytes + 16, data_len);
     for (unsigned i = 0; i < n; i++)
       if (!s[i].write) {

@@ -2,6 +2,7 @@
 /* Operations over the domains of libvirt hosts, one transaction per domain, a result each. */
 #include <config.h>
 
+#include <stdio.h>
 #include <string.h>
 
 #include "conn.h"
@@ -315,39 +316,35 @@ loaded_clear (struct loaded *l)
   g_free (l->name);
 }
 
-/* Connects, lists and reads the domains of a host: fills @docs/@in (as
- * many as @n) and the stack in @caps (@validate: the daemon's schema knows
- * the plan's elements).  Failures of the host or of single domains become
- * failed results.  Returns the connection, or NULL. */
-static struct vdp_conn *
-load_host (const char *uri, const char *const *names, const struct vdp_apply_opts *o,
-           struct loaded **docs, struct vdp_plan_input **in, unsigned *n,
-           struct vdp_caps *caps, gboolean *validate, GPtrArray *warnings, GPtrArray *results)
+/* Opens the host, finds its topology and stack, lists and reads its
+ * domains: fills @docs/@in (as many as @n), the stack in @caps
+ * (@validate: the daemon's schema knows the plan's elements) and each
+ * disk's place on that host.  Failures of the host or of single domains
+ * become failed results.  Returns the host, or NULL. */
+static struct vdp_host *
+load_host (const struct vdp_host_spec *spec, const char *const *names,
+           const struct vdp_apply_opts *o, struct loaded **docs, struct vdp_plan_input **in,
+           unsigned *n, struct vdp_caps *caps, gboolean *validate, GPtrArray *warnings,
+           GPtrArray *results)
 {
   g_autoptr (GError) err = NULL;
-  g_autoptr (vdp_conn) c = vdp_conn_open (uri, &err);
+  g_autoptr (vdp_host) h = vdp_host_open (spec, &o->host, &err);
   g_autoptr (GPtrArray) todo = NULL;
-  struct vdp_caps daemon;
+  struct vdp_conn *c;
 
   *n = 0;
-  if (c == NULL) {
-    add_result (results, uri ? uri : "", NULL, VDP_RESULT_FAILED, err->message);
+  if (h == NULL) {
+    add_result (results, spec->uri ? spec->uri : "", NULL, VDP_RESULT_FAILED, err->message);
     return NULL;
   }
-  todo = target_names (c, names, o->state, &err);
-  if (todo == NULL) {
+  c = vdp_host_conn (h);
+  if (vdp_host_topology (h, &err) == NULL || !vdp_host_stack (h, caps, validate, NULL, &err)
+      || (todo = target_names (c, names, o->state, &err)) == NULL) {
     add_result (results, vdp_conn_uri (c), NULL, VDP_RESULT_FAILED, err->message);
+    vdp_host_take_warnings (h, warnings);
     return NULL;
   }
-  vdp_conn_caps (c, &daemon);
-  *caps = daemon;
-  if (o->target && !vdp_caps_parse_target (o->target, caps, &err)) {
-    add_result (results, vdp_conn_uri (c), NULL, VDP_RESULT_FAILED, err->message);
-    return NULL;
-  }
-  /* the daemon's schema knows every element when the plan is for its own
-   * version or an older one */
-  *validate = caps->libvirt <= daemon.libvirt;
+  vdp_progress_add_domains (o->progress, todo->len);
 
   *docs = g_new0 (struct loaded, MAX (todo->len, 1));
   *in = g_new0 (struct vdp_plan_input, MAX (todo->len, 1));
@@ -363,16 +360,18 @@ load_host (const char *uri, const char *const *names, const struct vdp_apply_opt
       l->dom = vdp_domain_parse (l->doc, l->name, &e);
     if (l->dom == NULL) {
       add_result (results, vdp_conn_uri (c), l->name, VDP_RESULT_FAILED, e->message);
+      vdp_progress_domain_done (o->progress);
       loaded_clear (l);
       memset (l, 0, sizeof (*l));
       continue;
     }
-    l->hints = vdp_disk_hints_compute (o->topo, l->dom, o->hints, o->n_hints, warnings);
+    l->hints = vdp_host_disk_hints (h, l->dom, warnings);
     (*in)[*n].dom = l->dom;
     (*in)[*n].hints = l->hints;
     (*n)++;
   }
-  return g_steal_pointer (&c);
+  vdp_host_take_warnings (h, warnings);
+  return g_steal_pointer (&h);
 }
 
 struct domain_pool {
@@ -391,11 +390,12 @@ domain_worker (gpointer item, gpointer user)
   unsigned i = GPOINTER_TO_UINT (item) - 1;
 
   apply_one (p->c, p->plan, &p->plan->domains[i], &p->docs[i], p->validate, p->o, p->each[i]);
+  vdp_progress_domain_done (p->o->progress);
 }
 
 void
-vdp_fleet_apply (const char *uri, const char *const *names, const struct vdp_apply_opts *o,
-                 GPtrArray *results)
+vdp_fleet_apply (const struct vdp_host_spec *host, const char *const *names,
+                 const struct vdp_apply_opts *o, GPtrArray *results)
 {
   g_autoptr (GError) err = NULL;
   g_autofree struct loaded *docs = NULL;
@@ -405,15 +405,20 @@ vdp_fleet_apply (const char *uri, const char *const *names, const struct vdp_app
   gboolean validate = FALSE;
   unsigned n = 0;
   g_autoptr (GPtrArray) warnings = g_ptr_array_new_with_free_func (g_free);
-  g_autoptr (vdp_conn) c = load_host (uri, names, o, &docs, &in, &n, &caps, &validate, warnings,
+  g_autoptr (vdp_host) h = load_host (host, names, o, &docs, &in, &n, &caps, &validate, warnings,
                                       results);
+  struct vdp_conn *c = h ? vdp_host_conn (h) : NULL;
 
-  if (c == NULL)
+  if (h == NULL) {
+    merge_warnings (o->warnings, warnings);
     return;
+  }
   if (n > 0) {
-    plan = vdp_plan_compute (o->topo, o->policy, &caps, in, n, &err);
+    plan = vdp_plan_compute (vdp_host_topology (h, NULL), o->policy, &caps, in, n, &err);
     if (plan == NULL) {
       add_result (results, vdp_conn_uri (c), NULL, VDP_RESULT_FAILED, err->message);
+      for (unsigned i = 0; i < n; i++)
+        vdp_progress_domain_done (o->progress);
     } else {
       struct domain_pool pool = { c, plan, docs, validate, o, NULL };
       g_autofree GPtrArray **each = g_new0 (GPtrArray *, n);
@@ -447,8 +452,8 @@ vdp_fleet_apply (const char *uri, const char *const *names, const struct vdp_app
 }
 
 void
-vdp_fleet_check (const char *uri, const char *const *names, const struct vdp_apply_opts *o,
-                 GPtrArray *findings, GPtrArray *results)
+vdp_fleet_check (const struct vdp_host_spec *host, const char *const *names,
+                 const struct vdp_apply_opts *o, GPtrArray *findings, GPtrArray *results)
 {
   g_autofree struct loaded *docs = NULL;
   g_autofree struct vdp_plan_input *in = NULL;
@@ -457,33 +462,37 @@ vdp_fleet_check (const char *uri, const char *const *names, const struct vdp_app
   gboolean validate = FALSE;
   unsigned n = 0;
   g_autoptr (GPtrArray) warnings = g_ptr_array_new_with_free_func (g_free);
-  g_autoptr (vdp_conn) c = load_host (uri, names, o, &docs, &in, &n, &caps, &validate, warnings,
+  g_autoptr (vdp_host) h = load_host (host, names, o, &docs, &in, &n, &caps, &validate, warnings,
                                       results);
 
   merge_warnings (o->warnings, warnings);
-  if (c == NULL)
+  if (h == NULL)
     return;
   if (n > 0) {
+    const struct vdp_topology *topo = vdp_host_topology (h, NULL);
     /* today's plan, for the drift rule; a host the profile cannot be
      * satisfied on is audited without it */
-    plan = vdp_plan_compute (o->topo, o->policy, &caps, in, n, NULL);
-    vdp_lint_domains (o->topo, &caps, in, n, plan, findings);
+    plan = vdp_plan_compute (topo, o->policy, &caps, in, n, NULL);
+    vdp_lint_domains (topo, &caps, in, n, plan, findings);
   }
+  for (unsigned i = 0; i < n; i++)
+    vdp_progress_domain_done (o->progress);
   g_clear_pointer (&plan, vdp_plan_free);
   for (unsigned i = 0; i < n; i++)
     loaded_clear (&docs[i]);
 }
 
 void
-vdp_fleet_revert (const char *uri, const char *const *names, int state, gboolean dry_run,
-                  GPtrArray *results)
+vdp_fleet_revert (const struct vdp_host_spec *host, const char *const *names, int state,
+                  gboolean dry_run, struct vdp_progress *progress, GPtrArray *results)
 {
   g_autoptr (GError) err = NULL;
-  g_autoptr (vdp_conn) c = vdp_conn_open (uri, &err);
+  g_autoptr (vdp_host) h = vdp_host_open (host, NULL, &err);
   g_autoptr (GPtrArray) todo = NULL;
+  struct vdp_conn *c = h ? vdp_host_conn (h) : NULL;
 
-  if (c == NULL) {
-    add_result (results, uri ? uri : "", NULL, VDP_RESULT_FAILED, err->message);
+  if (h == NULL) {
+    add_result (results, host->uri ? host->uri : "", NULL, VDP_RESULT_FAILED, err->message);
     return;
   }
   todo = target_names (c, names, state, &err);
@@ -491,6 +500,7 @@ vdp_fleet_revert (const char *uri, const char *const *names, int state, gboolean
     add_result (results, vdp_conn_uri (c), NULL, VDP_RESULT_FAILED, err->message);
     return;
   }
+  vdp_progress_add_domains (progress, todo->len);
   for (guint i = 0; i < todo->len; i++) {
     const char *name = todo->pdata[i];
     g_autoptr (GError) e = NULL;
@@ -499,6 +509,7 @@ vdp_fleet_revert (const char *uri, const char *const *names, int state, gboolean
     g_autofree char *restored = NULL;
     int rc;
 
+    vdp_progress_domain_done (progress);
     if (doc == NULL) {
       add_result (results, vdp_conn_uri (c), name, VDP_RESULT_FAILED, e->message);
       continue;
@@ -529,4 +540,82 @@ vdp_fleet_revert (const char *uri, const char *const *names, int state, gboolean
     }
     add_result (results, vdp_conn_uri (c), name, VDP_RESULT_REVERTED, NULL);
   }
+}
+
+/* ---- progress ------------------------------------------------------------- */
+
+struct vdp_progress {
+  GMutex lock;
+  const char *prog, *verb;
+  unsigned hosts, hosts_done, domains, domains_done;
+  gboolean shown;
+};
+
+struct vdp_progress *
+vdp_progress_new (const char *prog, const char *verb, unsigned hosts, gboolean enabled)
+{
+  struct vdp_progress *p;
+
+  if (!enabled)
+    return NULL;
+  p = g_new0 (struct vdp_progress, 1);
+  g_mutex_init (&p->lock);
+  p->prog = prog;
+  p->verb = verb;
+  p->hosts = hosts;
+  return p;
+}
+
+/* Rewrites the line (under p->lock). */
+static void
+progress_show (struct vdp_progress *p)
+{
+  fprintf (stderr, "\r%s: %s: %u/%u host%s, %u/%u domain%s", p->prog, p->verb, p->hosts_done,
+           p->hosts, p->hosts == 1 ? "" : "s", p->domains_done, p->domains,
+           p->domains == 1 ? "" : "s");
+  fflush (stderr);
+  p->shown = TRUE;
+}
+
+static void
+progress_add (struct vdp_progress *p, unsigned *counter, unsigned n)
+{
+  if (p == NULL)
+    return;
+  g_mutex_lock (&p->lock);
+  *counter += n;
+  progress_show (p);
+  g_mutex_unlock (&p->lock);
+}
+
+void
+vdp_progress_add_domains (struct vdp_progress *p, unsigned n)
+{
+  if (p)
+    progress_add (p, &p->domains, n);
+}
+
+void
+vdp_progress_domain_done (struct vdp_progress *p)
+{
+  if (p)
+    progress_add (p, &p->domains_done, 1);
+}
+
+void
+vdp_progress_host_done (struct vdp_progress *p)
+{
+  if (p)
+    progress_add (p, &p->hosts_done, 1);
+}
+
+void
+vdp_progress_free (struct vdp_progress *p)
+{
+  if (p == NULL)
+    return;
+  if (p->shown)
+    fprintf (stderr, "\n");
+  g_mutex_clear (&p->lock);
+  g_free (p);
 }

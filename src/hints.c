@@ -53,6 +53,15 @@ vdp_device_hints_add (GArray *hints, const char *spec, GError **error)
   return TRUE;
 }
 
+void
+vdp_device_hints_insert (GArray *hints, guint at, const struct vdp_device_hint *from, unsigned n)
+{
+  for (unsigned i = 0; i < n; i++) {
+    struct vdp_device_hint copy = { g_strdup (from[i].path), g_strdup (from[i].device) };
+    g_array_insert_val (hints, at + i, copy);
+  }
+}
+
 gboolean
 vdp_device_hints_check (const struct vdp_topology *topo, const struct vdp_device_hint *hints,
                         unsigned n, GError **error)
@@ -86,11 +95,14 @@ match_hint (const struct vdp_device_hint *hints, unsigned n, const char *source)
   return best;
 }
 
-static void
-from_device (const struct vdp_topology *topo, const char *name, struct vdp_disk_hint *h)
+void
+vdp_disk_hint_from_device (const struct vdp_topology *topo, const char *name,
+                           struct vdp_disk_hint *h)
 {
   const struct vdp_blockdev *bd = vdp_topology_find_device (topo, name);
 
+  g_clear_pointer (&h->locality, g_free);
+  h->node = -1;
   if (bd == NULL) {
     h->locality = g_strdup_printf ("block device '%s' is not in the topology", name);
   } else if (bd->node < 0) {
@@ -117,9 +129,41 @@ probe_odirect (const char *path, char **note)
   return -1;
 }
 
+int
+vdp_locate_local (const struct vdp_topology *topo, const char *source, struct vdp_disk_hint *h,
+                  void *data)
+{
+  g_autoptr (vdp_disk_locality) loc = NULL;
+
+  if (h->node < 0 && h->locality == NULL) {
+    loc = vdp_topology_locate_disk (topo, source, NULL);
+    h->node = loc->node;
+    h->locality = g_strdup (loc->reason);
+  }
+  if (!g_file_test (source, G_FILE_TEST_EXISTS))
+    return 0;
+  h->odirect = probe_odirect (source, &h->odirect_note);
+  return 1;
+}
+
+int
+vdp_locate_by_name (const struct vdp_topology *topo, const char *source, struct vdp_disk_hint *h,
+                    void *data)
+{
+  if (h->node >= 0 || h->locality)
+    return -1;
+  if (g_str_has_prefix (source, "/dev/") && strchr (source + 5, '/') == NULL)
+    vdp_disk_hint_from_device (topo, source + 5, h);
+  else
+    h->locality = g_strdup_printf ("'%s' is on another host: give --device PATH=DEVNAME", source);
+  return -1;
+}
+
 struct vdp_disk_hint *
 vdp_disk_hints_compute (const struct vdp_topology *topo, const struct vdp_domain *dom,
-                        const struct vdp_device_hint *hints, unsigned n, GPtrArray *warnings)
+                        const struct vdp_device_hint *hints, unsigned n,
+                        vdp_source_locator locate, void *data, const char *where,
+                        GPtrArray *warnings)
 {
   struct vdp_disk_hint *out = g_new0 (struct vdp_disk_hint, MAX (dom->n_disks, 1));
 
@@ -132,26 +176,16 @@ vdp_disk_hints_compute (const struct vdp_topology *topo, const struct vdp_domain
     h->odirect = -1;
     if (disk->source == NULL)
       continue;
+    /* a hint says where the source lives; the locator still says whether
+     * it exists and takes O_DIRECT */
     hint = match_hint (hints, n, disk->source);
-    if (hint) {
-      from_device (topo, hint->device, h);
-    } else if (topo->kind == VDP_TOPOLOGY_HOST) {
-      g_autoptr (vdp_disk_locality) loc = vdp_topology_locate_disk (topo, disk->source, NULL);
-      h->node = loc->node;
-      h->locality = g_strdup (loc->reason);
-      if (!g_file_test (disk->source, G_FILE_TEST_EXISTS) && strcmp (disk->device, "cdrom") != 0)
-        g_ptr_array_add (warnings,
-                         g_strdup_printf ("domain '%s': disk %s: source '%s' does not exist on "
-                                          "this host; its locality is unknown", dom->name,
-                                          disk->target, disk->source));
-    } else if (g_str_has_prefix (disk->source, "/dev/") && strchr (disk->source + 5, '/') == NULL) {
-      from_device (topo, disk->source + 5, h);
-    } else {
-      h->locality = g_strdup_printf ("'%s' is on another host: give --device PATH=DEVNAME",
-                                     disk->source);
-    }
-    if (topo->kind == VDP_TOPOLOGY_HOST && g_file_test (disk->source, G_FILE_TEST_EXISTS))
-      h->odirect = probe_odirect (disk->source, &h->odirect_note);
+    if (hint)
+      vdp_disk_hint_from_device (topo, hint->device, h);
+    if (locate (topo, disk->source, h, data) == 0 && strcmp (disk->device, "cdrom") != 0)
+      g_ptr_array_add (warnings,
+                       g_strdup_printf ("domain '%s': disk %s: source '%s' does not exist on %s%s",
+                                        dom->name, disk->target, disk->source, where,
+                                        h->node < 0 ? "; its locality is unknown" : ""));
   }
   return out;
 }

@@ -13,14 +13,27 @@
 #include "topology.h"
 
 /* Loads the stack to plan for (@target, else the newest), the host topology
- * (--topology), the profile @profile (NULL: the default; @force lets it
- * replace pins virt-dataplane did not write) and checks @devices (struct
- * vdp_device_hint) against the topology.  On error prints one line (a bad
+ * (--topology, else this machine's), the profile @profile (NULL: the
+ * default; @force lets it replace pins virt-dataplane did not write) and
+ * checks @devices (struct vdp_device_hint) against the topology.  With one
+ * host named (-c, --hosts), its topology, stack (unless @target) and
+ * device hints (put before @devices') are the host's, as the host module
+ * finds them (@force also accepts a --topology that disagrees with it).  On error prints one line (a bad
  * @target is a usage error of @cmd) and returns the exit status; returns
  * VDP_PARSE_CONTINUE with *topo and *policy set when all is loaded. */
 int vdp_inputs_load (const struct vdp_globals *g, const char *cmd, const char *target,
                      const char *profile, gboolean force, GArray *devices,
                      struct vdp_caps *caps, vdp_topology **topo, vdp_policy **policy);
+
+/* What apply and check load before they work on hosts: the stack to plan
+ * for (@target is checked here, a usage error of @cmd when bad), the
+ * profile (@force also lets it replace foreign pins), and --topology,
+ * loaded once to stop at a bad one before any host is touched.  Fills
+ * @hosts (borrowing @target, @devices and the globals' --topology).
+ * Returns VDP_PARSE_CONTINUE, or the exit status after one line. */
+int vdp_inputs_load_hosts (const struct vdp_globals *g, const char *cmd, const char *target,
+                           const char *profile, gboolean force, GArray *devices,
+                           struct vdp_host_opts *hosts, vdp_policy **policy);
 
 /* A domain XML file read for planning. */
 struct vdp_domain_file {

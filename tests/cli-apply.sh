@@ -7,8 +7,11 @@
 command -v jq >/dev/null || { echo "1..0 # SKIP jq not installed"; exit 0; }
 TOPO="$VDP_SRCDIR/examples/topologies/24em64t-2n6c2t-pci.xml"
 
+# The test driver's host has the CPUs, nodes and memory of $TOPO.
 cat > "$TMP/host.xml" <<XML
 <node>
+  <cpu><nodes>2</nodes><sockets>1</sockets><cores>6</cores><threads>2</threads><active>24</active></cpu>
+  <memory>37748736</memory>
   <domain type='kvm'>
     <name>web</name><memory unit='GiB'>2</memory><vcpu>2</vcpu>
     <os><type arch='x86_64'>hvm</type></os>

@@ -96,7 +96,7 @@ main (int argc, char **argv)
     unsigned m = MIN (batch, n - i);
     xmlDocPtr docs[64];
     struct vdp_domain *doms[64];
-    struct vdp_plan_input in[64];
+    struct vdp_plan_input in[64] = { { 0 } };
     struct vdp_plan *plan;
 
     for (unsigned k = 0; k < m; k++) {

@@ -107,6 +107,7 @@ struct loaded {
   xmlDocPtr doc;
   struct vdp_domain *dom;
   struct vdp_disk_hint *hints;
+  gboolean planned;         /* named (or picked by --all): planned; else context */
 };
 
 static gboolean
@@ -315,64 +316,167 @@ loaded_clear (struct loaded *l)
   g_free (l->name);
 }
 
-/* Connects, lists and reads the domains of a host: fills @docs/@in (as
- * many as @n) and the stack in @caps (@validate: the daemon's schema knows
- * the plan's elements).  Failures of the host or of single domains become
- * failed results.  Returns the connection, or NULL. */
-static struct vdp_conn *
+/* A host read for planning: every domain of it, the ones to plan marked. */
+struct host {
+  struct vdp_conn *c;
+  struct vdp_caps caps;
+  gboolean validate;        /* the daemon's schema knows the plan's elements */
+  struct loaded *docs;
+  unsigned n;
+};
+
+static void
+host_clear (struct host *h)
+{
+  for (unsigned i = 0; i < h->n; i++)
+    loaded_clear (&h->docs[i]);
+  g_free (h->docs);
+  vdp_conn_free (h->c);
+  memset (h, 0, sizeof (*h));
+}
+
+static gboolean
+loaded_read (struct vdp_conn *c, struct loaded *l, const struct vdp_apply_opts *o,
+             GPtrArray *warnings, GError **error)
+{
+  l->xml = vdp_conn_get_xml (c, l->name, TRUE, error);
+  if (l->xml)
+    l->doc = vdp_xml_read_memory (l->xml, l->name, error);
+  if (l->doc)
+    l->dom = vdp_domain_parse (l->doc, l->name, error);
+  if (l->dom == NULL)
+    return FALSE;
+  l->hints = vdp_disk_hints_compute (o->topo, l->dom, o->hints, o->n_hints, warnings);
+  return TRUE;
+}
+
+/* Connects and reads every domain of the host: the ones @names (NULL:
+ * every persistent domain in o->state) are to be planned, the others are
+ * what they are planned around.  Failures of the host or of a domain to
+ * plan become failed results; a domain of the host that cannot be read
+ * is a warning (what it holds is unknown). */
+static gboolean
 load_host (const char *uri, const char *const *names, const struct vdp_apply_opts *o,
-           struct loaded **docs, struct vdp_plan_input **in, unsigned *n,
-           struct vdp_caps *caps, gboolean *validate, GPtrArray *warnings, GPtrArray *results)
+           struct host *h, GPtrArray *warnings, GPtrArray *results)
 {
   g_autoptr (GError) err = NULL;
-  g_autoptr (vdp_conn) c = vdp_conn_open (uri, &err);
   g_autoptr (GPtrArray) todo = NULL;
+  g_autoptr (GPtrArray) all = NULL;
+  g_autoptr (GHashTable) wanted = g_hash_table_new (g_str_hash, g_str_equal);
   struct vdp_caps daemon;
 
-  *n = 0;
-  if (c == NULL) {
+  memset (h, 0, sizeof (*h));
+  h->c = vdp_conn_open (uri, &err);
+  if (h->c == NULL) {
     add_result (results, uri ? uri : "", NULL, VDP_RESULT_FAILED, err->message);
-    return NULL;
+    return FALSE;
   }
-  todo = target_names (c, names, o->state, &err);
-  if (todo == NULL) {
-    add_result (results, vdp_conn_uri (c), NULL, VDP_RESULT_FAILED, err->message);
-    return NULL;
+  todo = target_names (h->c, names, o->state, &err);
+  if (todo)
+    all = vdp_conn_list (h->c, VDP_STATE_HOST, &err);
+  if (todo == NULL || all == NULL) {
+    add_result (results, vdp_conn_uri (h->c), NULL, VDP_RESULT_FAILED, err->message);
+    return FALSE;
   }
-  vdp_conn_caps (c, &daemon);
-  *caps = daemon;
-  if (o->target && !vdp_caps_parse_target (o->target, caps, &err)) {
-    add_result (results, vdp_conn_uri (c), NULL, VDP_RESULT_FAILED, err->message);
-    return NULL;
+  vdp_conn_caps (h->c, &daemon);
+  h->caps = daemon;
+  if (o->target && !vdp_caps_parse_target (o->target, &h->caps, &err)) {
+    add_result (results, vdp_conn_uri (h->c), NULL, VDP_RESULT_FAILED, err->message);
+    return FALSE;
   }
   /* the daemon's schema knows every element when the plan is for its own
    * version or an older one */
-  *validate = caps->libvirt <= daemon.libvirt;
+  h->validate = h->caps.libvirt <= daemon.libvirt;
 
-  *docs = g_new0 (struct loaded, MAX (todo->len, 1));
-  *in = g_new0 (struct vdp_plan_input, MAX (todo->len, 1));
+  for (guint i = 0; i < todo->len; i++)
+    g_hash_table_add (wanted, todo->pdata[i]);
+  h->docs = g_new0 (struct loaded, todo->len + all->len + 1);
+  /* the domains to plan, in the order given */
   for (guint i = 0; i < todo->len; i++) {
-    struct loaded *l = &(*docs)[*n];
+    struct loaded *l = &h->docs[h->n];
     g_autoptr (GError) e = NULL;
-
     l->name = g_strdup (todo->pdata[i]);
-    l->xml = vdp_conn_get_xml (c, l->name, TRUE, &e);
-    if (l->xml)
-      l->doc = vdp_xml_read_memory (l->xml, l->name, &e);
-    if (l->doc)
-      l->dom = vdp_domain_parse (l->doc, l->name, &e);
-    if (l->dom == NULL) {
-      add_result (results, vdp_conn_uri (c), l->name, VDP_RESULT_FAILED, e->message);
+    l->planned = TRUE;
+    if (!loaded_read (h->c, l, o, warnings, &e)) {
+      add_result (results, vdp_conn_uri (h->c), l->name, VDP_RESULT_FAILED, e->message);
       loaded_clear (l);
       memset (l, 0, sizeof (*l));
       continue;
     }
-    l->hints = vdp_disk_hints_compute (o->topo, l->dom, o->hints, o->n_hints, warnings);
-    (*in)[*n].dom = l->dom;
-    (*in)[*n].hints = l->hints;
-    (*n)++;
+    h->n++;
   }
-  return g_steal_pointer (&c);
+  /* the rest of the host */
+  for (guint i = 0; i < all->len; i++) {
+    struct loaded *l = &h->docs[h->n];
+    g_autoptr (GError) e = NULL;
+    if (g_hash_table_contains (wanted, all->pdata[i]))
+      continue;
+    l->name = g_strdup (all->pdata[i]);
+    if (!loaded_read (h->c, l, o, NULL, &e)) {
+      g_ptr_array_add (warnings, g_strdup_printf ("%s: %s: what it holds on the host is not "
+                                                  "counted", vdp_conn_uri (h->c), e->message));
+      loaded_clear (l);
+      memset (l, 0, sizeof (*l));
+      continue;
+    }
+    h->n++;
+  }
+  return TRUE;
+}
+
+/* Plans the marked domains of @h around the others.  Fills @plan_of (per
+ * doc: its index in the plan, -1 for context and refused ones); a domain
+ * whose recorded profile is gone gets a failed result.  Returns the plan,
+ * or NULL (a failed result for the host). */
+static struct vdp_plan *
+plan_host (struct host *h, const struct vdp_apply_opts *o, vdp_policy_cache *policies,
+           int *plan_of, GPtrArray *results)
+{
+  g_autofree struct vdp_plan_input *todo = g_new0 (struct vdp_plan_input, h->n + 1);
+  g_autofree struct vdp_plan_input *around = g_new0 (struct vdp_plan_input, h->n + 1);
+  struct vdp_plan_request req = { o->topo, o->policy, &h->caps, todo, 0, around, 0 };
+  g_autoptr (GError) err = NULL;
+  struct vdp_plan *plan;
+
+  for (unsigned i = 0; i < h->n; i++) {
+    struct loaded *l = &h->docs[i];
+    g_autoptr (GError) e = NULL;
+    struct vdp_plan_input in = { l->dom, l->hints, vdp_policy_for_domain (policies, l->dom, &e) };
+
+    plan_of[i] = -1;
+    if (!l->planned || in.policy == NULL) {
+      if (l->planned)
+        add_result (results, vdp_conn_uri (h->c), l->name, VDP_RESULT_FAILED, e->message);
+      around[req.n_context++] = in;
+      continue;
+    }
+    plan_of[i] = (int) req.n;
+    todo[req.n++] = in;
+  }
+  plan = vdp_plan_compute_host (&req, &err);
+  if (plan == NULL)
+    add_result (results, vdp_conn_uri (h->c), NULL, VDP_RESULT_FAILED, err->message);
+  return plan;
+}
+
+/* The host-wide lines of a plan, for the warnings. */
+static void
+host_warnings (const struct vdp_plan *plan, const char *uri, GPtrArray *warnings)
+{
+  for (unsigned i = 0; i < plan->n_domains; i++)
+    for (guint k = 0; k < plan->domains[i].warnings->len; k++)
+      g_ptr_array_add (warnings, g_strdup (plan->domains[i].warnings->pdata[k]));
+  for (guint k = 0; k < plan->warnings->len; k++)
+    g_ptr_array_add (warnings, g_strdup_printf ("%s: %s", uri, (char *) plan->warnings->pdata[k]));
+  g_ptr_array_add (warnings,
+                   g_strdup_printf ("%s: %u vCPUs of all its domains on %u usable PUs (%.2f per "
+                                    "PU), %" G_GUINT64_FORMAT " MiB of guest memory for %"
+                                    G_GUINT64_FORMAT " MiB (%.2f)", uri, plan->total_vcpus,
+                                    plan->total_pus, plan->total_pus
+                                    ? (double) plan->total_vcpus / plan->total_pus : 0.0,
+                                    plan->total_memory_kib / 1024, plan->total_avail_kib / 1024,
+                                    plan->total_avail_kib ? (double) plan->total_memory_kib
+                                    / (double) plan->total_avail_kib : 0.0));
 }
 
 struct domain_pool {
@@ -397,52 +501,62 @@ void
 vdp_fleet_apply (const char *uri, const char *const *names, const struct vdp_apply_opts *o,
                  GPtrArray *results)
 {
-  g_autoptr (GError) err = NULL;
-  g_autofree struct loaded *docs = NULL;
-  g_autofree struct vdp_plan_input *in = NULL;
   g_autoptr (vdp_plan) plan = NULL;
-  struct vdp_caps caps;
-  gboolean validate = FALSE;
-  unsigned n = 0;
   g_autoptr (GPtrArray) warnings = g_ptr_array_new_with_free_func (g_free);
-  g_autoptr (vdp_conn) c = load_host (uri, names, o, &docs, &in, &n, &caps, &validate, warnings,
-                                      results);
+  g_autoptr (vdp_policy_cache) policies = vdp_policy_cache_new (o->policy, o->profile_given);
+  g_autofree int *plan_of = NULL;
+  g_autofree GPtrArray **each = NULL;
+  g_autofree struct loaded *docs = NULL;
+  struct host h;
+  unsigned n_todo = 0;
 
-  if (c == NULL)
+  if (!load_host (uri, names, o, &h, warnings, results)) {
+    host_clear (&h);
+    merge_warnings (o->warnings, warnings);
     return;
-  if (n > 0) {
-    plan = vdp_plan_compute (o->topo, o->policy, &caps, in, n, &err);
-    if (plan == NULL) {
-      add_result (results, vdp_conn_uri (c), NULL, VDP_RESULT_FAILED, err->message);
-    } else {
-      struct domain_pool pool = { c, plan, docs, validate, o, NULL };
-      g_autofree GPtrArray **each = g_new0 (GPtrArray *, n);
+  }
+  plan_of = g_new0 (int, h.n + 1);
+  plan = plan_host (&h, o, policies, plan_of, results);
+  if (plan) {
+    struct domain_pool pool = { h.c, plan, NULL, h.validate, o, NULL };
+    const char *u = vdp_conn_uri (h.c);
 
-      for (unsigned i = 0; i < n; i++) {
-        for (guint k = 0; k < plan->domains[i].warnings->len; k++)
-          g_ptr_array_add (warnings, g_strdup (plan->domains[i].warnings->pdata[k]));
-        each[i] = vdp_results_new ();
-      }
-      /* the plan was made for the whole host; the transactions are
-       * independent and may run side by side, results kept in order */
-      pool.each = each;
-      if (o->jobs > 1 && n > 1) {
-        GThreadPool *tp = g_thread_pool_new (domain_worker, &pool, (gint) MIN (o->jobs, n),
-                                             TRUE, NULL);
-        for (unsigned i = 0; i < n; i++)
+    host_warnings (plan, u, warnings);
+    /* the plan was made for the whole host; the transactions are
+     * independent and may run side by side, results kept in order */
+    docs = g_new0 (struct loaded, plan->n_domains + 1);
+    each = g_new0 (GPtrArray *, plan->n_domains + 1);
+    for (unsigned i = 0; i < h.n; i++)
+      if (plan_of[i] >= 0)
+        docs[plan_of[i]] = h.docs[i];
+    pool.docs = docs;
+    pool.each = each;
+    for (unsigned i = 0; i < plan->n_domains; i++) {
+      each[i] = vdp_results_new ();
+      n_todo += !plan->domains[i].failed;
+    }
+    if (o->jobs > 1 && n_todo > 1) {
+      GThreadPool *tp = g_thread_pool_new (domain_worker, &pool, (gint) MIN (o->jobs, n_todo),
+                                           TRUE, NULL);
+      for (unsigned i = 0; i < plan->n_domains; i++)
+        if (!plan->domains[i].failed)
           g_thread_pool_push (tp, GUINT_TO_POINTER (i + 1), NULL);
-        g_thread_pool_free (tp, FALSE, TRUE);
-      } else {
-        for (unsigned i = 0; i < n; i++)
+      g_thread_pool_free (tp, FALSE, TRUE);
+    } else {
+      for (unsigned i = 0; i < plan->n_domains; i++)
+        if (!plan->domains[i].failed)
           domain_worker (GUINT_TO_POINTER (i + 1), &pool);
+    }
+    for (unsigned i = 0; i < plan->n_domains; i++) {
+      if (plan->domains[i].failed) {
+        g_autofree char *m = vdp_misfit_format (&plan->domains[i]);
+        add_result (each[i], u, plan->domains[i].dom->name, VDP_RESULT_FAILED, m);
       }
-      for (unsigned i = 0; i < n; i++)
-        g_ptr_array_extend_and_steal (results, each[i]);
+      g_ptr_array_extend_and_steal (results, each[i]);
     }
   }
   g_clear_pointer (&plan, vdp_plan_free);
-  for (unsigned i = 0; i < n; i++)
-    loaded_clear (&docs[i]);
+  host_clear (&h);
   merge_warnings (o->warnings, warnings);
 }
 
@@ -450,28 +564,39 @@ void
 vdp_fleet_check (const char *uri, const char *const *names, const struct vdp_apply_opts *o,
                  GPtrArray *findings, GPtrArray *results)
 {
-  g_autofree struct loaded *docs = NULL;
-  g_autofree struct vdp_plan_input *in = NULL;
   g_autoptr (vdp_plan) plan = NULL;
-  struct vdp_caps caps;
-  gboolean validate = FALSE;
-  unsigned n = 0;
   g_autoptr (GPtrArray) warnings = g_ptr_array_new_with_free_func (g_free);
-  g_autoptr (vdp_conn) c = load_host (uri, names, o, &docs, &in, &n, &caps, &validate, warnings,
-                                      results);
+  g_autoptr (vdp_policy_cache) policies = vdp_policy_cache_new (o->policy, o->profile_given);
+  g_autofree int *plan_of = NULL;
+  g_autofree struct vdp_plan_input *in = NULL;
+  g_autofree const struct vdp_domain_plan **dps = NULL;
+  g_autofree gboolean *report = NULL;
+  struct host h;
 
-  merge_warnings (o->warnings, warnings);
-  if (c == NULL)
+  if (!load_host (uri, names, o, &h, warnings, results)) {
+    host_clear (&h);
+    merge_warnings (o->warnings, warnings);
     return;
-  if (n > 0) {
-    /* today's plan, for the drift rule; a host the profile cannot be
-     * satisfied on is audited without it */
-    plan = vdp_plan_compute (o->topo, o->policy, &caps, in, n, NULL);
-    vdp_lint_domains (o->topo, &caps, in, n, plan, findings);
   }
+  /* today's plan, for the drift rule */
+  plan_of = g_new0 (int, h.n + 1);
+  plan = plan_host (&h, o, policies, plan_of, results);
+  in = g_new0 (struct vdp_plan_input, h.n + 1);
+  dps = g_new0 (const struct vdp_domain_plan *, h.n + 1);
+  report = g_new0 (gboolean, h.n + 1);
+  /* every domain of the host is audited for the hard constraints; the
+   * ones asked for are reported */
+  for (unsigned i = 0; i < h.n; i++) {
+    in[i].dom = h.docs[i].dom;
+    in[i].hints = h.docs[i].hints;
+    in[i].policy = vdp_policy_for_domain (policies, h.docs[i].dom, NULL);
+    dps[i] = plan && plan_of[i] >= 0 ? &plan->domains[plan_of[i]] : NULL;
+    report[i] = h.docs[i].planned;
+  }
+  vdp_lint_host (o->topo, o->policy, &h.caps, in, h.n, dps, report, findings);
   g_clear_pointer (&plan, vdp_plan_free);
-  for (unsigned i = 0; i < n; i++)
-    loaded_clear (&docs[i]);
+  host_clear (&h);
+  merge_warnings (o->warnings, warnings);
 }
 
 void

@@ -29,7 +29,8 @@ struct vdp_result {
 
 struct vdp_apply_opts {
   const struct vdp_topology *topo;
-  const struct vdp_policy *policy;
+  const struct vdp_policy *policy;  /* the host's, and every domain's when profile_given */
+  gboolean profile_given;   /* --profile: tuned domains do not keep their recorded one */
   const char *target;       /* --target, or NULL: the connection's stack */
   const struct vdp_device_hint *hints;
   unsigned n_hints;
@@ -43,8 +44,11 @@ struct vdp_apply_opts {
 
 extern const char *const vdp_result_names[];
 
-/* Applies the plan of the domains @names (NULL: every persistent domain)
- * of host @uri, planned together.  Each domain is one transaction: with
+/* Applies the plan of the domains @names (NULL: every persistent domain in
+ * o->state) of host @uri, planned together around the host's other
+ * domains (their pins and memory are its inventory).  Each tuned domain
+ * keeps its recorded profile unless o->profile_given.  A domain that does
+ * not fit fails alone.  Each domain is one transaction: with
  * config, its patched XML is defined, read back and verified; with live,
  * a running guest gets the IOThreads it lacks and its pins, read back and
  * verified.  On any failure the original definition and the previous live

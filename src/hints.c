@@ -91,6 +91,7 @@ from_device (const struct vdp_topology *topo, const char *name, struct vdp_disk_
 {
   const struct vdp_blockdev *bd = vdp_topology_find_device (topo, name);
 
+  h->device = g_strdup (name);
   if (bd == NULL) {
     h->locality = g_strdup_printf ("block device '%s' is not in the topology", name);
   } else if (bd->node < 0) {
@@ -98,6 +99,19 @@ from_device (const struct vdp_topology *topo, const char *name, struct vdp_disk_
   } else {
     h->node = bd->node;
   }
+}
+
+/* The --device hint that would say where @source lives: its directory for
+ * a file, itself for a device node. */
+static char *
+suggest_hint (const char *source)
+{
+  g_autofree char *dir = NULL;
+
+  if (g_str_has_prefix (source, "/dev/"))
+    return g_strdup_printf ("%s=DEVNAME", source);
+  dir = g_path_get_dirname (source);
+  return g_strdup_printf ("%s=DEVNAME", dir);
 }
 
 /* 1: O_DIRECT works, 0: the filesystem refuses it, -1: cannot tell. */
@@ -114,6 +128,7 @@ probe_odirect (const char *path, char **note)
     *note = g_strdup_printf ("'%s' is on a filesystem without O_DIRECT (tmpfs?)", path);
     return 0;
   }
+  *note = g_strdup_printf ("cannot open '%s' to try: %s", path, g_strerror (errno));
   return -1;
 }
 
@@ -139,7 +154,10 @@ vdp_disk_hints_compute (const struct vdp_topology *topo, const struct vdp_domain
       g_autoptr (vdp_disk_locality) loc = vdp_topology_locate_disk (topo, disk->source, NULL);
       h->node = loc->node;
       h->locality = g_strdup (loc->reason);
-      if (!g_file_test (disk->source, G_FILE_TEST_EXISTS) && strcmp (disk->device, "cdrom") != 0)
+      if (loc->devices && loc->devices[0])
+        h->device = g_strjoinv (",", loc->devices);
+      if (!g_file_test (disk->source, G_FILE_TEST_EXISTS) && strcmp (disk->device, "cdrom") != 0
+          && warnings)
         g_ptr_array_add (warnings,
                          g_strdup_printf ("domain '%s': disk %s: source '%s' does not exist on "
                                           "this host; its locality is unknown", dom->name,
@@ -147,11 +165,16 @@ vdp_disk_hints_compute (const struct vdp_topology *topo, const struct vdp_domain
     } else if (g_str_has_prefix (disk->source, "/dev/") && strchr (disk->source + 5, '/') == NULL) {
       from_device (topo, disk->source + 5, h);
     } else {
-      h->locality = g_strdup_printf ("'%s' is on another host: give --device PATH=DEVNAME",
+      h->locality = g_strdup_printf ("'%s' is not on this host (planning for a saved topology)",
                                      disk->source);
     }
+    if (h->node < 0)
+      h->suggest = suggest_hint (disk->source);
     if (topo->kind == VDP_TOPOLOGY_HOST && g_file_test (disk->source, G_FILE_TEST_EXISTS))
       h->odirect = probe_odirect (disk->source, &h->odirect_note);
+    else if (h->odirect < 0)
+      h->odirect_note = g_strdup (topo->kind == VDP_TOPOLOGY_HOST ? "it does not exist on this host"
+                                  : "it is not on this host");
   }
   return out;
 }
@@ -163,6 +186,8 @@ vdp_disk_hints_free (struct vdp_disk_hint *h, unsigned n)
     return;
   for (unsigned i = 0; i < n; i++) {
     g_free (h[i].locality);
+    g_free (h[i].device);
+    g_free (h[i].suggest);
     g_free (h[i].odirect_note);
   }
   g_free (h);

@@ -4,18 +4,25 @@
 
 #include "domain.h"
 #include "inputs.h"
+#include "util/cleanup.h"
+#include "util/cpuset.h"
 #include "util/error.h"
 
 int
 vdp_inputs_load (const struct vdp_globals *g, const char *cmd, const char *target,
-                 const char *profile, gboolean force, GArray *devices,
+                 const char *profile, gboolean force, const char *isolated, GArray *devices,
                  struct vdp_caps *caps, vdp_topology **topo, vdp_policy **policy)
 {
   g_autoptr (GError) err = NULL;
+  g_auto (VdpBitmap) iso = NULL;
 
   vdp_caps_from_versions (caps, VDP_CAPS_NEWEST_LIBVIRT, VDP_CAPS_NEWEST_QEMU);
   if (target && !vdp_caps_parse_target (target, caps, &err)) {
     vdp_usage_error (g, cmd, "%s", err->message);
+    return VDP_EXIT_USAGE;
+  }
+  if (isolated && *isolated && (iso = vdp_cpuset_parse (isolated, &err)) == NULL) {
+    vdp_usage_error (g, cmd, "--isolated: %s", err->message);
     return VDP_EXIT_USAGE;
   }
   *topo = vdp_topology_load (g->topology, &err);
@@ -27,7 +34,22 @@ vdp_inputs_load (const struct vdp_globals *g, const char *cmd, const char *targe
   }
   if (force)
     (*policy)->override = true;
+  if (isolated) {
+    hwloc_bitmap_free ((*policy)->isolated);
+    (*policy)->isolated = iso ? g_steal_pointer (&iso) : hwloc_bitmap_alloc ();
+  }
   return VDP_PARSE_CONTINUE;
+}
+
+void
+vdp_inputs_policies (vdp_policy_cache *cache, struct vdp_plan_input *in, unsigned n,
+                     char **errors)
+{
+  for (unsigned i = 0; i < n; i++) {
+    g_autoptr (GError) err = NULL;
+    in[i].policy = vdp_policy_for_domain (cache, in[i].dom, &err);
+    errors[i] = err ? g_strdup (err->message) : NULL;
+  }
 }
 
 gboolean

@@ -336,7 +336,8 @@ patch_memory (xmlNodePtr root, xmlNodePtr vdp, xmlBufferPtr scratch,
 {
   xmlNodePtr numa = child (root, "numatune");
   xmlNodePtr mem;
-  gboolean spans = hwloc_bitmap_weight (dp->nodes) > 1;
+  /* every guest cell bound to its node */
+  gboolean per_cell = dp->n_cells > 0;
 
   record (vdp, scratch, "numatune", numa);
   if (numa)
@@ -346,7 +347,7 @@ patch_memory (xmlNodePtr root, xmlNodePtr vdp, xmlBufferPtr scratch,
   mem = new_child (numa, "memory");
   set_prop (mem, "mode", memory_mode_names[dp->memory]);
   set_prop_set (mem, "nodeset", dp->mem_nodes);
-  for (unsigned c = 0; spans && c < dp->n_cells; c++) {
+  for (unsigned c = 0; per_cell && c < dp->n_cells; c++) {
     xmlNodePtr mn = new_child (numa, "memnode");
     set_prop_uint (mn, "cellid", dp->cells[c].id);
     set_prop (mn, "mode", memory_mode_names[dp->memory]);
@@ -385,12 +386,28 @@ patch_iothreads (xmlNodePtr root, xmlNodePtr vdp, xmlBufferPtr scratch,
   g_snprintf (buf, sizeof (buf), "%u", dp->n_iothreads);
   xmlNodeSetContent (count, (const xmlChar *) buf);
 
+  if (ids && dp->poll_max < 0) {
+    /* an <iothreadids> an earlier apply created for <poll> alone goes */
+    xmlNodePtr o = find_original (vdp, "iothreadids");
+    g_autoptr (xmlChar) present = o ? xmlGetProp (o, (const xmlChar *) "present") : NULL;
+    if (present && strcmp ((const char *) present, "no") == 0) {
+      remove_node (ids);
+      ids = NULL;
+    }
+  }
+  if (ids == NULL && dp->poll_max >= 0) {
+    /* <poll> lives under <iothreadids> */
+    record (vdp, scratch, "iothreadids", NULL);
+    ids = insert_ordered (root, xmlNewDocNode (root->doc, NULL, (const xmlChar *) "iothreadids",
+                                               NULL), domain_order);
+  } else if (ids) {
+    record (vdp, scratch, "iothreadids", ids);
+  }
   if (ids) {
     /* keep the ids (and their pool/poll settings) up to the count, add the rest */
     g_autofree xmlNodePtr *by_id = g_new0 (xmlNodePtr, dp->n_iothreads + 1);
     xmlNodePtr c, next;
 
-    record (vdp, scratch, "iothreadids", ids);
     for (c = ids->children; c; c = next) {
       g_autoptr (xmlChar) id_s = NULL;
       guint64 id = 0;
@@ -409,6 +426,13 @@ patch_iothreads (xmlNodePtr root, xmlNodePtr vdp, xmlBufferPtr scratch,
       if (by_id[k] == NULL) {
         by_id[k] = xmlNewDocNode (root->doc, NULL, (const xmlChar *) "iothread", NULL);
         set_prop_uint (by_id[k], "id", k);
+      }
+      if (dp->poll_max >= 0) {
+        /* IOThreads that share PUs poll less */
+        xmlNodePtr poll = child (by_id[k], "poll");
+        if (poll == NULL)
+          poll = new_child (by_id[k], "poll");
+        set_prop_uint (poll, "max", (unsigned) dp->poll_max);
       }
       xmlAddChild (ids, by_id[k]);
     }
@@ -429,8 +453,8 @@ vdp_xmlpatch_apply (xmlDocPtr doc, const struct vdp_plan *plan,
                  d->name);
     return -1;
   }
-  if (dp->skipped)
-    return 0;
+  if (dp->skipped || dp->failed)
+    return 0;   /* nothing to write: left alone, or it does not fit */
 
   scratch = xmlBufferCreateSize (1024);
   vdp = ensure_vdp (root);
@@ -446,6 +470,10 @@ vdp_xmlpatch_apply (xmlDocPtr doc, const struct vdp_plan *plan,
     patch_cputune (root, vdp, scratch, dp);
     if (dp->memory != VDP_MEMORY_NONE)
       patch_memory (root, vdp, scratch, dp);
+    else if (dp->unbind && child (root, "numatune")) {
+      record (vdp, scratch, "numatune", child (root, "numatune"));
+      remove_node (child (root, "numatune"));
+    }
   }
   if (dp->set_iothreads)
     patch_iothreads (root, vdp, scratch, dp);
@@ -500,7 +528,7 @@ vdp_xmlpatch_apply (xmlDocPtr doc, const struct vdp_plan *plan,
   }
 
   set_prop (vdp, "version", PACKAGE_VERSION);
-  set_prop (vdp, "profile", plan->policy->name);
+  set_prop (vdp, "profile", dp->policy->name);
   set_prop (vdp, "plan", dp->hash);
   set_prop (vdp, "placement", dp->place ? "owned" : "foreign");
   return 0;

@@ -381,11 +381,14 @@ place_threads (const struct vdp_inventory *inv, const struct guest *g, struct pa
       }
     }
     /* a node with no room for a pool at all: a shared guest's IOThreads
-     * float with its vCPUs there (over as many PUs: no stacking) */
+     * float with its vCPUs there (over as many PUs: no stacking); a node
+     * with room for them apart is better */
     for (unsigned s = 0; !g->dedicated && s < n_parts && left > 0; s++)
       for (; got[s] == 0 && want[s] > 0 && vdp_inventory_pool_need (inv, parts[s].n, 0, 0, 0) == 0
-             && !fits (&t, parts[s].n, 1, 0); want[s]--, left--)
+             && !fits (&t, parts[s].n, 1, 0); want[s]--, left--) {
         io[placed++] = (struct vdp_slot) { VDP_SLOT_WITH_VCPUS, -1, (int) parts[s].n, (int) s };
+        level = 1;
+      }
     /* what did not fit: the guest's other nodes, nearest first */
     for (unsigned k = 0; k < n_parts && left > 0; k++) {
       unsigned s = others[k];
@@ -739,11 +742,13 @@ explain_vcpus (const struct vdp_inventory *inv, const struct guest *g, const str
 
 static void
 explain_home (const struct vdp_inventory *inv, const struct guest *g, int top, unsigned votes,
-              unsigned total_votes, size_t home, int level)
+              unsigned total_votes, size_t home, int level, int top_level)
 {
   const struct vdp_topology *t = inv->topo;
-  const char *extra = level == 2 ? "; not all its IOThreads have room there"
+  const char *extra = level == 2 ? "; no node has room for all its IOThreads apart from the vCPUs"
                       : level == 1 ? "; its memory does not fit there (memory preferred)" : "";
+  const char *lack = top_level == 2 ? "has no room for its IOThreads apart from the vCPUs"
+                     : top_level == 1 ? "has no room for its memory" : "cannot hold the guest";
 
   if (top >= 0 && (size_t) top == home)
     vdp_domain_plan_reason (g->dp, 1, "domain",
@@ -751,9 +756,9 @@ explain_home (const struct vdp_inventory *inv, const struct guest *g, int top, u
                             t->nodes[home].id, votes, total_votes, extra);
   else if (top >= 0)
     vdp_domain_plan_reason (g->dp, 1, "domain",
-                            "home node %u: the disks' node %u cannot hold the guest; node %u is "
+                            "home node %u: the disks' node %u %s; node %u is "
                             "the nearest that can (distance %u)%s", t->nodes[home].id,
-                            t->nodes[top].id, t->nodes[home].id,
+                            t->nodes[top].id, lack, t->nodes[home].id,
                             vdp_topology_distance (t, (size_t) top, home), extra);
   else
     vdp_domain_plan_reason (g->dp, 1, "domain",
@@ -1300,7 +1305,7 @@ vdp_fit_guest (struct vdp_inventory *inv, const struct vdp_plan_input *in,
   struct part best = { 0 };
   struct vdp_slot emu, best_emu = { 0 };
   unsigned total_votes = 0, got_io = 0, best_n_io = 0;
-  int top, best_level = 0, floor_level;
+  int top, best_level = 0, floor_level, top_level = 0;
 
   memset (out, 0, sizeof (*out));
   order = node_order (inv, &g, &top, votes, &total_votes);
@@ -1310,6 +1315,8 @@ vdp_fit_guest (struct vdp_inventory *inv, const struct vdp_plan_input *in,
   for (size_t i = 0; i < inv->n_nodes && best_level < 3; i++) {
     struct part pt = { 0 };
     int level = try_node (inv, &g, order[i], &pt, io, &got_io, &emu);
+    if ((int) order[i] == top)
+      top_level = level;
     if (level > best_level) {
       part_clear (&best);
       best = pt;
@@ -1340,7 +1347,8 @@ vdp_fit_guest (struct vdp_inventory *inv, const struct vdp_plan_input *in,
       out->cells_own = TRUE;
       out->cell_span = g_new0 (unsigned, g.d->n_cells);
     }
-    explain_home (inv, &g, top, top >= 0 ? votes[top] : 0, total_votes, best.n, best_level);
+    explain_home (inv, &g, top, top >= 0 ? votes[top] : 0, total_votes, best.n, best_level,
+                  top_level);
     commit (inv, &g, &best, 1, out);
     explain_vcpus (inv, &g, out);
     part_clear (&best);

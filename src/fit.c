@@ -432,7 +432,8 @@ place_threads (const struct vdp_inventory *inv, const struct guest *g, struct pa
   }
   for (unsigned k = 0; k < n_parts; k++) {
     size_t n = parts[others[k]].n;
-    if (fits (&t, n, 0, 1)) {
+    /* iothread_cpus=shared: its IOThreads go with the emulator */
+    if (fits (&t, n, g->io_with_emulator ? placed : 0, 1)) {
       *emu = (struct vdp_slot) { VDP_SLOT_POOL, -1, (int) n, -1 };
       return k == 0 ? (int) level : 1;
     }
@@ -659,8 +660,15 @@ commit (struct vdp_inventory *inv, const struct guest *g, struct part *parts, un
   for (size_t n = 0; n < inv->n_nodes; n++)
     inv->nodes[n].pool_max_guest = MAX (inv->nodes[n].pool_max_guest, io_on[n]);
   if (f->emu.kind == VDP_SLOT_POOL) {
-    inv->nodes[f->emu.node].pool_emulators++;
+    struct vdp_node_state *ns = &inv->nodes[f->emu.node];
+    ns->pool_emulators++;
     io_on[f->emu.node]++;
+    /* iothread_cpus=shared: its IOThreads run there with the emulator */
+    for (unsigned i = 0; g->io_with_emulator && i < f->n_io; i++)
+      if (f->io[i].kind == VDP_SLOT_WITH_EMULATOR) {
+        ns->pool_iothreads++;
+        ns->pool_load += share;
+      }
   }
   /* the pools it uses are chosen now: later guests pin around them */
   for (size_t n = 0; n < inv->n_nodes; n++)

@@ -363,10 +363,15 @@ vdp_io_place (const struct vdp_inventory *inv, const struct vdp_caps *caps,
       G_GNUC_FALLTHROUGH;
     case VDP_SLOT_POOL:
       if (!hwloc_bitmap_iszero (inv->nodes[f->emu.node].pool)) {
-        pool_near (t, inv->nodes[f->emu.node].pool, home_vcpus, 2, dp->emulator_pin);
+        /* llc: two PUs of the pool next to the vCPUs; housekeeping: the
+         * whole pool, wherever its LLC */
+        if (p->emulator == VDP_EMULATOR_LLC)
+          pool_near (t, inv->nodes[f->emu.node].pool, home_vcpus, 2, dp->emulator_pin);
+        else
+          hwloc_bitmap_copy (dp->emulator_pin, inv->nodes[f->emu.node].pool);
         why = (size_t) f->emu.node == home
               ? (p->emulator == VDP_EMULATOR_LLC ? "the home node's I/O pool, in the vCPUs' LLC "
-                 "where it can be" : "the home node's housekeeping PUs (its I/O pool)")
+                 "where it can be" : "the home node's housekeeping PUs (all of its I/O pool)")
               : "the nearest node's I/O pool: the home node has no PU left for it";
         break;
       }

@@ -397,20 +397,6 @@ vdp_policy_format (const struct vdp_policy *p)
                           disk_cache_names[p->disk_cache]);
 }
 
-struct vdp_policy *
-vdp_policy_copy (const struct vdp_policy *p)
-{
-  struct vdp_policy *c = g_new (struct vdp_policy, 1);
-
-  *c = *p;
-
-  c->name = g_strdup (p->name);
-  c->source = g_strdup (p->source);
-  c->host_cpus = hwloc_bitmap_dup (p->host_cpus);
-  c->isolated = p->isolated ? hwloc_bitmap_dup (p->isolated) : NULL;
-  return c;
-}
-
 struct vdp_policy_cache {
   GHashTable *by_name;      /* name -> struct vdp_policy * */
   const struct vdp_policy *host;

@@ -69,9 +69,6 @@ struct vdp_policy *vdp_policy_find (const char *spec, GError **error);
  * replaced, and the metadata records whose they are. */
 char *vdp_policy_format (const struct vdp_policy *p);
 
-/* A copy of @p (g_free with vdp_policy_free()). */
-struct vdp_policy *vdp_policy_copy (const struct vdp_policy *p);
-
 /* The profiles the domains of a run are planned with.  With @given (the
  * run named a profile) every domain gets @host; otherwise a domain keeps
  * the profile its metadata records (loaded once by name, with the

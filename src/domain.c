@@ -367,8 +367,16 @@ parse_numa (xmlNodePtr root, struct vdp_domain *d, GError **error)
 xmlDocPtr
 vdp_xml_read_memory (const char *text, const char *what, GError **error)
 {
-  xmlParserCtxtPtr ctxt = xmlNewParserCtxt ();
+  /* one parser context per thread, reused: making one (its dictionary
+   * above all) costs as much as parsing a small domain */
+  static GPrivate cached = G_PRIVATE_INIT ((GDestroyNotify) xmlFreeParserCtxt);
+  xmlParserCtxtPtr ctxt = g_private_get (&cached);
   xmlDocPtr doc;
+
+  if (ctxt == NULL) {
+    ctxt = xmlNewParserCtxt ();
+    g_private_set (&cached, ctxt);
+  }
 
   doc = xmlCtxtReadMemory (ctxt, text, (int) strlen (text), what, NULL,
                            XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING
@@ -379,7 +387,6 @@ vdp_xml_read_memory (const char *text, const char *what, GError **error)
     g_set_error (error, VDP_ERROR, VDP_ERROR_INPUT, "cannot parse XML '%s': line %d: %s",
                  what, e ? e->line : 0, g_strstrip (msg));
   }
-  xmlFreeParserCtxt (ctxt);
   return doc;
 }
 

@@ -206,7 +206,7 @@ pick_dedicated (const struct vdp_inventory *inv, const struct guest *g, size_t n
 static unsigned
 region_after (const struct vdp_inventory *inv, size_t n, hwloc_const_bitmap_t held)
 {
-  g_auto (VdpBitmap) r = hwloc_bitmap_alloc ();
+  hwloc_bitmap_t r = inv->scratch;
 
   vdp_inventory_region (inv, n, r);
   if (held)
@@ -468,7 +468,7 @@ place_threads (const struct vdp_inventory *inv, const struct guest *g, struct pa
  * everything fits. */
 static int
 try_node (const struct vdp_inventory *inv, const struct guest *g, size_t n, struct part *pt,
-          struct vdp_slot *io, unsigned *n_io, struct vdp_slot *emu)
+          struct vdp_slot *io, unsigned *n_io, struct vdp_slot *emu, gboolean want_low)
 {
   int level;
 
@@ -482,6 +482,8 @@ try_node (const struct vdp_inventory *inv, const struct guest *g, size_t n, stru
     if (region_after (inv, n, NULL) < MAX (g->vcpus, 2))
       return 0;
   }
+  if (!mem_ok (inv, g, n, g->kib) && !want_low)
+    return 1;   /* not a node for it: its threads need no placing */
   level = place_threads (inv, g, pt, 1, io, n_io, emu);
   if (level == 0)
     return 0;
@@ -849,17 +851,21 @@ split_memory (const struct vdp_inventory *inv, const struct guest *g, struct par
  * fewest nodes. */
 static gboolean
 can_complete (const struct vdp_inventory *inv, const struct guest *g, const unsigned *cap,
-              const gboolean *used, unsigned total, guint64 kib, gboolean strict_mem,
-              unsigned slots)
+              const guint64 *mem, const gboolean *used, unsigned total, guint64 kib,
+              gboolean strict_mem, unsigned slots)
 {
-  g_autofree unsigned *caps = g_new0 (unsigned, inv->n_nodes + 1);
-  g_autofree guint64 *mems = g_new0 (guint64, inv->n_nodes + 1);
+  unsigned caps_small[64];
+  guint64 mems_small[64];
+  g_autofree unsigned *caps_big = inv->n_nodes > 64 ? g_new0 (unsigned, inv->n_nodes) : NULL;
+  g_autofree guint64 *mems_big = inv->n_nodes > 64 ? g_new0 (guint64, inv->n_nodes) : NULL;
+  unsigned *caps = caps_big ? caps_big : caps_small;
+  guint64 *mems = mems_big ? mems_big : mems_small;
   unsigned m = 0;
 
   for (size_t n = 0; n < inv->n_nodes; n++)
     if (!used[n] && cap[n] > 0) {
       caps[m] = cap[n];
-      mems[m++] = vdp_inventory_mem_free (inv, n);
+      mems[m++] = mem[n];
     }
   for (unsigned k = 0; k < slots && k < m; k++) {
     unsigned bc = k;
@@ -888,6 +894,7 @@ fit_span (struct vdp_inventory *inv, const struct guest *g, const size_t *order,
   const struct vdp_topology *t = inv->topo;
   g_autofree unsigned *cap = g_new0 (unsigned, inv->n_nodes + 1);
   g_autofree gboolean *used = g_new0 (gboolean, inv->n_nodes + 1);
+  g_autofree guint64 *mem = g_new0 (guint64, inv->n_nodes + 1);
   g_autofree struct part *parts = g_new0 (struct part, inv->n_nodes + 1);
   g_autofree unsigned *vcpu_part = g_new0 (unsigned, MAX (g->vcpus, 1));
   g_autofree struct vdp_slot *io = g_new0 (struct vdp_slot, MAX (g->n_io, 1));
@@ -897,6 +904,8 @@ fit_span (struct vdp_inventory *inv, const struct guest *g, const size_t *order,
   gboolean mem_known = TRUE, ok = FALSE, unbound = FALSE;
   int home = -1, level;
 
+  for (size_t n = 0; n < inv->n_nodes; n++)
+    mem[n] = vdp_inventory_mem_free (inv, n);   /* fixed while the span is chosen */
   for (size_t i = 0; i < inv->n_nodes; i++) {
     size_t n = order[i];
     cap[n] = node_vcpu_cap (inv, g, n);
@@ -922,7 +931,7 @@ fit_span (struct vdp_inventory *inv, const struct guest *g, const size_t *order,
         if (cap[n] == 0)
           continue;
         used[n] = TRUE;
-        if (can_complete (inv, g, cap, used, cap[n], mem_n, strict_mem && mem_n != G_MAXUINT64,
+        if (can_complete (inv, g, cap, mem, used, cap[n], mem_n, strict_mem && mem_n != G_MAXUINT64,
                           k - 1))
           found = (int) n;
         used[n] = FALSE;
@@ -945,7 +954,7 @@ fit_span (struct vdp_inventory *inv, const struct guest *g, const size_t *order,
     gboolean strict_mem = g->mem == VDP_MEMORY_STRICT && mem_known;
     unsigned slots = 0;
     for (unsigned k = 1; k < inv->n_nodes && slots == 0; k++)
-      if (can_complete (inv, g, cap, used, total, kib, strict_mem, k))
+      if (can_complete (inv, g, cap, mem, used, total, kib, strict_mem, k))
         slots = k;
     while (slots > 0 && (total < g->vcpus || (strict_mem && kib < g->kib))) {
       int next = -1;
@@ -956,7 +965,7 @@ fit_span (struct vdp_inventory *inv, const struct guest *g, const size_t *order,
           continue;
         mem_n = vdp_inventory_mem_free (inv, n);
         used[n] = TRUE;
-        if (!can_complete (inv, g, cap, used, total + cap[n],
+        if (!can_complete (inv, g, cap, mem, used, total + cap[n],
                            mem_n == G_MAXUINT64 ? G_MAXUINT64 : kib + mem_n, strict_mem, slots - 1)) {
           used[n] = FALSE;
           continue;
@@ -1322,7 +1331,10 @@ vdp_fit_guest (struct vdp_inventory *inv, const struct vdp_plan_input *in,
 
   for (size_t i = 0; i < inv->n_nodes && best_level < 3; i++) {
     struct part pt = { 0 };
-    int level = try_node (inv, &g, order[i], &pt, io, &got_io, &emu);
+    /* a node without room for the memory is worth its threads only for
+     * memory that need not fit, when no node did better */
+    int level = try_node (inv, &g, order[i], &pt, io, &got_io, &emu,
+                          g.mem != VDP_MEMORY_STRICT && best_level < 1);
     if ((int) order[i] == top)
       top_level = level;
     if (level > best_level) {

@@ -299,34 +299,22 @@ set_subject (const struct vdp_pinset *ps)
   }
 }
 
-/* Where a PU was seen: the first two sets that hold it. */
-struct seen {
-  unsigned count;
-  unsigned dom[2];
-  const struct vdp_pinset *set[2];
-};
-
 unsigned
 vdp_constraints_check (const struct vdp_host_limits *lim, const struct vdp_footprint *fps,
                        unsigned n, GPtrArray *out)
 {
   const struct vdp_topology *t = lim->topo;
   guint before = out->len;
-  int last = hwloc_bitmap_last (t->online);
-  g_autofree struct seen *seen = NULL;
   g_autofree guint64 *strict = g_new0 (guint64, t->n_nodes + 1);
   g_autofree guint64 *bound = g_new0 (guint64, t->n_nodes + 1);
-
-  for (unsigned i = 0; i < n; i++)
-    for (guint s = 0; s < fps[i].sets->len; s++)
-      last = MAX (last, hwloc_bitmap_last (g_array_index (fps[i].sets, struct vdp_pinset, s).set));
-  seen = g_new0 (struct seen, (size_t) MAX (last, 0) + 1);
+  g_auto (VdpBitmap) once = hwloc_bitmap_alloc ();    /* PUs in some set */
+  g_auto (VdpBitmap) twice = hwloc_bitmap_alloc ();   /* PUs in two sets or more */
+  g_auto (VdpBitmap) x = hwloc_bitmap_alloc ();
 
   for (unsigned i = 0; i < n; i++) {
     const struct vdp_footprint *fp = &fps[i];
     for (guint s = 0; s < fp->sets->len; s++) {
       const struct vdp_pinset *ps = &g_array_index (fp->sets, struct vdp_pinset, s);
-      int pu;
       if (hwloc_bitmap_last (ps->set) < 0)
         continue;   /* an infinite set: nothing to say */
       if (!hwloc_bitmap_isincluded (ps->set, lim->usable)) {
@@ -347,14 +335,9 @@ vdp_constraints_check (const struct vdp_host_limits *lim, const struct vdp_footp
                  g_strdup_printf ("floats over isolated PUs %s, which the scheduler does not "
                                   "balance", b));
       }
-      hwloc_bitmap_foreach_begin (pu, ps->set)
-        struct seen *x = &seen[pu];
-        if (x->count < 2) {
-          x->dom[x->count] = i;
-          x->set[x->count] = ps;
-        }
-        x->count++;
-      hwloc_bitmap_foreach_end ();
+      hwloc_bitmap_and (x, once, ps->set);
+      hwloc_bitmap_or (twice, twice, x);
+      hwloc_bitmap_or (once, once, ps->set);
     }
     if (fp->io_granted && (unsigned) hwloc_bitmap_weight (fp->io_granted) < fp->n_iothreads) {
       g_autofree char *s = vdp_cpuset_format (fp->io_granted);
@@ -368,29 +351,39 @@ vdp_constraints_check (const struct vdp_host_limits *lim, const struct vdp_footp
     }
   }
 
-  /* a 1:1 pin's PU in any other set */
-  for (unsigned i = 0; i < n; i++)
+  /* a 1:1 pin's PU in any other set (found again only when there is one) */
+  for (unsigned i = 0; i < n && !hwloc_bitmap_iszero (twice); i++)
     for (guint s = 0; s < fps[i].sets->len; s++) {
       const struct vdp_pinset *ps = &g_array_index (fps[i].sets, struct vdp_pinset, s);
-      const struct seen *x;
-      unsigned other;
+      const struct vdp_pinset *first = NULL;
+      unsigned other = 0, count = 0;
       g_autofree char *what = NULL, *whose = NULL;
       int pu;
 
       if (hwloc_bitmap_weight (ps->set) != 1)
         continue;
       pu = hwloc_bitmap_first (ps->set);
-      x = &seen[pu];
-      if (x->count < 2)
+      if (!hwloc_bitmap_isset (twice, (unsigned) pu))
         continue;
-      other = x->set[0] == ps ? 1 : 0;
-      what = set_subject (x->set[other]);
-      whose = x->dom[other] == i ? g_strdup ("its own") : g_strdup_printf ("domain '%s''s",
-                                                                              fps[x->dom[other]].name);
+      for (unsigned j = 0; j < n; j++)
+        for (guint r = 0; r < fps[j].sets->len; r++) {
+          const struct vdp_pinset *o = &g_array_index (fps[j].sets, struct vdp_pinset, r);
+          if (o == ps || !hwloc_bitmap_isset (o->set, (unsigned) pu))
+            continue;
+          if (count++ == 0) {
+            first = o;
+            other = j;
+          }
+        }
+      if (first == NULL)
+        continue;   /* the same set twice (cannot happen) */
+      what = set_subject (first);
+      whose = other == i ? g_strdup ("its own") : g_strdup_printf ("domain '%s''s",
+                                                                     fps[other].name);
       violate (out, VDP_HARD_EXCLUSIVE, i, set_subject (ps),
                g_strdup_printf ("pinned 1:1 to PU %d, which is also in %s %s cpuset%s", pu,
-                                whose, what, x->count > 2 ? " (and others)" : ""));
-      ((struct vdp_violation *) out->pdata[out->len - 1])->other = (int) x->dom[other];
+                                whose, what, count > 1 ? " (and others)" : ""));
+      ((struct vdp_violation *) out->pdata[out->len - 1])->other = (int) other;
     }
 
   for (size_t k = 0; k < t->n_nodes; k++) {
@@ -421,29 +414,37 @@ vdp_inventory_init (struct vdp_inventory *inv, const struct vdp_topology *topo,
   vdp_host_limits_init (&inv->lim, topo, policy);
   inv->held = hwloc_bitmap_alloc ();
   inv->fixed = hwloc_bitmap_alloc ();
+  inv->scratch = hwloc_bitmap_alloc ();
   inv->n_nodes = topo->n_nodes;
   inv->nodes = g_new0 (struct vdp_node_state, topo->n_nodes + 1);
   for (size_t n = 0; n < topo->n_nodes; n++) {
     struct vdp_node_state *ns = &inv->nodes[n];
-    g_auto (VdpBitmap) ni = hwloc_bitmap_alloc ();
+    hwloc_bitmap_t ni = inv->scratch;
+    unsigned n_ni;
     ns->id = topo->nodes[n].id;
-    ns->usable = hwloc_bitmap_alloc ();
-    hwloc_bitmap_and (ns->usable, topo->nodes[n].cpuset, inv->lim.usable);
+    if (hwloc_bitmap_isincluded (topo->nodes[n].cpuset, inv->lim.usable)) {
+      ns->usable = topo->nodes[n].cpuset;   /* the usual case: all of it */
+    } else {
+      ns->usable_own = hwloc_bitmap_alloc ();
+      hwloc_bitmap_and (ns->usable_own, topo->nodes[n].cpuset, inv->lim.usable);
+      ns->usable = ns->usable_own;
+    }
+    ns->n_usable = (unsigned) hwloc_bitmap_weight (ns->usable);
     ns->pool = hwloc_bitmap_alloc ();
     hwloc_bitmap_andnot (ni, ns->usable, inv->lim.isolated);
-    ns->pool_cap = (unsigned) hwloc_bitmap_weight (ni) * policy->pool_cap / 100;
+    n_ni = (unsigned) hwloc_bitmap_weight (ni);
+    ns->pool_cap = n_ni * policy->pool_cap / 100;
     if (ns->pool_cap < 2)   /* a floating set is two PUs: on a node of four or more */
-      ns->pool_cap = hwloc_bitmap_weight (ni) >= 4 ? 2 : 0;
+      ns->pool_cap = n_ni >= 4 ? 2 : 0;
     {
       /* pools take whole cores: the cap too, rounded up to one */
       unsigned smt = 1;
-      for (size_t c = 0; c < topo->n_cores; c++)
-        if (topo->cores[c].node == (int) ns->id) {
-          smt = MAX (1, (unsigned) hwloc_bitmap_weight (topo->cores[c].pus));
-          break;
-        }
+      int first = hwloc_bitmap_first (topo->nodes[n].cpuset);
+      const struct vdp_pu *pu = first >= 0 ? vdp_topology_find_pu (topo, (unsigned) first) : NULL;
+      if (pu && pu->core >= 0)
+        smt = MAX (1, (unsigned) hwloc_bitmap_weight (topo->cores[pu->core].pus));
       ns->pool_cap = (ns->pool_cap + smt - 1) / smt * smt;
-      ns->pool_cap = MIN (ns->pool_cap, (unsigned) hwloc_bitmap_weight (ni));
+      ns->pool_cap = MIN (ns->pool_cap, n_ni);
     }
   }
 }
@@ -452,12 +453,13 @@ void
 vdp_inventory_clear (struct vdp_inventory *inv)
 {
   for (size_t n = 0; n < inv->n_nodes; n++) {
-    hwloc_bitmap_free (inv->nodes[n].usable);
+    hwloc_bitmap_free (inv->nodes[n].usable_own);
     hwloc_bitmap_free (inv->nodes[n].pool);
   }
   g_free (inv->nodes);
   hwloc_bitmap_free (inv->held);
   hwloc_bitmap_free (inv->fixed);
+  hwloc_bitmap_free (inv->scratch);
   vdp_host_limits_clear (&inv->lim);
   memset (inv, 0, sizeof (*inv));
 }
@@ -644,13 +646,12 @@ double
 vdp_inventory_load (const struct vdp_inventory *inv, size_t n)
 {
   const struct vdp_node_state *ns = &inv->nodes[n];
-  g_auto (VdpBitmap) h = hwloc_bitmap_alloc ();
-  int w = hwloc_bitmap_weight (ns->usable);
+  unsigned w = ns->n_usable;
 
-  hwloc_bitmap_and (h, ns->usable, inv->held);
-  if (w <= 0)
+  if (w == 0)
     return G_MAXDOUBLE;
-  return ((double) hwloc_bitmap_weight (h) + ns->shared_vcpus) / w;
+  hwloc_bitmap_and (inv->scratch, ns->usable, inv->held);
+  return ((double) hwloc_bitmap_weight (inv->scratch) + ns->shared_vcpus) / w;
 }
 
 static int

@@ -96,7 +96,9 @@ GPtrArray *vdp_violations_new (void);
 
 struct vdp_node_state {
   unsigned id;
-  hwloc_bitmap_t usable;        /* the node's usable PUs */
+  hwloc_const_bitmap_t usable;  /* the node's usable PUs */
+  hwloc_bitmap_t usable_own;    /* ... when not all of the node's (else NULL) */
+  unsigned n_usable;            /* how many */
   guint64 bound_kib;            /* strict and preferred memory charged */
   guint64 loose_kib;            /* memory of unbound domains, estimated */
   unsigned shared_vcpus;        /* vCPUs floating on the node */
@@ -120,6 +122,7 @@ struct vdp_inventory {
   struct vdp_node_state *nodes; /* per node position */
   unsigned total_vcpus;
   guint64 total_kib;
+  hwloc_bitmap_t scratch;       /* for leaf functions that need a set for a moment */
 };
 
 void vdp_inventory_init (struct vdp_inventory *inv, const struct vdp_topology *topo,

@@ -12,50 +12,50 @@ const char *const vdp_locality_names[] = { "llc", "node", "remote", "unknown" };
 
 /* ---- where a set lies ---------------------------------------------------- */
 
+/* The first PU of @set, or NULL. */
+static const struct vdp_pu *
+first_pu (const struct vdp_topology *t, hwloc_const_bitmap_t set)
+{
+  int first;
+
+  if (set == NULL || (first = hwloc_bitmap_first (set)) < 0)
+    return NULL;
+  return vdp_topology_find_pu (t, (unsigned) first);
+}
+
+static const struct vdp_node *
+node_around (const struct vdp_topology *t, hwloc_const_bitmap_t set)
+{
+  const struct vdp_pu *pu = first_pu (t, set);
+  const struct vdp_node *n = pu && pu->node >= 0 ? vdp_topology_find_node (t, (unsigned) pu->node)
+                             : NULL;
+
+  return n && hwloc_bitmap_isincluded (set, n->cpuset) ? n : NULL;
+}
+
 int
 vdp_io_group_of (const struct vdp_topology *t, hwloc_const_bitmap_t set)
 {
-  int found = -1;
+  const struct vdp_pu *pu = first_pu (t, set);
 
-  if (set == NULL || hwloc_bitmap_iszero (set))
+  if (pu == NULL || pu->l3 < 0 || !hwloc_bitmap_isincluded (set, t->l3[pu->l3].cpuset))
     return -1;
-  for (size_t g = 0; g < t->n_l3; g++)
-    if (hwloc_bitmap_intersects (t->l3[g].cpuset, set)) {
-      if (found >= 0 || !hwloc_bitmap_isincluded (set, t->l3[g].cpuset))
-        return -1;
-      found = (int) g;
-    }
-  return found;
+  return pu->l3;
 }
 
 int
 vdp_io_node_of (const struct vdp_topology *t, hwloc_const_bitmap_t set)
 {
-  int found = -1;
+  const struct vdp_node *n = node_around (t, set);
 
-  if (set == NULL || hwloc_bitmap_iszero (set))
-    return -1;
-  for (size_t n = 0; n < t->n_nodes; n++)
-    if (hwloc_bitmap_intersects (t->nodes[n].cpuset, set)) {
-      if (found >= 0)
-        return -1;
-      found = (int) t->nodes[n].id;
-    }
-  return found;
+  return n ? (int) n->id : -1;
 }
 
-/* The union of the LLC groups (or nodes) @set touches. */
+/* The union of the LLC groups @set touches. */
 static void
-groups_around (const struct vdp_topology *t, hwloc_const_bitmap_t set, gboolean nodes,
-               hwloc_bitmap_t out)
+groups_around (const struct vdp_topology *t, hwloc_const_bitmap_t set, hwloc_bitmap_t out)
 {
   hwloc_bitmap_zero (out);
-  if (nodes) {
-    for (size_t n = 0; n < t->n_nodes; n++)
-      if (hwloc_bitmap_intersects (t->nodes[n].cpuset, set))
-        hwloc_bitmap_or (out, out, t->nodes[n].cpuset);
-    return;
-  }
   for (size_t g = 0; g < t->n_l3; g++)
     if (hwloc_bitmap_intersects (t->l3[g].cpuset, set))
       hwloc_bitmap_or (out, out, t->l3[g].cpuset);
@@ -64,22 +64,18 @@ groups_around (const struct vdp_topology *t, hwloc_const_bitmap_t set, gboolean 
 VdpLocality
 vdp_io_locality (const struct vdp_topology *t, hwloc_const_bitmap_t vcpu, hwloc_const_bitmap_t io)
 {
-  g_auto (VdpBitmap) around = hwloc_bitmap_alloc ();
+  const struct vdp_node *n;
+  int g;
 
   if (vcpu == NULL || io == NULL || hwloc_bitmap_iszero (vcpu) || hwloc_bitmap_iszero (io))
     return VDP_LOCAL_UNKNOWN;
-  /* LLC-local: every PU the IOThread may run on shares a cache with every
-   * PU the vCPU may run on */
-  if (vdp_io_group_of (t, vcpu) >= 0) {
-    groups_around (t, vcpu, FALSE, around);
-    if (hwloc_bitmap_isincluded (io, around))
-      return VDP_LOCAL_LLC;
-  }
-  if (vdp_io_node_of (t, vcpu) >= 0) {
-    groups_around (t, vcpu, TRUE, around);
-    if (hwloc_bitmap_isincluded (io, around))
-      return VDP_LOCAL_NODE;
-  }
+  /* LLC-local: the vCPU runs in one LLC group and the IOThread only there */
+  g = vdp_io_group_of (t, vcpu);
+  if (g >= 0 && hwloc_bitmap_isincluded (io, t->l3[g].cpuset))
+    return VDP_LOCAL_LLC;
+  n = node_around (t, vcpu);
+  if (n && hwloc_bitmap_isincluded (io, n->cpuset))
+    return VDP_LOCAL_NODE;
   return VDP_LOCAL_NONE;
 }
 
@@ -268,7 +264,7 @@ pool_near (const struct vdp_topology *t, hwloc_const_bitmap_t pool, hwloc_const_
 {
   g_auto (VdpBitmap) around = hwloc_bitmap_alloc ();
 
-  groups_around (t, near, FALSE, around);
+  groups_around (t, near, around);
   hwloc_bitmap_and (out, pool, around);
   if ((unsigned) hwloc_bitmap_weight (out) < MAX (min, 2))
     hwloc_bitmap_copy (out, pool);
@@ -521,9 +517,42 @@ vcpu_pin (const struct vdp_domain_plan *dp, unsigned q)
   return dp->vcpu_pins[q % dp->dom->vcpus];
 }
 
-void
-vdp_io_map_locality (const struct vdp_topology *t, const struct vdp_domain_plan *dp,
-                     struct vdp_map *m)
+/* Locality of vCPU v and IOThread k (1-based; 0: none), computed once
+ * per domain: every device asks the same questions. */
+struct loc_cache {
+  const struct vdp_topology *t;
+  const struct vdp_domain_plan *dp;
+  signed char *v;           /* vcpus x (n_iothreads + 1), -1: not yet */
+};
+
+static void
+loc_cache_init (struct loc_cache *c, const struct vdp_topology *t,
+                const struct vdp_domain_plan *dp)
+{
+  size_t n = (size_t) MAX (dp->dom->vcpus, 1) * (dp->n_iothreads + 1);
+
+  c->t = t;
+  c->dp = dp;
+  c->v = g_new (signed char, n);
+  memset (c->v, -1, n);
+}
+
+static VdpLocality
+loc_of (struct loc_cache *c, unsigned q, unsigned id)
+{
+  const struct vdp_domain_plan *dp = c->dp;
+  size_t at;
+
+  if (!dp->place || !dp->vcpu_pins || id > dp->n_iothreads)
+    return vdp_io_locality (c->t, vcpu_pin (dp, q), io_pin (dp, id));
+  at = (size_t) (q % dp->dom->vcpus) * (dp->n_iothreads + 1) + id;
+  if (c->v[at] < 0)
+    c->v[at] = (signed char) vdp_io_locality (c->t, vcpu_pin (dp, q), io_pin (dp, id));
+  return (VdpLocality) c->v[at];
+}
+
+static void
+map_locality (struct loc_cache *c, struct vdp_map *m)
 {
   g_free (m->locality);
   m->locality = g_new0 (VdpLocality, MAX (m->queues, 1));
@@ -540,14 +569,25 @@ vdp_io_map_locality (const struct vdp_topology *t, const struct vdp_domain_plan 
           if (g_array_index (l, guint, i) == q)
             id = m->threads[k];
       }
-    m->locality[q] = vdp_io_locality (t, vcpu_pin (dp, q), io_pin (dp, id));
+    m->locality[q] = loc_of (c, q, id);
   }
+}
+
+void
+vdp_io_map_locality (const struct vdp_topology *t, const struct vdp_domain_plan *dp,
+                     struct vdp_map *m)
+{
+  struct loc_cache c;
+
+  loc_cache_init (&c, t, dp);
+  map_locality (&c, m);
+  g_free (c.v);
 }
 
 /* Queue q on the least-used IOThread local to vCPU q: in its LLC, else on
  * its node, else any. */
 static void
-map_explicit (const struct vdp_topology *t, const struct vdp_domain_plan *dp, unsigned queues,
+map_explicit (struct loc_cache *c, const struct vdp_domain_plan *dp, unsigned queues,
               struct vdp_map *m)
 {
   g_autofree unsigned *load = g_new0 (unsigned, dp->n_iothreads + 1);
@@ -560,7 +600,7 @@ map_explicit (const struct vdp_topology *t, const struct vdp_domain_plan *dp, un
     VdpLocality best_loc = VDP_LOCAL_LAST;
     guint qq = q;
     for (unsigned k = 0; k < dp->n_iothreads; k++) {
-      VdpLocality loc = vdp_io_locality (t, vcpu_pin (dp, q), dp->iothread_pins[k]);
+      VdpLocality loc = loc_of (c, q, k + 1);
       if (best < 0 || loc < best_loc || (loc == best_loc && load[k] < load[best])) {
         best = (int) k;
         best_loc = loc;
@@ -583,12 +623,12 @@ map_explicit (const struct vdp_topology *t, const struct vdp_domain_plan *dp, un
 }
 
 static void
-map_device (const struct vdp_topology *t, struct vdp_domain_plan *dp, gboolean mapping_ok,
+map_device (struct loc_cache *c, struct vdp_domain_plan *dp, gboolean mapping_ok,
             gboolean explicit_map, unsigned queues, unsigned *next_single, struct vdp_map *m)
 {
   if (mapping_ok) {
     if (explicit_map) {
-      map_explicit (t, dp, queues, m);
+      map_explicit (c, dp, queues, m);
     } else {
       m->kind = VDP_MAP_ROUNDROBIN;
       m->queues = queues;
@@ -604,7 +644,7 @@ map_device (const struct vdp_topology *t, struct vdp_domain_plan *dp, gboolean m
     m->threads = g_new0 (unsigned, 1);
     m->threads[0] = (*next_single)++ % dp->n_iothreads + 1;
   }
-  vdp_io_map_locality (t, dp, m);
+  map_locality (c, m);
 }
 
 /* One reason per device, with the locality the pins give. */
@@ -644,8 +684,18 @@ explain_map (struct vdp_domain_plan *dp, unsigned rule, const char *subject,
                                         "with no IOThread local" };
     const char *sep = "; from the pins:";
     for (int loc = 0; loc < VDP_LOCAL_UNKNOWN; loc++) {
-      g_auto (VdpBitmap) qs = hwloc_bitmap_alloc ();
+      g_auto (VdpBitmap) qs = NULL;
       g_autofree char *list = NULL;
+      if (count[loc] == m->queues) {
+        /* all alike, the usual case */
+        g_string_append_printf (s, "%s queue%s 0%s%.0u %s", sep, m->queues == 1 ? "" : "s",
+                                m->queues > 1 ? "-" : "", m->queues > 1 ? m->queues - 1 : 0,
+                                said[loc]);
+        break;
+      }
+      if (count[loc] == 0)
+        continue;
+      qs = hwloc_bitmap_alloc ();
       for (unsigned q = 0; q < m->queues; q++)
         if (m->locality[q] == (VdpLocality) loc)
           hwloc_bitmap_set (qs, q);
@@ -668,9 +718,11 @@ vdp_io_map (const struct vdp_topology *t, const struct vdp_caps *caps,
   const struct vdp_policy *p = dp->policy;
   gboolean explicit_map = dp->place && (p->mapping == VDP_MAPPING_EXPLICIT || n_span > 1);
   unsigned next_single = 0;
+  struct loc_cache lc;
 
   if (!dp->set_iothreads || dp->n_iothreads == 0)
     return;
+  loc_cache_init (&lc, t, dp);
   for (unsigned i = 0; i < d->n_disks; i++) {
     const struct vdp_disk *disk = &d->disks[i];
     g_autofree char *subject = NULL;
@@ -679,7 +731,7 @@ vdp_io_map (const struct vdp_topology *t, const struct vdp_caps *caps,
       continue;
     q = device_queues (dp, disk->queues_explicit);
     subject = g_strdup_printf ("disk %s", disk->target);
-    map_device (t, dp, caps->disk_mapping, explicit_map, q, &next_single, &dp->disks[i].map);
+    map_device (&lc, dp, caps->disk_mapping, explicit_map, q, &next_single, &dp->disks[i].map);
     explain_map (dp, 5, subject, &dp->disks[i].map,
                  disk->queues_explicit && !p->override ? disk->queues_explicit : 0, FALSE);
   }
@@ -691,10 +743,11 @@ vdp_io_map (const struct vdp_topology *t, const struct vdp_caps *caps,
       continue;
     q = device_queues (dp, c->queues_explicit);
     subject = g_strdup_printf ("controller scsi %u", c->index);
-    map_device (t, dp, caps->scsi_mapping, explicit_map, q, &next_single, &dp->controllers[i]);
+    map_device (&lc, dp, caps->scsi_mapping, explicit_map, q, &next_single, &dp->controllers[i]);
     if (dp->controllers[i].kind == VDP_MAP_SINGLE)
       dp->controllers[i].queues = 0;   /* single: the controller's queues left as they are */
     explain_map (dp, 6, subject, &dp->controllers[i],
                  c->queues_explicit && !p->override ? c->queues_explicit : 0, TRUE);
   }
+  g_free (lc.v);
 }

@@ -189,31 +189,31 @@ plan_disk_driver (struct vdp_domain_plan *dp, const struct vdp_caps *caps, unsig
 
 /* ---- the plan's hash ----------------------------------------------------- */
 
+/* The hash's input is gathered in one buffer and digested once. */
 static void
-hash_u32 (GChecksum *c, guint32 v)
+hash_u32 (GByteArray *c, guint32 v)
 {
-
   guint32 le = GUINT32_TO_LE (v);
-  g_checksum_update (c, (const guchar *) &le, sizeof (le));
+  g_byte_array_append (c, (const guint8 *) &le, sizeof (le));
 }
 
 static void
-hash_str (GChecksum *c, const char *s)
+hash_str (GByteArray *c, const char *s)
 {
   s = s ? s : "";
 
-  g_checksum_update (c, (const guchar *) s, (gssize) strlen (s) + 1);
+  g_byte_array_append (c, (const guint8 *) s, (guint) strlen (s) + 1);
 }
 
 static void
-hash_set (GChecksum *c, hwloc_const_bitmap_t set)
+hash_set (GByteArray *c, hwloc_const_bitmap_t set)
 {
   g_autofree char *x = vdp_cpuset_format (set);
   hash_str (c, x);
 }
 
 static void
-hash_map (GChecksum *c, const struct vdp_map *m)
+hash_map (GByteArray *c, const struct vdp_map *m)
 {
   hash_u32 (c, m->kind);
   hash_u32 (c, m->queues);
@@ -235,9 +235,9 @@ hash_map (GChecksum *c, const struct vdp_map *m)
 static void
 compute_hash (struct vdp_domain_plan *dp, const char *prefix)
 {
-  g_autoptr (GChecksum) c = g_checksum_new (G_CHECKSUM_SHA256);
+  g_autoptr (GByteArray) c = g_byte_array_sized_new (1024);
+  guint64 h = 0xcbf29ce484222325ULL;    /* FNV-1a, 64 bits: a fingerprint, not a seal */
   const struct vdp_domain *d = dp->dom;
-
 
   hash_str (c, prefix);
   hash_u32 (c, dp->place);
@@ -280,8 +280,12 @@ compute_hash (struct vdp_domain_plan *dp, const char *prefix)
       hash_u32 (c, d->controllers[i].index);
       hash_map (c, &dp->controllers[i]);
     }
+  for (guint i = 0; i < c->len; i++) {
+    h ^= c->data[i];
+    h *= 0x100000001b3ULL;
+  }
   g_free (dp->hash);
-  dp->hash = g_strndup (g_checksum_get_string (c), 16);
+  dp->hash = g_strdup_printf ("%016" G_GINT64_MODIFIER "x", h);
 
 }
 
@@ -805,21 +809,20 @@ vdp_plan_compute_host (const struct vdp_plan_request *req, GError **error)
   plan->io_pool = hwloc_bitmap_alloc ();
   for (size_t k = 0; k < topo->n_nodes; k++) {
     struct vdp_node_summary *ns = &plan->nodes[k];
-    const struct vdp_node_state *st = &inv.nodes[k];
-    g_auto (VdpBitmap) h = hwloc_bitmap_alloc ();
-    hwloc_bitmap_and (h, st->usable, inv.held);
+    struct vdp_node_state *st = &inv.nodes[k];
+    hwloc_bitmap_and (inv.scratch, st->usable, inv.held);
     ns->id = st->id;
-    ns->pus = (unsigned) hwloc_bitmap_weight (st->usable);
-    ns->dedicated = (unsigned) hwloc_bitmap_weight (h);
+    ns->pus = st->n_usable;
+    ns->dedicated = (unsigned) hwloc_bitmap_weight (inv.scratch);
     ns->shared_vcpus = st->shared_vcpus;
-    ns->pool = hwloc_bitmap_dup (st->pool);
+    hwloc_bitmap_or (plan->io_pool, plan->io_pool, st->pool);
+    ns->pool = g_steal_pointer (&st->pool);   /* the inventory is done with */
     ns->pool_iothreads = st->pool_iothreads;
     ns->pool_emulators = st->pool_emulators;
     ns->io_short = st->io_short;
     ns->memory_kib = topo->nodes[k].memory / 1024;
     ns->reserve_kib = inv.lim.reserve_kib[k];
     ns->bound_kib = st->bound_kib + st->loose_kib;
-    hwloc_bitmap_or (plan->io_pool, plan->io_pool, st->pool);
     plan->total_pus += ns->pus;
     plan->total_avail_kib += inv.lim.cap_kib[k];
   }

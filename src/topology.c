@@ -168,6 +168,14 @@ build_cpus (struct vdp_topology *t)
     core->allowed = core->allowed || pu->allowed;
     pu->core = (int) core->index;
   }
+  /* PU by OS index, for the planner's lookups */
+  for (size_t i = 0; i < t->n_pus; i++)
+    t->n_pu_pos = MAX (t->n_pu_pos, (size_t) t->pus[i].id + 1);
+  t->pu_pos = g_new (int, t->n_pu_pos + 1);
+  for (size_t i = 0; i <= t->n_pu_pos; i++)
+    t->pu_pos[i] = -1;
+  for (size_t i = 0; i < t->n_pus; i++)
+    t->pu_pos[t->pus[i].id] = (int) i;
 }
 
 static void
@@ -448,6 +456,7 @@ vdp_topology_free (struct vdp_topology *t)
   g_free (t->packages);
   g_free (t->l3);
   g_free (t->cores);
+  g_free (t->pu_pos);
   g_free (t->pus);
   g_free (t->devices);
   hwloc_bitmap_free (t->online);
@@ -487,6 +496,8 @@ vdp_topology_get_counts (const struct vdp_topology *t, struct vdp_topology_count
 const struct vdp_pu *
 vdp_topology_find_pu (const struct vdp_topology *t, unsigned id)
 {
+  if (t->pu_pos)
+    return id < t->n_pu_pos && t->pu_pos[id] >= 0 ? &t->pus[t->pu_pos[id]] : NULL;
   for (size_t i = 0; i < t->n_pus; i++)
     if (t->pus[i].id == id)
       return &t->pus[i];

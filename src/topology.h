@@ -92,6 +92,8 @@ struct vdp_topology {
   struct vdp_l3 *l3;             size_t n_l3;
   struct vdp_core *cores;        size_t n_cores;
   struct vdp_pu *pus;            size_t n_pus;
+  int *pu_pos;                   /* position in pus[] by OS index, -1 for none */
+  size_t n_pu_pos;
   struct vdp_blockdev *devices;  size_t n_devices;
 
   hwloc_bitmap_t online;         /* every PU that has an object */

@@ -368,7 +368,8 @@ xmlDocPtr
 vdp_xml_read_memory (const char *text, const char *what, GError **error)
 {
   /* one parser context per thread, reused: making one (its dictionary
-   * above all) costs as much as parsing a small domain */
+   * above all) costs as much as parsing a small domain.  Its documents
+   * share its dictionary: see domain.h */
   static GPrivate cached = G_PRIVATE_INIT ((GDestroyNotify) xmlFreeParserCtxt);
   xmlParserCtxtPtr ctxt = g_private_get (&cached);
   xmlDocPtr doc;

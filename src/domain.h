@@ -114,7 +114,11 @@ struct vdp_domain *vdp_domain_parse (xmlDocPtr doc, const char *what, GError **e
 
 /* Reads and parses an XML file into a document; errors name the file and
  * carry libxml2's first message.  Indentation is dropped (vdp_xml_format()
- * indents as libvirt does). */
+ * indents as libvirt does).  The documents of one thread share its parser's
+ * name dictionary, which is not thread-safe: change or free a document in
+ * the thread that read it (or while that thread reads nothing), or work on
+ * a copy (xmlCopyDoc() copies have no dictionary); reading and formatting
+ * it anywhere is fine. */
 xmlDocPtr vdp_xml_read_file (const char *path, GError **error);
 xmlDocPtr vdp_xml_read_memory (const char *text, const char *what, GError **error);
 

@@ -906,9 +906,23 @@ fit_span (struct vdp_inventory *inv, const struct guest *g, const size_t *order,
 
   for (size_t n = 0; n < inv->n_nodes; n++)
     mem[n] = vdp_inventory_mem_free (inv, n);   /* fixed while the span is chosen */
+  if (!g->dedicated) {
+    /* a shared guest spans the PUs no other vCPU floats over when there
+     * are enough of them: overcommitted only when the host is */
+    unsigned free_total = 0;
+    for (size_t n = 0; n < inv->n_nodes; n++) {
+      unsigned c = node_vcpu_cap (inv, g, n);
+      cap[n] = c > inv->nodes[n].shared_vcpus ? c - inv->nodes[n].shared_vcpus : 0;
+      free_total += cap[n];
+    }
+    if (free_total < g->vcpus)
+      for (size_t n = 0; n < inv->n_nodes; n++)
+        cap[n] = node_vcpu_cap (inv, g, n);
+  }
   for (size_t i = 0; i < inv->n_nodes; i++) {
     size_t n = order[i];
-    cap[n] = node_vcpu_cap (inv, g, n);
+    if (g->dedicated)
+      cap[n] = node_vcpu_cap (inv, g, n);
     if (g->mem == VDP_MEMORY_STRICT && vdp_inventory_mem_free (inv, n) < 64 * 1024)
       cap[n] = 0;   /* a guest cell there would have no memory to bind */
     if (home < 0 && cap[n] > 0 && (g->mem != VDP_MEMORY_STRICT || vdp_inventory_mem_free (inv, n) > 0))

@@ -516,7 +516,8 @@ unadopt (struct vdp_domain_plan *dp)
     vdp_map_clear (&dp->disks[i].map);
   for (unsigned i = 0; i < dp->n_controllers; i++)
     vdp_map_clear (&dp->controllers[i]);
-  hwloc_bitmap_zero (dp->mem_nodes);
+  if (dp->mem_nodes)
+    hwloc_bitmap_zero (dp->mem_nodes);
   dp->set_iothreads = false;
   dp->n_iothreads = 0;
   dp->memory = VDP_MEMORY_NONE;
@@ -983,33 +984,18 @@ vdp_plan_free (struct vdp_plan *plan)
     return;
   for (unsigned i = 0; i < plan->n_domains; i++) {
     struct vdp_domain_plan *dp = &plan->domains[i];
-    if (dp->vcpu_pins)
-      for (unsigned v = 0; v < dp->n_vcpus; v++)
-        hwloc_bitmap_free (dp->vcpu_pins[v]);
-    if (dp->iothread_pins)
-      for (unsigned k = 0; k < dp->n_iothreads; k++)
-        hwloc_bitmap_free (dp->iothread_pins[k]);
-    for (unsigned c = 0; c < dp->n_cells; c++)
-      hwloc_bitmap_free (dp->cells[c].vcpus);
+    unadopt (dp);   /* pins, cells, maps, hash */
     if (dp->disks)
       for (unsigned k = 0; k < dp->n_disks; k++) {
         g_free (dp->disks[k].cache);
         g_free (dp->disks[k].io);
-        vdp_map_clear (&dp->disks[k].map);
       }
-    if (dp->controllers)
-      for (unsigned k = 0; k < dp->n_controllers; k++)
-        vdp_map_clear (&dp->controllers[k]);
-    g_free (dp->vcpu_pins);
     g_free (dp->vcpu_l3);
     g_free (dp->vcpu_node);
-    g_free (dp->iothread_pins);
     g_free (dp->iothread_l3);
     g_free (dp->iothread_node);
-    g_free (dp->cells);
     g_free (dp->disks);
     g_free (dp->controllers);
-    hwloc_bitmap_free (dp->emulator_pin);
     hwloc_bitmap_free (dp->nodes);
     hwloc_bitmap_free (dp->mem_nodes);
     if (dp->reasons)
@@ -1017,7 +1003,6 @@ vdp_plan_free (struct vdp_plan *plan)
     if (dp->warnings)
       g_ptr_array_unref (dp->warnings);
     g_free (dp->skip_reason);
-    g_free (dp->hash);
     g_free (dp->misfit.what);
     g_free (dp->misfit.why);
   }

@@ -149,7 +149,7 @@ run (struct vdp_globals *g, int argc, char **argv)
   g_autofree char **bad = NULL;
   g_autofree int *plan_of = NULL;
   g_auto (GStrv) before = NULL;
-  g_auto (GStrv) after = NULL;
+  g_autofree char **after = NULL;   /* holes where a domain is not planned */
   struct vdp_caps caps;
   int first, rc = VDP_EXIT_OK;
   unsigned n, n_ctx, n_plan = 0, failed = 0;
@@ -338,6 +338,8 @@ run (struct vdp_globals *g, int argc, char **argv)
 
   for (unsigned i = 0; bad && i < n + n_ctx; i++)
     g_free (bad[i]);
+  for (unsigned i = 0; after && i < n; i++)
+    g_free (after[i]);
   vdp_domain_files_clear (docs, n);
   vdp_domain_files_clear (ctx_docs, n_ctx);
   return rc;

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* What a libvirt + QEMU stack supports, from their versions (see shared/reference/libvirt.md). */
+/* What a libvirt + QEMU stack supports, from their versions. */
 #include <config.h>
 
 #include <string.h>

@@ -60,7 +60,8 @@ usage (FILE *out)
            "\n"
            "Options:\n"
            " -c, --connect <uri>          a host (repeatable; default: libvirt's default)\n"
-           " --hosts <file>               host URIs, one per line\n"
+           " --hosts <file>               hosts, one per line: URI [topology=FILE]\n"
+           "                              [device=PATH=DEVNAME]...\n"
            " --all                        every persistent domain of each host\n"
            " --state running|shutoff      only the domains in that state (implies --all)\n"
            " --config                     change the persistent definition (the default)\n"
@@ -69,10 +70,13 @@ usage (FILE *out)
            " --profile <name|file>        tuning profile (see virt-dataplane.conf(5)); without\n"
            "                              it each tuned domain keeps the one it was tuned with\n"
            " --target libvirt=X.Y,qemu=A.B  plan for this stack instead of the host's\n"
-           " --topology <file|synthetic>  the hosts' topology (default: this machine's)\n"
+           " --topology <file|synthetic>  every host's topology (default: each host's own,\n"
+           "                              from hwloc here, else from libvirt)\n"
            " --device <path>=<devname>    where disk sources live (repeatable)\n"
            " --isolated <cpuset>          the host's isolated PUs (default: the host's own)\n"
-           " --force                      replace pins virt-dataplane did not write\n"
+           " --force                      replace pins virt-dataplane did not write, and\n"
+           "                              plan on a given topology that disagrees with\n"
+           "                              the host\n"
            " --json                       one JSON object per domain\n"
            " -q, --quiet                  no warnings, no summary unless something failed\n"
            "\n"
@@ -113,10 +117,10 @@ struct apply_job {
 };
 
 static void
-apply_host (const char *uri, void *data, GPtrArray *results)
+apply_host (const struct vdp_host_spec *host, void *data, GPtrArray *results)
 {
   struct apply_job *job = data;
-  vdp_fleet_apply (uri, job->names, job->ao, results);
+  vdp_fleet_apply (host, job->names, job->ao, results);
 }
 
 static int
@@ -124,12 +128,10 @@ run (struct vdp_globals *g, int argc, char **argv)
 {
   struct apply_opts o = { 0 };
   g_autoptr (GArray) devices = vdp_device_hints_new ();
-  g_autoptr (vdp_topology) topo = NULL;
   g_autoptr (vdp_policy) policy = NULL;
   g_autoptr (GPtrArray) results = NULL;
   g_autoptr (GPtrArray) warnings = g_ptr_array_new_with_free_func (g_free);
   struct vdp_apply_opts ao = { 0 };
-  struct vdp_caps caps;
   int first, rc;
 
   o.devices = devices;
@@ -141,28 +143,26 @@ run (struct vdp_globals *g, int argc, char **argv)
                      : "no domain given (name domains or use --all)");
     return VDP_EXIT_USAGE;
   }
-  rc = vdp_inputs_load (g, "apply", o.target, o.profile, o.force, o.isolated, devices, &caps,
-                        &topo, &policy);
+  rc = vdp_inputs_load_hosts (g, "apply", o.target, o.profile, o.force, o.isolated, devices,
+                              &ao.host, &policy);
   if (rc != VDP_PARSE_CONTINUE)
     return rc;
 
-  ao.topo = topo;
   ao.policy = policy;
   ao.profile_given = o.profile != NULL;
-  ao.target = o.target;
-  ao.hints = (struct vdp_device_hint *) devices->data;
-  ao.n_hints = devices->len;
   ao.dry_run = o.dry_run;
   ao.state = o.state;
   /* one host: -j spreads its domains; several: -j spreads the hosts */
-  ao.jobs = g->uris->len <= 1 ? g->jobs : 1;
+  ao.jobs = vdp_globals_hosts (g)->len <= 1 ? g->jobs : 1;
   ao.config = o.config || !o.live;
   ao.live = o.live;
   ao.warnings = warnings;
+  ao.progress = vdp_progress_start (g, o.dry_run ? "apply --dry-run" : "apply");
   {
     struct apply_job job = { &ao, o.all ? NULL : (const char *const *) argv + first };
-    results = vdp_for_each_host (g, "apply", apply_host, &job);
+    results = vdp_for_each_host (g, apply_host, &job, ao.progress);
   }
+  vdp_progress_free (ao.progress);
   if (!g->quiet)
     for (guint i = 0; i < warnings->len; i++)
       fprintf (stderr, "%s: warning: %s\n", g->prog, (char *) warnings->pdata[i]);

@@ -24,6 +24,7 @@ enum {
   OPT_DEVICE,
   OPT_LIST_RULES,
   OPT_ISOLATED,
+  OPT_FORCE,
 };
 
 static const struct option options[] = {
@@ -36,12 +37,13 @@ static const struct option options[] = {
   { "device", required_argument, NULL, OPT_DEVICE },
   { "list-rules", no_argument, NULL, OPT_LIST_RULES },
   { "isolated", required_argument, NULL, OPT_ISOLATED },
+  { "force", no_argument, NULL, OPT_FORCE },
   { NULL, 0, NULL, 0 },
 };
 
 struct check_opts {
   int state;
-  gboolean all, list_rules;
+  gboolean all, list_rules, force;
   const char *profile, *target, *isolated;
   GPtrArray *files;
   GArray *devices;
@@ -58,14 +60,18 @@ usage (FILE *out)
            "\n"
            "Options:\n"
            " -c, --connect <uri>          a host (repeatable; default: libvirt's default)\n"
-           " --hosts <file>               host URIs, one per line\n"
+           " --hosts <file>               hosts, one per line: URI [topology=FILE]\n"
+           "                              [device=PATH=DEVNAME]...\n"
            " --all                        every persistent domain of each host\n"
            " --state running|shutoff      only the domains in that state (implies --all)\n"
            " --file <domain.xml>          audit domain XML files instead (repeatable)\n"
            " --profile <name|file>        the profile to audit against (default: each\n"
            "                              tuned domain's own, balanced for the others)\n"
            " --target libvirt=X.Y,qemu=A.B  the stack (files: default newest)\n"
-           " --topology <file|synthetic>  the host topology (default: this machine's)\n"
+           " --topology <file|synthetic>  the topology of every host (default: each\n"
+           "                              host's own; files: this machine's)\n"
+           " --force                      audit on a given topology that disagrees with\n"
+           "                              the host\n"
            " --device <path>=<devname>    where disk sources live (repeatable)\n"
            " --isolated <cpuset>          the host's isolated PUs (default: the host's own)\n"
            " --list-rules                 print the rules and exit\n"
@@ -92,6 +98,7 @@ handle (int opt, const char *arg, void *data, GError **error)
   case OPT_TARGET: o->target = arg; return TRUE;
   case OPT_LIST_RULES: o->list_rules = TRUE; return TRUE;
   case OPT_ISOLATED: o->isolated = arg; return TRUE;
+  case OPT_FORCE: o->force = TRUE; return TRUE;
   case OPT_DEVICE:
     return vdp_device_hints_add (o->devices, arg, error);
   default:
@@ -102,15 +109,15 @@ handle (int opt, const char *arg, void *data, GError **error)
 
 /* Audits domain XML files, planned together as the domains of one host. */
 static gboolean
-check_files (GPtrArray *files, const struct vdp_caps *caps, GArray *devices,
-             const struct vdp_apply_opts *ao, GPtrArray *findings, GError **error)
+check_files (GPtrArray *files, const struct vdp_topology *topo, const struct vdp_caps *caps,
+             GArray *devices, const struct vdp_apply_opts *ao, GPtrArray *findings, GError **error)
 {
   unsigned n = files->len;
   g_autofree struct vdp_domain_file *docs = g_new0 (struct vdp_domain_file, n);
   g_autofree struct vdp_plan_input *in = g_new0 (struct vdp_plan_input, n);
   g_autofree const struct vdp_domain_plan **dps = g_new0 (const struct vdp_domain_plan *, n);
   g_autofree char **bad = g_new0 (char *, n + 1);
-  gboolean ok = vdp_domain_files_load (files, ao->topo, devices, ao->warnings, docs, in, error);
+  gboolean ok = vdp_domain_files_load (files, topo, devices, ao->warnings, docs, in, error);
 
   if (ok) {
     g_autoptr (vdp_policy_cache) policies = vdp_policy_cache_new (ao->policy, ao->profile_given);
@@ -121,10 +128,10 @@ check_files (GPtrArray *files, const struct vdp_caps *caps, GArray *devices,
         g_ptr_array_add (ao->warnings, g_steal_pointer (&bad[i]));
         in[i].policy = ao->policy;
       }
-    plan = vdp_plan_compute (ao->topo, ao->policy, caps, in, n, NULL);
+    plan = vdp_plan_compute (topo, ao->policy, caps, in, n, NULL);
     for (unsigned i = 0; plan && i < n; i++)
       dps[i] = &plan->domains[i];
-    vdp_lint_host (ao->topo, ao->policy, caps, in, n, dps, NULL, findings);
+    vdp_lint_host (topo, ao->policy, caps, in, n, dps, NULL, findings);
   }
   vdp_domain_files_clear (docs, n);
   return ok;
@@ -197,34 +204,42 @@ run (struct vdp_globals *g, int argc, char **argv)
   }
   for (int i = first; files->len && i < argc; i++)
     g_ptr_array_add (files, argv[i]);
-  if (files->len ? (o.all || g->uris->len) : (o.all == (first < argc))) {
+  if (files->len ? (o.all || g->hosts->len) : (o.all == (first < argc))) {
     vdp_usage_error (g, "check", files->len ? "--file excludes --all and -c"
                      : o.all ? "--all and domain names exclude each other"
                      : "no domain given (name domains, use --all or --file)");
     return VDP_EXIT_USAGE;
   }
-  rc = vdp_inputs_load (g, "check", o.target, o.profile, FALSE, o.isolated, devices, &caps,
-                        &topo, &policy);
+  if (files->len)
+    rc = vdp_inputs_load (g, "check", o.target, o.profile, FALSE, o.isolated, devices, &caps,
+                          &topo, &policy);
+  else
+    rc = vdp_inputs_load_hosts (g, "check", o.target, o.profile, FALSE, o.isolated, devices,
+                                &ao.host, &policy);
   if (rc != VDP_PARSE_CONTINUE)
     return rc;
-  ao.topo = topo;
+  /* --force here only accepts a topology that disagrees with the host:
+   * check changes nothing */
+  ao.host.force = o.force;
   ao.policy = policy;
   ao.profile_given = o.profile != NULL;
   ao.state = o.state;
-  ao.target = o.target;
-  ao.hints = (struct vdp_device_hint *) devices->data;
-  ao.n_hints = devices->len;
   ao.warnings = warnings;
 
   if (files->len) {
-    if (!check_files (files, &caps, devices, &ao, findings, &err)) {
+    if (!check_files (files, topo, &caps, devices, &ao, findings, &err)) {
       vdp_error_print (g->prog, err);
       return vdp_error_exit_status (err);
     }
   } else {
-    for (guint h = 0; h < MAX (g->uris->len, 1); h++)
-      vdp_fleet_check (g->uris->len ? g->uris->pdata[h] : NULL,
-                       o.all ? NULL : (const char *const *) argv + first, &ao, findings, results);
+    GPtrArray *hosts = vdp_globals_hosts (g);
+    ao.progress = vdp_progress_start (g, "check");
+    for (guint h = 0; h < hosts->len; h++) {
+      vdp_fleet_check (hosts->pdata[h], o.all ? NULL : (const char *const *) argv + first, &ao,
+                       findings, results);
+      vdp_progress_host_done (ao.progress);
+    }
+    vdp_progress_free (ao.progress);
   }
   for (guint i = 0; i < results->len; i++) {
     const struct vdp_result *r = results->pdata[i];

@@ -39,7 +39,8 @@ usage (FILE *out)
            "\n"
            "Options:\n"
            " -c, --connect <uri>          a host (repeatable; default: libvirt's default)\n"
-           " --hosts <file>               host URIs, one per line\n"
+           " --hosts <file>               hosts, one per line: URI [topology=FILE]\n"
+           "                              [device=PATH=DEVNAME]...\n"
            " --all                        every persistent domain of each host\n"
            " --state running|shutoff      only the domains in that state (implies --all)\n"
            " --dry-run                    show what would change; change nothing\n"
@@ -73,13 +74,14 @@ struct revert_job {
   const char *const *names;
   int state;
   gboolean dry_run;
+  struct vdp_progress *progress;
 };
 
 static void
-revert_host (const char *uri, void *data, GPtrArray *results)
+revert_host (const struct vdp_host_spec *host, void *data, GPtrArray *results)
 {
   struct revert_job *job = data;
-  vdp_fleet_revert (uri, job->names, job->state, job->dry_run, results);
+  vdp_fleet_revert (host, job->names, job->state, job->dry_run, job->progress, results);
 }
 
 static int
@@ -101,7 +103,9 @@ run (struct vdp_globals *g, int argc, char **argv)
   job.names = o.all ? NULL : (const char *const *) argv + first;
   job.dry_run = o.dry_run;
   job.state = o.state;
-  results = vdp_for_each_host (g, "revert", revert_host, &job);
+  job.progress = vdp_progress_start (g, o.dry_run ? "revert --dry-run" : "revert");
+  results = vdp_for_each_host (g, revert_host, &job, job.progress);
+  vdp_progress_free (job.progress);
   return vdp_report_results (g, o.dry_run ? "revert --dry-run" : "revert", results);
 }
 

@@ -115,7 +115,7 @@ vdp_parse_options (struct vdp_globals *g, const char *cmd, int argc, char **argv
       g->topology = optarg;
       break;
     case 'c':
-      g_ptr_array_add (g->uris, g_strdup (optarg));
+      g_ptr_array_add (g->hosts, vdp_host_spec_new (optarg, "-c"));
       break;
     case 'j': {
       guint64 n;
@@ -127,18 +127,10 @@ vdp_parse_options (struct vdp_globals *g, const char *cmd, int argc, char **argv
       break;
     }
     case VDP_OPT_HOSTS: {
-      g_autofree char *text = NULL;
       g_autoptr (GError) e = NULL;
-      g_auto (GStrv) lines = NULL;
-      if (!g_file_get_contents (optarg, &text, NULL, &e)) {
-        vdp_usage_error (g, cmd, "cannot read --hosts file '%s': %s", optarg, e->message);
+      if (!vdp_host_specs_read (optarg, g->hosts, &e)) {
+        vdp_usage_error (g, cmd, "%s", e->message);
         return VDP_EXIT_USAGE;
-      }
-      lines = g_strsplit (text, "\n", -1);
-      for (char **l = lines; *l; l++) {
-        g_strstrip (*l);
-        if (**l && **l != '#')
-          g_ptr_array_add (g->uris, g_strdup (*l));
       }
       break;
     }
@@ -215,18 +207,30 @@ vdp_report_results (const struct vdp_globals *g, const char *verb, GPtrArray *re
   return failed ? VDP_EXIT_ERROR : rc;
 }
 
+GPtrArray *
+vdp_globals_hosts (const struct vdp_globals *g)
+{
+  if (g->hosts->len == 0)
+    g_ptr_array_add (g->hosts, vdp_host_spec_new (NULL, "default"));
+  return g->hosts;
+}
+
+struct vdp_progress *
+vdp_progress_start (const struct vdp_globals *g, const char *verb)
+{
+  return vdp_progress_new (g->prog, verb, vdp_globals_hosts (g)->len,
+                           !g->quiet && isatty (STDERR_FILENO));
+}
+
 struct host_job {
-  const char *uri;
+  const struct vdp_host_spec *host;
   GPtrArray *results;
 };
 
 struct host_pool {
   vdp_host_fn fn;
   void *data;
-  GMutex lock;
-  unsigned done, total;
-  gboolean progress;
-  const char *verb, *prog;
+  struct vdp_progress *progress;
 };
 
 static void
@@ -235,27 +239,23 @@ host_worker (gpointer item, gpointer user)
   struct host_job *job = item;
   struct host_pool *pool = user;
 
-  pool->fn (job->uri, pool->data, job->results);
-  g_mutex_lock (&pool->lock);
-  pool->done++;
-  if (pool->progress)
-    fprintf (stderr, "\r%s: %s: %u/%u hosts", pool->prog, pool->verb, pool->done, pool->total);
-  g_mutex_unlock (&pool->lock);
+  pool->fn (job->host, pool->data, job->results);
+  vdp_progress_host_done (pool->progress);
 }
 
 GPtrArray *
-vdp_for_each_host (const struct vdp_globals *g, const char *verb, vdp_host_fn fn, void *data)
+vdp_for_each_host (const struct vdp_globals *g, vdp_host_fn fn, void *data,
+                   struct vdp_progress *progress)
 {
-  unsigned n = MAX (g->uris->len, 1);
+  GPtrArray *hosts = vdp_globals_hosts (g);
+  unsigned n = hosts->len;
   g_autofree struct host_job *jobs = g_new0 (struct host_job, n);
-  struct host_pool pool = { .fn = fn, .data = data, .total = n, .verb = verb, .prog = g->prog };
+  struct host_pool pool = { .fn = fn, .data = data, .progress = progress };
   GPtrArray *all = vdp_results_new ();
 
   vdp_conn_init ();             /* libvirt before any worker thread */
-  g_mutex_init (&pool.lock);
-  pool.progress = n > 1 && !g->quiet && isatty (STDERR_FILENO);
   for (unsigned i = 0; i < n; i++) {
-    jobs[i].uri = g->uris->len ? g->uris->pdata[i] : NULL;
+    jobs[i].host = hosts->pdata[i];
     jobs[i].results = vdp_results_new ();
   }
   if (g->jobs > 1 && n > 1) {
@@ -267,12 +267,8 @@ vdp_for_each_host (const struct vdp_globals *g, const char *verb, vdp_host_fn fn
     for (unsigned i = 0; i < n; i++)
       host_worker (&jobs[i], &pool);
   }
-  if (pool.progress)
-    fprintf (stderr, "\n");
   /* results in host order, whatever order the hosts finished in */
-  for (unsigned i = 0; i < n; i++) {
+  for (unsigned i = 0; i < n; i++)
     g_ptr_array_extend_and_steal (all, jobs[i].results);
-  }
-  g_mutex_clear (&pool.lock);
   return all;
 }

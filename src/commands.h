@@ -7,6 +7,9 @@
 
 #include <glib.h>
 
+#include "fleet.h"
+#include "host.h"
+
 /* Options given before or after the command name. */
 struct vdp_globals {
   const char *prog;         /* "virt-dataplane" */
@@ -14,17 +17,26 @@ struct vdp_globals {
   gboolean json;            /* --json */
   int verbose;              /* -v, repeatable */
   gboolean quiet;           /* -q */
-  GPtrArray *uris;          /* -c/--connect and --hosts, in order (char *, owned) */
+  GPtrArray *hosts;         /* -c/--connect and --hosts lines, in order
+                               (struct vdp_host_spec, owned) */
   unsigned jobs;            /* -j: hosts worked on at once (0: 1) */
 };
+
+/* The hosts the globals name: a borrowed GPtrArray of struct
+ * vdp_host_spec; libvirt's default URI when none is named. */
+GPtrArray *vdp_globals_hosts (const struct vdp_globals *g);
+
+/* A progress line on stderr for @verb over the globals' hosts, when stderr
+ * is a terminal and not -q; NULL otherwise.  Free with vdp_progress_free(). */
+struct vdp_progress *vdp_progress_start (const struct vdp_globals *g, const char *verb);
 
 /* Runs @fn for each host the globals name (libvirt's default when none),
  * -j at a time, and returns the results of all of them in host order
  * (a GPtrArray of struct vdp_result; @fn appends to the array it is
- * given).  Shows progress on a terminal. */
-typedef void (*vdp_host_fn) (const char *uri, void *data, GPtrArray *results);
-GPtrArray *vdp_for_each_host (const struct vdp_globals *g, const char *verb, vdp_host_fn fn,
-                              void *data);
+ * given).  Counts hosts done in @progress (may be NULL). */
+typedef void (*vdp_host_fn) (const struct vdp_host_spec *host, void *data, GPtrArray *results);
+GPtrArray *vdp_for_each_host (const struct vdp_globals *g, vdp_host_fn fn, void *data,
+                              struct vdp_progress *progress);
 
 struct vdp_command {
   const char *name;

@@ -588,3 +588,247 @@ vdp_conn_qemu_pidfile (const struct vdp_conn *c, const char *name)
   }
   return NULL;
 }
+
+/* ---- the host behind the connection ------------------------------------ */
+
+const char *
+vdp_conn_driver (const struct vdp_conn *c)
+{
+  const char *t = virConnectGetType (c->v);
+  return t ? t : "unknown";
+}
+
+gboolean
+vdp_conn_is_test (const struct vdp_conn *c)
+{
+  return c->test;
+}
+
+gboolean
+vdp_conn_node_info (struct vdp_conn *c, struct vdp_node_info *out, GError **error)
+{
+  virNodeInfo info;
+
+  memset (out, 0, sizeof (*out));
+  if (virNodeGetInfo (c->v, &info) < 0) {
+    g_set_error (error, VDP_ERROR, VDP_ERROR_RUNTIME, "node info of '%s': %s", c->uri,
+                 last_error ());
+    return FALSE;
+  }
+  g_strlcpy (out->model, info.model, sizeof (out->model));
+  out->memory_kib = info.memory;
+  out->cpus = info.cpus;
+  out->mhz = info.mhz;
+  out->nodes = info.nodes;
+  out->sockets = info.sockets;
+  out->cores = info.cores;
+  out->threads = info.threads;
+  return TRUE;
+}
+
+/* A string libvirt allocated, as a GLib string; NULL with @error set
+ * naming @what when libvirt returned none. */
+static char *
+take_string (const struct vdp_conn *c, char *s, const char *what, GError **error)
+{
+  char *ret;
+
+  if (s == NULL) {
+    g_set_error (error, VDP_ERROR, VDP_ERROR_RUNTIME, "%s of '%s': %s", what, c->uri,
+                 last_error ());
+    return NULL;
+  }
+  ret = g_strdup (s);
+  free (s);
+  return ret;
+}
+
+char *
+vdp_conn_capabilities (struct vdp_conn *c, GError **error)
+{
+  return take_string (c, virConnectGetCapabilities (c->v), "capabilities", error);
+}
+
+char *
+vdp_conn_hostname (struct vdp_conn *c, GError **error)
+{
+  return take_string (c, virConnectGetHostname (c->v), "hostname", error);
+}
+
+int
+vdp_conn_cells_free_memory (struct vdp_conn *c, guint64 *free_mem, int max)
+{
+  g_autofree unsigned long long *v = g_new0 (unsigned long long, MAX (max, 1));
+  int n = max > 0 ? virNodeGetCellsFreeMemory (c->v, v, 0, max) : -1;
+
+  for (int i = 0; i < n; i++)
+    free_mem[i] = v[i];
+  return n < 0 ? -1 : n;
+}
+
+GPtrArray *
+vdp_conn_node_devices (struct vdp_conn *c, const char *cap, GError **error)
+{
+  static const struct { const char *name; unsigned flag; } caps[] = {
+    { "storage", VIR_CONNECT_LIST_NODE_DEVICES_CAP_STORAGE },
+    { "pci", VIR_CONNECT_LIST_NODE_DEVICES_CAP_PCI_DEV },
+  };
+  virNodeDevicePtr *devs = NULL;
+  unsigned flags = 0;
+  GPtrArray *out;
+  int n;
+
+  for (size_t i = 0; i < G_N_ELEMENTS (caps); i++)
+    if (strcmp (cap, caps[i].name) == 0)
+      flags = caps[i].flag;
+  n = virConnectListAllNodeDevices (c->v, &devs, flags);
+  if (n < 0) {
+    g_set_error (error, VDP_ERROR, VDP_ERROR_RUNTIME, "list node devices of '%s': %s", c->uri,
+                 last_error ());
+    return NULL;
+  }
+  out = g_ptr_array_new_with_free_func (g_free);
+  for (int i = 0; i < n; i++) {
+    char *xml = virNodeDeviceGetXMLDesc (devs[i], 0);
+    if (xml)
+      g_ptr_array_add (out, g_strdup (xml));
+    free (xml);
+    virNodeDeviceFree (devs[i]);
+  }
+  free (devs);
+  return out;
+}
+
+char *
+vdp_conn_node_device_xml (struct vdp_conn *c, const char *name, GError **error)
+{
+  virNodeDevicePtr d = virNodeDeviceLookupByName (c->v, name);
+  char *xml;
+
+  if (d == NULL) {
+    g_set_error (error, VDP_ERROR, VDP_ERROR_RUNTIME, "node device '%s' of '%s': %s", name,
+                 c->uri, last_error ());
+    return NULL;
+  }
+  xml = virNodeDeviceGetXMLDesc (d, 0);
+  virNodeDeviceFree (d);
+  return take_string (c, xml, "node device", error);
+}
+
+gboolean
+vdp_conn_volume_by_path (struct vdp_conn *c, const char *path, char **vol_xml, char **pool_xml)
+{
+  virStorageVolPtr v = virStorageVolLookupByPath (c->v, path);
+  virStoragePoolPtr p;
+
+  *vol_xml = *pool_xml = NULL;
+  if (v == NULL)
+    return FALSE;
+  *vol_xml = take_string (c, virStorageVolGetXMLDesc (v, 0), "volume", NULL);
+  p = virStoragePoolLookupByVolume (v);
+  if (p) {
+    *pool_xml = take_string (c, virStoragePoolGetXMLDesc (p, 0), "pool", NULL);
+    virStoragePoolFree (p);
+  }
+  virStorageVolFree (v);
+  return *vol_xml != NULL;
+}
+
+GPtrArray *
+vdp_conn_pools (struct vdp_conn *c)
+{
+  GPtrArray *out = g_ptr_array_new_with_free_func (g_free);
+  virStoragePoolPtr *pools = NULL;
+  int n = virConnectListAllStoragePools (c->v, &pools, VIR_CONNECT_LIST_STORAGE_POOLS_ACTIVE);
+
+  for (int i = 0; i < n; i++) {
+    char *xml = virStoragePoolGetXMLDesc (pools[i], 0);
+    if (xml)
+      g_ptr_array_add (out, g_strdup (xml));
+    free (xml);
+    virStoragePoolFree (pools[i]);
+  }
+  free (pools);
+  return out;
+}
+
+/* ---- running domains ----------------------------------------------------- */
+
+GArray *
+vdp_conn_get_vcpus (struct vdp_conn *c, const char *name, GError **error)
+{
+  virDomainPtr d = lookup (c, name, error);
+  virDomainInfo info;
+  g_autofree virVcpuInfoPtr v = NULL;
+  GArray *out;
+  int n = -1;
+
+  if (d == NULL)
+    return NULL;
+  if (virDomainGetInfo (d, &info) == 0) {
+    v = g_new0 (virVcpuInfo, MAX (info.nrVirtCpu, 1));
+    n = virDomainGetVcpus (d, v, (int) info.nrVirtCpu, NULL, 0);
+  }
+  if (n < 0) {
+    g_set_error (error, VDP_ERROR, VDP_ERROR_RUNTIME, "read the vCPUs of '%s': %s", name,
+                 last_error ());
+    virDomainFree (d);
+    return NULL;
+  }
+  virDomainFree (d);
+  out = g_array_sized_new (FALSE, TRUE, sizeof (struct vdp_vcpu_info), (guint) n);
+  for (int i = 0; i < n; i++) {
+    struct vdp_vcpu_info vi = {
+      .number = v[i].number, .state = v[i].state, .cpu = v[i].cpu, .time_ns = v[i].cpuTime,
+    };
+    g_array_append_val (out, vi);
+  }
+  return out;
+}
+
+static GVariant *
+param_value (const virTypedParameter *p)
+{
+  switch (p->type) {
+  case VIR_TYPED_PARAM_INT: return g_variant_new_int64 (p->value.i);
+  case VIR_TYPED_PARAM_UINT: return g_variant_new_uint64 (p->value.ui);
+  case VIR_TYPED_PARAM_LLONG: return g_variant_new_int64 (p->value.l);
+  case VIR_TYPED_PARAM_ULLONG: return g_variant_new_uint64 (p->value.ul);
+  case VIR_TYPED_PARAM_DOUBLE: return g_variant_new_double (p->value.d);
+  case VIR_TYPED_PARAM_BOOLEAN: return g_variant_new_boolean (p->value.b);
+  case VIR_TYPED_PARAM_STRING: return g_variant_new_string (p->value.s ? p->value.s : "");
+  default: return NULL;
+  }
+}
+
+GHashTable *
+vdp_conn_domain_stats (struct vdp_conn *c, const char *name, GError **error)
+{
+  virDomainPtr d = lookup (c, name, error);
+  virDomainPtr doms[2] = { d, NULL };
+  virDomainStatsRecordPtr *recs = NULL;
+  GHashTable *out;
+  int n;
+
+  if (d == NULL)
+    return NULL;
+  /* the groups the driver lacks are left out (no ENFORCE flag) */
+  n = virDomainListGetStats (doms, VIR_DOMAIN_STATS_STATE | VIR_DOMAIN_STATS_CPU_TOTAL
+                             | VIR_DOMAIN_STATS_VCPU | VIR_DOMAIN_STATS_IOTHREAD
+                             | VIR_DOMAIN_STATS_BLOCK, &recs, 0);
+  virDomainFree (d);
+  if (n < 0) {
+    g_set_error (error, VDP_ERROR, VDP_ERROR_RUNTIME, "read the statistics of '%s': %s", name,
+                 last_error ());
+    return NULL;
+  }
+  out = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_variant_unref);
+  for (int i = 0; i < n; i++)
+    for (int k = 0; k < recs[i]->nparams; k++) {
+      GVariant *v = param_value (&recs[i]->params[k]);
+      if (v)
+        g_hash_table_insert (out, g_strdup (recs[i]->params[k].field), g_variant_ref_sink (v));
+    }
+  virDomainStatsRecordListFree (recs);
+  return out;
+}

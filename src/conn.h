@@ -87,3 +87,68 @@ gboolean vdp_conn_pin_iothread (struct vdp_conn *c, const char *name, unsigned i
  * connection (qemu:///system, qemu:///session, qemu:///embed?root=DIR), or
  * NULL for other drivers. */
 char *vdp_conn_qemu_pidfile (const struct vdp_conn *c, const char *name);
+
+/* ---- the host behind the connection ----------------------------------- */
+
+/* The driver's name as libvirt reports it ("QEMU", "TEST", ...). */
+const char *vdp_conn_driver (const struct vdp_conn *c);
+
+/* Whether the connection is libvirt's test driver, whose host is simulated. */
+gboolean vdp_conn_is_test (const struct vdp_conn *c);
+
+/* What virNodeGetInfo says about the host. */
+struct vdp_node_info {
+  char model[32];
+  guint64 memory_kib;
+  unsigned cpus;            /* active CPUs */
+  unsigned mhz;
+  unsigned nodes;           /* NUMA cells (1 when libvirt cannot tell) */
+  unsigned sockets;         /* per node */
+  unsigned cores;           /* per socket */
+  unsigned threads;         /* per core */
+};
+gboolean vdp_conn_node_info (struct vdp_conn *c, struct vdp_node_info *out, GError **error);
+
+/* The host's capabilities XML and its hostname (g_free). */
+char *vdp_conn_capabilities (struct vdp_conn *c, GError **error);
+char *vdp_conn_hostname (struct vdp_conn *c, GError **error);
+
+/* Free memory in bytes of NUMA cells 0..@max-1 into @free; returns how many
+ * cells libvirt reported, or -1 when it cannot tell. */
+int vdp_conn_cells_free_memory (struct vdp_conn *c, guint64 *free, int max);
+
+/* The XML of every node device with capability @cap ("storage", "pci"), a
+ * GPtrArray of strings; NULL with @error set when the host cannot list them. */
+GPtrArray *vdp_conn_node_devices (struct vdp_conn *c, const char *cap, GError **error);
+
+/* The XML of node device @name, or NULL with @error set. */
+char *vdp_conn_node_device_xml (struct vdp_conn *c, const char *name, GError **error);
+
+/* The storage volume at @path: returns TRUE with its XML and its pool's in
+ * *vol_xml and *pool_xml (g_free), FALSE when no pool of the host has it. */
+gboolean vdp_conn_volume_by_path (struct vdp_conn *c, const char *path, char **vol_xml,
+                                  char **pool_xml);
+
+/* The XML of every active storage pool, a GPtrArray of strings (empty when
+ * the host has no storage driver). */
+GPtrArray *vdp_conn_pools (struct vdp_conn *c);
+
+/* ---- running domains ---------------------------------------------------- */
+
+/* One vCPU as virDomainGetVcpus reports it. */
+struct vdp_vcpu_info {
+  unsigned number;
+  int state;                /* 0 offline, 1 running, 2 blocked */
+  int cpu;                  /* the host CPU it runs on, -1 when offline */
+  guint64 time_ns;          /* CPU time used */
+};
+
+/* The vCPUs of running domain @name: a GArray of struct vdp_vcpu_info. */
+GArray *vdp_conn_get_vcpus (struct vdp_conn *c, const char *name, GError **error);
+
+/* The statistics libvirt keeps of running domain @name (the records of
+ * virConnectGetAllDomainStats: state, CPU time, vCPUs, IOThreads, block
+ * devices, as far as the driver has them): a hash table from the field
+ * name ("vcpu.0.time") to a GVariant (uint64, int64, double, boolean or
+ * string). */
+GHashTable *vdp_conn_domain_stats (struct vdp_conn *c, const char *name, GError **error);

@@ -2,6 +2,7 @@
 /* Operations over the domains of libvirt hosts, one transaction per domain, a result each. */
 #include <config.h>
 
+#include <stdio.h>
 #include <string.h>
 
 #include "conn.h"
@@ -318,7 +319,8 @@ loaded_clear (struct loaded *l)
 
 /* A host read for planning: every domain of it, the ones to plan marked. */
 struct host {
-  struct vdp_conn *c;
+  struct vdp_host *vh;
+  struct vdp_conn *c;       /* vh's */
   struct vdp_caps caps;
   gboolean validate;        /* the daemon's schema knows the plan's elements */
   struct loaded *docs;
@@ -331,62 +333,56 @@ host_clear (struct host *h)
   for (unsigned i = 0; i < h->n; i++)
     loaded_clear (&h->docs[i]);
   g_free (h->docs);
-  vdp_conn_free (h->c);
+  if (h->vh)
+    vdp_host_free (h->vh);
   memset (h, 0, sizeof (*h));
 }
 
 static gboolean
-loaded_read (struct vdp_conn *c, struct loaded *l, const struct vdp_apply_opts *o,
-             GPtrArray *warnings, GError **error)
+loaded_read (struct host *h, struct loaded *l, GPtrArray *warnings, GError **error)
 {
-  l->xml = vdp_conn_get_xml (c, l->name, TRUE, error);
+  l->xml = vdp_conn_get_xml (h->c, l->name, TRUE, error);
   if (l->xml)
     l->doc = vdp_xml_read_memory (l->xml, l->name, error);
   if (l->doc)
     l->dom = vdp_domain_parse (l->doc, l->name, error);
   if (l->dom == NULL)
     return FALSE;
-  l->hints = vdp_disk_hints_compute (o->topo, l->dom, o->hints, o->n_hints, warnings);
+  l->hints = vdp_host_disk_hints (h->vh, l->dom, warnings);
   return TRUE;
 }
 
-/* Connects and reads every domain of the host: the ones @names (NULL:
- * every persistent domain in o->state) are to be planned, the others are
- * what they are planned around.  Failures of the host or of a domain to
- * plan become failed results; a domain of the host that cannot be read
- * is a warning (what it holds is unknown). */
+/* Opens the host, finds its topology and stack, and reads every domain
+ * of it: the ones @names (NULL: every persistent domain in o->state) are
+ * to be planned, the others are what they are planned around.  Failures
+ * of the host or of a domain to plan become failed results; a domain of
+ * the host that cannot be read is a warning (what it holds is unknown). */
 static gboolean
-load_host (const char *uri, const char *const *names, const struct vdp_apply_opts *o,
-           struct host *h, GPtrArray *warnings, GPtrArray *results)
+load_host (const struct vdp_host_spec *spec, const char *const *names,
+           const struct vdp_apply_opts *o, struct host *h, GPtrArray *warnings,
+           GPtrArray *results)
 {
   g_autoptr (GError) err = NULL;
   g_autoptr (GPtrArray) todo = NULL;
   g_autoptr (GPtrArray) all = NULL;
   g_autoptr (GHashTable) wanted = g_hash_table_new (g_str_hash, g_str_equal);
-  struct vdp_caps daemon;
 
   memset (h, 0, sizeof (*h));
-  h->c = vdp_conn_open (uri, &err);
-  if (h->c == NULL) {
-    add_result (results, uri ? uri : "", NULL, VDP_RESULT_FAILED, err->message);
+  h->vh = vdp_host_open (spec, &o->host, &err);
+  if (h->vh == NULL) {
+    add_result (results, spec->uri ? spec->uri : "", NULL, VDP_RESULT_FAILED, err->message);
     return FALSE;
   }
-  todo = target_names (h->c, names, o->state, &err);
-  if (todo)
-    all = vdp_conn_list (h->c, VDP_STATE_HOST, &err);
-  if (todo == NULL || all == NULL) {
+  h->c = vdp_host_conn (h->vh);
+  if (vdp_host_topology (h->vh, &err) == NULL
+      || !vdp_host_stack (h->vh, &h->caps, &h->validate, NULL, &err)
+      || (todo = target_names (h->c, names, o->state, &err)) == NULL
+      || (all = vdp_conn_list (h->c, VDP_STATE_HOST, &err)) == NULL) {
     add_result (results, vdp_conn_uri (h->c), NULL, VDP_RESULT_FAILED, err->message);
+    vdp_host_take_warnings (h->vh, warnings);
     return FALSE;
   }
-  vdp_conn_caps (h->c, &daemon);
-  h->caps = daemon;
-  if (o->target && !vdp_caps_parse_target (o->target, &h->caps, &err)) {
-    add_result (results, vdp_conn_uri (h->c), NULL, VDP_RESULT_FAILED, err->message);
-    return FALSE;
-  }
-  /* the daemon's schema knows every element when the plan is for its own
-   * version or an older one */
-  h->validate = h->caps.libvirt <= daemon.libvirt;
+  vdp_progress_add_domains (o->progress, todo->len);
 
   for (guint i = 0; i < todo->len; i++)
     g_hash_table_add (wanted, todo->pdata[i]);
@@ -397,8 +393,9 @@ load_host (const char *uri, const char *const *names, const struct vdp_apply_opt
     g_autoptr (GError) e = NULL;
     l->name = g_strdup (todo->pdata[i]);
     l->planned = TRUE;
-    if (!loaded_read (h->c, l, o, warnings, &e)) {
+    if (!loaded_read (h, l, warnings, &e)) {
       add_result (results, vdp_conn_uri (h->c), l->name, VDP_RESULT_FAILED, e->message);
+      vdp_progress_domain_done (o->progress);
       loaded_clear (l);
       memset (l, 0, sizeof (*l));
       continue;
@@ -412,7 +409,7 @@ load_host (const char *uri, const char *const *names, const struct vdp_apply_opt
     if (g_hash_table_contains (wanted, all->pdata[i]))
       continue;
     l->name = g_strdup (all->pdata[i]);
-    if (!loaded_read (h->c, l, o, NULL, &e)) {
+    if (!loaded_read (h, l, NULL, &e)) {
       g_ptr_array_add (warnings, g_strdup_printf ("%s: %s: what it holds on the host is not "
                                                   "counted", vdp_conn_uri (h->c), e->message));
       loaded_clear (l);
@@ -421,6 +418,7 @@ load_host (const char *uri, const char *const *names, const struct vdp_apply_opt
     }
     h->n++;
   }
+  vdp_host_take_warnings (h->vh, warnings);
   return TRUE;
 }
 
@@ -434,7 +432,8 @@ plan_host (struct host *h, const struct vdp_apply_opts *o, vdp_policy_cache *pol
 {
   g_autofree struct vdp_plan_input *todo = g_new0 (struct vdp_plan_input, h->n + 1);
   g_autofree struct vdp_plan_input *around = g_new0 (struct vdp_plan_input, h->n + 1);
-  struct vdp_plan_request req = { o->topo, o->policy, &h->caps, todo, 0, around, 0 };
+  struct vdp_plan_request req = { vdp_host_topology (h->vh, NULL), o->policy, &h->caps, todo, 0,
+                                  around, 0 };
   g_autoptr (GError) err = NULL;
   struct vdp_plan *plan;
 
@@ -445,8 +444,10 @@ plan_host (struct host *h, const struct vdp_apply_opts *o, vdp_policy_cache *pol
 
     plan_of[i] = -1;
     if (!l->planned || in.policy == NULL) {
-      if (l->planned)
+      if (l->planned) {
         add_result (results, vdp_conn_uri (h->c), l->name, VDP_RESULT_FAILED, e->message);
+        vdp_progress_domain_done (o->progress);
+      }
       around[req.n_context++] = in;
       continue;
     }
@@ -454,8 +455,11 @@ plan_host (struct host *h, const struct vdp_apply_opts *o, vdp_policy_cache *pol
     todo[req.n++] = in;
   }
   plan = vdp_plan_compute_host (&req, &err);
-  if (plan == NULL)
+  if (plan == NULL) {
     add_result (results, vdp_conn_uri (h->c), NULL, VDP_RESULT_FAILED, err->message);
+    for (unsigned i = 0; i < req.n; i++)
+      vdp_progress_domain_done (o->progress);
+  }
   return plan;
 }
 
@@ -495,11 +499,12 @@ domain_worker (gpointer item, gpointer user)
   unsigned i = GPOINTER_TO_UINT (item) - 1;
 
   apply_one (p->c, p->plan, &p->plan->domains[i], &p->docs[i], p->validate, p->o, p->each[i]);
+  vdp_progress_domain_done (p->o->progress);
 }
 
 void
-vdp_fleet_apply (const char *uri, const char *const *names, const struct vdp_apply_opts *o,
-                 GPtrArray *results)
+vdp_fleet_apply (const struct vdp_host_spec *host, const char *const *names,
+                 const struct vdp_apply_opts *o, GPtrArray *results)
 {
   g_autoptr (vdp_plan) plan = NULL;
   g_autoptr (GPtrArray) warnings = g_ptr_array_new_with_free_func (g_free);
@@ -510,7 +515,7 @@ vdp_fleet_apply (const char *uri, const char *const *names, const struct vdp_app
   struct host h;
   unsigned n_todo = 0;
 
-  if (!load_host (uri, names, o, &h, warnings, results)) {
+  if (!load_host (host, names, o, &h, warnings, results)) {
     host_clear (&h);
     merge_warnings (o->warnings, warnings);
     return;
@@ -551,6 +556,7 @@ vdp_fleet_apply (const char *uri, const char *const *names, const struct vdp_app
       if (plan->domains[i].failed) {
         g_autofree char *m = vdp_misfit_format (&plan->domains[i]);
         add_result (each[i], u, plan->domains[i].dom->name, VDP_RESULT_FAILED, m);
+        vdp_progress_domain_done (o->progress);
       }
       g_ptr_array_extend_and_steal (results, each[i]);
     }
@@ -561,8 +567,8 @@ vdp_fleet_apply (const char *uri, const char *const *names, const struct vdp_app
 }
 
 void
-vdp_fleet_check (const char *uri, const char *const *names, const struct vdp_apply_opts *o,
-                 GPtrArray *findings, GPtrArray *results)
+vdp_fleet_check (const struct vdp_host_spec *host, const char *const *names,
+                 const struct vdp_apply_opts *o, GPtrArray *findings, GPtrArray *results)
 {
   g_autoptr (vdp_plan) plan = NULL;
   g_autoptr (GPtrArray) warnings = g_ptr_array_new_with_free_func (g_free);
@@ -573,7 +579,7 @@ vdp_fleet_check (const char *uri, const char *const *names, const struct vdp_app
   g_autofree gboolean *report = NULL;
   struct host h;
 
-  if (!load_host (uri, names, o, &h, warnings, results)) {
+  if (!load_host (host, names, o, &h, warnings, results)) {
     host_clear (&h);
     merge_warnings (o->warnings, warnings);
     return;
@@ -593,22 +599,27 @@ vdp_fleet_check (const char *uri, const char *const *names, const struct vdp_app
     dps[i] = plan && plan_of[i] >= 0 ? &plan->domains[plan_of[i]] : NULL;
     report[i] = h.docs[i].planned;
   }
-  vdp_lint_host (o->topo, o->policy, &h.caps, in, h.n, dps, report, findings);
+  vdp_lint_host (vdp_host_topology (h.vh, NULL), o->policy, &h.caps, in, h.n, dps, report,
+                 findings);
+  for (unsigned i = 0; i < h.n; i++)
+    if (plan && plan_of[i] >= 0)
+      vdp_progress_domain_done (o->progress);
   g_clear_pointer (&plan, vdp_plan_free);
   host_clear (&h);
   merge_warnings (o->warnings, warnings);
 }
 
 void
-vdp_fleet_revert (const char *uri, const char *const *names, int state, gboolean dry_run,
-                  GPtrArray *results)
+vdp_fleet_revert (const struct vdp_host_spec *host, const char *const *names, int state,
+                  gboolean dry_run, struct vdp_progress *progress, GPtrArray *results)
 {
   g_autoptr (GError) err = NULL;
-  g_autoptr (vdp_conn) c = vdp_conn_open (uri, &err);
+  g_autoptr (vdp_host) h = vdp_host_open (host, NULL, &err);
   g_autoptr (GPtrArray) todo = NULL;
+  struct vdp_conn *c = h ? vdp_host_conn (h) : NULL;
 
-  if (c == NULL) {
-    add_result (results, uri ? uri : "", NULL, VDP_RESULT_FAILED, err->message);
+  if (h == NULL) {
+    add_result (results, host->uri ? host->uri : "", NULL, VDP_RESULT_FAILED, err->message);
     return;
   }
   todo = target_names (c, names, state, &err);
@@ -616,6 +627,7 @@ vdp_fleet_revert (const char *uri, const char *const *names, int state, gboolean
     add_result (results, vdp_conn_uri (c), NULL, VDP_RESULT_FAILED, err->message);
     return;
   }
+  vdp_progress_add_domains (progress, todo->len);
   for (guint i = 0; i < todo->len; i++) {
     const char *name = todo->pdata[i];
     g_autoptr (GError) e = NULL;
@@ -624,6 +636,7 @@ vdp_fleet_revert (const char *uri, const char *const *names, int state, gboolean
     g_autofree char *restored = NULL;
     int rc;
 
+    vdp_progress_domain_done (progress);
     if (doc == NULL) {
       add_result (results, vdp_conn_uri (c), name, VDP_RESULT_FAILED, e->message);
       continue;
@@ -654,4 +667,82 @@ vdp_fleet_revert (const char *uri, const char *const *names, int state, gboolean
     }
     add_result (results, vdp_conn_uri (c), name, VDP_RESULT_REVERTED, NULL);
   }
+}
+
+/* ---- progress ------------------------------------------------------------- */
+
+struct vdp_progress {
+  GMutex lock;
+  const char *prog, *verb;
+  unsigned hosts, hosts_done, domains, domains_done;
+  gboolean shown;
+};
+
+struct vdp_progress *
+vdp_progress_new (const char *prog, const char *verb, unsigned hosts, gboolean enabled)
+{
+  struct vdp_progress *p;
+
+  if (!enabled)
+    return NULL;
+  p = g_new0 (struct vdp_progress, 1);
+  g_mutex_init (&p->lock);
+  p->prog = prog;
+  p->verb = verb;
+  p->hosts = hosts;
+  return p;
+}
+
+/* Rewrites the line (under p->lock). */
+static void
+progress_show (struct vdp_progress *p)
+{
+  fprintf (stderr, "\r%s: %s: %u/%u host%s, %u/%u domain%s", p->prog, p->verb, p->hosts_done,
+           p->hosts, p->hosts == 1 ? "" : "s", p->domains_done, p->domains,
+           p->domains == 1 ? "" : "s");
+  fflush (stderr);
+  p->shown = TRUE;
+}
+
+static void
+progress_add (struct vdp_progress *p, unsigned *counter, unsigned n)
+{
+  if (p == NULL)
+    return;
+  g_mutex_lock (&p->lock);
+  *counter += n;
+  progress_show (p);
+  g_mutex_unlock (&p->lock);
+}
+
+void
+vdp_progress_add_domains (struct vdp_progress *p, unsigned n)
+{
+  if (p)
+    progress_add (p, &p->domains, n);
+}
+
+void
+vdp_progress_domain_done (struct vdp_progress *p)
+{
+  if (p)
+    progress_add (p, &p->domains_done, 1);
+}
+
+void
+vdp_progress_host_done (struct vdp_progress *p)
+{
+  if (p)
+    progress_add (p, &p->hosts_done, 1);
+}
+
+void
+vdp_progress_free (struct vdp_progress *p)
+{
+  if (p == NULL)
+    return;
+  if (p->shown)
+    fprintf (stderr, "\n");
+  g_mutex_clear (&p->lock);
+  g_free (p);
 }

@@ -53,6 +53,15 @@ vdp_device_hints_add (GArray *hints, const char *spec, GError **error)
   return TRUE;
 }
 
+void
+vdp_device_hints_insert (GArray *hints, guint at, const struct vdp_device_hint *from, unsigned n)
+{
+  for (unsigned i = 0; i < n; i++) {
+    struct vdp_device_hint copy = { g_strdup (from[i].path), g_strdup (from[i].device) };
+    g_array_insert_val (hints, at + i, copy);
+  }
+}
+
 gboolean
 vdp_device_hints_check (const struct vdp_topology *topo, const struct vdp_device_hint *hints,
                         unsigned n, GError **error)
@@ -86,12 +95,16 @@ match_hint (const struct vdp_device_hint *hints, unsigned n, const char *source)
   return best;
 }
 
-static void
-from_device (const struct vdp_topology *topo, const char *name, struct vdp_disk_hint *h)
+void
+vdp_disk_hint_from_device (const struct vdp_topology *topo, const char *name,
+                           struct vdp_disk_hint *h)
 {
   const struct vdp_blockdev *bd = vdp_topology_find_device (topo, name);
 
+  g_clear_pointer (&h->locality, g_free);
+  g_free (h->device);
   h->device = g_strdup (name);
+  h->node = -1;
   if (bd == NULL) {
     h->locality = g_strdup_printf ("block device '%s' is not in the topology", name);
   } else if (bd->node < 0) {
@@ -99,19 +112,6 @@ from_device (const struct vdp_topology *topo, const char *name, struct vdp_disk_
   } else {
     h->node = bd->node;
   }
-}
-
-/* The --device hint that would say where @source lives: its directory for
- * a file, itself for a device node. */
-static char *
-suggest_hint (const char *source)
-{
-  g_autofree char *dir = NULL;
-
-  if (g_str_has_prefix (source, "/dev/"))
-    return g_strdup_printf ("%s=DEVNAME", source);
-  dir = g_path_get_dirname (source);
-  return g_strdup_printf ("%s=DEVNAME", dir);
 }
 
 /* 1: O_DIRECT works, 0: the filesystem refuses it, -1: cannot tell. */
@@ -128,13 +128,59 @@ probe_odirect (const char *path, char **note)
     *note = g_strdup_printf ("'%s' is on a filesystem without O_DIRECT (tmpfs?)", path);
     return 0;
   }
-  *note = g_strdup_printf ("cannot open '%s' to try: %s", path, g_strerror (errno));
   return -1;
+}
+
+int
+vdp_locate_local (const struct vdp_topology *topo, const char *source, struct vdp_disk_hint *h,
+                  void *data)
+{
+  g_autoptr (vdp_disk_locality) loc = NULL;
+
+  if (h->node < 0 && h->locality == NULL) {
+    loc = vdp_topology_locate_disk (topo, source, NULL);
+    h->node = loc->node;
+    h->locality = g_strdup (loc->reason);
+    if (loc->devices && loc->devices[0])
+      h->device = g_strjoinv (",", loc->devices);
+  }
+  if (!g_file_test (source, G_FILE_TEST_EXISTS))
+    return 0;
+  h->odirect = probe_odirect (source, &h->odirect_note);
+  return 1;
+}
+
+int
+vdp_locate_by_name (const struct vdp_topology *topo, const char *source, struct vdp_disk_hint *h,
+                    void *data)
+{
+  if (h->node >= 0 || h->locality)
+    return -1;
+  if (g_str_has_prefix (source, "/dev/") && strchr (source + 5, '/') == NULL)
+    vdp_disk_hint_from_device (topo, source + 5, h);
+  else
+    h->locality = g_strdup_printf ("'%s' is not on this host", source);
+  return -1;
+}
+
+/* The --device hint that would place @source: its directory, or itself
+ * for a device node. */
+static char *
+suggest_hint (const char *source)
+{
+  g_autofree char *dir = NULL;
+
+  if (g_str_has_prefix (source, "/dev/"))
+    return g_strdup_printf ("%s=DEVNAME", source);
+  dir = g_path_get_dirname (source);
+  return g_strdup_printf ("%s=DEVNAME", dir);
 }
 
 struct vdp_disk_hint *
 vdp_disk_hints_compute (const struct vdp_topology *topo, const struct vdp_domain *dom,
-                        const struct vdp_device_hint *hints, unsigned n, GPtrArray *warnings)
+                        const struct vdp_device_hint *hints, unsigned n,
+                        vdp_source_locator locate, void *data, const char *where,
+                        GPtrArray *warnings)
 {
   struct vdp_disk_hint *out = g_new0 (struct vdp_disk_hint, MAX (dom->n_disks, 1));
 
@@ -142,39 +188,29 @@ vdp_disk_hints_compute (const struct vdp_topology *topo, const struct vdp_domain
     const struct vdp_disk *disk = &dom->disks[i];
     struct vdp_disk_hint *h = &out[i];
     const struct vdp_device_hint *hint;
+    int found;
 
     h->node = -1;
     h->odirect = -1;
     if (disk->source == NULL)
       continue;
+    /* a hint says where the source lives; the locator still says whether
+     * it exists and takes O_DIRECT */
     hint = match_hint (hints, n, disk->source);
-    if (hint) {
-      from_device (topo, hint->device, h);
-    } else if (topo->kind == VDP_TOPOLOGY_HOST) {
-      g_autoptr (vdp_disk_locality) loc = vdp_topology_locate_disk (topo, disk->source, NULL);
-      h->node = loc->node;
-      h->locality = g_strdup (loc->reason);
-      if (loc->devices && loc->devices[0])
-        h->device = g_strjoinv (",", loc->devices);
-      if (!g_file_test (disk->source, G_FILE_TEST_EXISTS) && strcmp (disk->device, "cdrom") != 0
-          && warnings)
-        g_ptr_array_add (warnings,
-                         g_strdup_printf ("domain '%s': disk %s: source '%s' does not exist on "
-                                          "this host; its locality is unknown", dom->name,
-                                          disk->target, disk->source));
-    } else if (g_str_has_prefix (disk->source, "/dev/") && strchr (disk->source + 5, '/') == NULL) {
-      from_device (topo, disk->source + 5, h);
-    } else {
-      h->locality = g_strdup_printf ("'%s' is not on this host (planning for a saved topology)",
-                                     disk->source);
-    }
+    if (hint)
+      vdp_disk_hint_from_device (topo, hint->device, h);
+    found = locate (topo, disk->source, h, data);
+    if (found == 0 && strcmp (disk->device, "cdrom") != 0 && warnings)
+      g_ptr_array_add (warnings,
+                       g_strdup_printf ("domain '%s': disk %s: source '%s' does not exist on %s%s",
+                                        dom->name, disk->target, disk->source, where,
+                                        h->node < 0 ? "; its locality is unknown" : ""));
+    /* what the explanation says when the node or O_DIRECT is unknown */
     if (h->node < 0)
       h->suggest = suggest_hint (disk->source);
-    if (topo->kind == VDP_TOPOLOGY_HOST && g_file_test (disk->source, G_FILE_TEST_EXISTS))
-      h->odirect = probe_odirect (disk->source, &h->odirect_note);
-    else if (h->odirect < 0)
-      h->odirect_note = g_strdup (topo->kind == VDP_TOPOLOGY_HOST ? "it does not exist on this host"
-                                  : "it is not on this host");
+    if (h->odirect < 0 && h->odirect_note == NULL)
+      h->odirect_note = found == 0 ? g_strdup_printf ("it does not exist on %s", where)
+                        : g_strdup ("it is not on this host");
   }
   return out;
 }

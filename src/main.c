@@ -25,10 +25,11 @@ usage (FILE *out)
            "\n"
            "Options:\n"
            " --topology <file|synthetic>  use an hwloc XML file or synthetic description\n"
-           "                              instead of this host\n"
+           "                              instead of each host's own topology\n"
            " -c, --connect <uri>          libvirt URI of a host (repeatable; default:\n"
            "                              libvirt's default URI)\n"
-           " --hosts <file>               read host URIs from a file, one per line\n"
+           " --hosts <file>               read hosts from a file, one per line:\n"
+           "                              URI [topology=FILE] [device=PATH=DEVNAME]...\n"
            " -j, --jobs <n>               work on n hosts at once (apply, revert)\n"
            " --json                       machine-readable output\n"
            " -v, --verbose                more detail (repeatable)\n"
@@ -66,13 +67,13 @@ int
 main (int argc, char **argv)
 {
   struct vdp_globals g = { .prog = PACKAGE_NAME };
-  g_autoptr (GPtrArray) uris = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GPtrArray) hosts = g_ptr_array_new_with_free_func ((GDestroyNotify) vdp_host_spec_free);
   const struct vdp_command *cmd;
   gboolean listed = FALSE;
   int first = 0, rc;
 
   setlocale (LC_ALL, "");
-  g.uris = uris;
+  g.hosts = hosts;
   rc = vdp_parse_options (&g, NULL, argc, argv, "", main_options, usage, main_option,
                           &listed, &first);
   if (rc != VDP_PARSE_CONTINUE)

@@ -5,12 +5,13 @@
 #include <string.h>
 
 #include "domain.h"
+#include "paths.h"
 #include "policy.h"
 #include "util/cpuset.h"
 #include "util/error.h"
 
 #define GROUP "profile"
-#define SYSTEM_PROFILE_DIR "/etc/virt-dataplane/profiles"
+#define SYSTEM_PROFILE_DIR VDP_PROFILE_DIR /* $(sysconfdir)/virt-dataplane/profiles */
 
 const char *const vdp_policy_builtin_names[] = {
   "balanced", "latency", "throughput", "density", NULL,

@@ -126,29 +126,17 @@ vdp_threads_read (int pid, GError **error)
   return out;
 }
 
-GArray *
-vdp_threads_sample (int pid, double interval, GError **error)
+void
+vdp_threads_rate (const GArray *before, GArray *after, double seconds)
 {
-  GArray *before = vdp_threads_read (pid, error);
-  GArray *after;
   long hz = sysconf (_SC_CLK_TCK);
 
-  if (before == NULL)
-    return NULL;
-  g_usleep ((gulong) (interval * G_USEC_PER_SEC));
-  after = vdp_threads_read (pid, error);
-  if (after == NULL) {
-    vdp_threads_free (before);
-    return NULL;
-  }
-  for (guint i = 0; i < after->len; i++) {
+  for (guint i = 0; seconds > 0 && i < after->len; i++) {
     struct vdp_thread *a = &g_array_index (after, struct vdp_thread, i);
     for (guint j = 0; j < before->len; j++) {
       const struct vdp_thread *b = &g_array_index (before, struct vdp_thread, j);
       if (b->tid == a->tid && a->ticks >= b->ticks)
-        a->cpu_percent = (double) (a->ticks - b->ticks) / (double) hz / interval * 100.0;
+        a->cpu_percent = (double) (a->ticks - b->ticks) / (double) hz / seconds * 100.0;
     }
   }
-  vdp_threads_free (before);
-  return after;
 }

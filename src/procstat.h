@@ -30,8 +30,8 @@ VdpThreadKind vdp_thread_classify (const char *name, int pid, int tid, int *inde
  * vdp_thread (free with vdp_threads_free), or NULL with @error set. */
 GArray *vdp_threads_read (int pid, GError **error);
 
-/* Reads the threads twice, @interval seconds apart, and fills in each
- * one's CPU%. */
-GArray *vdp_threads_sample (int pid, double interval, GError **error);
+/* Fills in the CPU% of each thread of @after from its CPU time in
+ * @before, @seconds earlier. */
+void vdp_threads_rate (const GArray *before, GArray *after, double seconds);
 
 void vdp_threads_free (GArray *threads);

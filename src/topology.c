@@ -114,6 +114,50 @@ build_nodes_and_packages (struct vdp_topology *t)
   }
 }
 
+/* The first NUMA node among the memory children of @o (through memory
+ * caches), preferring one of no special kind (not HBM, not NVDIMM). */
+static hwloc_obj_t
+first_node (hwloc_obj_t o)
+{
+  hwloc_obj_t any = NULL;
+
+  for (hwloc_obj_t m = o->memory_first_child; m; m = m->next_sibling) {
+    hwloc_obj_t n = m->type == HWLOC_OBJ_NUMANODE ? m : first_node (m);
+    if (n && n->subtype == NULL)
+      return n;
+    if (any == NULL)
+      any = n;
+  }
+  return any;
+}
+
+/* A PU's own NUMA node: the one attached nearest to it.  Nodes attached
+ * further up (CPU-less memory hung from the machine) are local to it too in
+ * hwloc's nodeset, but are not where its CPU is. */
+static int
+pu_node (hwloc_obj_t pu)
+{
+  for (hwloc_obj_t o = pu->parent; o; o = o->parent) {
+    hwloc_obj_t n = o->memory_arity > 0 ? first_node (o) : NULL;
+    if (n)
+      return (int) n->os_index;
+  }
+  return hwloc_bitmap_iszero (pu->nodeset) ? -1 : hwloc_bitmap_first (pu->nodeset);
+}
+
+/* Each node's CPUs are the PUs whose own node it is. */
+static void
+node_cpus_from_pus (struct vdp_topology *t)
+{
+  for (size_t n = 0; n < t->n_nodes; n++)
+    hwloc_bitmap_zero (t->nodes[n].cpuset);
+  for (size_t i = 0; i < t->n_pus; i++) {
+    struct vdp_node *node = t->pus[i].node >= 0 ? (struct vdp_node *) vdp_topology_find_node (t, (unsigned) t->pus[i].node) : NULL;
+    if (node)
+      hwloc_bitmap_set (node->cpuset, t->pus[i].id);
+  }
+}
+
 static void
 build_cpus (struct vdp_topology *t)
 {
@@ -144,7 +188,7 @@ build_cpus (struct vdp_topology *t)
     gpointer found;
 
     pu->id = obj->os_index;
-    pu->node = hwloc_bitmap_iszero (obj->nodeset) ? -1 : hwloc_bitmap_first (obj->nodeset);
+    pu->node = pu_node (obj);
     pu->l3 = (int) add_l3_group (t, l3_index, llc_group_of (hw, obj), t->allowed_nodes);
     pu->package = pkg_obj ? (int) pkg_obj->logical_index : -1;
     pu->allowed = hwloc_bitmap_isset (t->allowed, pu->id);
@@ -310,6 +354,7 @@ build (struct vdp_topology *t)
 
   build_nodes_and_packages (t);
   build_cpus (t);
+  node_cpus_from_pus (t);
   index_cores_by_group (t);
   index_groups_by_node (t);
   build_devices (t);
@@ -347,10 +392,29 @@ vdp_topology_load_host (const char *sysfs_root, GError **error)
   return g_steal_pointer (&t);
 }
 
+/* Loads @len bytes of hwloc XML (the final NUL included). */
+static struct vdp_topology *
+load_xml (const char *buf, int len, VdpTopologyKind kind, const char *source, GError **error)
+{
+  g_autoptr (vdp_topology) t = topology_new (kind, source);
+
+  hwloc_topology_set_io_types_filter (t->hw, HWLOC_TYPE_FILTER_KEEP_ALL);
+  if (hwloc_topology_set_xmlbuffer (t->hw, buf, len) < 0 || hwloc_topology_load (t->hw) < 0) {
+    if (kind == VDP_TOPOLOGY_XML)
+      g_set_error (error, VDP_ERROR, VDP_ERROR_INPUT,
+                   "cannot load topology file '%s': not a valid hwloc XML topology", source);
+    else
+      g_set_error (error, VDP_ERROR, VDP_ERROR_RUNTIME,
+                   "cannot load the topology of %s: hwloc refused it", source);
+    return NULL;
+  }
+  build (t);
+  return g_steal_pointer (&t);
+}
+
 struct vdp_topology *
 vdp_topology_load_xml (const char *path, GError **error)
 {
-  g_autoptr (vdp_topology) t = NULL;
   g_autofree char *buf = NULL;
   gsize len = 0;
   struct stat st;
@@ -378,16 +442,42 @@ vdp_topology_load_xml (const char *path, GError **error)
     return NULL;
   }
 
-  t = topology_new (VDP_TOPOLOGY_XML, path);
-  hwloc_topology_set_io_types_filter (t->hw, HWLOC_TYPE_FILTER_KEEP_ALL);
-  if (hwloc_topology_set_xmlbuffer (t->hw, buf, (int) len + 1) < 0
-      || hwloc_topology_load (t->hw) < 0) {
-    g_set_error (error, VDP_ERROR, VDP_ERROR_INPUT,
-                 "cannot load topology file '%s': not a valid hwloc XML topology", path);
+  return load_xml (buf, (int) len + 1, VDP_TOPOLOGY_XML, path, error);
+}
+
+struct vdp_topology *
+vdp_topology_load_xml_buffer (const char *xml, VdpTopologyKind kind, const char *source,
+                              GError **error)
+{
+  size_t len = strlen (xml);
+
+  if (len == 0 || len > INT_MAX - 1) {
+    g_set_error (error, VDP_ERROR, VDP_ERROR_INPUT, "cannot load topology of %s: %s", source,
+                 len ? "too large" : "empty");
     return NULL;
   }
-  build (t);
-  return g_steal_pointer (&t);
+  return load_xml (xml, (int) len + 1, kind, source, error);
+}
+
+char *
+vdp_topology_export_xml (const struct vdp_topology *t)
+{
+  char *buf = NULL, *out;
+  int len = 0;
+
+  if (hwloc_topology_export_xmlbuffer (t->hw, &buf, &len, 0) < 0)
+    return NULL;
+  out = g_strndup (buf, (gsize) MAX (len - 1, 0));
+  hwloc_free_xmlbuffer (t->hw, buf);
+  return out;
+}
+
+const char *
+vdp_topology_kind_name (VdpTopologyKind kind)
+{
+  static const char *const names[] = { "host", "xml", "synthetic", "capabilities", "nodeinfo" };
+  G_STATIC_ASSERT (G_N_ELEMENTS (names) == VDP_TOPOLOGY_LAST);
+  return kind < VDP_TOPOLOGY_LAST ? names[kind] : "unknown";
 }
 
 struct vdp_topology *

@@ -12,6 +12,8 @@ typedef enum {
   VDP_TOPOLOGY_HOST,        /* the machine we run on */
   VDP_TOPOLOGY_XML,         /* an hwloc XML file */
   VDP_TOPOLOGY_SYNTHETIC,   /* an hwloc synthetic description */
+  VDP_TOPOLOGY_CAPABILITIES,  /* a libvirt host's capabilities (cells, CPUs, caches) */
+  VDP_TOPOLOGY_NODEINFO,    /* a libvirt host's node info only: counts, no caches */
   VDP_TOPOLOGY_LAST
 } VdpTopologyKind;
 
@@ -121,6 +123,19 @@ struct vdp_topology *vdp_topology_load_host (const char *sysfs_root, GError **er
 
 /* Loads an hwloc XML file.  Errors name the file and the reason. */
 struct vdp_topology *vdp_topology_load_xml (const char *path, GError **error);
+
+/* Loads an hwloc XML document held in memory; @source names it in
+ * messages and in t->source. */
+struct vdp_topology *vdp_topology_load_xml_buffer (const char *xml, VdpTopologyKind kind,
+                                                  const char *source, GError **error);
+
+/* The topology as an hwloc XML document (g_free), for saving and loading
+ * again with --topology. */
+char *vdp_topology_export_xml (const struct vdp_topology *t);
+
+/* The name of a topology kind: "host", "xml", "synthetic", "capabilities",
+ * "nodeinfo". */
+const char *vdp_topology_kind_name (VdpTopologyKind kind);
 
 /* Loads an hwloc synthetic description ("node:2 core:4 pu:2"). */
 struct vdp_topology *vdp_topology_load_synthetic (const char *desc, GError **error);

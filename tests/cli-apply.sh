@@ -9,8 +9,11 @@
 command -v jq >/dev/null || { echo "1..0 # SKIP jq not installed"; exit 0; }
 TOPO="$VDP_SRCDIR/examples/topologies/24em64t-2n6c2t-pci.xml"
 
+# The test driver's host has the CPUs, nodes and memory of $TOPO.
 cat > "$TMP/host.xml" <<XML
 <node>
+  <cpu><nodes>2</nodes><sockets>1</sockets><cores>6</cores><threads>2</threads><active>24</active></cpu>
+  <memory>37748736</memory>
   <domain type='kvm'>
     <name>web</name><memory unit='GiB'>2</memory><vcpu>2</vcpu>
     <os><type arch='x86_64'>hvm</type></os>
@@ -102,10 +105,14 @@ check "--state paused: usage error" test "$RC" = 1
 # ---- one inventory per host ------------------------------------------
 DTOPO="$VDP_SRCDIR/examples/topologies/32em64t-2n8c2t-pci-wholeio.xml"
 EX="$VDP_SRCDIR/examples/domains"
-# node FILE DOMAIN.xml...: a test-driver host holding these definitions
+# node FILE DOMAIN.xml...: a test-driver host holding these definitions,
+# with the CPUs, nodes and memory of $DTOPO
 node () {
   out=$1; shift
-  { echo "<node>"; for f in "$@"; do grep -v '^<?xml' "$f"; done; echo "</node>"; } > "$out"
+  { echo "<node>"
+    echo "<cpu><nodes>2</nodes><sockets>1</sockets><cores>8</cores><threads>2</threads><active>32</active></cpu>"
+    echo "<memory>67108864</memory>"
+    for f in "$@"; do grep -v '^<?xml' "$f"; done; echo "</node>"; } > "$out"
 }
 # pus_of FILE NAME: the PUs the dry-run diff of NAME pins a vCPU to, one a line
 pus_of () {

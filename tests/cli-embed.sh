@@ -44,6 +44,14 @@ cat > "$TMP/g1.xml" <<XML
 XML
 vsh () { virsh -q -c "$URI" "$@" 2>>"$TMP/virsh.err"; }
 vsh define "$TMP/g1.xml" >/dev/null
+
+# this machine, through the in-process driver: recognised from what the
+# connection says, so its topology is hwloc's
+run_cmd -c "$URI" topology --json
+check "embed: this machine" test "$(jq .host.this_machine "$TMP/out")" = true
+check "embed: topology from hwloc" test "$(jq -r .host.topology_source "$TMP/out")" = hwloc
+check "embed: all of this machine's CPUs" test "$(jq .counts.pus "$TMP/out")" = "$(getconf _NPROCESSORS_ONLN)"
+check "embed: as hwloc counts this machine" test "$(jq -c .counts "$TMP/out")" = "$("$VDP_BIN" topology --json | jq -c .counts)"
 vsh dumpxml --inactive g1 > "$TMP/before.xml"
 check "defined through the embedded QEMU driver" grep -q "<name>g1</name>" "$TMP/before.xml"
 
@@ -98,4 +106,10 @@ check "IOThread added live" sh -c "grep -lx 'IO iothread1' /proc/$PID/task/*/com
 run_cmd -c "$URI" status g1 --interval 0.2 --json
 check "status: pins match the threads" jq -e '[.threads[] | select(.kind=="vcpu") | .pin == .allowed] | all' "$TMP/out"
 check "status: two vCPU threads, one IOThread" test "$(jq -c '[.threads[] | select(.kind=="vcpu" or .kind=="iothread") | .kind]' "$TMP/out")" = '["vcpu","vcpu","iothread"]'
+check "status: this machine, the QEMU process found" jq -e ".host.this_machine and .pid == $PID" "$TMP/out"
+check "status: libvirt's vCPU time and use" jq -e '([.vcpus[] | .time >= 0 and .cpu_percent >= 0 and .cpu >= 0] | all) and .vcpus[0].time > 0' "$TMP/out"
+check "status: libvirt's pins match the threads'" jq -e '[.vcpus[] | .pin] == [.threads[] | select(.kind=="vcpu") | .allowed]' "$TMP/out"
+check "status: the guest's CPU time from the statistics" jq -e '.cpu.time > 0 and .cpu.percent >= 0' "$TMP/out"
+check "status: the IOThread's polling from the statistics" jq -e '.iothreads[0].poll_max_ns >= 0' "$TMP/out"
+check "status: the disk's block statistics" jq -e '.disks[0].stats.rd_reqs >= 0 and .disks[0].stats.rd_reqs_per_s >= 0' "$TMP/out"
 done_testing

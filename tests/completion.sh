@@ -21,4 +21,8 @@ complete_words "$VDP_BIN" --ver > "$TMP/c3"
 check "global options complete" grep -qx -- --version "$TMP/c3"
 complete_words "$VDP_BIN" --topology "$VDP_SRCDIR/examples/topologies/192em64t" > "$TMP/c4"
 check "--topology completes file names" grep -q "192em64t-24n8c2t.xml" "$TMP/c4"
+complete_words "$VDP_BIN" --hosts "$VDP_SRCDIR/examples/topologies/192em64t" > "$TMP/c5"
+check "--hosts completes file names" grep -q "192em64t-24n8c2t.xml" "$TMP/c5"
+complete_words "$VDP_BIN" --hosts fleet to > "$TMP/c6"
+check "the word after --hosts is not the command" grep -qx topology "$TMP/c6"
 done_testing

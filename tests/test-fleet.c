@@ -69,11 +69,26 @@ snapshot (struct vdp_conn *c)
   return h;
 }
 
+/* A host named by @uri alone, as -c names it; kept for the whole program. */
+static const struct vdp_host_spec *
+host_of (const char *uri)
+{
+  static GPtrArray *specs;
+
+  if (specs == NULL)
+    specs = g_ptr_array_new_with_free_func ((GDestroyNotify) vdp_host_spec_free);
+  g_ptr_array_add (specs, vdp_host_spec_new (uri, "-c"));
+  return specs->pdata[specs->len - 1];
+}
+
+/* The test driver's host has 16 CPUs in 2 nodes: the tests plan on the
+ * topology they name, forced. */
 static struct vdp_apply_opts
-opts (struct vdp_topology *topo, struct vdp_policy *policy, GPtrArray *warnings)
+opts (const char *topo, struct vdp_policy *policy, GPtrArray *warnings)
 {
   struct vdp_apply_opts o = { 0 };
-  o.topo = topo;
+  o.host.topology = topo;
+  o.host.force = TRUE;
   o.policy = policy;
   o.warnings = warnings;
   o.config = TRUE;
@@ -86,7 +101,7 @@ test_round_trip (void **state)
   g_autofree char *path = write_node ("host.xml", 12);
   g_autofree char *uri = g_strconcat ("test://", path, NULL);
   g_autoptr (vdp_conn) c = vdp_conn_open (uri, NULL);
-  g_autoptr (vdp_topology) topo = vdp_topology_load ("package:2 node:1 l3:1 core:8 pu:2", NULL);
+  const char *topo = "package:2 node:1 l3:1 core:8 pu:2";
   g_autoptr (vdp_policy) policy = vdp_policy_builtin ("balanced", NULL);
   g_autoptr (GPtrArray) warnings = g_ptr_array_new_with_free_func (g_free);
   g_autoptr (GPtrArray) r1 = vdp_results_new ();
@@ -103,7 +118,7 @@ test_round_trip (void **state)
 
   /* dry run: nothing changes */
   o.dry_run = TRUE;
-  vdp_fleet_apply (uri, NULL, &o, r1);
+  vdp_fleet_apply (host_of (uri), NULL, &o, r1);
   assert_int_equal (vdp_results_count (r1, VDP_RESULT_WOULD_CHANGE), 12);
   after_apply = snapshot (c);
   g_hash_table_iter_init (&it, before);
@@ -113,7 +128,7 @@ test_round_trip (void **state)
 
   /* apply: every domain tuned and verified, metadata kept by libvirt */
   o.dry_run = FALSE;
-  vdp_fleet_apply (uri, NULL, &o, r2);
+  vdp_fleet_apply (host_of (uri), NULL, &o, r2);
   assert_int_equal (vdp_results_count (r2, VDP_RESULT_APPLIED), 12);
   after_apply = snapshot (c);
   g_hash_table_iter_init (&it, after_apply);
@@ -126,7 +141,7 @@ test_round_trip (void **state)
   {
     g_autoptr (GPtrArray) findings = vdp_findings_new ();
     g_autoptr (GPtrArray) failed = vdp_results_new ();
-    vdp_fleet_check (uri, NULL, &o, findings, failed);
+    vdp_fleet_check (host_of (uri), NULL, &o, findings, failed);
     for (guint i = 0; i < findings->len; i++) {
       const struct vdp_finding *f = findings->pdata[i];
       print_error ("finding: %s %s %s: %s\n", f->domain, f->id, f->subject, f->message);
@@ -136,11 +151,11 @@ test_round_trip (void **state)
   }
 
   /* applying again changes nothing */
-  vdp_fleet_apply (uri, NULL, &o, r3);
+  vdp_fleet_apply (host_of (uri), NULL, &o, r3);
   assert_int_equal (vdp_results_count (r3, VDP_RESULT_UNCHANGED), 12);
 
   /* revert: the persistent XML is what it was, exactly */
-  vdp_fleet_revert (uri, NULL, VDP_STATE_ANY, FALSE, r4);
+  vdp_fleet_revert (host_of (uri), NULL, VDP_STATE_ANY, FALSE, NULL, r4);
   assert_int_equal (vdp_results_count (r4, VDP_RESULT_REVERTED), 12);
   after_revert = snapshot (c);
   g_hash_table_iter_init (&it, before);
@@ -155,7 +170,6 @@ test_thousand_domains (void **state)
   g_autofree char *path = write_node ("big.xml", 1000);
   g_autofree char *uri = g_strconcat ("test://", path, NULL);
   g_autoptr (vdp_conn) c = vdp_conn_open (uri, NULL);
-  g_autoptr (vdp_topology) topo = NULL;
   g_autofree char *tpath = vdp_test_data ("examples/topologies/192em64t-24n8c2t.xml");
   g_autoptr (vdp_policy) policy = vdp_policy_builtin ("balanced", NULL);
   g_autoptr (GPtrArray) warnings = g_ptr_array_new_with_free_func (g_free);
@@ -166,19 +180,18 @@ test_thousand_domains (void **state)
   GHashTableIter it;
   gpointer k, v;
 
-  topo = vdp_topology_load (tpath, NULL);
-  o = opts (topo, policy, warnings);
+  o = opts (tpath, policy, warnings);
   before = snapshot (c);
-  vdp_fleet_apply (uri, NULL, &o, r1);
+  vdp_fleet_apply (host_of (uri), NULL, &o, r1);
   assert_int_equal (vdp_results_count (r1, VDP_RESULT_APPLIED), 1000);
   {
     g_autoptr (GPtrArray) findings = vdp_findings_new ();
     g_autoptr (GPtrArray) failed = vdp_results_new ();
-    vdp_fleet_check (uri, NULL, &o, findings, failed);
+    vdp_fleet_check (host_of (uri), NULL, &o, findings, failed);
     assert_int_equal (findings->len, 0);
     assert_int_equal (failed->len, 0);
   }
-  vdp_fleet_revert (uri, NULL, VDP_STATE_ANY, FALSE, r2);
+  vdp_fleet_revert (host_of (uri), NULL, VDP_STATE_ANY, FALSE, NULL, r2);
   assert_int_equal (vdp_results_count (r2, VDP_RESULT_REVERTED), 1000);
   after = snapshot (c);
   g_hash_table_iter_init (&it, before);
@@ -196,7 +209,7 @@ test_dropped_mapping_restores (void **state)
   g_autofree char *path = write_node ("host.xml", 3);
   g_autofree char *uri = g_strconcat ("test://", path, NULL);
   g_autoptr (vdp_conn) c = vdp_conn_open (uri, NULL);
-  g_autoptr (vdp_topology) topo = vdp_topology_load ("node:1 core:8 pu:1", NULL);
+  const char *topo = "node:1 core:8 pu:1";
   g_autoptr (vdp_policy) policy = vdp_policy_builtin ("balanced", NULL);
   g_autoptr (GPtrArray) warnings = g_ptr_array_new_with_free_func (g_free);
   g_autoptr (GPtrArray) r = vdp_results_new ();
@@ -212,8 +225,8 @@ test_dropped_mapping_restores (void **state)
     return;
   }
   before = snapshot (c);
-  o.target = "libvirt=10.0,qemu=9.0";
-  vdp_fleet_apply (uri, NULL, &o, r);
+  o.host.target = "libvirt=10.0,qemu=9.0";
+  vdp_fleet_apply (host_of (uri), NULL, &o, r);
   assert_int_equal (vdp_results_count (r, VDP_RESULT_FAILED), 3);
   for (guint i = 0; i < r->len; i++) {
     const struct vdp_result *res = r->pdata[i];
@@ -232,15 +245,15 @@ test_unreachable_and_unknown (void **state)
 {
   g_autofree char *path = write_node ("host.xml", 2);
   g_autofree char *uri = g_strconcat ("test://", path, NULL);
-  g_autoptr (vdp_topology) topo = vdp_topology_load ("node:1 core:4 pu:1", NULL);
+  const char *topo = "node:1 core:4 pu:1";
   g_autoptr (vdp_policy) policy = vdp_policy_builtin ("balanced", NULL);
   g_autoptr (GPtrArray) warnings = g_ptr_array_new_with_free_func (g_free);
   g_autoptr (GPtrArray) r = vdp_results_new ();
   struct vdp_apply_opts o = opts (topo, policy, warnings);
   const char *names[] = { "vm0000", "nosuchvm", NULL };
 
-  vdp_fleet_apply ("test:///nonexistent/node.xml", NULL, &o, r);
-  vdp_fleet_apply (uri, names, &o, r);
+  vdp_fleet_apply (host_of ("test:///nonexistent/node.xml"), NULL, &o, r);
+  vdp_fleet_apply (host_of (uri), names, &o, r);
   assert_int_equal (r->len, 3);
   assert_int_equal (((struct vdp_result *) r->pdata[0])->kind, VDP_RESULT_FAILED);
   assert_null (((struct vdp_result *) r->pdata[0])->domain);
@@ -257,7 +270,7 @@ test_live (void **state)
   g_autofree char *path = write_node ("host.xml", 4);
   g_autofree char *uri = g_strconcat ("test://", path, NULL);
   g_autoptr (vdp_conn) c = vdp_conn_open (uri, NULL);
-  g_autoptr (vdp_topology) topo = vdp_topology_load ("package:1 node:1 l3:1 core:4 pu:2", NULL);
+  const char *topo = "package:1 node:1 l3:1 core:4 pu:2";
   g_autoptr (vdp_policy) policy = vdp_policy_builtin ("balanced", NULL);
   g_autoptr (GPtrArray) warnings = g_ptr_array_new_with_free_func (g_free);
   g_autoptr (GPtrArray) r = vdp_results_new ();
@@ -266,7 +279,7 @@ test_live (void **state)
   struct vdp_live_pins p = { 0 };
 
   o.live = TRUE;
-  vdp_fleet_apply (uri, NULL, &o, r);
+  vdp_fleet_apply (host_of (uri), NULL, &o, r);
   assert_int_equal (vdp_results_count (r, VDP_RESULT_APPLIED), 4);
   for (guint i = 0; i < r->len; i++) {
     const struct vdp_result *res = r->pdata[i];
@@ -284,7 +297,7 @@ test_live (void **state)
   vdp_live_pins_clear (&p);
 
   /* again: nothing to do, live or config */
-  vdp_fleet_apply (uri, NULL, &o, r2);
+  vdp_fleet_apply (host_of (uri), NULL, &o, r2);
   assert_int_equal (vdp_results_count (r2, VDP_RESULT_UNCHANGED), 4);
   rm_node (path);
 }
@@ -297,7 +310,7 @@ test_live_wrong_host (void **state)
   g_autofree char *path = write_node ("host.xml", 1);
   g_autofree char *uri = g_strconcat ("test://", path, NULL);
   g_autoptr (vdp_conn) c = vdp_conn_open (uri, NULL);
-  g_autoptr (vdp_topology) topo = vdp_topology_load ("package:2 node:1 l3:1 core:16 pu:2", NULL);
+  const char *topo = "package:2 node:1 l3:1 core:16 pu:2";
   g_autoptr (vdp_policy) policy = vdp_policy_builtin ("latency", NULL);
   g_autoptr (GPtrArray) warnings = g_ptr_array_new_with_free_func (g_free);
   g_autoptr (GPtrArray) r = vdp_results_new ();
@@ -309,7 +322,7 @@ test_live_wrong_host (void **state)
   o.live = TRUE;
   /* vm0000 alone on node 1 of this plan: its PUs are 32 and up */
   hwloc_bitmap_set_range (policy->host_cpus, 0, 31);
-  vdp_fleet_apply (uri, names, &o, r);
+  vdp_fleet_apply (host_of (uri), names, &o, r);
   assert_int_equal (vdp_results_count (r, VDP_RESULT_FAILED), 1);
   assert_non_null (strstr (((struct vdp_result *) r->pdata[0])->message, "does not exist"));
   assert_non_null (strstr (((struct vdp_result *) r->pdata[0])->message, "original definition restored"));

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Helpers shared by the C tests: shared/ paths, schema validation, planning a document. */
+/* Helpers for the C tests: data files, schema validation, planning a document. */
 #pragma once
 
 #include <glib.h>

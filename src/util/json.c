@@ -64,3 +64,23 @@ vdp_json_add_index_array (JsonBuilder *b, const char *name, hwloc_const_bitmap_t
     hwloc_bitmap_foreach_end ();
   json_builder_end_array (b);
 }
+
+void
+vdp_json_add_int_or_null (JsonBuilder *b, const char *name, gint64 v)
+{
+  json_builder_set_member_name (b, name);
+  if (v < 0)
+    json_builder_add_null_value (b);
+  else
+    json_builder_add_int_value (b, v);
+}
+
+void
+vdp_json_add_double_or_null (JsonBuilder *b, const char *name, double v)
+{
+  json_builder_set_member_name (b, name);
+  if (v < 0)
+    json_builder_add_null_value (b);
+  else
+    json_builder_add_double_value (b, v);
+}

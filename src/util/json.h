@@ -14,6 +14,10 @@ void vdp_json_add_int (JsonBuilder *b, const char *name, gint64 v);
 void vdp_json_add_bool (JsonBuilder *b, const char *name, gboolean v);
 void vdp_json_add_string (JsonBuilder *b, const char *name, const char *v);
 
+/* Add member @name with a number, or null when @v is negative (unknown). */
+void vdp_json_add_int_or_null (JsonBuilder *b, const char *name, gint64 v);
+void vdp_json_add_double_or_null (JsonBuilder *b, const char *name, double v);
+
 /* Adds member @name with @set in libvirt cpuset syntax ("" when empty). */
 void vdp_json_add_cpuset (JsonBuilder *b, const char *name, hwloc_const_bitmap_t set);
 

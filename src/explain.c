@@ -244,16 +244,8 @@ json_map (JsonBuilder *b, const struct vdp_map *m)
 static void
 json_where (JsonBuilder *b, int l3, int node)
 {
-  json_builder_set_member_name (b, "l3");
-  if (l3 >= 0)
-    json_builder_add_int_value (b, l3);
-  else
-    json_builder_add_null_value (b);
-  json_builder_set_member_name (b, "node");
-  if (node >= 0)
-    json_builder_add_int_value (b, node);
-  else
-    json_builder_add_null_value (b);
+  vdp_json_add_int_or_null (b, "l3", l3);
+  vdp_json_add_int_or_null (b, "node", node);
 }
 
 void
@@ -282,8 +274,8 @@ vdp_explain_json_domain (JsonBuilder *b, const struct vdp_plan *plan,
     vdp_json_add_int (b, "need_memory_kib", (gint64) dp->misfit.need_kib);
     vdp_json_add_int (b, "best_node", dp->misfit.best_node);
     vdp_json_add_int (b, "best_vcpus", dp->misfit.best_pus);
-    vdp_json_add_int (b, "best_memory_kib",
-                      dp->misfit.best_kib == G_MAXUINT64 ? -1 : (gint64) dp->misfit.best_kib);
+    vdp_json_add_int_or_null (b, "best_memory_kib", dp->misfit.best_kib == G_MAXUINT64 ? -1
+                              : (gint64) dp->misfit.best_kib);
     vdp_json_add_string (b, "why", dp->misfit.why);
     json_builder_end_object (b);
   } else {
@@ -319,11 +311,7 @@ vdp_explain_json_domain (JsonBuilder *b, const struct vdp_plan *plan,
       vdp_json_add_cpuset (b, "cpuset", dp->iothread_pins[k]);
       json_where (b, dp->iothread_l3[k], dp->iothread_node[k]);
     }
-    json_builder_set_member_name (b, "poll_max");
-    if (dp->poll_max >= 0)
-      json_builder_add_int_value (b, dp->poll_max);
-    else
-      json_builder_add_null_value (b);
+    vdp_json_add_int_or_null (b, "poll_max", dp->poll_max);
     json_builder_end_object (b);
   }
   json_builder_end_array (b);

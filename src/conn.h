@@ -37,11 +37,13 @@ typedef enum {
   VDP_STATE_ANY,
   VDP_STATE_RUNNING,
   VDP_STATE_SHUTOFF,
+  VDP_STATE_HOST,           /* every domain of the host, transient ones too */
   VDP_STATE_LAST
 } VdpDomainState;
 
-/* Names of the persistent domains in @state, sorted.  Returns a GPtrArray
- * of strings. */
+/* Names of the persistent domains in @state (VDP_STATE_HOST: every domain,
+ * persistent or running transient), sorted.  Returns a GPtrArray of
+ * strings. */
 GPtrArray *vdp_conn_list (struct vdp_conn *c, VdpDomainState state, GError **error);
 
 /* The domain's XML: the persistent definition (@inactive) or the live one,

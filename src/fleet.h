@@ -32,7 +32,8 @@ typedef struct vdp_progress vdp_progress;
 
 struct vdp_apply_opts {
   struct vdp_host_opts host;  /* how each host's topology, stack and disks are found */
-  const struct vdp_policy *policy;
+  const struct vdp_policy *policy;  /* the host's, and every domain's when profile_given */
+  gboolean profile_given;   /* --profile: tuned domains do not keep their recorded one */
   gboolean dry_run;
   gboolean config;          /* change the persistent definition */
   gboolean live;            /* and/or pin running guests now */
@@ -47,7 +48,10 @@ extern const char *const vdp_result_names[];
 /* Applies the plan of the domains @names (NULL: every persistent domain)
  * of @host, planned together on that host's own topology (see
  * vdp_host_topology(); a host whose topology cannot be found fails as a
- * whole, with the reason).  Each domain is one transaction: with
+ * whole, with the reason) around the host's other domains (their pins and
+ * memory are its inventory).  Each tuned domain keeps its recorded profile
+ * unless o->profile_given.  A domain that does not fit fails alone.  Each
+ * domain is one transaction: with
  * config, its patched XML is defined, read back and verified; with live,
  * a running guest gets the IOThreads it lacks and its pins, read back and
  * verified.  On any failure the original definition and the previous live

@@ -7,6 +7,8 @@
 
 #include "domain.h"
 #include "inputs.h"
+#include "util/cleanup.h"
+#include "util/cpuset.h"
 #include "util/error.h"
 
 /* The topology, stack and device hints of the one host the globals name,
@@ -40,18 +42,50 @@ load_for_host (const struct vdp_globals *g, const char *target, gboolean force,
   return vdp_topology_load_xml_buffer (xml, t->kind, t->source, error);
 }
 
+/* --isolated CPUSET: parsed into *set ("" gives an empty set); a usage
+ * error of @cmd when malformed.  NULL @isolated leaves *set NULL. */
+static gboolean
+parse_isolated (const struct vdp_globals *g, const char *cmd, const char *isolated,
+                hwloc_bitmap_t *set)
+{
+  g_autoptr (GError) err = NULL;
+
+  *set = NULL;
+  if (isolated == NULL)
+    return TRUE;
+  *set = *isolated ? vdp_cpuset_parse (isolated, &err) : hwloc_bitmap_alloc ();
+  if (*set == NULL) {
+    vdp_usage_error (g, cmd, "--isolated: %s", err->message);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+/* The profile's isolated PUs replaced by --isolated's, when given. */
+static void
+set_isolated (vdp_policy *policy, hwloc_bitmap_t *set)
+{
+  if (*set == NULL)
+    return;
+  hwloc_bitmap_free (policy->isolated);
+  policy->isolated = g_steal_pointer (set);
+}
+
 int
 vdp_inputs_load (const struct vdp_globals *g, const char *cmd, const char *target,
-                 const char *profile, gboolean force, GArray *devices,
+                 const char *profile, gboolean force, const char *isolated, GArray *devices,
                  struct vdp_caps *caps, vdp_topology **topo, vdp_policy **policy)
 {
   g_autoptr (GError) err = NULL;
+  g_auto (VdpBitmap) iso = NULL;
 
   vdp_caps_from_versions (caps, VDP_CAPS_NEWEST_LIBVIRT, VDP_CAPS_NEWEST_QEMU);
   if (target && !vdp_caps_parse_target (target, caps, &err)) {
     vdp_usage_error (g, cmd, "%s", err->message);
     return VDP_EXIT_USAGE;
   }
+  if (!parse_isolated (g, cmd, isolated, &iso))
+    return VDP_EXIT_USAGE;
   if (g->hosts->len > 1) {
     vdp_usage_error (g, cmd, "plans for one host at a time: give at most one -c");
     return VDP_EXIT_USAGE;
@@ -66,22 +100,26 @@ vdp_inputs_load (const struct vdp_globals *g, const char *cmd, const char *targe
   }
   if (force)
     (*policy)->override = true;
+  set_isolated (*policy, &iso);
   return VDP_PARSE_CONTINUE;
 }
 
 int
 vdp_inputs_load_hosts (const struct vdp_globals *g, const char *cmd, const char *target,
-                       const char *profile, gboolean force, GArray *devices,
-                       struct vdp_host_opts *hosts, vdp_policy **policy)
+                       const char *profile, gboolean force, const char *isolated,
+                       GArray *devices, struct vdp_host_opts *hosts, vdp_policy **policy)
 {
   g_autoptr (GError) err = NULL;
   g_autoptr (vdp_topology) topo = NULL;
+  g_auto (VdpBitmap) iso = NULL;
   struct vdp_caps caps;
 
   if (target && !vdp_caps_parse_target (target, &caps, &err)) {
     vdp_usage_error (g, cmd, "%s", err->message);
     return VDP_EXIT_USAGE;
   }
+  if (!parse_isolated (g, cmd, isolated, &iso))
+    return VDP_EXIT_USAGE;
   if ((g->topology && (topo = vdp_topology_load (g->topology, &err)) == NULL)
       || (*policy = vdp_policy_find (profile, &err)) == NULL) {
     vdp_error_print (g->prog, err);
@@ -89,6 +127,7 @@ vdp_inputs_load_hosts (const struct vdp_globals *g, const char *cmd, const char 
   }
   if (force)
     (*policy)->override = true;
+  set_isolated (*policy, &iso);
   memset (hosts, 0, sizeof (*hosts));
   hosts->topology = g->topology;
   hosts->hints = (const struct vdp_device_hint *) devices->data;
@@ -96,6 +135,17 @@ vdp_inputs_load_hosts (const struct vdp_globals *g, const char *cmd, const char 
   hosts->target = target;
   hosts->force = force;
   return VDP_PARSE_CONTINUE;
+}
+
+void
+vdp_inputs_policies (vdp_policy_cache *cache, struct vdp_plan_input *in, unsigned n,
+                     char **errors)
+{
+  for (unsigned i = 0; i < n; i++) {
+    g_autoptr (GError) err = NULL;
+    in[i].policy = vdp_policy_for_domain (cache, in[i].dom, &err);
+    errors[i] = err ? g_strdup (err->message) : NULL;
+  }
 }
 
 gboolean

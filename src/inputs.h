@@ -14,26 +14,36 @@
 
 /* Loads the stack to plan for (@target, else the newest), the host topology
  * (--topology, else this machine's), the profile @profile (NULL: the
- * default; @force lets it replace pins virt-dataplane did not write) and
- * checks @devices (struct vdp_device_hint) against the topology.  With one
- * host named (-c, --hosts), its topology, stack (unless @target) and
- * device hints (put before @devices') are the host's, as the host module
- * finds them (@force also accepts a --topology that disagrees with it).  On error prints one line (a bad
- * @target is a usage error of @cmd) and returns the exit status; returns
- * VDP_PARSE_CONTINUE with *topo and *policy set when all is loaded. */
+ * default; @force lets it replace pins virt-dataplane did not write;
+ * @isolated, when not NULL, is the host's isolated PUs) and checks
+ * @devices (struct vdp_device_hint) against the topology.  With one host
+ * named (-c, --hosts), its topology, stack (unless @target) and device
+ * hints (put before @devices') are the host's, as the host module finds
+ * them (@force also accepts a --topology that disagrees with it).  On
+ * error prints one line (a bad @target or @isolated is a usage error of
+ * @cmd) and returns the exit status; returns VDP_PARSE_CONTINUE with
+ * *topo and *policy set when all is loaded. */
 int vdp_inputs_load (const struct vdp_globals *g, const char *cmd, const char *target,
-                     const char *profile, gboolean force, GArray *devices,
-                     struct vdp_caps *caps, vdp_topology **topo, vdp_policy **policy);
+                     const char *profile, gboolean force, const char *isolated,
+                     GArray *devices, struct vdp_caps *caps, vdp_topology **topo,
+                     vdp_policy **policy);
 
 /* What apply and check load before they work on hosts: the stack to plan
  * for (@target is checked here, a usage error of @cmd when bad), the
- * profile (@force also lets it replace foreign pins), and --topology,
- * loaded once to stop at a bad one before any host is touched.  Fills
- * @hosts (borrowing @target, @devices and the globals' --topology).
- * Returns VDP_PARSE_CONTINUE, or the exit status after one line. */
+ * profile (@force also lets it replace foreign pins; @isolated, when not
+ * NULL, replaces its isolated PUs), and --topology, loaded once to stop at
+ * a bad one before any host is touched.  Fills @hosts (borrowing @target,
+ * @devices and the globals' --topology).  Returns VDP_PARSE_CONTINUE, or
+ * the exit status after one line. */
 int vdp_inputs_load_hosts (const struct vdp_globals *g, const char *cmd, const char *target,
-                           const char *profile, gboolean force, GArray *devices,
-                           struct vdp_host_opts *hosts, vdp_policy **policy);
+                           const char *profile, gboolean force, const char *isolated,
+                           GArray *devices, struct vdp_host_opts *hosts, vdp_policy **policy);
+
+/* Gives each of @n plan inputs its profile from @cache (see
+ * vdp_policy_for_domain()); a domain whose recorded profile is missing
+ * gets its message in errors[i] (g_free) and a NULL policy. */
+void vdp_inputs_policies (vdp_policy_cache *cache, struct vdp_plan_input *in, unsigned n,
+                          char **errors);
 
 /* A domain XML file read for planning. */
 struct vdp_domain_file {

@@ -23,24 +23,27 @@ now (clockid_t clk)
 /* A realistic guest: 1-16 vCPUs, 2-64 GiB, 1-4 raw/qcow2 virtio disks,
  * sometimes virtio-scsi; sources under per-node directories. */
 static char *
-gen_domain (GRand *r, unsigned i)
+gen_domain (GRand *r, unsigned i, gboolean small)
 {
   static const unsigned vcpus[] = { 1, 2, 2, 4, 4, 4, 8, 8, 16 };
   GString *x = g_string_new (NULL);
-  unsigned v = vcpus[g_rand_int_range (r, 0, G_N_ELEMENTS (vcpus))];
-  unsigned disks = (unsigned) g_rand_int_range (r, 1, 5);
+  unsigned v = small ? (unsigned) g_rand_int_range (r, 1, 3)
+               : vcpus[g_rand_int_range (r, 0, G_N_ELEMENTS (vcpus))];
+  unsigned disks = (unsigned) g_rand_int_range (r, 1, small ? 3 : 5);
+  /* small: a density host's guests, 256-384 MiB */
+  unsigned mib = small ? 256 + 128 * (unsigned) g_rand_int_range (r, 0, 2) : MAX (2, v * 4) * 1024;
 
   g_string_append_printf (x,
     "<domain type='kvm'>\n  <name>vm%05u</name>\n"
     "  <uuid>%08x-0000-4000-8000-%012x</uuid>\n"
-    "  <memory unit='GiB'>%u</memory>\n  <currentMemory unit='GiB'>%u</currentMemory>\n"
+    "  <memory unit='MiB'>%u</memory>\n  <currentMemory unit='MiB'>%u</currentMemory>\n"
     "  <vcpu placement='static'>%u</vcpu>\n"
     "  <os>\n    <type arch='x86_64' machine='pc-q35-7.2'>hvm</type>\n    <boot dev='hd'/>\n  </os>\n"
     "  <features>\n    <acpi/>\n    <apic/>\n  </features>\n"
     "  <cpu mode='host-passthrough' check='none' migratable='on'/>\n"
     "  <clock offset='utc'/>\n  <on_poweroff>destroy</on_poweroff>\n"
     "  <devices>\n    <emulator>/usr/bin/qemu-system-x86_64</emulator>\n",
-    i, i, i, MAX (2, v * 4), MAX (2, v * 4), v);
+    i, i, i, mib, mib, v);
   for (unsigned d = 0; d < disks; d++)
     g_string_append_printf (x,
       "    <disk type='file' device='disk'>\n      <driver name='qemu' type='%s'/>\n"
@@ -60,19 +63,36 @@ main (int argc, char **argv)
   const char *topo_path = argc > 1 ? argv[1] : "examples/topologies/192em64t-24n8c2t.xml";
   unsigned n = argc > 2 ? (unsigned) atoi (argv[2]) : 10000;
   unsigned batch = argc > 3 ? (unsigned) atoi (argv[3]) : 1;
-  const char *dump = argc > 4 ? argv[4] : NULL;
+  const char *dump = NULL, *profile = "balanced";
+  gboolean small = FALSE;
   GRand *r = g_rand_new_with_seed (42);
   char **xml = g_new0 (char *, n);
   GError *err = NULL;
   struct vdp_topology *topo;
-  struct vdp_policy *policy = vdp_policy_builtin ("balanced", NULL);
+  struct vdp_policy *policy;
   struct vdp_caps caps;
   double t0, c0, t1, c1, tl;
   size_t bytes = 0;
+  unsigned failed = 0;
 
+  /* [--small] [--profile NAME] [DUMP-DIR] after the first three */
+  for (int a = 4; a < argc; a++) {
+    if (strcmp (argv[a], "--small") == 0)
+      small = TRUE;
+    else if (strcmp (argv[a], "--profile") == 0 && a + 1 < argc)
+      profile = argv[++a];
+    else
+      dump = argv[a];
+  }
+  policy = vdp_policy_builtin (profile, &err);
+  if (policy == NULL) {
+    fprintf (stderr, "%s\n", err->message);
+    return 2;
+  }
+  batch = MAX (batch, 1);
   vdp_caps_from_versions (&caps, VDP_CAPS_NEWEST_LIBVIRT, VDP_CAPS_NEWEST_QEMU);
   for (unsigned i = 0; i < n; i++)
-    xml[i] = gen_domain (r, i);
+    xml[i] = gen_domain (r, i, small);
   if (dump) {
     /* write the generated domains for the virt-xml comparison */
     g_mkdir_with_parents (dump, 0755);
@@ -94,9 +114,9 @@ main (int argc, char **argv)
   c0 = now (CLOCK_PROCESS_CPUTIME_ID);
   for (unsigned i = 0; i < n; i += batch) {
     unsigned m = MIN (batch, n - i);
-    xmlDocPtr docs[64];
-    struct vdp_domain *doms[64];
-    struct vdp_plan_input in[64];
+    g_autofree xmlDocPtr *docs = g_new0 (xmlDocPtr, m);
+    g_autofree struct vdp_domain **doms = g_new0 (struct vdp_domain *, m);
+    g_autofree struct vdp_plan_input *in = g_new0 (struct vdp_plan_input, m);
     struct vdp_plan *plan;
 
     for (unsigned k = 0; k < m; k++) {
@@ -112,6 +132,7 @@ main (int argc, char **argv)
     }
     for (unsigned k = 0; k < m; k++) {
       char *out;
+      failed += plan->domains[k].failed;
       vdp_xmlpatch_apply (docs[k], plan, &plan->domains[k], &err);
       out = vdp_xml_format (docs[k]);
       bytes += strlen (out);
@@ -127,7 +148,8 @@ main (int argc, char **argv)
   c1 = now (CLOCK_PROCESS_CPUTIME_ID);
 
   printf ("topology: %s (%zu PUs), loaded in %.1f ms\n", topo_path, topo->n_pus, tl * 1000);
-  printf ("domains: %u, planned %u per host-wide batch, %zu bytes of tuned XML\n", n, batch, bytes);
+  printf ("domains: %u (%s), profile %s, planned %u per host-wide batch, %u did not fit, "
+          "%zu bytes of tuned XML\n", n, small ? "small" : "mixed", profile, batch, failed, bytes);
   printf ("wall: %.3f s, CPU: %.3f s\n", t1 - t0, c1 - c0);
   printf ("throughput: %.0f domains/s (wall), %.0f domains/s per CPU-second\n",
           n / (t1 - t0), n / (c1 - c0));

@@ -21,6 +21,7 @@ enum {
   OPT_DRY_RUN,
   OPT_CONFIG,
   OPT_LIVE,
+  OPT_ISOLATED,
 };
 
 static const struct option options[] = {
@@ -33,12 +34,13 @@ static const struct option options[] = {
   { "dry-run", no_argument, NULL, OPT_DRY_RUN },
   { "config", no_argument, NULL, OPT_CONFIG },
   { "live", no_argument, NULL, OPT_LIVE },
+  { "isolated", required_argument, NULL, OPT_ISOLATED },
   { NULL, 0, NULL, 0 },
 };
 
 struct apply_opts {
   gboolean all, force, dry_run, config, live;
-  const char *profile, *target;
+  const char *profile, *target, *isolated;
   GArray *devices;
 };
 
@@ -49,10 +51,10 @@ usage (FILE *out)
            "Usage:\n"
            " %s apply [options] <domain>...|--all\n"
            "\n"
-           "Tune domains of libvirt hosts persistently: plan each host's domains together,\n"
-           "define each tuned domain, read it back and verify it, and restore the original\n"
-           "when anything is missing.  Domains are named by name, ID or UUID.  Each\n"
-           "domain's line is printed as soon as it is done.\n"
+           "Tune domains of libvirt hosts persistently: plan the named domains of each host\n"
+           "around all its others, define each tuned domain, read it back and verify it,\n"
+           "and restore the original when anything is missing.  Domains are named by name,\n"
+           "ID or UUID.  Each domain's line is printed as soon as it is done.\n"
            "\n"
            "Options:\n"
            " -c, --connect <uri>          a host (repeatable; default: libvirt's default)\n"
@@ -65,11 +67,13 @@ usage (FILE *out)
            "                              a named domain that is not running is an error;\n"
            "                              --all --live alone picks the running domains\n"
            " --dry-run                    show what would change; change nothing\n"
-           " --profile <name|file>        tuning profile (see virt-dataplane.conf(5))\n"
+           " --profile <name|file>        tuning profile (see virt-dataplane.conf(5)); without\n"
+           "                              it each tuned domain keeps the one it was tuned with\n"
            " --target libvirt=X.Y,qemu=A.B  plan for this stack instead of the host's\n"
            " --topology <file|synthetic>  every host's topology (default: each host's own,\n"
            "                              from hwloc here, else from libvirt)\n"
            " --device <path>=<devname>    where disk sources live (repeatable)\n"
+           " --isolated <cpuset>          the host's isolated PUs (default: the host's own)\n"
            " --force                      replace pins virt-dataplane did not write,\n"
            "                              overwrite what was changed by hand since the\n"
            "                              last apply, and plan on a given topology that\n"
@@ -101,6 +105,7 @@ handle (int opt, const char *arg, void *data, GError **error)
   case OPT_DRY_RUN: o->dry_run = TRUE; return TRUE;
   case OPT_CONFIG: o->config = TRUE; return TRUE;
   case OPT_LIVE: o->live = TRUE; return TRUE;
+  case OPT_ISOLATED: o->isolated = arg; return TRUE;
   case OPT_DEVICE:
     return vdp_device_hints_add (o->devices, arg, error);
   default:
@@ -139,12 +144,13 @@ run (struct vdp_globals *g, int argc, char **argv)
   rc = vdp_select_domains (g, "apply", o.all, first < argc, o.config, o.live, &ao);
   if (rc != VDP_PARSE_CONTINUE)
     return rc;
-  rc = vdp_inputs_load_hosts (g, "apply", o.target, o.profile, o.force, devices, &ao.host,
-                              &policy);
+  rc = vdp_inputs_load_hosts (g, "apply", o.target, o.profile, o.force, o.isolated, devices,
+                              &ao.host, &policy);
   if (rc != VDP_PARSE_CONTINUE)
     return rc;
 
   ao.policy = policy;
+  ao.profile_given = o.profile != NULL;
   ao.dry_run = o.dry_run;
   ao.overwrite = o.force;
   verb = o.dry_run ? "apply --dry-run" : "apply";

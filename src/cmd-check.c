@@ -22,6 +22,7 @@ enum {
   OPT_TARGET,
   OPT_DEVICE,
   OPT_LIST_RULES,
+  OPT_ISOLATED,
   OPT_FORCE,
 };
 
@@ -33,13 +34,14 @@ static const struct option options[] = {
   { "target", required_argument, NULL, OPT_TARGET },
   { "device", required_argument, NULL, OPT_DEVICE },
   { "list-rules", no_argument, NULL, OPT_LIST_RULES },
+  { "isolated", required_argument, NULL, OPT_ISOLATED },
   { "force", no_argument, NULL, OPT_FORCE },
   { NULL, 0, NULL, 0 },
 };
 
 struct check_opts {
   gboolean all, list_rules, force;
-  const char *profile, *target;
+  const char *profile, *target, *isolated;
   GPtrArray *files;
   GArray *devices;
 };
@@ -61,13 +63,15 @@ usage (FILE *out)
            " --all                        every persistent domain of each host\n"
            " --state running|shutoff      only the domains in that state (implies --all)\n"
            " --file <domain.xml>          audit domain XML files instead (repeatable)\n"
-           " --profile <name|file>        the profile to audit against (default: balanced)\n"
+           " --profile <name|file>        the profile to audit against (default: each\n"
+           "                              tuned domain's own, balanced for the others)\n"
            " --target libvirt=X.Y,qemu=A.B  the stack (files: default newest)\n"
            " --topology <file|synthetic>  the topology of every host (default: each\n"
            "                              host's own; files: this machine's)\n"
            " --force                      audit on a given topology that disagrees with\n"
            "                              the host\n"
            " --device <path>=<devname>    where disk sources live (repeatable)\n"
+           " --isolated <cpuset>          the host's isolated PUs (default: the host's own)\n"
            " --list-rules                 print the rules and exit\n"
            " -j, --jobs <n>               hosts at once\n"
            " --timeout <seconds>          give up on a host that does not answer\n"
@@ -93,6 +97,7 @@ handle (int opt, const char *arg, void *data, GError **error)
   case OPT_PROFILE: o->profile = arg; return TRUE;
   case OPT_TARGET: o->target = arg; return TRUE;
   case OPT_LIST_RULES: o->list_rules = TRUE; return TRUE;
+  case OPT_ISOLATED: o->isolated = arg; return TRUE;
   case OPT_FORCE: o->force = TRUE; return TRUE;
   case OPT_DEVICE:
     return vdp_device_hints_add (o->devices, arg, error);
@@ -110,11 +115,23 @@ check_files (GPtrArray *files, const struct vdp_topology *topo, const struct vdp
   unsigned n = files->len;
   g_autofree struct vdp_domain_file *docs = g_new0 (struct vdp_domain_file, n);
   g_autofree struct vdp_plan_input *in = g_new0 (struct vdp_plan_input, n);
+  g_autofree const struct vdp_domain_plan **dps = g_new0 (const struct vdp_domain_plan *, n);
+  g_autofree char **bad = g_new0 (char *, n + 1);
   gboolean ok = vdp_domain_files_load (files, topo, devices, ao->warnings, docs, in, error);
 
   if (ok) {
-    g_autoptr (vdp_plan) plan = vdp_plan_compute (topo, ao->policy, caps, in, n, NULL);
-    vdp_lint_domains (topo, caps, in, n, plan, findings);
+    g_autoptr (vdp_policy_cache) policies = vdp_policy_cache_new (ao->policy, ao->profile_given);
+    g_autoptr (vdp_plan) plan = NULL;
+    vdp_inputs_policies (policies, in, n, bad);
+    for (unsigned i = 0; i < n; i++)
+      if (bad[i]) {
+        g_ptr_array_add (ao->warnings, g_steal_pointer (&bad[i]));
+        in[i].policy = ao->policy;
+      }
+    plan = vdp_plan_compute (topo, ao->policy, caps, in, n, NULL);
+    for (unsigned i = 0; plan && i < n; i++)
+      dps[i] = &plan->domains[i];
+    vdp_lint_host (topo, ao->policy, caps, in, n, dps, NULL, findings);
   }
   vdp_domain_files_clear (docs, n);
   return ok;
@@ -168,16 +185,18 @@ run (struct vdp_globals *g, int argc, char **argv)
     return VDP_EXIT_USAGE;
   }
   if (files->len)
-    rc = vdp_inputs_load (g, "check", o.target, o.profile, FALSE, devices, &caps, &topo, &policy);
+    rc = vdp_inputs_load (g, "check", o.target, o.profile, FALSE, o.isolated, devices, &caps,
+                          &topo, &policy);
   else
-    rc = vdp_inputs_load_hosts (g, "check", o.target, o.profile, FALSE, devices, &ao.host,
-                                &policy);
+    rc = vdp_inputs_load_hosts (g, "check", o.target, o.profile, FALSE, o.isolated, devices,
+                                &ao.host, &policy);
   if (rc != VDP_PARSE_CONTINUE)
     return rc;
   /* --force here only accepts a topology that disagrees with the host:
    * check changes nothing */
   ao.host.force = o.force;
   ao.policy = policy;
+  ao.profile_given = o.profile != NULL;
   ao.state = g->state;
   ao.warnings = warnings;
 

@@ -389,7 +389,7 @@ GPtrArray *
 vdp_conn_list (struct vdp_conn *c, VdpDomainState state, GError **error)
 {
   virDomainPtr *doms = NULL;
-  unsigned flags = VIR_CONNECT_LIST_DOMAINS_PERSISTENT
+  unsigned flags = (state == VDP_STATE_HOST ? 0 : VIR_CONNECT_LIST_DOMAINS_PERSISTENT)
                    | (state == VDP_STATE_RUNNING ? VIR_CONNECT_LIST_DOMAINS_RUNNING : 0)
                    | (state == VDP_STATE_SHUTOFF ? VIR_CONNECT_LIST_DOMAINS_SHUTOFF : 0);
   int n = virConnectListAllDomains (c->v, &doms, flags);

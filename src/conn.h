@@ -46,6 +46,7 @@ typedef enum {
   VDP_STATE_ANY,
   VDP_STATE_RUNNING,
   VDP_STATE_SHUTOFF,
+  VDP_STATE_HOST,           /* every domain of the host, transient ones too */
   VDP_STATE_LAST
 } VdpDomainState;
 
@@ -64,8 +65,9 @@ struct vdp_domain_info {
 gboolean vdp_conn_domain_info (struct vdp_conn *c, const char *name, struct vdp_domain_info *out,
                                GError **error);
 
-/* Names of the persistent domains in @state, sorted.  Returns a GPtrArray
- * of strings. */
+/* Names of the persistent domains in @state (VDP_STATE_HOST: every domain,
+ * persistent or running transient), sorted.  Returns a GPtrArray of
+ * strings. */
 GPtrArray *vdp_conn_list (struct vdp_conn *c, VdpDomainState state, GError **error);
 
 /* The domain's XML: the persistent definition (@inactive) or the live one,

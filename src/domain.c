@@ -148,27 +148,62 @@ parse_memory_kib (const char *value, const char *unit, guint64 *kib, const char 
   return TRUE;
 }
 
-/* The @id attributes of the <iothread> children of @list (may be NULL). */
+/* The @id attributes of the <iothread> children of @list (may be NULL);
+ * with @queues, each one's <queue id> children too (a GArray of guint per
+ * id), and with @poll each one's <poll max> (-1 when unset). */
 static unsigned *
-collect_ids (xmlNodePtr list, unsigned *n, const char *dom, GError **error)
+collect_ids_full (xmlNodePtr list, unsigned *n, GArray ***queues, int **poll, const char *dom,
+                  GError **error)
 {
   unsigned cap = 0;
-  unsigned *ids;
+  g_autofree unsigned *ids = NULL;
 
   for (xmlNodePtr c = list ? list->children : NULL; c; c = c->next)
     cap += c->type == XML_ELEMENT_NODE;
   ids = g_new0 (unsigned, MAX (cap, 1));
+  if (queues)
+    *queues = g_new0 (GArray *, MAX (cap, 1));
+  if (poll)
+    *poll = g_new0 (int, MAX (cap, 1));
   *n = 0;
   for (xmlNodePtr c = list ? list->children : NULL; c; c = c->next) {
     if (c->type != XML_ELEMENT_NODE || strcmp ((const char *) c->name, "iothread") != 0)
       continue;
-    if (!attr_uint (c, "id", &ids[*n], "iothread id", dom, error)) {
-      g_free (ids);
+    if (!attr_uint (c, "id", &ids[*n], "iothread id", dom, error))
       return NULL;
+    if (queues) {
+      GArray *q = g_array_new (FALSE, FALSE, sizeof (guint));
+      (*queues)[*n] = q;
+      for (xmlNodePtr k = c->children; k; k = k->next) {
+        unsigned id;
+        if (k->type != XML_ELEMENT_NODE || strcmp ((const char *) k->name, "queue") != 0)
+          continue;
+        if (!attr_uint (k, "id", &id, "queue id", dom, error))
+          return NULL;
+        g_array_append_val (q, id);
+      }
+    }
+    if (poll) {
+      g_autofree char *max = attr (el (c, "poll"), "max");
+      guint64 v;
+      (*poll)[*n] = -1;
+      if (max && !parse_u64 (max, G_MAXINT32, 0, &v, "iothread poll max", dom, error))
+        return NULL;
+      if (max)
+        (*poll)[*n] = (int) v;
     }
     (*n)++;
   }
-  return ids;
+  return g_steal_pointer (&ids);
+}
+
+static void
+free_queue_lists (GArray **q, unsigned n)
+{
+  for (unsigned i = 0; q && i < n; i++)
+    if (q[i])
+      g_array_unref (q[i]);
+  g_free (q);
 }
 
 static gboolean
@@ -194,7 +229,8 @@ parse_disk (xmlNodePtr node, struct vdp_disk *disk, const char *dom, GError **er
   if (!attr_uint (driver, "queues", &disk->queues, "disk driver queues", dom, error)
       || !attr_uint (driver, "iothread", &disk->iothread, "disk driver iothread", dom, error))
     return FALSE;
-  disk->mapped = collect_ids (el (driver, "iothreads"), &disk->n_mapped, dom, error);
+  disk->mapped = collect_ids_full (el (driver, "iothreads"), &disk->n_mapped,
+                                   &disk->mapped_queues, NULL, dom, error);
   return disk->mapped != NULL;
 }
 
@@ -202,7 +238,6 @@ static gboolean
 parse_controller (xmlNodePtr node, struct vdp_controller *c, const char *dom, GError **error)
 {
   xmlNodePtr driver = el (node, "driver");
-  g_autofree unsigned *ids = NULL;
 
   c->type = attr (node, "type");
   c->model = attr (node, "model");
@@ -211,8 +246,9 @@ parse_controller (xmlNodePtr node, struct vdp_controller *c, const char *dom, GE
       || !attr_uint (driver, "queues", &c->queues, "controller queues", dom, error)
       || !attr_uint (driver, "iothread", &c->iothread, "controller iothread", dom, error))
     return FALSE;
-  ids = collect_ids (el (driver, "iothreads"), &c->n_mapped, dom, error);
-  return ids != NULL;
+  c->mapped = collect_ids_full (el (driver, "iothreads"), &c->n_mapped, &c->mapped_queues, NULL,
+                                dom, error);
+  return c->mapped != NULL;
 }
 
 static gboolean
@@ -283,18 +319,23 @@ parse_numa (xmlNodePtr root, struct vdp_domain *d, GError **error)
   }
   if (!attr_cpuset (mem, "nodeset", &d->numa_nodeset, "numatune nodeset", d->name, error))
     return FALSE;
+  for (xmlNodePtr c = tune ? tune->children : NULL; c; c = c->next)
+    n += c->type == XML_ELEMENT_NODE && strcmp ((const char *) c->name, "memnode") == 0;
+  d->memnodes = g_new0 (struct vdp_memnode, MAX (n, 1));
+  n = 0;
   for (xmlNodePtr c = tune ? tune->children : NULL; c; c = c->next) {
-    hwloc_bitmap_t set;
+    struct vdp_memnode *mn = &d->memnodes[d->n_memnodes];
     if (c->type != XML_ELEMENT_NODE || strcmp ((const char *) c->name, "memnode") != 0)
       continue;
     d->n_memnodes++;
-    if (!attr_cpuset (c, "nodeset", &set, "memnode nodeset", d->name, error))
+    mn->mode = attr (c, "mode");
+    if (!attr_uint (c, "cellid", &mn->cellid, "memnode cellid", d->name, error)
+        || !attr_cpuset (c, "nodeset", &mn->nodeset, "memnode nodeset", d->name, error))
       return FALSE;
-    if (set) {
+    if (mn->nodeset) {
       if (d->memnode_nodes == NULL)
         d->memnode_nodes = hwloc_bitmap_alloc ();
-      hwloc_bitmap_or (d->memnode_nodes, d->memnode_nodes, set);
-      hwloc_bitmap_free (set);
+      hwloc_bitmap_or (d->memnode_nodes, d->memnode_nodes, mn->nodeset);
     }
   }
 
@@ -326,8 +367,17 @@ parse_numa (xmlNodePtr root, struct vdp_domain *d, GError **error)
 xmlDocPtr
 vdp_xml_read_memory (const char *text, const char *what, GError **error)
 {
-  xmlParserCtxtPtr ctxt = xmlNewParserCtxt ();
+  /* one parser context per thread, reused: making one (its dictionary
+   * above all) costs as much as parsing a small domain.  Its documents
+   * share its dictionary: see domain.h */
+  static GPrivate cached = G_PRIVATE_INIT ((GDestroyNotify) xmlFreeParserCtxt);
+  xmlParserCtxtPtr ctxt = g_private_get (&cached);
   xmlDocPtr doc;
+
+  if (ctxt == NULL) {
+    ctxt = xmlNewParserCtxt ();
+    g_private_set (&cached, ctxt);
+  }
 
   doc = xmlCtxtReadMemory (ctxt, text, (int) strlen (text), what, NULL,
                            XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING
@@ -338,7 +388,6 @@ vdp_xml_read_memory (const char *text, const char *what, GError **error)
     g_set_error (error, VDP_ERROR, VDP_ERROR_INPUT, "cannot parse XML '%s': line %d: %s",
                  what, e ? e->line : 0, g_strstrip (msg));
   }
-  xmlFreeParserCtxt (ctxt);
   return doc;
 }
 
@@ -358,6 +407,26 @@ vdp_xml_read_file (const char *path, GError **error)
   return vdp_xml_read_memory (text, path, error);
 }
 
+/* Whether the driver recorded under @key in this project's metadata
+ * @recorded had queues before virt-dataplane changed it; TRUE when
+ * nothing was recorded (the driver is as its owner wrote it). */
+static gboolean
+original_has_queues (xmlNodePtr recorded, const char *key)
+{
+  for (xmlNodePtr o = recorded ? recorded->children : NULL; o; o = o->next) {
+    g_autofree char *k = NULL, *present = NULL, *text = NULL;
+    if (o->type != XML_ELEMENT_NODE || strcmp ((const char *) o->name, "original") != 0)
+      continue;
+    k = attr (o, "key");
+    if (g_strcmp0 (k, key) != 0)
+      continue;
+    present = attr (o, "present");
+    text = text_of (o);
+    return g_strcmp0 (present, "yes") == 0 && text && strstr (text, " queues=") != NULL;
+  }
+  return TRUE;
+}
+
 struct vdp_domain *
 vdp_domain_parse (xmlDocPtr doc, const char *what, GError **error)
 {
@@ -366,6 +435,7 @@ vdp_domain_parse (xmlDocPtr doc, const char *what, GError **error)
   g_autoptr (vdp_domain) d = NULL;
   g_autofree char *vcpus = NULL, *current = NULL, *mem = NULL, *unit = NULL, *acc = NULL;
   g_autofree char *iothreads = NULL;
+  xmlNodePtr recorded = NULL;
   unsigned n_disks = 0, n_ctrls = 0;
   guint64 v;
 
@@ -415,7 +485,8 @@ vdp_domain_parse (xmlDocPtr doc, const char *what, GError **error)
   if (!parse_u64 (iothreads, G_MAXUINT32, 0, &v, "iothreads", d->name, error))
     return NULL;
   d->iothreads = (unsigned) v;
-  d->iothreadids = collect_ids (el (root, "iothreadids"), &d->n_iothreadids, d->name, error);
+  d->iothreadids = collect_ids_full (el (root, "iothreadids"), &d->n_iothreadids, NULL,
+                                     &d->iothread_poll_max, d->name, error);
   if (d->iothreadids == NULL)
     return NULL;
   /* libvirt: more ids than the count raise the count. */
@@ -454,7 +525,20 @@ vdp_domain_parse (xmlDocPtr doc, const char *what, GError **error)
     d->tuned_hash = attr (c, "plan");
     place = attr (c, "placement");
     d->tuned_place = g_strcmp0 (place, "foreign") != 0;
+    recorded = c;
     break;
+  }
+  /* queues the owner set: a driver's queues, unless virt-dataplane wrote
+   * them (its record of the original driver has none) */
+  for (unsigned i = 0; i < d->n_disks; i++) {
+    g_autofree char *key = g_strdup_printf ("disk/%s/driver", d->disks[i].target);
+    d->disks[i].queues_explicit = original_has_queues (recorded, key) ? d->disks[i].queues : 0;
+  }
+  for (unsigned i = 0; i < d->n_controllers; i++) {
+    g_autofree char *key = g_strdup_printf ("controller/%s/%u/driver", d->controllers[i].type,
+                                            d->controllers[i].index);
+    d->controllers[i].queues_explicit = original_has_queues (recorded, key)
+                                        ? d->controllers[i].queues : 0;
   }
   return g_steal_pointer (&d);
 }
@@ -469,11 +553,19 @@ vdp_domain_free (struct vdp_domain *d)
     g_free (k->target); g_free (k->type); g_free (k->device); g_free (k->bus);
     g_free (k->source); g_free (k->driver_type); g_free (k->cache); g_free (k->io);
     g_free (k->address_type); g_free (k->mapped);
+    free_queue_lists (k->mapped_queues, k->n_mapped);
   }
   for (unsigned i = 0; i < d->n_controllers; i++) {
     g_free (d->controllers[i].type); g_free (d->controllers[i].model);
-    g_free (d->controllers[i].address_type);
+    g_free (d->controllers[i].address_type); g_free (d->controllers[i].mapped);
+    free_queue_lists (d->controllers[i].mapped_queues, d->controllers[i].n_mapped);
   }
+  for (unsigned i = 0; i < d->n_memnodes; i++) {
+    g_free (d->memnodes[i].mode);
+    hwloc_bitmap_free (d->memnodes[i].nodeset);
+  }
+  g_free (d->memnodes);
+  g_free (d->iothread_poll_max);
   for (unsigned i = 0; i < d->n_cells; i++)
     hwloc_bitmap_free (d->cells[i].cpus);
   if (d->vcpupin)

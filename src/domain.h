@@ -25,9 +25,11 @@ struct vdp_disk {
   char *cache, *io;         /* driver attributes (NULL: unset) */
   char *address_type;       /* pci, ccw, drive, ... (NULL: unset) */
   unsigned queues;          /* 0: unset */
+  unsigned queues_explicit; /* queues the domain's owner set (not virt-dataplane), 0: none */
   unsigned iothread;        /* iothread='N', 0: unset */
   unsigned n_mapped;        /* iothread ids under <driver><iothreads> */
   unsigned *mapped;
+  GArray **mapped_queues;   /* n_mapped entries: each iothread's <queue> ids (guint) */
   bool readonly;
 };
 
@@ -36,6 +38,16 @@ struct vdp_controller {
   unsigned index;
   char *address_type;
   unsigned queues, iothread, n_mapped;
+  unsigned queues_explicit; /* as for disks */
+  unsigned *mapped;         /* iothread ids under <driver><iothreads> */
+  GArray **mapped_queues;   /* n_mapped entries, as for disks */
+};
+
+/* A <numatune><memnode>. */
+struct vdp_memnode {
+  unsigned cellid;
+  char *mode;               /* NULL: strict */
+  hwloc_bitmap_t nodeset;   /* may be NULL */
 };
 
 struct vdp_cell {
@@ -72,6 +84,7 @@ struct vdp_domain {
   char *numa_placement;
   hwloc_bitmap_t numa_nodeset;
   unsigned n_memnodes;
+  struct vdp_memnode *memnodes;
   hwloc_bitmap_t memnode_nodes;  /* union of the <memnode> nodesets, or NULL */
 
   unsigned n_cells;
@@ -80,6 +93,7 @@ struct vdp_domain {
   unsigned iothreads;       /* <iothreads> count, at least the ids listed */
   unsigned n_iothreadids;
   unsigned *iothreadids;
+  int *iothread_poll_max;   /* per <iothreadids> entry: <poll max>, -1 when unset */
 
   unsigned n_disks;
   struct vdp_disk *disks;
@@ -100,7 +114,11 @@ struct vdp_domain *vdp_domain_parse (xmlDocPtr doc, const char *what, GError **e
 
 /* Reads and parses an XML file into a document; errors name the file and
  * carry libxml2's first message.  Indentation is dropped (vdp_xml_format()
- * indents as libvirt does). */
+ * indents as libvirt does).  The documents of one thread share its parser's
+ * name dictionary, which is not thread-safe: change or free a document in
+ * the thread that read it (or while that thread reads nothing), or work on
+ * a copy (xmlCopyDoc() copies have no dictionary); reading and formatting
+ * it anywhere is fine. */
 xmlDocPtr vdp_xml_read_file (const char *path, GError **error);
 xmlDocPtr vdp_xml_read_memory (const char *text, const char *what, GError **error);
 

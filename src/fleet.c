@@ -163,6 +163,7 @@ struct loaded {
   xmlDocPtr doc;
   struct vdp_domain *dom;
   struct vdp_disk_hint *hints;
+  gboolean planned;         /* named (or picked by --all): planned; else context */
 };
 
 static gboolean
@@ -223,7 +224,6 @@ live_restore (struct vdp_conn *c, const char *name, const struct vdp_live_pins *
   for (unsigned i = 0; i < was->n_iothreads; i++)
     vdp_conn_pin_iothread (c, name, was->iothread_ids[i], was->iothreads[i], NULL);
 }
-
 
 /* The persistent part: define, read back, verify; on failure the original
  * is defined again and *why says what happened. */
@@ -402,70 +402,165 @@ loaded_clear (struct loaded *l)
   g_free (l->name);
 }
 
-/* Reads domain l->name of @c into @l, within the bounds; FALSE with
- * @error set. */
-static gboolean
-loaded_read (struct vdp_conn *c, struct loaded *l, GError **error)
+/* A host read for planning: every domain of it, the ones to plan marked. */
+struct host {
+  struct vdp_host *vh;
+  struct vdp_conn *c;       /* vh's */
+  struct vdp_caps caps;
+  gboolean validate;        /* the daemon's schema knows the plan's elements */
+  struct loaded *docs;
+  unsigned n;
+};
+
+static void
+host_clear (struct host *h)
 {
-  l->xml = vdp_conn_get_xml (c, l->name, TRUE, error);
+  for (unsigned i = 0; i < h->n; i++)
+    loaded_clear (&h->docs[i]);
+  g_free (h->docs);
+  if (h->vh)
+    vdp_host_free (h->vh);
+  memset (h, 0, sizeof (*h));
+}
+
+static gboolean
+loaded_read (struct host *h, struct loaded *l, GPtrArray *warnings, GError **error)
+{
+  l->xml = vdp_conn_get_xml (h->c, l->name, TRUE, error);
   if (l->xml && vdp_bounds_domain_text (l->xml, l->name, error))
     l->doc = vdp_xml_read_memory (l->xml, l->name, error);
   if (l->doc && vdp_bounds_domain_doc (l->doc, l->name, error))
     l->dom = vdp_domain_parse (l->doc, l->name, error);
-  return l->dom != NULL;
+  if (l->dom == NULL)
+    return FALSE;
+  l->hints = vdp_host_disk_hints (h->vh, l->dom, warnings);
+  return TRUE;
 }
 
-/* Opens the host, finds its topology and stack, lists and reads its
- * domains: fills @docs/@in (as many as @n), the stack in @caps
- * (@validate: the daemon's schema knows the plan's elements) and each
- * disk's place on that host.  Failures of the host or of single domains
- * become failed results.  Returns the host, or NULL. */
-static struct vdp_host *
+/* Opens the host, finds its topology and stack, and reads every domain
+ * of it: the ones @names (NULL: every persistent domain in o->state) are
+ * to be planned, the others are what they are planned around.  Failures
+ * of the host or of a domain to plan become failed results; a domain of
+ * the host that cannot be read is a warning (what it holds is unknown). */
+static gboolean
 load_host (const struct vdp_host_spec *spec, const char *const *names,
-           const struct vdp_apply_opts *o, struct loaded **docs, struct vdp_plan_input **in,
-           unsigned *n, struct vdp_caps *caps, gboolean *validate, GPtrArray *warnings,
+           const struct vdp_apply_opts *o, struct host *h, GPtrArray *warnings,
            struct vdp_sink *sink)
 {
   g_autoptr (GError) err = NULL;
-  g_autoptr (vdp_host) h = vdp_host_open (spec, &o->host, &err);
   g_autoptr (GPtrArray) todo = NULL;
-  struct vdp_conn *c;
+  g_autoptr (GPtrArray) all = NULL;
+  g_autoptr (GHashTable) wanted = g_hash_table_new (g_str_hash, g_str_equal);
 
-  *n = 0;
-  if (h == NULL) {
+  memset (h, 0, sizeof (*h));
+  h->vh = vdp_host_open (spec, &o->host, &err);
+  if (h->vh == NULL) {
     put_result (sink, spec->uri ? spec->uri : "", NULL, VDP_RESULT_FAILED, err->message);
-    return NULL;
+    return FALSE;
   }
-  c = vdp_host_conn (h);
-  vdp_sink_set_uri (sink, vdp_conn_uri (c));
-  if (vdp_host_topology (h, &err) == NULL || !vdp_host_stack (h, caps, validate, NULL, &err)
-      || (todo = vdp_fleet_domains (c, names, o->state, &err)) == NULL) {
-    put_result (sink, vdp_conn_uri (c), NULL, VDP_RESULT_FAILED, err->message);
-    vdp_host_take_warnings (h, warnings);
-    return NULL;
+  h->c = vdp_host_conn (h->vh);
+  vdp_sink_set_uri (sink, vdp_conn_uri (h->c));
+  if (vdp_host_topology (h->vh, &err) == NULL
+      || !vdp_host_stack (h->vh, &h->caps, &h->validate, NULL, &err)
+      || (todo = vdp_fleet_domains (h->c, names, o->state, &err)) == NULL
+      || (all = vdp_conn_list (h->c, VDP_STATE_HOST, &err)) == NULL) {
+    put_result (sink, vdp_conn_uri (h->c), NULL, VDP_RESULT_FAILED, err->message);
+    vdp_host_take_warnings (h->vh, warnings);
+    return FALSE;
   }
   vdp_sink_order (sink, todo);
 
-  *docs = g_new0 (struct loaded, MAX (todo->len, 1));
-  *in = g_new0 (struct vdp_plan_input, MAX (todo->len, 1));
+  for (guint i = 0; i < todo->len; i++)
+    g_hash_table_add (wanted, todo->pdata[i]);
+  h->docs = g_new0 (struct loaded, todo->len + all->len + 1);
+  /* the domains to plan, in name order */
   for (guint i = 0; i < todo->len; i++) {
-    struct loaded *l = &(*docs)[*n];
+    struct loaded *l = &h->docs[h->n];
     g_autoptr (GError) e = NULL;
-
     l->name = g_strdup (todo->pdata[i]);
-    if (!loaded_read (c, l, &e)) {
-      put_result (sink, vdp_conn_uri (c), l->name, VDP_RESULT_FAILED, e->message);
+    l->planned = TRUE;
+    if (!loaded_read (h, l, warnings, &e)) {
+      put_result (sink, vdp_conn_uri (h->c), l->name, VDP_RESULT_FAILED, e->message);
       loaded_clear (l);
       memset (l, 0, sizeof (*l));
       continue;
     }
-    l->hints = vdp_host_disk_hints (h, l->dom, warnings);
-    (*in)[*n].dom = l->dom;
-    (*in)[*n].hints = l->hints;
-    (*n)++;
+    h->n++;
   }
-  vdp_host_take_warnings (h, warnings);
-  return g_steal_pointer (&h);
+  /* the rest of the host */
+  for (guint i = 0; i < all->len; i++) {
+    struct loaded *l = &h->docs[h->n];
+    g_autoptr (GError) e = NULL;
+    if (g_hash_table_contains (wanted, all->pdata[i]))
+      continue;
+    l->name = g_strdup (all->pdata[i]);
+    if (!loaded_read (h, l, NULL, &e)) {
+      g_ptr_array_add (warnings, g_strdup_printf ("%s: %s: what it holds on the host is not "
+                                                  "counted", vdp_conn_uri (h->c), e->message));
+      loaded_clear (l);
+      memset (l, 0, sizeof (*l));
+      continue;
+    }
+    h->n++;
+  }
+  vdp_host_take_warnings (h->vh, warnings);
+  return TRUE;
+}
+
+/* Plans the marked domains of @h around the others.  Fills @plan_of (per
+ * doc: its index in the plan, -1 for context and refused ones); a domain
+ * whose recorded profile is gone gets a failed result.  Returns the plan,
+ * or NULL (a failed result for the host). */
+static struct vdp_plan *
+plan_host (struct host *h, const struct vdp_apply_opts *o, vdp_policy_cache *policies,
+           int *plan_of, struct vdp_sink *sink)
+{
+  g_autofree struct vdp_plan_input *todo = g_new0 (struct vdp_plan_input, h->n + 1);
+  g_autofree struct vdp_plan_input *around = g_new0 (struct vdp_plan_input, h->n + 1);
+  struct vdp_plan_request req = { vdp_host_topology (h->vh, NULL), o->policy, &h->caps, todo, 0,
+                                  around, 0 };
+  g_autoptr (GError) err = NULL;
+  struct vdp_plan *plan;
+
+  for (unsigned i = 0; i < h->n; i++) {
+    struct loaded *l = &h->docs[i];
+    g_autoptr (GError) e = NULL;
+    struct vdp_plan_input in = { l->dom, l->hints, vdp_policy_for_domain (policies, l->dom, &e) };
+
+    plan_of[i] = -1;
+    if (!l->planned || in.policy == NULL) {
+      if (l->planned)
+        put_result (sink, vdp_conn_uri (h->c), l->name, VDP_RESULT_FAILED, e->message);
+      around[req.n_context++] = in;
+      continue;
+    }
+    plan_of[i] = (int) req.n;
+    todo[req.n++] = in;
+  }
+  plan = vdp_plan_compute_host (&req, &err);
+  if (plan == NULL)
+    put_result (sink, vdp_conn_uri (h->c), NULL, VDP_RESULT_FAILED, err->message);
+  return plan;
+}
+
+/* The host-wide lines of a plan, for the warnings. */
+static void
+host_warnings (const struct vdp_plan *plan, const char *uri, GPtrArray *warnings)
+{
+  for (unsigned i = 0; i < plan->n_domains; i++)
+    for (guint k = 0; k < plan->domains[i].warnings->len; k++)
+      g_ptr_array_add (warnings, g_strdup (plan->domains[i].warnings->pdata[k]));
+  for (guint k = 0; k < plan->warnings->len; k++)
+    g_ptr_array_add (warnings, g_strdup_printf ("%s: %s", uri, (char *) plan->warnings->pdata[k]));
+  g_ptr_array_add (warnings,
+                   g_strdup_printf ("%s: %u vCPUs of all its domains on %u usable PUs (%.2f per "
+                                    "PU), %" G_GUINT64_FORMAT " MiB of guest memory for %"
+                                    G_GUINT64_FORMAT " MiB (%.2f)", uri, plan->total_vcpus,
+                                    plan->total_pus, plan->total_pus
+                                    ? (double) plan->total_vcpus / plan->total_pus : 0.0,
+                                    plan->total_memory_kib / 1024, plan->total_avail_kib / 1024,
+                                    plan->total_avail_kib ? (double) plan->total_memory_kib
+                                    / (double) plan->total_avail_kib : 0.0));
 }
 
 struct domain_pool {
@@ -494,65 +589,74 @@ void
 vdp_fleet_apply (const struct vdp_host_spec *host, const char *const *names,
                  const struct vdp_apply_opts *o, struct vdp_sink *sink)
 {
-  g_autoptr (GError) err = NULL;
-  g_autofree struct loaded *docs = NULL;
-  g_autofree struct vdp_plan_input *in = NULL;
   g_autoptr (vdp_plan) plan = NULL;
-  struct vdp_caps caps;
-  gboolean validate = FALSE;
-  unsigned n = 0;
   g_autoptr (GPtrArray) warnings = g_ptr_array_new_with_free_func (g_free);
-  g_autoptr (vdp_host) h = load_host (host, names, o, &docs, &in, &n, &caps, &validate, warnings,
-                                      sink);
-  struct vdp_conn *c = h ? vdp_host_conn (h) : NULL;
+  g_autoptr (vdp_policy_cache) policies = vdp_policy_cache_new (o->policy, o->profile_given);
+  g_autofree int *plan_of = NULL;
+  g_autofree struct loaded *docs = NULL;
+  struct host h;
+  unsigned n_todo = 0;
 
-  if (h == NULL) {
+  if (!load_host (host, names, o, &h, warnings, sink)) {
+    host_clear (&h);
     vdp_sink_warnings (sink, warnings);
     return;
   }
-  if (n > 0) {
-    plan = vdp_plan_compute (vdp_host_topology (h, NULL), o->policy, &caps, in, n, &err);
-    if (plan == NULL) {
-      put_result (sink, vdp_conn_uri (c), NULL, VDP_RESULT_FAILED, err->message);
-    } else {
-      struct domain_pool pool = { c, plan, docs, validate, names != NULL, o, sink };
+  plan_of = g_new0 (int, h.n + 1);
+  plan = plan_host (&h, o, policies, plan_of, sink);
+  if (plan) {
+    struct domain_pool pool = { h.c, plan, NULL, h.validate, names != NULL, o, sink };
+    const char *u = vdp_conn_uri (h.c);
 
-      for (unsigned i = 0; i < n; i++)
-        for (guint k = 0; k < plan->domains[i].warnings->len; k++)
-          g_ptr_array_add (warnings, g_strdup (plan->domains[i].warnings->pdata[k]));
-      vdp_sink_warnings (sink, warnings);
-      /* the plan was made for the whole host; the transactions are
-       * independent and may run side by side, each result given as it
-       * ends (the sink puts them in order) */
-      if (o->jobs > 1 && n > 1) {
-        GThreadPool *tp = g_thread_pool_new (domain_worker, &pool, (gint) MIN (o->jobs, n),
-                                             TRUE, NULL);
-        for (unsigned i = 0; i < n; i++)
-          g_thread_pool_push (tp, GUINT_TO_POINTER (i + 1), NULL);
-        g_thread_pool_free (tp, FALSE, TRUE);
+    host_warnings (plan, u, warnings);
+    vdp_sink_warnings (sink, warnings);
+    docs = g_new0 (struct loaded, plan->n_domains + 1);
+    for (unsigned i = 0; i < h.n; i++)
+      if (plan_of[i] >= 0)
+        docs[plan_of[i]] = h.docs[i];
+    pool.docs = docs;
+    /* a domain that does not fit fails alone */
+    for (unsigned i = 0; i < plan->n_domains; i++) {
+      if (plan->domains[i].failed) {
+        g_autofree char *m = vdp_misfit_format (&plan->domains[i]);
+        put_result (sink, u, plan->domains[i].dom->name, VDP_RESULT_FAILED, m);
       } else {
-        for (unsigned i = 0; i < n; i++)
-          domain_worker (GUINT_TO_POINTER (i + 1), &pool);
+        n_todo++;
       }
+    }
+    /* the plan was made for the whole host; the transactions are
+     * independent and may run side by side, each result given as it
+     * ends (the sink puts them in order) */
+    if (o->jobs > 1 && n_todo > 1) {
+      GThreadPool *tp = g_thread_pool_new (domain_worker, &pool, (gint) MIN (o->jobs, n_todo),
+                                           TRUE, NULL);
+      for (unsigned i = 0; i < plan->n_domains; i++)
+        if (!plan->domains[i].failed)
+          g_thread_pool_push (tp, GUINT_TO_POINTER (i + 1), NULL);
+      g_thread_pool_free (tp, FALSE, TRUE);
+    } else {
+      for (unsigned i = 0; i < plan->n_domains; i++)
+        if (!plan->domains[i].failed)
+          domain_worker (GUINT_TO_POINTER (i + 1), &pool);
     }
   }
   g_clear_pointer (&plan, vdp_plan_free);
-  for (unsigned i = 0; i < n; i++)
-    loaded_clear (&docs[i]);
+  host_clear (&h);
   vdp_sink_warnings (sink, warnings);
 }
 
 /* Findings of running guests whose live settings differ from their
- * definitions. */
+ * definitions, for the domains reported. */
 static void
-check_live (struct vdp_conn *c, const struct loaded *docs, unsigned n, GPtrArray *findings)
+check_live (struct vdp_conn *c, const struct loaded *docs, unsigned n, const gboolean *report,
+            GPtrArray *findings)
 {
   for (unsigned i = 0; i < n && !vdp_interrupted (); i++) {
     g_autofree char *xml = NULL;
     g_autoptr (xmlDoc) doc = NULL;
     g_autoptr (vdp_domain) live = NULL;
 
-    if (vdp_conn_is_active (c, docs[i].name, NULL) != 1)
+    if (!report[i] || vdp_conn_is_active (c, docs[i].name, NULL) != 1)
       continue;
     xml = vdp_conn_get_xml (c, docs[i].name, FALSE, NULL);
     if (xml && vdp_bounds_domain_text (xml, docs[i].name, NULL))
@@ -568,32 +672,43 @@ void
 vdp_fleet_check (const struct vdp_host_spec *host, const char *const *names,
                  const struct vdp_apply_opts *o, struct vdp_sink *sink)
 {
-  g_autofree struct loaded *docs = NULL;
-  g_autofree struct vdp_plan_input *in = NULL;
-  g_autoptr (vdp_plan) plan = NULL;
   g_autoptr (GPtrArray) findings = vdp_findings_new ();
-  struct vdp_caps caps;
-  gboolean validate = FALSE;
-  unsigned n = 0;
+  g_autoptr (vdp_plan) plan = NULL;
   g_autoptr (GPtrArray) warnings = g_ptr_array_new_with_free_func (g_free);
-  g_autoptr (vdp_host) h = load_host (host, names, o, &docs, &in, &n, &caps, &validate, warnings,
-                                      sink);
+  g_autoptr (vdp_policy_cache) policies = vdp_policy_cache_new (o->policy, o->profile_given);
+  g_autofree int *plan_of = NULL;
+  g_autofree struct vdp_plan_input *in = NULL;
+  g_autofree const struct vdp_domain_plan **dps = NULL;
+  g_autofree gboolean *report = NULL;
+  struct host h;
 
-  vdp_sink_warnings (sink, warnings);
-  if (h == NULL)
+  if (!load_host (host, names, o, &h, warnings, sink)) {
+    host_clear (&h);
+    vdp_sink_warnings (sink, warnings);
     return;
-  if (n > 0) {
-    const struct vdp_topology *topo = vdp_host_topology (h, NULL);
-    /* today's plan, for the drift rule; a host the profile cannot be
-     * satisfied on is audited without it */
-    plan = vdp_plan_compute (topo, o->policy, &caps, in, n, NULL);
-    vdp_lint_domains (topo, &caps, in, n, plan, findings);
-    check_live (vdp_host_conn (h), docs, n, findings);
   }
+  vdp_sink_warnings (sink, warnings);
+  /* today's plan, for the drift rule */
+  plan_of = g_new0 (int, h.n + 1);
+  plan = plan_host (&h, o, policies, plan_of, sink);
+  in = g_new0 (struct vdp_plan_input, h.n + 1);
+  dps = g_new0 (const struct vdp_domain_plan *, h.n + 1);
+  report = g_new0 (gboolean, h.n + 1);
+  /* every domain of the host is audited for the hard constraints; the
+   * ones asked for are reported */
+  for (unsigned i = 0; i < h.n; i++) {
+    in[i].dom = h.docs[i].dom;
+    in[i].hints = h.docs[i].hints;
+    in[i].policy = vdp_policy_for_domain (policies, h.docs[i].dom, NULL);
+    dps[i] = plan && plan_of[i] >= 0 ? &plan->domains[plan_of[i]] : NULL;
+    report[i] = h.docs[i].planned;
+  }
+  vdp_lint_host (vdp_host_topology (h.vh, NULL), o->policy, &h.caps, in, h.n, dps, report,
+                 findings);
+  check_live (h.c, h.docs, h.n, report, findings);
   vdp_sink_findings (sink, findings);
   g_clear_pointer (&plan, vdp_plan_free);
-  for (unsigned i = 0; i < n; i++)
-    loaded_clear (&docs[i]);
+  host_clear (&h);
 }
 
 /* ---- revert ----------------------------------------------------------------- */

@@ -35,7 +35,8 @@ struct vdp_sink;
 
 struct vdp_apply_opts {
   struct vdp_host_opts host;  /* how each host's topology, stack and disks are found */
-  const struct vdp_policy *policy;
+  const struct vdp_policy *policy;  /* the host's, and every domain's when profile_given */
+  gboolean profile_given;   /* --profile: tuned domains do not keep their recorded one */
   gboolean dry_run;
   gboolean config;          /* change the persistent definition */
   gboolean live;            /* and/or pin running guests now */
@@ -49,18 +50,20 @@ extern const char *const vdp_result_names[];
 
 /* Applies the plan of the domains @names (names, IDs or UUIDs; NULL:
  * every persistent domain) of @host, planned together on that host's own
- * topology (see vdp_host_topology(); a host whose topology cannot be
- * found fails as a whole, with the reason).  Each domain is one
- * transaction: with config, its patched XML is defined, read back and
- * verified; with live, a running guest gets the IOThreads it lacks and
- * its pins, read back and verified.  On any failure the original
- * definition and the previous live pins are put back.  A domain whose
- * owned elements were changed by hand since the last apply is refused
- * unless o->overwrite; a domain named with live that does not run fails.
- * After SIGINT (vdp_interrupted()) no transaction starts.  Gives @sink one
- * result per domain (or one for the host when it cannot be reached or
- * planned), in domain-name order, each as soon as it is final, and logs
- * each change to the audit trail. */
+ * topology (see vdp_host_topology(); a host whose topology cannot be found
+ * fails as a whole, with the reason) around the host's other domains
+ * (their pins and memory are its inventory).  Each tuned domain keeps its
+ * recorded profile unless o->profile_given.  A domain that does not fit
+ * fails alone.  Each domain is one transaction: with config, its patched
+ * XML is defined, read back and verified; with live, a running guest gets
+ * the IOThreads it lacks and its pins, read back and verified.  On any
+ * failure the original definition and the previous live pins are put
+ * back.  A domain whose owned elements were changed by hand since the last
+ * apply is refused unless o->overwrite; a domain named with live that does
+ * not run fails.  After SIGINT (vdp_interrupted()) no transaction starts.
+ * Gives @sink one result per domain (or one for the host when it cannot be
+ * reached or planned), in domain-name order, each as soon as it is final,
+ * and logs each change to the audit trail. */
 void vdp_fleet_apply (const struct vdp_host_spec *host, const char *const *names,
                       const struct vdp_apply_opts *o, struct vdp_sink *sink);
 

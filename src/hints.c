@@ -102,6 +102,8 @@ vdp_disk_hint_from_device (const struct vdp_topology *topo, const char *name,
   const struct vdp_blockdev *bd = vdp_topology_find_device (topo, name);
 
   g_clear_pointer (&h->locality, g_free);
+  g_free (h->device);
+  h->device = g_strdup (name);
   h->node = -1;
   if (bd == NULL) {
     h->locality = g_strdup_printf ("block device '%s' is not in the topology", name);
@@ -139,6 +141,8 @@ vdp_locate_local (const struct vdp_topology *topo, const char *source, struct vd
     loc = vdp_topology_locate_disk (topo, source, NULL);
     h->node = loc->node;
     h->locality = g_strdup (loc->reason);
+    if (loc->devices && loc->devices[0])
+      h->device = g_strjoinv (",", loc->devices);
   }
   if (!g_file_test (source, G_FILE_TEST_EXISTS))
     return 0;
@@ -155,8 +159,21 @@ vdp_locate_by_name (const struct vdp_topology *topo, const char *source, struct 
   if (g_str_has_prefix (source, "/dev/") && strchr (source + 5, '/') == NULL)
     vdp_disk_hint_from_device (topo, source + 5, h);
   else
-    h->locality = g_strdup_printf ("'%s' is on another host: give --device PATH=DEVNAME", source);
+    h->locality = g_strdup_printf ("'%s' is not on this host", source);
   return -1;
+}
+
+/* The --device hint that would place @source: its directory, or itself
+ * for a device node. */
+static char *
+suggest_hint (const char *source)
+{
+  g_autofree char *dir = NULL;
+
+  if (g_str_has_prefix (source, "/dev/"))
+    return g_strdup_printf ("%s=DEVNAME", source);
+  dir = g_path_get_dirname (source);
+  return g_strdup_printf ("%s=DEVNAME", dir);
 }
 
 struct vdp_disk_hint *
@@ -171,6 +188,7 @@ vdp_disk_hints_compute (const struct vdp_topology *topo, const struct vdp_domain
     const struct vdp_disk *disk = &dom->disks[i];
     struct vdp_disk_hint *h = &out[i];
     const struct vdp_device_hint *hint;
+    int found;
 
     h->node = -1;
     h->odirect = -1;
@@ -181,11 +199,18 @@ vdp_disk_hints_compute (const struct vdp_topology *topo, const struct vdp_domain
     hint = match_hint (hints, n, disk->source);
     if (hint)
       vdp_disk_hint_from_device (topo, hint->device, h);
-    if (locate (topo, disk->source, h, data) == 0 && strcmp (disk->device, "cdrom") != 0)
+    found = locate (topo, disk->source, h, data);
+    if (found == 0 && strcmp (disk->device, "cdrom") != 0 && warnings)
       g_ptr_array_add (warnings,
                        g_strdup_printf ("domain '%s': disk %s: source '%s' does not exist on %s%s",
                                         dom->name, disk->target, disk->source, where,
                                         h->node < 0 ? "; its locality is unknown" : ""));
+    /* what the explanation says when the node or O_DIRECT is unknown */
+    if (h->node < 0)
+      h->suggest = suggest_hint (disk->source);
+    if (h->odirect < 0 && h->odirect_note == NULL)
+      h->odirect_note = found == 0 ? g_strdup_printf ("it does not exist on %s", where)
+                        : g_strdup ("it is not on this host");
   }
   return out;
 }
@@ -197,6 +222,8 @@ vdp_disk_hints_free (struct vdp_disk_hint *h, unsigned n)
     return;
   for (unsigned i = 0; i < n; i++) {
     g_free (h[i].locality);
+    g_free (h[i].device);
+    g_free (h[i].suggest);
     g_free (h[i].odirect_note);
   }
   g_free (h);

@@ -10,6 +10,7 @@
 #include "fleet.h"
 #include "inputs.h"
 #include "util/cleanup.h"
+#include "util/cpuset.h"
 #include "util/error.h"
 
 /* The host plan -c read its topology from, kept for reading its domains,
@@ -89,12 +90,42 @@ vdp_inputs_target_origin (const struct vdp_globals *g, const char *target,
   return g_strdup_printf ("%s (the newest: no QEMU installed on this machine)", d);
 }
 
+/* --isolated CPUSET: parsed into *set ("" gives an empty set); a usage
+ * error of @cmd when malformed.  NULL @isolated leaves *set NULL. */
+static gboolean
+parse_isolated (const struct vdp_globals *g, const char *cmd, const char *isolated,
+                hwloc_bitmap_t *set)
+{
+  g_autoptr (GError) err = NULL;
+
+  *set = NULL;
+  if (isolated == NULL)
+    return TRUE;
+  *set = *isolated ? vdp_cpuset_parse (isolated, &err) : hwloc_bitmap_alloc ();
+  if (*set == NULL) {
+    vdp_usage_error (g, cmd, "--isolated: %s", err->message);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+/* The profile's isolated PUs replaced by --isolated's, when given. */
+static void
+set_isolated (vdp_policy *policy, hwloc_bitmap_t *set)
+{
+  if (*set == NULL)
+    return;
+  hwloc_bitmap_free (policy->isolated);
+  policy->isolated = g_steal_pointer (set);
+}
+
 int
 vdp_inputs_load (const struct vdp_globals *g, const char *cmd, const char *target,
-                 const char *profile, gboolean force, GArray *devices,
+                 const char *profile, gboolean force, const char *isolated, GArray *devices,
                  struct vdp_caps *caps, vdp_topology **topo, vdp_policy **policy)
 {
   g_autoptr (GError) err = NULL;
+  g_auto (VdpBitmap) iso = NULL;
 
   /* without --target: this machine's stack when it has one, else the newest */
   if (!local_stack (caps))
@@ -103,6 +134,8 @@ vdp_inputs_load (const struct vdp_globals *g, const char *cmd, const char *targe
     vdp_usage_error (g, cmd, "%s", err->message);
     return VDP_EXIT_USAGE;
   }
+  if (!parse_isolated (g, cmd, isolated, &iso))
+    return VDP_EXIT_USAGE;
   if (g->hosts->len > 1) {
     vdp_usage_error (g, cmd, "plans for one host at a time: give at most one -c");
     return VDP_EXIT_USAGE;
@@ -117,22 +150,26 @@ vdp_inputs_load (const struct vdp_globals *g, const char *cmd, const char *targe
   }
   if (force)
     (*policy)->override = true;
+  set_isolated (*policy, &iso);
   return VDP_PARSE_CONTINUE;
 }
 
 int
 vdp_inputs_load_hosts (const struct vdp_globals *g, const char *cmd, const char *target,
-                       const char *profile, gboolean force, GArray *devices,
-                       struct vdp_host_opts *hosts, vdp_policy **policy)
+                       const char *profile, gboolean force, const char *isolated,
+                       GArray *devices, struct vdp_host_opts *hosts, vdp_policy **policy)
 {
   g_autoptr (GError) err = NULL;
   g_autoptr (vdp_topology) topo = NULL;
+  g_auto (VdpBitmap) iso = NULL;
   struct vdp_caps caps;
 
   if (target && !vdp_caps_parse_target (target, &caps, &err)) {
     vdp_usage_error (g, cmd, "%s", err->message);
     return VDP_EXIT_USAGE;
   }
+  if (!parse_isolated (g, cmd, isolated, &iso))
+    return VDP_EXIT_USAGE;
   if ((g->topology && (topo = vdp_topology_load (g->topology, &err)) == NULL)
       || (*policy = vdp_policy_find (profile, &err)) == NULL) {
     vdp_error_print (g->prog, err);
@@ -140,6 +177,7 @@ vdp_inputs_load_hosts (const struct vdp_globals *g, const char *cmd, const char 
   }
   if (force)
     (*policy)->override = true;
+  set_isolated (*policy, &iso);
   memset (hosts, 0, sizeof (*hosts));
   hosts->topology = g->topology;
   hosts->hints = (const struct vdp_device_hint *) devices->data;
@@ -147,6 +185,17 @@ vdp_inputs_load_hosts (const struct vdp_globals *g, const char *cmd, const char 
   hosts->target = target;
   hosts->force = force;
   return VDP_PARSE_CONTINUE;
+}
+
+void
+vdp_inputs_policies (vdp_policy_cache *cache, struct vdp_plan_input *in, unsigned n,
+                     char **errors)
+{
+  for (unsigned i = 0; i < n; i++) {
+    g_autoptr (GError) err = NULL;
+    in[i].policy = vdp_policy_for_domain (cache, in[i].dom, &err);
+    errors[i] = err ? g_strdup (err->message) : NULL;
+  }
 }
 
 gboolean
@@ -173,27 +222,18 @@ vdp_domain_files_load (GPtrArray *files, const vdp_topology *topo, GArray *devic
   return TRUE;
 }
 
-gboolean
-vdp_domain_host_load (const char *const *names, int state, GPtrArray *warnings,
-                      GPtrArray **loaded, struct vdp_domain_file **out,
-                      struct vdp_plan_input **in, GError **error)
+/* Reads the domains @names of @c into @out/@in (as many as names->len),
+ * each disk placed on the kept host; FALSE with @error set at the first
+ * that cannot be read. */
+static gboolean
+read_host_domains (struct vdp_conn *c, GPtrArray *names, GPtrArray *warnings,
+                   struct vdp_domain_file *out, struct vdp_plan_input *in, GError **error)
 {
-  struct vdp_conn *c;
-  GPtrArray *todo;
-
-  g_return_val_if_fail (kept_host != NULL, FALSE);
-  c = vdp_host_conn (kept_host);
-  todo = vdp_fleet_domains (c, names, state, error);
-  if (todo == NULL)
-    return FALSE;
-  *loaded = todo;
-  *out = g_new0 (struct vdp_domain_file, todo->len + 1);
-  *in = g_new0 (struct vdp_plan_input, todo->len + 1);
-  for (guint i = 0; i < todo->len; i++) {
-    struct vdp_domain_file *f = &(*out)[i];
+  for (guint i = 0; i < names->len; i++) {
+    struct vdp_domain_file *f = &out[i];
     g_autofree char *xml = NULL;
 
-    f->file = todo->pdata[i];
+    f->file = names->pdata[i];
     xml = vdp_conn_get_xml (c, f->file, TRUE, error);
     if (xml && vdp_bounds_domain_text (xml, f->file, error))
       f->doc = vdp_xml_read_memory (xml, f->file, error);
@@ -202,11 +242,44 @@ vdp_domain_host_load (const char *const *names, int state, GPtrArray *warnings,
     if (f->dom == NULL)
       return FALSE;
     f->hints = vdp_host_disk_hints (kept_host, f->dom, warnings);
-    (*in)[i].dom = f->dom;
-    (*in)[i].hints = f->hints;
+    in[i].dom = f->dom;
+    in[i].hints = f->hints;
   }
-  vdp_host_take_warnings (kept_host, warnings);
   return TRUE;
+}
+
+gboolean
+vdp_domain_host_load (const char *const *names, int state, GPtrArray *warnings,
+                      GPtrArray **loaded, struct vdp_domain_file **out,
+                      struct vdp_plan_input **in, GPtrArray **ctx_names,
+                      struct vdp_domain_file **ctx_out, struct vdp_plan_input **ctx_in,
+                      GError **error)
+{
+  g_autoptr (GHashTable) wanted = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autoptr (GPtrArray) all = NULL;
+  struct vdp_conn *c;
+  gboolean ok;
+
+  g_return_val_if_fail (kept_host != NULL, FALSE);
+  c = vdp_host_conn (kept_host);
+  *loaded = vdp_fleet_domains (c, names, state, error);
+  if (*loaded == NULL || (all = vdp_conn_list (c, VDP_STATE_HOST, error)) == NULL)
+    return FALSE;
+  /* the host's other domains: what the ones asked for are planned around */
+  *ctx_names = g_ptr_array_new_with_free_func (g_free);
+  for (guint i = 0; i < (*loaded)->len; i++)
+    g_hash_table_add (wanted, (*loaded)->pdata[i]);
+  for (guint i = 0; i < all->len; i++)
+    if (!g_hash_table_contains (wanted, all->pdata[i]))
+      g_ptr_array_add (*ctx_names, g_strdup (all->pdata[i]));
+  *out = g_new0 (struct vdp_domain_file, (*loaded)->len + 1);
+  *in = g_new0 (struct vdp_plan_input, (*loaded)->len + 1);
+  *ctx_out = g_new0 (struct vdp_domain_file, (*ctx_names)->len + 1);
+  *ctx_in = g_new0 (struct vdp_plan_input, (*ctx_names)->len + 1);
+  ok = read_host_domains (c, *loaded, warnings, *out, *in, error)
+       && read_host_domains (c, *ctx_names, NULL, *ctx_out, *ctx_in, error);
+  vdp_host_take_warnings (kept_host, warnings);
+  return ok;
 }
 
 void

@@ -15,26 +15,36 @@
 /* Loads the stack to plan for (@target; else with a host its own; else
  * this machine's when QEMU is installed; else the newest), the host topology
  * (--topology, else this machine's), the profile @profile (NULL: the
- * default; @force lets it replace pins virt-dataplane did not write) and
- * checks @devices (struct vdp_device_hint) against the topology.  With one
- * host named (-c, --hosts), its topology, stack (unless @target) and
- * device hints (put before @devices') are the host's, as the host module
- * finds them (@force also accepts a --topology that disagrees with it).  On error prints one line (a bad
- * @target is a usage error of @cmd) and returns the exit status; returns
- * VDP_PARSE_CONTINUE with *topo and *policy set when all is loaded. */
+ * default; @force lets it replace pins virt-dataplane did not write;
+ * @isolated, when not NULL, is the host's isolated PUs) and checks
+ * @devices (struct vdp_device_hint) against the topology.  With one host
+ * named (-c, --hosts), its topology, stack (unless @target) and device
+ * hints (put before @devices') are the host's, as the host module finds
+ * them (@force also accepts a --topology that disagrees with it).  On
+ * error prints one line (a bad @target or @isolated is a usage error of
+ * @cmd) and returns the exit status; returns VDP_PARSE_CONTINUE with
+ * *topo and *policy set when all is loaded. */
 int vdp_inputs_load (const struct vdp_globals *g, const char *cmd, const char *target,
-                     const char *profile, gboolean force, GArray *devices,
-                     struct vdp_caps *caps, vdp_topology **topo, vdp_policy **policy);
+                     const char *profile, gboolean force, const char *isolated,
+                     GArray *devices, struct vdp_caps *caps, vdp_topology **topo,
+                     vdp_policy **policy);
 
 /* What apply and check load before they work on hosts: the stack to plan
  * for (@target is checked here, a usage error of @cmd when bad), the
- * profile (@force also lets it replace foreign pins), and --topology,
- * loaded once to stop at a bad one before any host is touched.  Fills
- * @hosts (borrowing @target, @devices and the globals' --topology).
- * Returns VDP_PARSE_CONTINUE, or the exit status after one line. */
+ * profile (@force also lets it replace foreign pins; @isolated, when not
+ * NULL, replaces its isolated PUs), and --topology, loaded once to stop at
+ * a bad one before any host is touched.  Fills @hosts (borrowing @target,
+ * @devices and the globals' --topology).  Returns VDP_PARSE_CONTINUE, or
+ * the exit status after one line. */
 int vdp_inputs_load_hosts (const struct vdp_globals *g, const char *cmd, const char *target,
-                           const char *profile, gboolean force, GArray *devices,
-                           struct vdp_host_opts *hosts, vdp_policy **policy);
+                           const char *profile, gboolean force, const char *isolated,
+                           GArray *devices, struct vdp_host_opts *hosts, vdp_policy **policy);
+
+/* Gives each of @n plan inputs its profile from @cache (see
+ * vdp_policy_for_domain()); a domain whose recorded profile is missing
+ * gets its message in errors[i] (g_free) and a NULL policy. */
+void vdp_inputs_policies (vdp_policy_cache *cache, struct vdp_plan_input *in, unsigned n,
+                          char **errors);
 
 /* What vdp_inputs_load() chose as the stack (@caps) and why: "libvirt
  * 9.0.0, QEMU 7.2.0 (installed on this machine; ...)" (g_free). */
@@ -60,11 +70,14 @@ void vdp_domain_files_clear (struct vdp_domain_file *f, unsigned n);
 
 /* Reads the domains @names (names, IDs or UUIDs; NULL: every persistent
  * domain in @state, a VdpDomainState) of the host vdp_inputs_load() read
- * (with one host named), with each disk placed on that host: *loaded
- * gets their names (the files of *out, a GPtrArray the caller frees
- * after *out), *out and *in are allocated (loaded->len entries; free
- * with vdp_domain_files_clear() and g_free()).  Stops at the first domain
- * that cannot be read, with @error set. */
+ * (with one host named), with each disk placed on that host, and the
+ * host's other domains, to plan them around: *loaded and *ctx_names get
+ * their names (the files of *out and *ctx_out: GPtrArrays the caller
+ * frees after those), *out, *in, *ctx_out and *ctx_in are allocated
+ * (free with vdp_domain_files_clear() and g_free()).  Stops at the first
+ * domain that cannot be read, with @error set. */
 gboolean vdp_domain_host_load (const char *const *names, int state, GPtrArray *warnings,
                                GPtrArray **loaded, struct vdp_domain_file **out,
-                               struct vdp_plan_input **in, GError **error);
+                               struct vdp_plan_input **in, GPtrArray **ctx_names,
+                               struct vdp_domain_file **ctx_out, struct vdp_plan_input **ctx_in,
+                               GError **error);

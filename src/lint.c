@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "drift.h"
+#include "inventory.h"
 #include "lint.h"
 #include "util/cleanup.h"
 #include "util/cpuset.h"
@@ -16,7 +17,8 @@ enum {
   R_IOTHREADS_UNUSED, R_DISK_NO_IOTHREAD, R_IOTHREADPIN_ON_VCPUS, R_EMULATOR_SPANS_NODES,
   R_VCPUS_OFF_DISK_NODE, R_MEMORY_OFF_VCPU_NODE, R_NATIVE_WITHOUT_DIRECT, R_WRITEBACK_RAW,
   R_THREADS_WITH_MAPPING, R_QUEUES, R_TOO_MANY_IOTHREADS, R_SHARED_DEDICATED_PU, R_DRIFT,
-  R_MAPPING_DROPPED, R_LIVE_DIFFERS, R_LAST
+  R_MAPPING_DROPPED, R_MEMORY_OVER_NODE, R_FLOATING_ISOLATED, R_IOTHREADS_OVER_PUS,
+  R_OUTSIDE_HOST, R_LIVE_DIFFERS, R_LAST
 };
 
 const struct vdp_lint_rule vdp_lint_rules[] = {
@@ -42,10 +44,12 @@ const struct vdp_lint_rule vdp_lint_rules[] = {
     "io='native' needs cache='none' or 'directsync' (QEMU refuses it otherwise)",
     "set cache='none'" },
   [R_WRITEBACK_RAW] = { "VDP008", "writeback-cache-on-raw", VDP_SEVERITY_WARNING,
-    "a raw data disk goes through the host page cache (writeback or unsafe)",
-    "use cache='none' io='native' on raw data disks" },
+    "a raw or qcow2 data disk whose storage may take O_DIRECT goes through the host page "
+    "cache (writeback or writethrough)",
+    "use cache='none' io='native' where the storage takes O_DIRECT" },
   [R_THREADS_WITH_MAPPING] = { "VDP009", "io-threads-with-mapping", VDP_SEVERITY_WARNING,
-    "io='threads' hands the requests of an IOThread-mapped disk to a thread pool",
+    "io='threads' hands the requests of an IOThread-mapped disk with cache='none' to a "
+    "thread pool",
     "use io='native' (or io_uring) with IOThread mapping" },
   [R_QUEUES] = { "VDP010", "queues-mismatch", VDP_SEVERITY_WARNING,
     "a disk has fewer queues than vCPUs, or more IOThreads than queues",
@@ -54,8 +58,9 @@ const struct vdp_lint_rule vdp_lint_rules[] = {
     "more than 8 IOThreads serve one disk; 4-8 usually saturate it",
     "map the disk to at most 8 IOThreads" },
   [R_SHARED_DEDICATED_PU] = { "VDP012", "dedicated-pu-shared", VDP_SEVERITY_ERROR,
-    "two domains pin a vCPU each to the same single PU",
-    "give each dedicated vCPU a PU of its own (virt-dataplane apply --all)" },
+    "a PU pinned 1:1 (a vCPU or IOThread on one PU) is in another cpuset of a domain of the "
+    "host, its own floating sets included",
+    "give each 1:1 pin a PU no other thread may run on (virt-dataplane apply --all)" },
   [R_DRIFT] = { "VDP013", "drift", VDP_SEVERITY_WARNING,
     "a tuned domain no longer matches its plan",
     "apply --force again, or revert --force (both overwrite hand edits)" },
@@ -63,7 +68,22 @@ const struct vdp_lint_rule vdp_lint_rules[] = {
     "IOThread virtqueue mapping that this stack drops (disks: libvirt 10.0 and QEMU 9.0; "
     "virtio-scsi: libvirt 11.2 and QEMU 10.0)",
     "use iothread= on this stack (virt-dataplane apply), or upgrade" },
-  [R_LIVE_DIFFERS] = { "VDP015", "live-differs", VDP_SEVERITY_WARNING,
+  [R_MEMORY_OVER_NODE] = { "VDP015", "memory-over-node", VDP_SEVERITY_ERROR,
+    "memory bound strict to a node exceeds what the node has for guests (its memory less "
+    "the host's reserve, less what other guests bind there)",
+    "bind less there: spread the guest over nodes, or bind it 'preferred' (virt-dataplane apply)" },
+  [R_FLOATING_ISOLATED] = { "VDP016", "floating-on-isolated", VDP_SEVERITY_ERROR,
+    "a thread floats over several PUs some of which are isolated, where the scheduler does not "
+    "move it off a busy PU",
+    "use isolated PUs for 1:1 pins only (virt-dataplane apply)" },
+  [R_IOTHREADS_OVER_PUS] = { "VDP017", "iothreads-over-pus", VDP_SEVERITY_ERROR,
+    "a guest has more IOThreads than PUs granted to them: they stack on one PU",
+    "use fewer IOThreads, or grant them more PUs (virt-dataplane apply)" },
+  [R_OUTSIDE_HOST] = { "VDP018", "pin-outside-host", VDP_SEVERITY_ERROR,
+    "a thread is pinned to PUs that are offline, outside the allowed set, or reserved for the "
+    "host (host_cpus)",
+    "pin to the host's usable PUs (virt-dataplane apply)" },
+  [R_LIVE_DIFFERS] = { "VDP019", "live-differs", VDP_SEVERITY_WARNING,
     "a running guest's live settings differ from its definition (it keeps them until it restarts)",
     "restart the guest, or apply --live (revert --live) to make the running guest match" },
   [R_LAST] = { NULL, NULL, 0, NULL, NULL },
@@ -148,11 +168,25 @@ vcpu_set (const struct vdp_domain *d)
   return set;
 }
 
-static void
-lint_domain (const struct vdp_topology *t, const struct vdp_caps *caps,
-             const struct vdp_plan_input *in, const struct vdp_domain_plan *dp, GPtrArray *out)
+/* Whether @d is exactly today's plan for it. */
+static gboolean
+is_current (const struct vdp_domain *d, const struct vdp_domain_plan *dp)
 {
+  g_autoptr (GPtrArray) missing = g_ptr_array_new_with_free_func (g_free);
+
+  return d->tuned && dp && !dp->failed && g_strcmp0 (d->tuned_hash, dp->hash) == 0
+         && vdp_plan_verify (dp, d, missing);
+}
+
+static void
+lint_domain (const struct vdp_host_limits *lim, const struct vdp_caps *caps,
+             const struct vdp_plan_input *in, const struct vdp_policy *policy,
+             const struct vdp_domain_plan *dp, GPtrArray *out)
+{
+  const struct vdp_topology *t = lim->topo;
   const struct vdp_domain *d = in->dom;
+  /* the planner's own placement: its reasons say why, advice is not needed */
+  gboolean advise = !is_current (d, dp);
   g_auto (VdpBitmap) vcpus = vcpu_set (d);
   g_auto (VdpBitmap) vnodes = hwloc_bitmap_alloc ();
   g_autofree gboolean *used = g_new0 (gboolean, d->iothreads + 2);
@@ -165,9 +199,11 @@ lint_domain (const struct vdp_topology *t, const struct vdp_caps *caps,
     const struct vdp_disk *k = &d->disks[i];
     g_autofree char *subject = g_strdup_printf ("disk %s", k->target);
     gboolean mapped = k->iothread || k->n_mapped;
-    gboolean raw = (k->driver_type == NULL || strcmp (k->driver_type, "raw") == 0)
+    gboolean raw = (k->driver_type == NULL || strcmp (k->driver_type, "raw") == 0
+                    || strcmp (k->driver_type, "qcow2") == 0)
                    && k->type && (!strcmp (k->type, "file") || !strcmp (k->type, "block"))
-                   && strcmp (k->device, "cdrom") != 0;
+                   && strcmp (k->device, "disk") == 0
+                   && !(in->hints && in->hints[i].odirect == 0);
 
     if (k->iothread && k->iothread <= d->iothreads)
       used[k->iothread] = TRUE;
@@ -181,13 +217,16 @@ lint_domain (const struct vdp_topology *t, const struct vdp_caps *caps,
         && !(k->cache && (!strcmp (k->cache, "none") || !strcmp (k->cache, "directsync"))))
       add (out, R_NATIVE_WITHOUT_DIRECT, d, subject, "io='native' with cache='%s'",
            k->cache ? k->cache : "default");
-    if (raw && k->cache && (!strcmp (k->cache, "writeback") || !strcmp (k->cache, "unsafe")))
-      add (out, R_WRITEBACK_RAW, d, subject, "raw %s disk with cache='%s'", k->type, k->cache);
-    if (mapped && k->io && !strcmp (k->io, "threads"))
+    if (advise && raw && k->cache
+        && (!strcmp (k->cache, "writeback") || !strcmp (k->cache, "writethrough")))
+      add (out, R_WRITEBACK_RAW, d, subject, "%s %s disk with cache='%s'",
+           k->driver_type ? k->driver_type : "raw", k->type, k->cache);
+    if (advise && mapped && k->io && !strcmp (k->io, "threads")
+        && k->cache && (!strcmp (k->cache, "none") || !strcmp (k->cache, "directsync")))
       add (out, R_THREADS_WITH_MAPPING, d, subject, "io='threads' on a disk served by IOThreads");
     if (k->n_mapped && k->queues && k->n_mapped > k->queues)
       add (out, R_QUEUES, d, subject, "%u IOThreads for %u queues", k->n_mapped, k->queues);
-    else if (vdp_disk_iothread_capable (k) && k->queues && k->queues < d->vcpus)
+    else if (advise && vdp_disk_iothread_capable (k) && k->queues && k->queues < d->vcpus)
       add (out, R_QUEUES, d, subject, "%u queues for %u vCPUs", k->queues, d->vcpus);
     if (k->n_mapped > 8)
       add (out, R_TOO_MANY_IOTHREADS, d, subject, "%u IOThreads serve this disk", k->n_mapped);
@@ -195,7 +234,7 @@ lint_domain (const struct vdp_topology *t, const struct vdp_caps *caps,
       add (out, R_MAPPING_DROPPED, d, subject, "<iothreads> mapping on %s: this stack drops it",
            k->target);
     /* rule 1's view: vCPUs on the disk's node */
-    if (vcpus && in->hints && in->hints[i].node >= 0
+    if (advise && vcpus && in->hints && in->hints[i].node >= 0
         && !hwloc_bitmap_isset (vnodes, (unsigned) in->hints[i].node))
       add (out, R_VCPUS_OFF_DISK_NODE, d, subject,
            "%s is local to node %d; the vCPUs run on other nodes", k->target, in->hints[i].node);
@@ -217,20 +256,23 @@ lint_domain (const struct vdp_topology *t, const struct vdp_caps *caps,
              "stack drops it");
     }
   }
-  for (unsigned k = 1; k <= d->iothreads; k++)
+  for (unsigned k = 1; advise && k <= d->iothreads; k++)
     if (!used[k]) {
       g_autofree char *subject = g_strdup_printf ("iothread %u", k);
       add (out, R_IOTHREADS_UNUSED, d, subject, "IOThread %u serves no disk or controller", k);
     }
 
-  for (unsigned i = 0; i < d->n_iothreadpin && vcpus; i++) {
+  for (unsigned i = 0; advise && i < d->n_iothreadpin && vcpus
+       && policy->iothread_cpus == VDP_IOCPUS_SEPARATE; i++) {
     g_auto (VdpBitmap) spare = hwloc_bitmap_alloc ();
     if (!d->iothreadpin[i] || !hwloc_bitmap_intersects (d->iothreadpin[i], vcpus))
       continue;
     for (size_t n = 0; n < t->n_nodes; n++)
       if (hwloc_bitmap_isset (vnodes, t->nodes[n].id))
         hwloc_bitmap_or (spare, spare, t->nodes[n].cpuset);
-    hwloc_bitmap_and (spare, spare, t->allowed);
+    /* PUs the profile lets the planner use: usable, not isolated */
+    hwloc_bitmap_and (spare, spare, lim->usable);
+    hwloc_bitmap_andnot (spare, spare, lim->isolated);
     hwloc_bitmap_andnot (spare, spare, vcpus);
     if (!hwloc_bitmap_iszero (spare)) {
       g_autofree char *subject = g_strdup_printf ("iothread %u", d->iothreadpin_id[i]);
@@ -238,7 +280,7 @@ lint_domain (const struct vdp_topology *t, const struct vdp_caps *caps,
       add (out, R_IOTHREADPIN_ON_VCPUS, d, subject, "pinned onto vCPU PUs while PUs %s are spare", s);
     }
   }
-  if (d->emulatorpin) {
+  if (advise && d->emulatorpin) {
     g_auto (VdpBitmap) en = hwloc_bitmap_alloc ();
     nodes_of (t, d->emulatorpin, en);
     if (hwloc_bitmap_weight (en) > 1) {
@@ -246,7 +288,7 @@ lint_domain (const struct vdp_topology *t, const struct vdp_caps *caps,
       add (out, R_EMULATOR_SPANS_NODES, d, "emulator", "emulatorpin spans nodes %s", s);
     }
   }
-  if (vcpus && !hwloc_bitmap_iszero (vnodes)) {
+  if (advise && vcpus && !hwloc_bitmap_iszero (vnodes) && policy->memory != VDP_MEMORY_NONE) {
     g_auto (VdpBitmap) mem = hwloc_bitmap_alloc ();
     /* memory is bound by <memory> and, per guest cell, by <memnode>s */
     if (d->numa_nodeset)
@@ -260,7 +302,10 @@ lint_domain (const struct vdp_topology *t, const struct vdp_caps *caps,
            hwloc_bitmap_iszero (mem) ? "not bound" : "bound elsewhere");
     }
   }
-  if (d->tuned && dp) {
+  if (d->tuned && dp && dp->failed) {
+    g_autofree char *m = vdp_misfit_format (dp);
+    add (out, R_DRIFT, d, "domain", "tuned with plan %s, and today %s", d->tuned_hash, m);
+  } else if (d->tuned && dp) {
     g_autoptr (GPtrArray) missing = g_ptr_array_new_with_free_func (g_free);
     if (g_strcmp0 (d->tuned_hash, dp->hash) != 0 || !vdp_plan_verify (dp, d, missing)) {
       g_autoptr (GString) what = g_string_new (NULL);
@@ -273,35 +318,55 @@ lint_domain (const struct vdp_topology *t, const struct vdp_caps *caps,
   }
 }
 
+static const unsigned hard_rule[] = {
+  [VDP_HARD_MEMORY] = R_MEMORY_OVER_NODE,
+  [VDP_HARD_EXCLUSIVE] = R_SHARED_DEDICATED_PU,
+  [VDP_HARD_ISOLATED] = R_FLOATING_ISOLATED,
+  [VDP_HARD_IOTHREADS] = R_IOTHREADS_OVER_PUS,
+  [VDP_HARD_HOST_PUS] = R_OUTSIDE_HOST,
+};
+
 void
-vdp_lint_domains (const struct vdp_topology *topo, const struct vdp_caps *caps,
-                  const struct vdp_plan_input *inputs, unsigned n, const struct vdp_plan *plan,
-                  GPtrArray *findings)
+vdp_lint_host (const struct vdp_topology *topo, const struct vdp_policy *host,
+               const struct vdp_caps *caps, const struct vdp_plan_input *inputs, unsigned n,
+               const struct vdp_domain_plan *const *plans, const gboolean *report,
+               GPtrArray *findings)
 {
-  g_autoptr (GHashTable) owner = g_hash_table_new (NULL, NULL);   /* PU -> domain index + 1 */
+  struct vdp_host_limits lim;
+  g_autofree struct vdp_footprint *fps = g_new0 (struct vdp_footprint, MAX (n, 1));
+  g_autoptr (GPtrArray) v = vdp_violations_new ();
 
-  for (unsigned i = 0; i < n; i++)
-    lint_domain (topo, caps, &inputs[i], plan ? &plan->domains[i] : NULL, findings);
-
-  /* dedicated PUs used twice across the host */
+  vdp_host_limits_init (&lim, topo, host);
   for (unsigned i = 0; i < n; i++) {
-    const struct vdp_domain *d = inputs[i].dom;
-    for (unsigned v = 0; v < d->vcpus; v++) {
-      gpointer prev;
-      unsigned pu;
-      if (!d->vcpupin[v] || hwloc_bitmap_weight (d->vcpupin[v]) != 1)
+    if (report && !report[i])
+      continue;
+    lint_domain (&lim, caps, &inputs[i], inputs[i].policy ? inputs[i].policy : host,
+                 plans ? plans[i] : NULL, findings);
+  }
+
+  /* the hard constraints, over every domain of the host */
+  for (unsigned i = 0; i < n; i++)
+    vdp_footprint_from_domain (&fps[i], topo, inputs[i].dom);
+  vdp_constraints_check (&lim, fps, n, v);
+  for (guint k = 0; k < v->len; k++) {
+    const struct vdp_violation *x = v->pdata[k];
+    unsigned who = x->domain;
+    if (report && !report[who]) {
+      if (x->other < 0 || !report[x->other])
         continue;
-      pu = (unsigned) hwloc_bitmap_first (d->vcpupin[v]);
-      prev = g_hash_table_lookup (owner, GUINT_TO_POINTER (pu + 1));
-      if (prev && GPOINTER_TO_UINT (prev) != i + 1) {
-        g_autofree char *subject = g_strdup_printf ("vcpu %u", v);
-        add (findings, R_SHARED_DEDICATED_PU, d, subject, "PU %u is also the only PU of a vCPU "
-             "of domain '%s'", pu, inputs[GPOINTER_TO_UINT (prev) - 1].dom->name);
-      } else {
-        g_hash_table_insert (owner, GUINT_TO_POINTER (pu + 1), GUINT_TO_POINTER (i + 1));
-      }
+      who = (unsigned) x->other;   /* the domain asked about is the other side */
+    }
+    if (who != x->domain) {
+      g_autofree char *subject = g_strdup_printf ("%s of domain '%s'", x->subject,
+                                                  inputs[x->domain].dom->name);
+      add (findings, hard_rule[x->kind], inputs[who].dom, subject, "%s", x->text);
+    } else {
+      add (findings, hard_rule[x->kind], inputs[who].dom, x->subject, "%s", x->text);
     }
   }
+  for (unsigned i = 0; i < n; i++)
+    vdp_footprint_clear (&fps[i]);
+  vdp_host_limits_clear (&lim);
 }
 
 void

@@ -38,13 +38,18 @@ struct vdp_lint_rule {
 extern const struct vdp_lint_rule vdp_lint_rules[];
 extern const char *const vdp_severity_names[];
 
-/* Audits @n domains of one host against @policy on @topo for the stack
- * @caps; @plan is their host-wide plan (for the drift rule; may be NULL).
- * Appends struct vdp_finding to @findings (free with vdp_findings_new()'s
- * array). */
-void vdp_lint_domains (const struct vdp_topology *topo, const struct vdp_caps *caps,
-                       const struct vdp_plan_input *inputs, unsigned n,
-                       const struct vdp_plan *plan, GPtrArray *findings);
+/* Audits the @n domains of one host (every domain of it, so that the hard
+ * constraints see all it holds) on @topo for the stack @caps; @host is the
+ * host's profile (reserves, isolated PUs) and each input's policy (NULL:
+ * @host) the profile its domain is audited against; @plans (may be NULL,
+ * or NULL entries) are today's plans, for the drift rule.  A domain that
+ * is exactly today's plan is audited for the hard constraints and the
+ * stack's rules only: the plan's reasons explain the rest.  Findings of
+ * the domains with @report[i] (NULL: all) are appended to @findings. */
+void vdp_lint_host (const struct vdp_topology *topo, const struct vdp_policy *host,
+                    const struct vdp_caps *caps, const struct vdp_plan_input *inputs, unsigned n,
+                    const struct vdp_domain_plan *const *plans, const gboolean *report,
+                    GPtrArray *findings);
 
 GPtrArray *vdp_findings_new (void);
 

@@ -1,26 +1,17 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* The planner (DESIGN §4): pure, deterministic, one reason per decision. */
+/* The planner (DESIGN §4): one inventory per host, guests fitted into it, checked against the hard constraints. */
 #include <config.h>
 
 #include <stdarg.h>
 #include <string.h>
 
+#include "fit.h"
+#include "inventory.h"
+#include "ioplace.h"
 #include "planner.h"
 #include "util/cleanup.h"
 #include "util/cpuset.h"
 #include "util/error.h"
-
-/* Host-wide state shared by the domains of one plan (rule 13). */
-struct inventory {
-  const struct vdp_topology *topo;
-  const struct vdp_policy *policy;
-  hwloc_bitmap_t usable;        /* allowed minus host_cpus (rule 10) */
-  hwloc_bitmap_t dedicated;     /* PUs one guest has for itself */
-  hwloc_bitmap_t pool;          /* per-node I/O pools */
-  unsigned *node_vcpus;         /* shared vCPUs placed, per node position */
-  unsigned *cap;                /* node_capacity() per node position, refreshed per domain */
-  guint64 *node_mem;            /* KiB placed, per node position */
-};
 
 static const char *const memory_mode_names[] = { "strict", "preferred", "none" };
 
@@ -39,11 +30,8 @@ vdp_domain_plan_reason (struct vdp_domain_plan *dp, unsigned rule, const char *s
   g_ptr_array_add (dp->reasons, r);
 }
 
-static void
-warn (struct vdp_domain_plan *dp, const char *fmt, ...) G_GNUC_PRINTF (2, 3);
-
-static void
-warn (struct vdp_domain_plan *dp, const char *fmt, ...)
+void
+vdp_domain_plan_warn (struct vdp_domain_plan *dp, const char *fmt, ...)
 {
   va_list ap;
   g_autofree char *msg = NULL;
@@ -63,106 +51,6 @@ reason_free (gpointer p)
   g_free (r);
 }
 
-static char *
-fmt_set (hwloc_const_bitmap_t set)
-{
-  return vdp_cpuset_format (set);
-}
-
-static int
-node_pos (const struct vdp_topology *t, unsigned id)
-{
-  for (size_t i = 0; i < t->n_nodes; i++)
-    if (t->nodes[i].id == id)
-      return (int) i;
-  return -1;
-}
-
-/* Usable PUs of node position @n. */
-static void
-node_usable (const struct inventory *inv, size_t n, hwloc_bitmap_t out)
-{
-  hwloc_bitmap_and (out, inv->topo->nodes[n].cpuset, inv->usable);
-}
-
-/* PUs of node position @n that shared vCPUs may float over. */
-static void
-guest_set (const struct inventory *inv, size_t n, hwloc_bitmap_t out)
-{
-  node_usable (inv, n, out);
-  hwloc_bitmap_andnot (out, out, inv->pool);
-  hwloc_bitmap_andnot (out, out, inv->dedicated);
-}
-
-/* ---- the I/O pool (DESIGN §4 balanced: about 1 PU in 16 per node) ------- */
-
-static int
-cmp_groups_by_size (gconstpointer a, gconstpointer b, gpointer data)
-{
-  const int *wa = data;
-  int ga = (int) *(const guint *) a, gb = (int) *(const guint *) b;
-
-  if (wa[ga] != wa[gb])
-    return wa[gb] - wa[ga];
-  return ga - gb;
-}
-
-static void
-compute_pool (struct inventory *inv)
-{
-  const struct vdp_topology *t = inv->topo;
-  g_autofree int *weight = NULL;
-  g_autofree guint *order = NULL;
-  g_auto (VdpBitmap) nu = hwloc_bitmap_alloc ();
-  g_auto (VdpBitmap) x = hwloc_bitmap_alloc ();
-
-  if (inv->policy->iothread_cpus != VDP_IOCPUS_SEPARATE)
-    return;
-  weight = g_new0 (int, t->n_l3 + 1);
-  order = g_new0 (guint, t->n_l3 + 1);
-
-  for (size_t n = 0; n < t->n_nodes; n++) {
-    guint n_groups = 0;
-    int total, size, have = 0;
-
-    node_usable (inv, n, nu);
-    hwloc_bitmap_andnot (nu, nu, inv->dedicated);   /* foreign pins stay theirs */
-    total = hwloc_bitmap_weight (nu);
-    if (total < 4)
-      continue;
-    size = MAX (1, (total + 8) / 16);
-    for (unsigned gi = 0; gi < t->nodes[n].n_groups; gi++) {
-      unsigned g = t->nodes[n].groups[gi];
-      if (!hwloc_bitmap_intersects (t->l3[g].cpuset, nu))
-        continue;
-      hwloc_bitmap_and (x, t->l3[g].cpuset, nu);
-      weight[g] = hwloc_bitmap_weight (x);
-      order[n_groups++] = (guint) g;
-    }
-    g_qsort_with_data (order, (gint) n_groups, sizeof (guint), cmp_groups_by_size, weight);
-    /* Round-robin over the node's LLC groups, taking each group's last
-     * free core (all its usable siblings), so that every L3 gets pool PUs. */
-    while (have < size) {
-      gboolean took = FALSE;
-      for (guint gi = 0; gi < n_groups && have < size; gi++) {
-        const struct vdp_l3 *g = &t->l3[order[gi]];
-        for (unsigned k = g->n_cores; k-- > 0;) {
-          const struct vdp_core *core = &t->cores[g->cores[k]];
-          hwloc_bitmap_and (x, core->pus, nu);
-          if (hwloc_bitmap_iszero (x) || hwloc_bitmap_intersects (x, inv->pool))
-            continue;
-          hwloc_bitmap_or (inv->pool, inv->pool, x);
-          have += hwloc_bitmap_weight (x);
-          took = TRUE;
-          break;
-        }
-      }
-      if (!took)
-        break;
-    }
-  }
-}
-
 /* ---- rule 11: whose pins are these? ------------------------------------ */
 
 static gboolean
@@ -178,549 +66,46 @@ has_foreign_placement (const struct vdp_domain *d)
          || (d->numa_placement && strcmp (d->numa_placement, "auto") == 0);
 }
 
-/* ---- rule 1: home node ------------------------------------------------- */
-
-static guint64
-node_free_mem (const struct inventory *inv, size_t n)
-{
-  guint64 total = inv->topo->nodes[n].memory / 1024;
-  return total > inv->node_mem[n] ? total - inv->node_mem[n] : 0;
-}
-
-/* How many vCPUs node position @n can take for this placement. */
-static unsigned
-node_capacity (const struct inventory *inv, size_t n, VdpPlacement placement)
-{
-  g_auto (VdpBitmap) gs = hwloc_bitmap_alloc ();
-  unsigned cap = 0;
-
-  guest_set (inv, n, gs);
-  if (placement == VDP_PLACEMENT_SHARED || inv->policy->smt == VDP_SMT_PREFER)
-    return (unsigned) hwloc_bitmap_weight (gs);
-  /* smt=isolate: one PU per core whose siblings are all free */
-  for (size_t c = 0; c < inv->topo->n_cores; c++) {
-    const struct vdp_core *core = &inv->topo->cores[c];
-    if (core->node == (int) inv->topo->nodes[n].id && hwloc_bitmap_isincluded (core->pus, gs))
-      cap++;
-  }
-  return cap;
-}
-
-/* Computes node_capacity() of every node once, before a domain's decisions. */
-static void
-refresh_capacity (struct inventory *inv, VdpPlacement placement)
-{
-  for (size_t n = 0; n < inv->topo->n_nodes; n++)
-    inv->cap[n] = node_capacity (inv, n, placement);
-}
-
-/* Free shared capacity, for balancing guests with no locality. */
-static int
-node_free_score (const struct inventory *inv, size_t n, VdpPlacement placement)
-{
-  int cap = (int) inv->cap[n];
-  return placement == VDP_PLACEMENT_SHARED ? cap - (int) inv->node_vcpus[n] : cap;
-}
-
-static int
-choose_home (const struct inventory *inv, const struct vdp_plan_input *in,
-             VdpPlacement placement, struct vdp_domain_plan *dp)
-{
-  const struct vdp_topology *t = inv->topo;
-  g_autofree unsigned *votes = g_new0 (unsigned, t->n_nodes + 1);
-  unsigned total_votes = 0;
-  g_auto (VdpBitmap) full = hwloc_bitmap_alloc ();
-  int best = -1;
-
-  for (unsigned i = 0; in->hints && i < in->dom->n_disks; i++) {
-    const struct vdp_disk *disk = &in->dom->disks[i];
-    int p;
-    if (in->hints[i].node < 0 || strcmp (disk->device, "cdrom") == 0)
-      continue;
-    p = node_pos (t, (unsigned) in->hints[i].node);
-    if (p >= 0 && inv->cap[p] > 0) {
-      votes[p]++;
-      total_votes++;
-    } else if (p >= 0) {
-      hwloc_bitmap_set (full, (unsigned) in->hints[i].node);
-    }
-  }
-  for (size_t n = 0; n < t->n_nodes; n++) {
-    if (inv->cap[n] == 0)
-      continue;
-    if (best < 0) {
-      best = (int) n;
-      continue;
-    }
-    if (total_votes && votes[n] != votes[best]) {
-      if (votes[n] > votes[best])
-        best = (int) n;
-      continue;
-    }
-    if (node_free_score (inv, n, placement) > node_free_score (inv, (size_t) best, placement)
-        || (node_free_score (inv, n, placement) == node_free_score (inv, (size_t) best, placement)
-            && node_free_mem (inv, n) > node_free_mem (inv, (size_t) best)))
-      best = (int) n;
-  }
-  if (best < 0)
-    return -1;
-  if (total_votes)
-    vdp_domain_plan_reason (dp, 1, "domain",
-                            "home node %u: %u of %u disks with known locality are local to it",
-                            t->nodes[best].id, votes[best], total_votes);
-  else if (!hwloc_bitmap_iszero (full)) {
-    g_autofree char *s = fmt_set (full);
-    vdp_domain_plan_reason (dp, 1, "domain",
-                            "home node %u: the disks' node %s has no PU left for this guest; "
-                            "the node with the most free PUs and memory", t->nodes[best].id, s);
-  } else
-    vdp_domain_plan_reason (dp, 1, "domain",
-                            "home node %u: no disk locality known; the node with the most free "
-                            "PUs and memory", t->nodes[best].id);
-  return best;
-}
-
-/* Spanned node positions, home first; FALSE when even all nodes cannot hold it. */
-static gboolean
-choose_span (const struct inventory *inv, const struct vdp_domain *d, int home,
-             VdpPlacement placement, GArray *span)
-{
-  const struct vdp_topology *t = inv->topo;
-  unsigned cap = inv->cap[home];
-  guint64 mem = node_free_mem (inv, (size_t) home);
-  gboolean mem_known = t->nodes[home].memory > 0;
-  g_autofree gboolean *used = g_new0 (gboolean, t->n_nodes + 1);
-
-  g_array_append_val (span, home);
-  used[home] = TRUE;
-  while (cap < d->vcpus || (mem_known && mem < d->memory_kib)) {
-    int next = -1;
-    const struct vdp_package *pkg = NULL;
-    for (size_t p = 0; p < t->n_packages; p++)
-      if (hwloc_bitmap_isset (t->packages[p].nodeset, t->nodes[home].id))
-        pkg = &t->packages[p];
-    for (size_t n = 0; n < t->n_nodes; n++) {
-      gboolean near, best_near;
-      if (used[n] || inv->cap[n] == 0)
-        continue;
-      if (next < 0) {
-        next = (int) n;
-        continue;
-      }
-      near = pkg && hwloc_bitmap_isset (pkg->nodeset, t->nodes[n].id);
-      best_near = pkg && hwloc_bitmap_isset (pkg->nodeset, t->nodes[next].id);
-      if (near != best_near) {
-        if (near)
-          next = (int) n;
-        continue;
-      }
-      if (inv->cap[n] > inv->cap[next])
-        next = (int) n;
-    }
-    if (next < 0)
-      return FALSE;
-    used[next] = TRUE;
-    g_array_append_val (span, next);
-    cap += inv->cap[next];
-    mem += node_free_mem (inv, (size_t) next);
-    mem_known = mem_known && t->nodes[next].memory > 0;
-  }
-  return TRUE;
-}
-
-/* ---- rule 2: vCPUs ----------------------------------------------------- */
-
-/* Picks @want dedicated PUs on node position @n into @out (in vCPU order):
- * isolated PUs first, then whole cores, in the LLC group that fits best. */
-static unsigned
-pick_dedicated (struct inventory *inv, size_t n, unsigned want, GArray *out)
-{
-  const struct vdp_topology *t = inv->topo;
-  g_auto (VdpBitmap) gs = hwloc_bitmap_alloc ();
-  g_autoptr (GArray) order = g_array_new (FALSE, FALSE, sizeof (int));
-  gboolean isolate = inv->policy->smt == VDP_SMT_ISOLATE;
-  unsigned got = 0;
-  int best = -1;
-  unsigned best_free = 0;
-
-  guest_set (inv, n, gs);
-  /* LLC groups: the smallest that fits all, else the largest first. */
-  for (size_t g = 0; g < t->n_l3; g++) {
-    g_auto (VdpBitmap) x = hwloc_bitmap_alloc ();
-    unsigned f;
-    hwloc_bitmap_and (x, t->l3[g].cpuset, gs);
-    f = (unsigned) hwloc_bitmap_weight (x);
-    if (f >= want && (best < 0 || f < best_free)) {
-      best = (int) g;
-      best_free = f;
-    }
-  }
-  if (best >= 0)
-    g_array_append_val (order, best);
-  for (size_t g = 0; g < t->n_l3; g++)
-    if ((int) g != best)
-      g_array_append_val (order, g);
-
-  for (int pass = 0; pass < 2 && got < want; pass++) {
-    /* pass 0: cores with an isolated PU (rule 10 prefers them), pass 1: the rest */
-    for (guint oi = 0; oi < order->len && got < want; oi++) {
-      int g = g_array_index (order, int, oi);
-      for (size_t c = 0; c < t->n_cores && got < want; c++) {
-        const struct vdp_core *core = &t->cores[c];
-        g_auto (VdpBitmap) pus = hwloc_bitmap_alloc ();
-        gboolean iso;
-        int pu;
-
-        if (core->l3 != g || core->node != (int) t->nodes[n].id)
-          continue;
-        hwloc_bitmap_and (pus, core->pus, gs);
-        if (hwloc_bitmap_iszero (pus))
-          continue;
-        iso = hwloc_bitmap_intersects (pus, t->isolated);
-        if ((pass == 0) != iso)
-          continue;
-        if (isolate) {
-          if (!hwloc_bitmap_isequal (pus, core->pus))
-            continue;
-          pu = hwloc_bitmap_first (pus);
-          g_array_append_val (out, pu);
-          got++;
-          hwloc_bitmap_or (inv->dedicated, inv->dedicated, core->pus);
-          hwloc_bitmap_andnot (gs, gs, core->pus);
-          continue;
-        }
-        hwloc_bitmap_foreach_begin (pu, pus)
-          if (got < want) {
-            g_array_append_val (out, pu);
-            got++;
-            hwloc_bitmap_set (inv->dedicated, (unsigned) pu);
-            hwloc_bitmap_clr (gs, (unsigned) pu);
-          }
-        hwloc_bitmap_foreach_end ();
-      }
-    }
-  }
-  return got;
-}
-
-/* The LLC groups (by index) intersecting @set, in index order. */
-static GArray *
-groups_of (const struct vdp_topology *t, hwloc_const_bitmap_t set)
-{
-  GArray *a = g_array_new (FALSE, FALSE, sizeof (int));
-
-  for (size_t g = 0; g < t->n_l3; g++)
-    if (hwloc_bitmap_intersects (t->l3[g].cpuset, set)) {
-      int gi = (int) g;
-      g_array_append_val (a, gi);
-    }
-  return a;
-}
-
-static gboolean
-place_vcpus (struct inventory *inv, struct vdp_domain_plan *dp, GArray *span,
-             unsigned *vcpu_node_pos, GError **error)
-{
-  const struct vdp_topology *t = inv->topo;
-  const struct vdp_domain *d = dp->dom;
-  unsigned v = 0;
-
-  g_autofree unsigned *share = g_new0 (unsigned, span->len);
-  guint64 total_cap = 0;
-  unsigned given = 0;
-
-  /* vCPUs spread over the spanned nodes in proportion to what each can
-   * take, at least one each, so that every guest cell has CPUs */
-  for (guint si = 0; si < span->len; si++)
-    total_cap += inv->cap[g_array_index (span, int, si)];
-  for (guint si = 0; si < span->len; si++) {
-    unsigned cap = inv->cap[g_array_index (span, int, si)];
-    share[si] = MAX (1, (unsigned) (d->vcpus * (guint64) cap / MAX (total_cap, 1)));
-    given += share[si];
-  }
-  for (guint si = 0; given < d->vcpus; si = (si + 1) % span->len, given++)
-    share[si]++;
-  for (guint si = span->len; given > d->vcpus && si-- > 0;)
-    while (share[si] > 1 && given > d->vcpus) {
-      share[si]--;
-      given--;
-    }
-
-  dp->vcpu_pins = g_new0 (hwloc_bitmap_t, d->vcpus);
-  dp->vcpu_l3 = g_new0 (int, d->vcpus);
-  for (guint si = 0; si < span->len && v < d->vcpus; si++) {
-    size_t n = (size_t) g_array_index (span, int, si);
-    unsigned take = MIN (share[si], d->vcpus - v);
-    unsigned first = v;
-
-    if (dp->placement == VDP_PLACEMENT_DEDICATED) {
-      g_autoptr (GArray) pus = g_array_new (FALSE, FALSE, sizeof (int));
-      unsigned got = pick_dedicated (inv, n, take, pus);
-      if (got < take) {
-        g_set_error (error, VDP_ERROR, VDP_ERROR_INPUT,
-                     "domain '%s': %u dedicated vCPUs do not fit: node %u has %u free PUs "
-                     "for them", d->name, d->vcpus, t->nodes[n].id, got);
-        return FALSE;
-      }
-      for (unsigned i = 0; i < take; i++, v++) {
-        int pu = g_array_index (pus, int, i);
-        const struct vdp_pu *p = vdp_topology_find_pu (t, (unsigned) pu);
-        dp->vcpu_pins[v] = hwloc_bitmap_alloc ();
-        hwloc_bitmap_only (dp->vcpu_pins[v], (unsigned) pu);
-        dp->vcpu_l3[v] = p ? p->l3 : -1;
-        vcpu_node_pos[v] = (unsigned) n;
-      }
-    } else {
-      g_auto (VdpBitmap) gs = hwloc_bitmap_alloc ();
-      g_autoptr (GArray) groups = NULL;
-
-      guest_set (inv, n, gs);
-      if (hwloc_bitmap_iszero (gs)) {
-        /* every guest PU is dedicated elsewhere: fall back to the node's usable PUs */
-        node_usable (inv, n, gs);
-        hwloc_bitmap_andnot (gs, gs, inv->dedicated);
-      }
-      if (hwloc_bitmap_iszero (gs)) {
-        g_set_error (error, VDP_ERROR, VDP_ERROR_INPUT,
-                     "domain '%s': node %u has no PU left for shared vCPUs", d->name,
-                     t->nodes[n].id);
-        return FALSE;
-      }
-      groups = groups_of (t, gs);
-      for (unsigned i = 0; i < take; i++, v++) {
-        dp->vcpu_pins[v] = hwloc_bitmap_dup (gs);
-        /* nominal LLC group: vCPUs spread over the node's groups in blocks */
-        dp->vcpu_l3[v] = groups->len ? g_array_index (groups, int, i * groups->len / take) : -1;
-        vcpu_node_pos[v] = (unsigned) n;
-      }
-      inv->node_vcpus[n] += take;
-    }
-    {
-      g_auto (VdpBitmap) all = hwloc_bitmap_alloc ();
-      g_autofree char *s = NULL;
-      for (unsigned i = first; i < v; i++)
-        hwloc_bitmap_or (all, all, dp->vcpu_pins[i]);
-      s = fmt_set (all);
-      g_autofree char *which = v - first == 1 ? g_strdup_printf ("vCPU %u", first)
-                               : g_strdup_printf ("vCPUs %u-%u", first, v - 1);
-      if (dp->placement == VDP_PLACEMENT_DEDICATED)
-        vdp_domain_plan_reason (dp, 2, "vcpus",
-                                "%s pinned 1:1 to PUs %s on node %u (%s, whole cores "
-                                "first, isolated PUs preferred)", which, s,
-                                t->nodes[n].id,
-                                inv->policy->smt == VDP_SMT_ISOLATE ? "SMT siblings kept idle"
-                                : "SMT siblings used");
-      else
-        vdp_domain_plan_reason (dp, 2, "vcpus",
-                                "%s float%s over node %u's guest PUs %s (shared placement, "
-                                "I/O pool and dedicated PUs left out)", which,
-                                v - first == 1 ? "s" : "", t->nodes[n].id, s);
-    }
-  }
-  return TRUE;
-}
-
-/* ---- rules 3-4, 7: IOThreads and the emulator -------------------------- */
+/* ---- rule 1: what is known of each disk --------------------------------- */
 
 static void
-emulator_set (struct inventory *inv, struct vdp_domain_plan *dp, size_t home,
-              hwloc_bitmap_t vcpu_all, hwloc_bitmap_t out)
-{
-  const struct vdp_topology *t = inv->topo;
-  g_auto (VdpBitmap) nu = hwloc_bitmap_alloc ();
-
-  hwloc_bitmap_zero (out);
-  node_usable (inv, home, nu);
-  if (inv->policy->emulator == VDP_EMULATOR_LLC) {
-    /* PUs sharing an LLC with the vCPUs, not vCPU PUs, not dedicated */
-    for (size_t g = 0; g < t->n_l3; g++)
-      if (hwloc_bitmap_intersects (t->l3[g].cpuset, vcpu_all))
-        hwloc_bitmap_or (out, out, t->l3[g].cpuset);
-    hwloc_bitmap_and (out, out, nu);      /* on the home node only */
-    hwloc_bitmap_andnot (out, out, vcpu_all);
-    hwloc_bitmap_andnot (out, out, inv->dedicated);
-    if (!hwloc_bitmap_iszero (out)) {
-      g_autofree char *s = fmt_set (out);
-      vdp_domain_plan_reason (dp, 7, "emulator",
-                              "emulator on PUs %s: same LLC as the vCPUs, no vCPU on them", s);
-      return;
-    }
-  }
-  /* housekeeping: the home node's PUs no guest has for itself */
-  hwloc_bitmap_andnot (out, nu, inv->dedicated);
-  if (hwloc_bitmap_iszero (out))
-    hwloc_bitmap_copy (out, nu);
-  {
-    g_autofree char *s = fmt_set (out);
-    vdp_domain_plan_reason (dp, 7, "emulator",
-                            "emulator on node %u's housekeeping PUs %s%s", t->nodes[home].id, s,
-                            inv->policy->emulator == VDP_EMULATOR_LLC
-                            ? " (no spare PU shares the vCPUs' LLC)" : "");
-  }
-}
-
-static void
-place_iothreads (struct inventory *inv, struct vdp_domain_plan *dp,
-                 const unsigned *vcpu_node_pos, size_t home, hwloc_const_bitmap_t emulator)
-{
-  const struct vdp_topology *t = inv->topo;
-  const struct vdp_domain *d = dp->dom;
-  g_autoptr (GArray) local = g_array_new (FALSE, FALSE, sizeof (unsigned));
-
-  /* IOThreads stay on the home node, where the disks are (rule 4): they
-   * serve the vCPUs that run there, in the LLC groups of those vCPUs. */
-  for (unsigned v = 0; v < d->vcpus; v++)
-    if (vcpu_node_pos[v] == home)
-      g_array_append_val (local, v);
-  dp->iothread_pins = g_new0 (hwloc_bitmap_t, MAX (dp->n_iothreads, 1));
-  dp->iothread_l3 = g_new0 (int, MAX (dp->n_iothreads, 1));
-  g_autofree const char **whys = g_new0 (const char *, MAX (dp->n_iothreads, 1));
-  for (unsigned k = 0; k < dp->n_iothreads; k++) {
-    unsigned v = local->len ? g_array_index (local, unsigned,
-                                             (guint64) k * local->len / dp->n_iothreads) : 0;
-    int g = dp->vcpu_l3 && local->len ? dp->vcpu_l3[v] : -1;
-    size_t n = home;
-    hwloc_bitmap_t pin = hwloc_bitmap_alloc ();
-    const char *why;
-
-    dp->iothread_l3[k] = g;
-    if (inv->policy->iothread_cpus == VDP_IOCPUS_SEPARATE
-        && dp->placement == VDP_PLACEMENT_DEDICATED && g >= 0) {
-      /* latency: a dedicated PU of its own in the vCPUs' LLC */
-      g_auto (VdpBitmap) free_pus = hwloc_bitmap_alloc ();
-      hwloc_bitmap_and (free_pus, t->l3[g].cpuset, inv->usable);
-      hwloc_bitmap_andnot (free_pus, free_pus, inv->dedicated);
-      hwloc_bitmap_andnot (free_pus, free_pus, inv->pool);
-      if (!hwloc_bitmap_iszero (free_pus)) {
-        hwloc_bitmap_only (pin, (unsigned) hwloc_bitmap_first (free_pus));
-        hwloc_bitmap_or (inv->dedicated, inv->dedicated, pin);
-        why = "a dedicated PU in the LLC of the vCPUs it serves";
-        goto done;
-      }
-    }
-    if (inv->policy->iothread_cpus == VDP_IOCPUS_SEPARATE) {
-      if (g >= 0)
-        hwloc_bitmap_and (pin, inv->pool, t->l3[g].cpuset);
-      if (!hwloc_bitmap_iszero (pin)) {
-        why = "the node's I/O pool, in the LLC of the vCPUs it serves, no vCPU on it";
-        goto done;
-      }
-      hwloc_bitmap_and (pin, inv->pool, t->nodes[n].cpuset);
-      if (!hwloc_bitmap_iszero (pin)) {
-        why = "the node's I/O pool (no pool PU in the vCPUs' LLC), no vCPU on it";
-        goto done;
-      }
-    }
-    hwloc_bitmap_copy (pin, emulator);
-    why = inv->policy->iothread_cpus == VDP_IOCPUS_SEPARATE
-          ? "shared with the emulator: the node has no PU to spare for I/O"
-          : "shared with the emulator (iothread_cpus=shared)";
-  done:
-    dp->iothread_pins[k] = pin;
-    whys[k] = why;
-  }
-  /* one reason per run of IOThreads placed alike */
-  for (unsigned k = 0, start = 0; k < dp->n_iothreads; k++)
-    if (k + 1 == dp->n_iothreads || whys[k + 1] != whys[start]
-        || !hwloc_bitmap_isequal (dp->iothread_pins[k + 1], dp->iothread_pins[start])) {
-      g_autofree char *s = fmt_set (dp->iothread_pins[start]);
-      g_autofree char *subject = k == start ? g_strdup_printf ("iothread %u", start + 1)
-                                 : g_strdup_printf ("iothreads %u-%u", start + 1, k + 1);
-      vdp_domain_plan_reason (dp, 4, subject, "%s%s on PUs %s: %s",
-                              k == start ? "IOThread " : "IOThreads ", subject + 9 + (k != start),
-                              s, whys[start]);
-      start = k + 1;
-    }
-}
-
-/* ---- rules 5-6: queue mapping ------------------------------------------ */
-
-static void
-map_free (struct vdp_map *m)
-{
-  g_free (m->threads);
-  if (m->queue_lists)
-    g_ptr_array_unref (m->queue_lists);
-}
-
-static void
-map_explicit (struct vdp_domain_plan *dp, unsigned queues, struct vdp_map *m)
+explain_disks (struct vdp_domain_plan *dp, const struct vdp_plan_input *in)
 {
   const struct vdp_domain *d = dp->dom;
-  g_autofree unsigned *rr = g_new0 (unsigned, dp->n_iothreads + 1);
-  g_autoptr (GPtrArray) lists = g_ptr_array_new_with_free_func ((GDestroyNotify) g_array_unref);
-  unsigned n_rr = 0;
 
-  for (unsigned k = 0; k < dp->n_iothreads; k++)
-    g_ptr_array_add (lists, g_array_new (FALSE, FALSE, sizeof (guint)));
-  for (unsigned q = 0; q < queues; q++) {
-    int g = dp->vcpu_l3 ? dp->vcpu_l3[q % d->vcpus] : -1;
-    unsigned k = 0, seen = 0, pick;
-    guint qq = q;
+  for (unsigned i = 0; i < d->n_disks; i++) {
+    const struct vdp_disk *disk = &d->disks[i];
+    const struct vdp_disk_hint *h = in->hints ? &in->hints[i] : NULL;
+    g_autofree char *subject = g_strdup_printf ("disk %s", disk->target);
 
-    /* IOThreads in the LLC of the vCPU that submits on queue q */
-    for (unsigned i = 0; i < dp->n_iothreads; i++)
-      if (g >= 0 && dp->iothread_l3[i] == g)
-        seen++;
-    if (seen) {
-      pick = rr[g % (dp->n_iothreads + 1)]++ % seen;
-      for (unsigned i = 0; i < dp->n_iothreads; i++)
-        if (dp->iothread_l3[i] == g && pick-- == 0) {
-          k = i;
-          break;
-        }
-    } else {
-      k = n_rr++ % dp->n_iothreads;
-    }
-    g_array_append_val ((GArray *) lists->pdata[k], qq);
+    if (disk->source == NULL || strcmp (disk->device, "cdrom") == 0
+        || strcmp (disk->device, "floppy") == 0)
+      continue;
+    if (h && h->node >= 0)
+      vdp_domain_plan_reason (dp, 1, subject, "'%s' is local to node %d%s%s%s", disk->source,
+                              h->node, h->device ? " (" : "", h->device ? h->device : "",
+                              h->device ? ")" : "");
+    else
+      vdp_domain_plan_reason (dp, 1, subject, "locality of '%s' unknown: %s%s%s", disk->source,
+                              h && h->locality ? h->locality : "nothing says where it lives",
+                              h && h->suggest ? "; say where with --device " : "",
+                              h && h->suggest ? h->suggest : "");
   }
-  m->kind = VDP_MAP_EXPLICIT;
-  m->queues = queues;
-  m->threads = g_new0 (unsigned, dp->n_iothreads);
-  m->queue_lists = g_ptr_array_new_with_free_func ((GDestroyNotify) g_array_unref);
-  for (unsigned k = 0; k < dp->n_iothreads; k++) {
-    GArray *l = lists->pdata[k];
-    if (l->len == 0)
-      continue;   /* every listed IOThread must have queues (libvirt) */
-    m->threads[m->n_threads++] = k + 1;
-    g_ptr_array_add (m->queue_lists, g_array_ref (l));
-  }
-}
-
-static void
-map_device (struct vdp_domain_plan *dp, const struct vdp_caps *caps, gboolean mapping_ok,
-            unsigned queues, unsigned *next_single, struct vdp_map *m,
-            const struct vdp_policy *policy)
-{
-  if (mapping_ok) {
-    if (policy->mapping == VDP_MAPPING_EXPLICIT && dp->place) {
-      map_explicit (dp, queues, m);
-      return;
-    }
-    m->kind = VDP_MAP_ROUNDROBIN;
-    m->queues = queues;
-    m->n_threads = MIN (dp->n_iothreads, queues);
-    m->threads = g_new0 (unsigned, MAX (m->n_threads, 1));
-    for (unsigned k = 0; k < m->n_threads; k++)
-      m->threads[k] = k + 1;
-    return;
-  }
-  m->kind = VDP_MAP_SINGLE;
-  m->n_threads = 1;
-  m->threads = g_new0 (unsigned, 1);
-  m->threads[0] = (*next_single)++ % dp->n_iothreads + 1;
 }
 
 /* ---- rule 9: disk driver ----------------------------------------------- */
 
 static void
-plan_disk_driver (struct vdp_domain_plan *dp, const struct vdp_caps *caps,
-                  const struct vdp_policy *policy, unsigned i, const struct vdp_disk_hint *hint)
+plan_disk_driver (struct vdp_domain_plan *dp, const struct vdp_caps *caps, unsigned i,
+                  const struct vdp_disk_hint *hint)
 {
+  const struct vdp_policy *policy = dp->policy;
   const struct vdp_disk *disk = &dp->dom->disks[i];
   struct vdp_disk_plan *pl = &dp->disks[i];
   g_autofree char *subject = g_strdup_printf ("disk %s", disk->target);
-  const char *want_io = NULL, *want_cache = NULL, *cache_after;
+  const char *want_io = NULL, *want_cache = NULL, *cache_after, *odirect_why;
+  gboolean deliberate, direct_now, said = FALSE;
+  int odirect = hint ? hint->odirect : -1;
 
   if (!disk->type || (strcmp (disk->type, "file") != 0 && strcmp (disk->type, "block") != 0)) {
     vdp_domain_plan_reason (dp, 9, subject, "driver left alone: %s disk",
@@ -731,33 +116,64 @@ plan_disk_driver (struct vdp_domain_plan *dp, const struct vdp_caps *caps,
     vdp_domain_plan_reason (dp, 9, subject, "driver left alone: %s", disk->device);
     return;
   }
-  if (disk->driver_type && strcmp (disk->driver_type, "raw") != 0) {
-    vdp_domain_plan_reason (dp, 9, subject, "driver left alone: %s image, not raw",
-                            disk->driver_type);
+  if (strcmp (disk->device, "lun") == 0) {
+    vdp_domain_plan_reason (dp, 9, subject, "driver left alone: device='lun' passes SCSI "
+                            "commands through (SG_IO), where io= and cache= have no effect");
     return;
   }
-  if (hint && hint->odirect == 0) {
-    vdp_domain_plan_reason (dp, 9, subject, "cache left as is: %s",
-                            hint->odirect_note ? hint->odirect_note : "O_DIRECT unsupported");
-    warn (dp, "disk %s: %s, cache left as is", disk->target,
-          hint->odirect_note ? hint->odirect_note : "O_DIRECT unsupported");
+  if (disk->driver_type && strcmp (disk->driver_type, "raw") != 0
+      && strcmp (disk->driver_type, "qcow2") != 0) {
+    vdp_domain_plan_reason (dp, 9, subject, "driver left alone: %s image", disk->driver_type);
     return;
   }
-  if (policy->disk_cache == VDP_DISK_CACHE_NONE)
-    want_cache = "none";
+  deliberate = disk->cache && !policy->override
+               && (strcmp (disk->cache, "unsafe") == 0 || strcmp (disk->cache, "directsync") == 0);
+  direct_now = disk->cache && (strcmp (disk->cache, "none") == 0
+                               || strcmp (disk->cache, "directsync") == 0);
+  if (odirect < 0 && strcmp (disk->type, "block") == 0)
+    odirect = 1;    /* every block device takes O_DIRECT */
+  odirect_why = odirect == 1 ? (strcmp (disk->type, "block") == 0 && (!hint || hint->odirect < 0)
+                                ? "a block device, which takes O_DIRECT" : "O_DIRECT works there")
+                : NULL;
+
+  if (policy->disk_cache == VDP_DISK_CACHE_NONE && !deliberate) {
+    if (odirect == 1 || direct_now) {
+      want_cache = direct_now ? disk->cache : "none";
+    } else if (odirect == 0) {
+      const char *note = hint && hint->odirect_note ? hint->odirect_note : "O_DIRECT unsupported";
+      vdp_domain_plan_reason (dp, 9, subject, "cache left as is: %s", note);
+      vdp_domain_plan_warn (dp, "disk %s: %s, cache left as is", disk->target, note);
+      said = TRUE;
+    } else {
+      said = TRUE;
+      vdp_domain_plan_reason (dp, 9, subject,
+                              "cache left as is: whether '%s' takes O_DIRECT is unknown (%s); "
+                              "cache='none' would stop the guest from starting where it does not",
+                              disk->source ? disk->source : "the source",
+                              hint && hint->odirect_note ? hint->odirect_note
+                              : "not on this host");
+    }
+  } else if (deliberate) {
+    vdp_domain_plan_reason (dp, 9, subject, "cache='%s' kept: set on purpose (--force "
+                            "replaces it)", disk->cache);
+  }
   cache_after = want_cache ? want_cache : disk->cache;
   if (policy->disk_io != VDP_DISK_IO_KEEP) {
     want_io = policy->disk_io == VDP_DISK_IO_URING && caps->io_uring ? "io_uring" : "native";
     if (strcmp (want_io, "native") == 0 && (cache_after == NULL
         || (strcmp (cache_after, "none") != 0 && strcmp (cache_after, "directsync") != 0))) {
-      vdp_domain_plan_reason (dp, 9, subject, "io left as is: io='native' needs cache='none' "
-                              "or 'directsync' and the profile keeps cache '%s'",
-                              cache_after ? cache_after : "default");
+      if (!said)
+        vdp_domain_plan_reason (dp, 9, subject, "io left as is: io='native' needs cache='none' "
+                                "or 'directsync' and the cache stays '%s'",
+                                cache_after ? cache_after : "default");
       want_io = NULL;
+      said = TRUE;
     }
   }
   if ((want_cache == NULL || g_strcmp0 (disk->cache, want_cache) == 0)
       && (want_io == NULL || g_strcmp0 (disk->io, want_io) == 0)) {
+    if (said)
+      return;
     vdp_domain_plan_reason (dp, 9, subject, "driver already cache='%s' io='%s'",
                             disk->cache ? disk->cache : "default", disk->io ? disk->io : "default");
     return;
@@ -765,108 +181,39 @@ plan_disk_driver (struct vdp_domain_plan *dp, const struct vdp_caps *caps,
   pl->set_driver = true;
   pl->cache = g_strdup (want_cache ? want_cache : disk->cache);
   pl->io = g_strdup (want_io ? want_io : disk->io);
-  vdp_domain_plan_reason (dp, 9, subject, "cache='%s' io='%s': raw %s storage with O_DIRECT%s",
+  vdp_domain_plan_reason (dp, 9, subject, "cache='%s' io='%s': %s %s storage%s%s",
                           pl->cache ? pl->cache : "default", pl->io ? pl->io : "default",
-                          disk->type, hint && hint->odirect == 1 ? "" : " (assumed)");
+                          disk->driver_type ? disk->driver_type : "raw", disk->type,
+                          odirect_why ? ", " : "", odirect_why ? odirect_why : "");
 }
 
-/* ---- one domain -------------------------------------------------------- */
+/* ---- the plan's hash ----------------------------------------------------- */
 
-static unsigned
-reserved_iothread_ids (const struct vdp_domain *d)
-{
-  unsigned max = d->max_sched_iothread;
-
-  for (unsigned i = 0; i < d->n_disks; i++) {
-    const struct vdp_disk *k = &d->disks[i];
-    if (vdp_disk_iothread_capable (k))
-      continue;
-    max = MAX (max, k->iothread);
-    for (unsigned j = 0; j < k->n_mapped; j++)
-      max = MAX (max, k->mapped[j]);
-  }
-  for (unsigned i = 0; i < d->n_controllers; i++)
-    if (!vdp_controller_iothread_capable (&d->controllers[i]))
-      max = MAX (max, d->controllers[i].iothread);
-  return max;
-}
-
+/* The hash's input is gathered in one buffer and digested once. */
 static void
-plan_cells (struct inventory *inv, struct vdp_domain_plan *dp, GArray *span,
-            const unsigned *vcpu_node_pos)
-{
-  const struct vdp_topology *t = inv->topo;
-  const struct vdp_domain *d = dp->dom;
-
-  if (d->n_cells > 0) {
-    /* the guest has NUMA cells: back each by the node most of its vCPUs run on */
-    dp->n_cells = d->n_cells;
-    dp->cells = g_new0 (struct vdp_cell_plan, d->n_cells);
-    for (unsigned c = 0; c < d->n_cells; c++) {
-      g_autofree unsigned *count = g_new0 (unsigned, t->n_nodes + 1);
-      unsigned best = (unsigned) g_array_index (span, int, 0);
-      int v;
-      dp->cells[c].id = d->cells[c].id;
-      dp->cells[c].memory_kib = d->cells[c].memory_kib;
-      if (d->cells[c].cpus)
-        hwloc_bitmap_foreach_begin (v, d->cells[c].cpus)
-          if ((unsigned) v < d->vcpus)
-            count[vcpu_node_pos[v]]++;
-        hwloc_bitmap_foreach_end ();
-      for (size_t n = 0; n < t->n_nodes; n++)
-        if (count[n] > count[best])
-          best = (unsigned) n;
-      dp->cells[c].node = t->nodes[best].id;
-    }
-    return;
-  }
-  if (span->len < 2)
-    return;
-  /* too big for one node: guest cells that mirror the host nodes */
-  dp->create_cells = true;
-  dp->n_cells = span->len;
-  dp->cells = g_new0 (struct vdp_cell_plan, span->len);
-  {
-    guint64 given = 0;
-    for (guint c = 0; c < span->len; c++) {
-      size_t n = (size_t) g_array_index (span, int, c);
-      struct vdp_cell_plan *cell = &dp->cells[c];
-      cell->id = c;
-      cell->node = t->nodes[n].id;
-      cell->vcpus = hwloc_bitmap_alloc ();
-      for (unsigned v = 0; v < d->vcpus; v++)
-        if (vcpu_node_pos[v] == n)
-          hwloc_bitmap_set (cell->vcpus, v);
-      cell->memory_kib = c + 1 == span->len ? d->memory_kib - given
-                         : d->memory_kib * (guint64) hwloc_bitmap_weight (cell->vcpus) / d->vcpus;
-      given += cell->memory_kib;
-    }
-  }
-}
-
-static void
-hash_u32 (GChecksum *c, guint32 v)
+hash_u32 (GByteArray *c, guint32 v)
 {
   guint32 le = GUINT32_TO_LE (v);
-  g_checksum_update (c, (const guchar *) &le, sizeof (le));
+  g_byte_array_append (c, (const guint8 *) &le, sizeof (le));
 }
 
 static void
-hash_str (GChecksum *c, const char *s)
+hash_str (GByteArray *c, const char *s)
 {
   s = s ? s : "";
-  g_checksum_update (c, (const guchar *) s, (gssize) strlen (s) + 1);
+
+  g_byte_array_append (c, (const guint8 *) s, (guint) strlen (s) + 1);
 }
 
 static void
-hash_set (GChecksum *c, hwloc_const_bitmap_t set)
+hash_set (GByteArray *c, hwloc_const_bitmap_t set)
 {
-  g_autofree char *x = fmt_set (set);
+  g_autofree char *x = vdp_cpuset_format (set);
   hash_str (c, x);
 }
 
 static void
-hash_map (GChecksum *c, const struct vdp_map *m)
+hash_map (GByteArray *c, const struct vdp_map *m)
 {
   hash_u32 (c, m->kind);
   hash_u32 (c, m->queues);
@@ -888,7 +235,8 @@ hash_map (GChecksum *c, const struct vdp_map *m)
 static void
 compute_hash (struct vdp_domain_plan *dp, const char *prefix)
 {
-  g_autoptr (GChecksum) c = g_checksum_new (G_CHECKSUM_SHA256);
+  g_autoptr (GByteArray) c = g_byte_array_sized_new (1024);
+  guint64 h = 0xcbf29ce484222325ULL;    /* FNV-1a, 64 bits: a fingerprint, not a seal */
   const struct vdp_domain *d = dp->dom;
 
   hash_str (c, prefix);
@@ -907,7 +255,9 @@ compute_hash (struct vdp_domain_plan *dp, const char *prefix)
   hash_u32 (c, dp->n_iothreads);
   for (unsigned k = 0; dp->place && dp->set_iothreads && k < dp->n_iothreads; k++)
     hash_set (c, dp->iothread_pins[k]);
+  hash_u32 (c, (guint32) (dp->poll_max + 1));
   hash_u32 (c, dp->memory);
+  hash_u32 (c, dp->unbind);
   if (dp->memory != VDP_MEMORY_NONE)
     hash_set (c, dp->mem_nodes);
   for (unsigned i = 0; i < dp->n_cells; i++) {
@@ -924,267 +274,574 @@ compute_hash (struct vdp_domain_plan *dp, const char *prefix)
     hash_str (c, pl->set_driver ? pl->io : d->disks[i].io);
     hash_map (c, &pl->map);
   }
+  /* the controllers it maps (libvirt adds others of its own) */
   for (unsigned i = 0; i < d->n_controllers; i++)
-    hash_map (c, &dp->controllers[i]);
-  dp->hash = g_strndup (g_checksum_get_string (c), 16);
+    if (dp->controllers[i].kind != VDP_MAP_NONE) {
+      hash_u32 (c, d->controllers[i].index);
+      hash_map (c, &dp->controllers[i]);
+    }
+  for (guint i = 0; i < c->len; i++) {
+    h ^= c->data[i];
+    h *= 0x100000001b3ULL;
+  }
+  g_free (dp->hash);
+  dp->hash = g_strdup_printf ("%016" G_GINT64_MODIFIER "x", h);
+
 }
 
-static gboolean
-plan_domain (struct inventory *inv, struct vdp_plan *plan, const struct vdp_plan_input *in,
-             struct vdp_domain_plan *dp, const char *hash_prefix, GError **error)
-{
-  const struct vdp_topology *t = inv->topo;
-  const struct vdp_policy *policy = inv->policy;
-  const struct vdp_domain *d = in->dom;
-  g_autoptr (GArray) span = g_array_new (FALSE, FALSE, sizeof (int));
-  g_autofree unsigned *vcpu_node_pos = g_new0 (unsigned, d->vcpus);
-  g_auto (VdpBitmap) vcpu_all = hwloc_bitmap_alloc ();
-  unsigned capable = 0, queues, next_single = 0;
-  int home;
+/* ---- rule 8: memory ------------------------------------------------------ */
 
-  dp->placement = policy->placement;
+static void
+plan_memory (const struct vdp_topology *t, struct vdp_domain_plan *dp, const struct vdp_fit *f)
+{
+  const struct vdp_domain *d = dp->dom;
+  g_autofree char *s = NULL;
+  char why[160] = "";
+
+  dp->memory = f->memory;
+  if (f->unbound) {
+    dp->unbind = true;
+    vdp_domain_plan_reason (dp, 8, "memory",
+                            "memory not bound: 'preferred' on a node without %" G_GUINT64_FORMAT
+                            " MiB free would take the memory of the guests bound strict there; "
+                            "the kernel allocates where the vCPUs run", d->memory_kib / 1024);
+    vdp_domain_plan_warn (dp, "its memory fits no node: left unbound");
+  }
+  if (dp->memory == VDP_MEMORY_NONE)
+    return;
+  for (unsigned k = 0; k < f->n_span; k++)
+    hwloc_bitmap_set (dp->mem_nodes, t->nodes[f->span[k]].id);
+  if (dp->memory == VDP_MEMORY_PREFERRED && f->n_span > 1)
+    hwloc_bitmap_only (dp->mem_nodes, t->nodes[f->span[0]].id);
+  if (d->n_cells > 0) {
+    /* the guest's own cells, each backed by its node */
+    dp->n_cells = d->n_cells;
+    dp->cells = g_new0 (struct vdp_cell_plan, d->n_cells);
+    for (unsigned c = 0; c < d->n_cells; c++) {
+      dp->cells[c].id = d->cells[c].id;
+      dp->cells[c].memory_kib = d->cells[c].memory_kib;
+      dp->cells[c].node = t->nodes[f->span[f->cell_span ? f->cell_span[c] : 0]].id;
+    }
+  } else if (f->n_span > 1) {
+    /* too big for one node: guest cells that mirror the host nodes, each
+     * the size its node holds */
+    dp->create_cells = true;
+    dp->n_cells = f->n_span;
+    dp->cells = g_new0 (struct vdp_cell_plan, f->n_span);
+    for (unsigned c = 0; c < f->n_span; c++) {
+      struct vdp_cell_plan *cell = &dp->cells[c];
+      cell->id = c;
+      cell->node = t->nodes[f->span[c]].id;
+      cell->vcpus = hwloc_bitmap_alloc ();
+      cell->create = true;
+      for (unsigned v = 0; v < d->vcpus; v++)
+        if (f->vcpu_span[v] == c)
+          hwloc_bitmap_set (cell->vcpus, v);
+      cell->memory_kib = f->span_kib[c];
+    }
+    g_snprintf (why, sizeof (why), ", guest NUMA cells mirror the host nodes");
+  }
+  s = vdp_cpuset_format (dp->mem_nodes);
+  vdp_domain_plan_reason (dp, 8, "memory", "memory %s on node%s %s%s",
+                          memory_mode_names[dp->memory],
+                          hwloc_bitmap_weight (dp->mem_nodes) > 1 ? "s" : "", s, why);
+}
+
+/* ---- rule 12: a recorded plan that still holds ----------------------------- */
+
+static gboolean
+has_capable_devices (const struct vdp_domain *d)
+{
+  for (unsigned i = 0; i < d->n_disks; i++)
+    if (vdp_disk_iothread_capable (&d->disks[i]))
+      return TRUE;
+  for (unsigned i = 0; i < d->n_controllers; i++)
+    if (vdp_controller_iothread_capable (&d->controllers[i]))
+      return TRUE;
+  return FALSE;
+}
+
+/* The map a device's driver has now. */
+static void
+map_from_xml (struct vdp_map *m, unsigned iothread, unsigned n_mapped, const unsigned *mapped,
+              GArray **queue_lists, unsigned queues, gboolean single_keeps_queues)
+{
+  gboolean with_queues = FALSE;
+
+  for (unsigned k = 0; k < n_mapped; k++)
+    with_queues |= queue_lists && queue_lists[k] && queue_lists[k]->len > 0;
+  if (iothread) {
+    m->kind = VDP_MAP_SINGLE;
+    m->n_threads = 1;
+    m->threads = g_new0 (unsigned, 1);
+    m->threads[0] = iothread;
+    m->queues = single_keeps_queues ? queues : 0;
+    return;
+  }
+  if (n_mapped == 0)
+    return;
+  m->kind = with_queues ? VDP_MAP_EXPLICIT : VDP_MAP_ROUNDROBIN;
+  m->queues = queues;
+  m->n_threads = n_mapped;
+  m->threads = g_new (unsigned, n_mapped);
+  memcpy (m->threads, mapped, sizeof (unsigned) * n_mapped);
+  if (with_queues) {
+    m->queue_lists = g_ptr_array_new_with_free_func ((GDestroyNotify) g_array_unref);
+    for (unsigned k = 0; k < n_mapped; k++)
+      g_ptr_array_add (m->queue_lists, g_array_ref (queue_lists[k]));
+  }
+}
+
+/* Takes the domain's current placement as its plan when it is exactly the
+ * plan recorded in its metadata (same profile, same stack): a guest is not
+ * moved while its plan holds. */
+static gboolean
+adopt (const struct vdp_topology *t, const struct vdp_caps *caps, struct vdp_domain_plan *dp,
+       const char *prefix)
+{
+  const struct vdp_domain *d = dp->dom;
+  const struct vdp_policy *p = dp->policy;
+
+  if (!d->tuned || !d->tuned_place || !d->tuned_hash || !d->emulatorpin)
+    return FALSE;
+  for (unsigned v = 0; v < d->vcpus; v++)
+    if (!d->vcpupin[v])
+      return FALSE;
+  dp->place = true;
+  dp->placement = p->placement;
+  dp->vcpu_pins = g_new0 (hwloc_bitmap_t, d->vcpus);
+  for (unsigned v = 0; v < d->vcpus; v++)
+    dp->vcpu_pins[v] = hwloc_bitmap_dup (d->vcpupin[v]);
+  dp->emulator_pin = hwloc_bitmap_dup (d->emulatorpin);
+  dp->poll_max = -1;
+  if (has_capable_devices (d) || d->iothreads > 0) {
+    dp->set_iothreads = true;
+    dp->n_iothreads = d->iothreads;
+    dp->iothread_pins = g_new0 (hwloc_bitmap_t, MAX (d->iothreads, 1));
+    for (unsigned k = 0; k < d->iothreads; k++) {
+      for (unsigned i = 0; i < d->n_iothreadpin; i++)
+        if (d->iothreadpin_id[i] == k + 1 && d->iothreadpin[i])
+          dp->iothread_pins[k] = hwloc_bitmap_dup (d->iothreadpin[i]);
+      if (dp->iothread_pins[k] == NULL)
+        return FALSE;
+    }
+    for (unsigned i = 0; i < d->n_iothreadids; i++) {
+      if (i > 0 && d->iothread_poll_max[i] != dp->poll_max)
+        return FALSE;
+      dp->poll_max = d->iothread_poll_max[i];
+    }
+  }
+  dp->memory = p->memory == VDP_MEMORY_NONE ? VDP_MEMORY_NONE
+               : g_strcmp0 (d->numa_mode, "preferred") == 0 ? VDP_MEMORY_PREFERRED
+               : VDP_MEMORY_STRICT;
+  if (dp->memory != VDP_MEMORY_NONE && d->numa_mode == NULL) {
+    dp->memory = VDP_MEMORY_NONE;     /* left unbound: its memory fit no node */
+    dp->unbind = true;
+  }
+  if (dp->memory != VDP_MEMORY_NONE) {
+    if (!d->numa_nodeset)
+      return FALSE;
+    hwloc_bitmap_copy (dp->mem_nodes, d->numa_nodeset);
+    dp->n_cells = d->n_memnodes ? d->n_cells : 0;
+    dp->cells = g_new0 (struct vdp_cell_plan, MAX (dp->n_cells, 1));
+    for (unsigned c = 0; c < dp->n_cells; c++) {
+      dp->cells[c].id = d->cells[c].id;
+      dp->cells[c].memory_kib = d->cells[c].memory_kib;
+      for (unsigned m = 0; m < d->n_memnodes; m++)
+        if (d->memnodes[m].cellid == d->cells[c].id && d->memnodes[m].nodeset)
+          dp->cells[c].node = (unsigned) hwloc_bitmap_first (d->memnodes[m].nodeset);
+    }
+  }
+  for (unsigned i = 0; i < d->n_disks; i++) {
+    const struct vdp_disk *k = &d->disks[i];
+    if (dp->set_iothreads && vdp_disk_iothread_capable (k))
+      map_from_xml (&dp->disks[i].map, k->iothread, k->n_mapped, k->mapped, k->mapped_queues,
+                    k->queues, TRUE);
+  }
+  for (unsigned i = 0; i < d->n_controllers; i++) {
+    const struct vdp_controller *c = &d->controllers[i];
+    if (dp->set_iothreads && vdp_controller_iothread_capable (c))
+      map_from_xml (&dp->controllers[i], c->iothread, c->n_mapped, c->mapped, c->mapped_queues,
+                    c->queues, FALSE);
+  }
+  compute_hash (dp, prefix);
+
+  if (strcmp (dp->hash, d->tuned_hash) != 0)
+    return FALSE;
+  (void) caps;
+  for (unsigned i = 0; i < d->n_disks; i++)
+    if (dp->disks[i].map.kind != VDP_MAP_NONE)
+      vdp_io_map_locality (t, dp, &dp->disks[i].map);
+  for (unsigned i = 0; i < d->n_controllers; i++)
+    if (dp->controllers[i].kind != VDP_MAP_NONE)
+      vdp_io_map_locality (t, dp, &dp->controllers[i]);
+  /* where things are, from the pins */
+  dp->vcpu_l3 = g_new0 (int, d->vcpus);
+  dp->vcpu_node = g_new0 (int, d->vcpus);
+  for (unsigned v = 0; v < d->vcpus; v++) {
+    dp->vcpu_l3[v] = vdp_io_group_of (t, dp->vcpu_pins[v]);
+    dp->vcpu_node[v] = vdp_io_node_of (t, dp->vcpu_pins[v]);
+    for (size_t n = 0; n < t->n_nodes; n++)
+      if (hwloc_bitmap_intersects (dp->vcpu_pins[v], t->nodes[n].cpuset))
+        hwloc_bitmap_set (dp->nodes, t->nodes[n].id);
+  }
+  dp->home_node = hwloc_bitmap_first (dp->nodes);
+  dp->iothread_l3 = g_new0 (int, MAX (dp->n_iothreads, 1));
+  dp->iothread_node = g_new0 (int, MAX (dp->n_iothreads, 1));
+  for (unsigned k = 0; k < dp->n_iothreads; k++) {
+    dp->iothread_l3[k] = vdp_io_group_of (t, dp->iothread_pins[k]);
+    dp->iothread_node[k] = vdp_io_node_of (t, dp->iothread_pins[k]);
+  }
+  return TRUE;
+}
+
+/* Frees what a failed adoption left in @dp. */
+static void
+unadopt (struct vdp_domain_plan *dp)
+{
+  if (dp->vcpu_pins)
+    for (unsigned v = 0; v < dp->n_vcpus; v++)
+      hwloc_bitmap_free (dp->vcpu_pins[v]);
+  if (dp->iothread_pins)
+    for (unsigned k = 0; k < dp->n_iothreads; k++)
+      hwloc_bitmap_free (dp->iothread_pins[k]);
+  g_clear_pointer (&dp->vcpu_pins, g_free);
+  g_clear_pointer (&dp->iothread_pins, g_free);
+  g_clear_pointer (&dp->emulator_pin, hwloc_bitmap_free);
+  for (unsigned c = 0; c < dp->n_cells; c++)
+    hwloc_bitmap_free (dp->cells[c].vcpus);
+  g_clear_pointer (&dp->cells, g_free);
+  dp->n_cells = 0;
+  for (unsigned i = 0; i < dp->n_disks; i++)
+    vdp_map_clear (&dp->disks[i].map);
+  for (unsigned i = 0; i < dp->n_controllers; i++)
+    vdp_map_clear (&dp->controllers[i]);
+  if (dp->mem_nodes)
+    hwloc_bitmap_zero (dp->mem_nodes);
+  dp->set_iothreads = false;
+  dp->n_iothreads = 0;
+  dp->memory = VDP_MEMORY_NONE;
+  dp->unbind = false;
+  dp->poll_max = -1;
+  g_clear_pointer (&dp->hash, g_free);
+}
+
+/* ---- one domain's decisions ------------------------------------------------ */
+
+static void
+finish_domain (const struct vdp_topology *t, const struct vdp_caps *caps,
+               struct vdp_domain_plan *dp, const struct vdp_plan_input *in, unsigned n_span,
+               const char *prefix)
+{
+  const struct vdp_domain *d = dp->dom;
+
+  vdp_io_map (t, caps, dp, n_span);
+  for (unsigned i = 0; i < d->n_disks; i++)
+    plan_disk_driver (dp, caps, i, in->hints ? &in->hints[i] : NULL);
+  compute_hash (dp, prefix);
+}
+
+static int
+cmp_order (gconstpointer a, gconstpointer b, gpointer data)
+{
+  const struct vdp_domain_plan *dps = data;
+  const struct vdp_domain_plan *x = &dps[*(const unsigned *) a];
+  const struct vdp_domain_plan *y = &dps[*(const unsigned *) b];
+  int c;
+
+  /* dedicated guests first (they need PUs of their own), then the
+   * largest first */
+  if ((x->policy->placement == VDP_PLACEMENT_DEDICATED) != (y->policy->placement == VDP_PLACEMENT_DEDICATED))
+    return x->policy->placement == VDP_PLACEMENT_DEDICATED ? -1 : 1;
+  if (x->dom->vcpus != y->dom->vcpus)
+    return x->dom->vcpus > y->dom->vcpus ? -1 : 1;
+  if (x->dom->memory_kib != y->dom->memory_kib)
+    return x->dom->memory_kib > y->dom->memory_kib ? -1 : 1;
+  c = g_strcmp0 (x->dom->name, y->dom->name);
+  return c ? c : (int) *(const unsigned *) a - (int) *(const unsigned *) b;
+}
+
+static void
+domain_plan_init (struct vdp_domain_plan *dp, const struct vdp_plan_input *in,
+                  const struct vdp_policy *host)
+{
+  const struct vdp_domain *d = in->dom;
+
+  dp->dom = d;
+  dp->policy = in->policy ? in->policy : host;
+  dp->n_vcpus = d->vcpus;
+  dp->n_disks = d->n_disks;
+  dp->n_controllers = d->n_controllers;
+  dp->reasons = g_ptr_array_new_with_free_func (reason_free);
+  dp->warnings = g_ptr_array_new_with_free_func (g_free);
+  dp->home_node = -1;
+  dp->placement = dp->policy->placement;
   dp->nodes = hwloc_bitmap_alloc ();
   dp->mem_nodes = hwloc_bitmap_alloc ();
   dp->disks = g_new0 (struct vdp_disk_plan, MAX (d->n_disks, 1));
   dp->controllers = g_new0 (struct vdp_map, MAX (d->n_controllers, 1));
   dp->memory = VDP_MEMORY_NONE;
-
-  if (d->type && strcmp (d->type, "kvm") != 0 && strcmp (d->type, "qemu") != 0
-      && strcmp (d->type, "test") != 0) {
-    dp->skipped = true;
-    dp->skip_reason = g_strdup_printf ("not a QEMU/KVM domain (type '%s')", d->type);
-    compute_hash (dp, hash_prefix);
-    return TRUE;
-  }
-
-  /* rule 11 */
-  dp->place = !has_foreign_placement (d) || policy->override;
-  if (!dp->place) {
-    vdp_domain_plan_reason (dp, 11, "domain",
-                            "existing pins or NUMA placement not written by virt-dataplane are "
-                            "kept; use --force (override=yes) to replace them");
-    warn (dp, "has pins virt-dataplane did not write: placement left alone (use --force)");
-  } else if (has_foreign_placement (d)) {
-    vdp_domain_plan_reason (dp, 11, "domain", "existing pins replaced (override)");
-  }
-
-  if (dp->place) {
-    unsigned total_cap = 0;
-
-    refresh_capacity (inv, dp->placement);
-    home = choose_home (inv, in, dp->placement, dp);
-    if (home < 0) {
-      g_set_error (error, VDP_ERROR, VDP_ERROR_INPUT,
-                   "domain '%s': profile '%s' cannot be satisfied: no usable PU left "
-                   "(host_cpus, cgroup limits and dedicated PUs take them all)",
-                   d->name, policy->name);
-      return FALSE;
-    }
-    for (size_t n = 0; n < t->n_nodes; n++)
-      total_cap += inv->cap[n];
-    if (!choose_span (inv, d, home, dp->placement, span)) {
-      if (dp->placement == VDP_PLACEMENT_DEDICATED && total_cap < d->vcpus) {
-        g_set_error (error, VDP_ERROR, VDP_ERROR_INPUT,
-                     "domain '%s': %u dedicated vCPUs do not fit: the host has %u free PUs "
-                     "for them", d->name, d->vcpus, total_cap);
-        return FALSE;
-      }
-      if (total_cap < d->vcpus)
-        warn (dp, "%u vCPUs on %u host PUs: overcommitted", d->vcpus, total_cap);
-      else
-        warn (dp, "needs more memory than the host's nodes have free");
-    }
-    if (span->len > d->vcpus) {
-      /* guest cells need CPUs: no more nodes than vCPUs */
-      warn (dp, "needs the memory of %u nodes but has %u vCPU%s: memory spread over %u node%s",
-            span->len, d->vcpus, d->vcpus == 1 ? "" : "s", d->vcpus, d->vcpus == 1 ? "" : "s");
-      g_array_set_size (span, d->vcpus);
-    }
-    dp->home_node = (int) t->nodes[home].id;
-    for (guint i = 0; i < span->len; i++)
-      hwloc_bitmap_set (dp->nodes, t->nodes[g_array_index (span, int, i)].id);
-    if (span->len > 1) {
-      g_autofree char *s = fmt_set (dp->nodes);
-      unsigned cap = inv->cap[home];
-      guint64 mem = node_free_mem (inv, (size_t) home);
-      g_autoptr (GString) why = g_string_new (NULL);
-
-      if (cap < d->vcpus)
-        g_string_append_printf (why, "%u vCPUs need more than the %u %s node %d has for them",
-                                d->vcpus, cap,
-                                dp->placement == VDP_PLACEMENT_DEDICATED
-                                && policy->smt == VDP_SMT_ISOLATE ? "free cores" : "PUs",
-                                dp->home_node);
-      if (t->nodes[home].memory > 0 && mem < d->memory_kib)
-        g_string_append_printf (why, "%s%" G_GUINT64_FORMAT " MiB of memory exceed its %"
-                                G_GUINT64_FORMAT " MiB free", why->len ? "; " : "",
-                                d->memory_kib / 1024, mem / 1024);
-      vdp_domain_plan_reason (dp, 8, "domain", "spans nodes %s: %s", s, why->str);
-    }
-    if (!place_vcpus (inv, dp, span, vcpu_node_pos, error))
-      return FALSE;
-    for (unsigned v = 0; v < d->vcpus; v++)
-      hwloc_bitmap_or (vcpu_all, vcpu_all, dp->vcpu_pins[v]);
-    for (guint i = 0; i < span->len; i++) {
-      size_t n = (size_t) g_array_index (span, int, i);
-      guint64 share = d->memory_kib / span->len;
-      inv->node_mem[n] += share;
-    }
-    dp->emulator_pin = hwloc_bitmap_alloc ();
-    emulator_set (inv, dp, (size_t) home, vcpu_all, dp->emulator_pin);
-
-    /* rule 8 */
-    dp->memory = policy->memory;
-    if (dp->memory != VDP_MEMORY_NONE) {
-      g_autofree char *s = fmt_set (dp->nodes);
-      hwloc_bitmap_copy (dp->mem_nodes, dp->nodes);
-      if (dp->memory == VDP_MEMORY_PREFERRED && span->len > 1)
-        hwloc_bitmap_only (dp->mem_nodes, (unsigned) dp->home_node);
-      plan_cells (inv, dp, span, vcpu_node_pos);
-      vdp_domain_plan_reason (dp, 8, "memory", "memory %s on node%s %s%s",
-                              memory_mode_names[dp->memory], span->len > 1 ? "s" : "", s,
-                              dp->create_cells ? ", guest NUMA cells mirror the host nodes" : "");
-    }
-  } else {
-    dp->home_node = -1;
-  }
-
-  /* rule 3 */
-  for (unsigned i = 0; i < d->n_disks; i++)
-    capable += vdp_disk_iothread_capable (&d->disks[i]);
-  for (unsigned i = 0; i < d->n_controllers; i++)
-    capable += vdp_controller_iothread_capable (&d->controllers[i]);
-  queues = policy->queues ? policy->queues : d->vcpus;
-  if (capable > 0) {
-    unsigned n, reserved = reserved_iothread_ids (d), single = 0;
-    gboolean any_mapped = FALSE;
-
-    for (unsigned i = 0; i < d->n_disks; i++)
-      if (vdp_disk_iothread_capable (&d->disks[i])) {
-        any_mapped |= plan->caps.disk_mapping;
-        single += !plan->caps.disk_mapping;
-      }
-    for (unsigned i = 0; i < d->n_controllers; i++)
-      if (vdp_controller_iothread_capable (&d->controllers[i])) {
-        any_mapped |= plan->caps.scsi_mapping;
-        single += !plan->caps.scsi_mapping;
-      }
-    if (policy->iothreads) {
-      n = MIN (policy->iothreads, queues);
-      vdp_domain_plan_reason (dp, 3, "iothreads", "%u IOThread%s: fixed by the profile%s", n,
-                              n == 1 ? "" : "s",
-                              n < policy->iothreads ? ", capped at the queue count" : "");
-    } else {
-      n = CLAMP ((d->vcpus + 1) / 2, 1, MIN (8, policy->iothreads_max));
-      n = MIN (n, queues);
-      vdp_domain_plan_reason (dp, 3, "iothreads",
-                              "%u IOThread%s: ceil(%u vCPUs / 2) clamped to 1..%u, at most the "
-                              "%u queues; shared by the domain's %u virtio device%s", n,
-                              n == 1 ? "" : "s", d->vcpus, MIN (8, policy->iothreads_max), queues,
-                              capable, capable == 1 ? "" : "s");
-    }
-    if (!any_mapped && single < n) {
-      /* without per-queue mapping each device takes one IOThread: more would idle */
-      vdp_domain_plan_reason (dp, 3, "iothreads",
-                              "%u IOThread%s: without virtqueue mapping on this stack each of "
-                              "the %u device%s uses one", single, single == 1 ? "" : "s", single,
-                              single == 1 ? "" : "s");
-      n = single;
-    }
-    if (reserved > n) {
-      vdp_domain_plan_reason (dp, 3, "iothreads",
-                              "%u IOThreads kept: ids up to %u are used by settings "
-                              "virt-dataplane does not own", reserved, reserved);
-      n = reserved;
-    }
-    dp->set_iothreads = true;
-    dp->n_iothreads = n;
-    if (dp->place) {
-      place_iothreads (inv, dp, vcpu_node_pos, (size_t) node_pos (t, (unsigned) dp->home_node),
-                       dp->emulator_pin);
-      /* PUs just dedicated to IOThreads are no longer the emulator's */
-      if (hwloc_bitmap_intersects (dp->emulator_pin, inv->dedicated)) {
-        g_auto (VdpBitmap) rest = hwloc_bitmap_alloc ();
-        hwloc_bitmap_andnot (rest, dp->emulator_pin, inv->dedicated);
-        if (!hwloc_bitmap_iszero (rest)) {
-          g_autofree char *s = fmt_set (rest);
-          hwloc_bitmap_copy (dp->emulator_pin, rest);
-          vdp_domain_plan_reason (dp, 7, "emulator",
-                                  "emulator narrowed to PUs %s: the others went to IOThreads", s);
-        }
-      }
-    }
-  } else {
-    vdp_domain_plan_reason (dp, 3, "iothreads", "no virtio disk or virtio-scsi controller: "
-                            "IOThreads left as they are");
-  }
-
-  /* rules 5, 6, 9 */
-  for (unsigned i = 0; i < d->n_disks; i++) {
-    const struct vdp_disk *disk = &d->disks[i];
-    g_autofree char *subject = g_strdup_printf ("disk %s", disk->target);
-
-    plan_disk_driver (dp, &plan->caps, policy, i, in->hints ? &in->hints[i] : NULL);
-    if (!dp->set_iothreads || !vdp_disk_iothread_capable (disk))
-      continue;
-    map_device (dp, &plan->caps, plan->caps.disk_mapping, queues, &next_single,
-                &dp->disks[i].map, policy);
-    dp->disks[i].map.queues = queues;
-    switch (dp->disks[i].map.kind) {
-    case VDP_MAP_SINGLE:
-      vdp_domain_plan_reason (dp, 5, subject,
-                              "%u queues on IOThread %u (iothread='%u'); per-queue threads need "
-                              "libvirt >= 10.0 and QEMU >= 9.0, or the vhost-user backend",
-                              queues, dp->disks[i].map.threads[0], dp->disks[i].map.threads[0]);
-      break;
-    case VDP_MAP_EXPLICIT:
-      vdp_domain_plan_reason (dp, 5, subject,
-                              "%u queues mapped explicitly: queue i on an IOThread in the LLC of "
-                              "vCPU i", queues);
-      break;
-    default:
-      vdp_domain_plan_reason (dp, 5, subject, "%u queues spread round-robin over IOThreads 1-%u",
-                              queues, dp->disks[i].map.n_threads);
-      break;
-    }
-  }
-  for (unsigned i = 0; dp->set_iothreads && i < d->n_controllers; i++) {
-    const struct vdp_controller *c = &d->controllers[i];
-    g_autofree char *subject = g_strdup_printf ("controller scsi %u", c->index);
-
-    if (!vdp_controller_iothread_capable (c))
-      continue;
-    map_device (dp, &plan->caps, plan->caps.scsi_mapping, queues, &next_single,
-                &dp->controllers[i], policy);
-    if (dp->controllers[i].kind == VDP_MAP_SINGLE) {
-      dp->controllers[i].queues = 0;
-      vdp_domain_plan_reason (dp, 6, subject,
-                              "on IOThread %u (iothread='%u'); per-queue mapping needs libvirt "
-                              ">= 11.2 and QEMU >= 10.0", dp->controllers[i].threads[0],
-                              dp->controllers[i].threads[0]);
-    } else {
-      vdp_domain_plan_reason (dp, 6, subject, "%u queues mapped over %u IOThreads", queues,
-                              dp->controllers[i].n_threads);
-    }
-  }
-  compute_hash (dp, hash_prefix);
-  return TRUE;
+  dp->poll_max = -1;
 }
 
-static int
-cmp_largest_first (gconstpointer a, gconstpointer b, gpointer data)
+/* The hash prefix of a profile and a stack. */
+static char *
+hash_prefix (const struct vdp_policy *p, const struct vdp_caps *caps)
 {
-  const struct vdp_plan_input *in = data;
-  const struct vdp_domain *da = in[*(const unsigned *) a].dom;
-  const struct vdp_domain *db = in[*(const unsigned *) b].dom;
-  int c;
+  g_autofree char *pol = vdp_policy_format (p);
+  g_autofree char *stack = vdp_caps_describe (caps);
+  return g_strconcat (pol, "|", stack, NULL);
+}
 
-  if (da->vcpus != db->vcpus)
-    return da->vcpus > db->vcpus ? -1 : 1;
-  if (da->memory_kib != db->memory_kib)
-    return da->memory_kib > db->memory_kib ? -1 : 1;
-  c = g_strcmp0 (da->name, db->name);
-  return c ? c : (int) *(const unsigned *) a - (int) *(const unsigned *) b;
+/* A domain that fails: nothing of the plan is kept. */
+static void
+fail_domain (struct vdp_domain_plan *dp, const char *why)
+{
+  unadopt (dp);
+  g_clear_pointer (&dp->vcpu_l3, g_free);
+  g_clear_pointer (&dp->vcpu_node, g_free);
+  g_clear_pointer (&dp->iothread_l3, g_free);
+  g_clear_pointer (&dp->iothread_node, g_free);
+  for (unsigned i = 0; i < dp->n_disks; i++) {
+    g_clear_pointer (&dp->disks[i].cache, g_free);
+    g_clear_pointer (&dp->disks[i].io, g_free);
+    dp->disks[i].set_driver = false;
+  }
+  dp->failed = true;
+  dp->kept = false;
+  dp->create_cells = false;
+  dp->place = false;
+  if (why && dp->misfit.why == NULL) {
+    dp->misfit.why = g_strdup (why);
+    dp->misfit.best_node = -1;
+  }
+}
+
+struct vdp_plan *
+vdp_plan_compute_host (const struct vdp_plan_request *req, GError **error)
+{
+  const struct vdp_topology *topo = req->topo;
+  const struct vdp_policy *host = req->policy;
+  const struct vdp_caps *caps = req->caps;
+  unsigned n = req->n;
+  g_autoptr (vdp_plan) plan = g_new0 (struct vdp_plan, 1);
+  g_autofree unsigned *order = g_new0 (unsigned, MAX (n, 1));
+  g_autofree struct vdp_fit *fits = g_new0 (struct vdp_fit, MAX (n, 1));
+  g_autofree char **prefix = g_new0 (char *, n + 1);
+  struct vdp_inventory inv;
+  unsigned n_order = 0;
+
+  plan->topo = topo;
+  plan->policy = host;
+  plan->caps = *caps;
+  plan->n_domains = n;
+  plan->domains = g_new0 (struct vdp_domain_plan, MAX (n, 1));
+  plan->warnings = g_ptr_array_new_with_free_func (g_free);
+  for (unsigned i = 0; i < n; i++)
+    domain_plan_init (&plan->domains[i], &req->inputs[i], host);
+
+  vdp_inventory_init (&inv, topo, host);
+  plan->isolated = hwloc_bitmap_dup (inv.lim.isolated);
+  if (hwloc_bitmap_iszero (inv.lim.usable)) {
+    g_autofree char *h = vdp_cpuset_format (host->host_cpus);
+    g_set_error (error, VDP_ERROR, VDP_ERROR_INPUT,
+                 "profile '%s' cannot be satisfied: host_cpus '%s' leaves no usable PU",
+                 host->name, h);
+    vdp_inventory_clear (&inv);
+    return NULL;
+  }
+
+  /* the host's other domains hold what they hold */
+  for (unsigned i = 0; i < req->n_context; i++) {
+    const struct vdp_plan_input *c = &req->context[i];
+    const struct vdp_policy *cp = c->policy ? c->policy : host;
+    struct vdp_footprint fp;
+    gboolean owned = c->dom->tuned && c->dom->tuned_place;
+    vdp_footprint_from_domain (&fp, topo, c->dom);
+    vdp_inventory_charge (&inv, &fp, owned,
+                          owned && cp->placement == VDP_PLACEMENT_DEDICATED
+                          && cp->smt == VDP_SMT_ISOLATE);
+    vdp_footprint_clear (&fp);
+  }
+
+  /* what keeps its place: other hypervisors' domains, pins this run may
+   * not replace, recorded plans that still hold */
+  for (unsigned i = 0; i < n; i++) {
+    struct vdp_domain_plan *dp = &plan->domains[i];
+    const struct vdp_domain *d = dp->dom;
+    struct vdp_footprint fp;
+
+    prefix[i] = hash_prefix (dp->policy, caps);
+    if (d->type && strcmp (d->type, "kvm") != 0 && strcmp (d->type, "qemu") != 0
+        && strcmp (d->type, "test") != 0) {
+      dp->skipped = true;
+      dp->skip_reason = g_strdup_printf ("not a QEMU/KVM domain (type '%s')", d->type);
+      compute_hash (dp, prefix[i]);
+      vdp_footprint_from_domain (&fp, topo, d);
+      vdp_inventory_charge (&inv, &fp, FALSE, FALSE);
+      vdp_footprint_clear (&fp);
+      continue;
+    }
+    dp->place = !has_foreign_placement (d) || dp->policy->override;
+    if (!dp->place) {
+      vdp_domain_plan_reason (dp, 11, "domain",
+                              "existing pins or NUMA placement not written by virt-dataplane are "
+                              "kept; use --force (override=yes) to replace them");
+      vdp_domain_plan_warn (dp, "has pins virt-dataplane did not write: placement left alone "
+                            "(use --force)");
+      vdp_footprint_from_domain (&fp, topo, d);
+      vdp_inventory_charge (&inv, &fp, FALSE, FALSE);
+      vdp_footprint_clear (&fp);
+      continue;
+    }
+    if (has_foreign_placement (d))
+      vdp_domain_plan_reason (dp, 11, "domain", "existing pins replaced (override)");
+    if (adopt (topo, caps, dp, prefix[i])) {
+      vdp_footprint_from_plan (&fp, topo, dp);
+
+      if (vdp_inventory_admits (&inv, &fp)) {
+        gboolean iso = dp->placement == VDP_PLACEMENT_DEDICATED && dp->policy->smt == VDP_SMT_ISOLATE;
+        dp->kept = true;
+        vdp_inventory_charge (&inv, &fp, TRUE, iso);
+        vdp_footprint_clear (&fp);
+        vdp_domain_plan_reason (dp, 12, "domain",
+                                "kept where it is: its recorded plan %s still holds and fits "
+                                "beside the host's other domains", dp->hash);
+        continue;
+      }
+      vdp_footprint_clear (&fp);
+    }
+    unadopt (dp);
+    order[n_order++] = i;
+  }
+
+  /* the rest, fitted one by one, dedicated and largest first */
+  g_qsort_with_data (order, (gint) n_order, sizeof (unsigned), cmp_order, plan->domains);
+  for (unsigned k = 0; k < n_order; k++) {
+    unsigned i = order[k];
+    struct vdp_domain_plan *dp = &plan->domains[i];
+    g_autofree int *io_pref = NULL;
+    unsigned io_cap;
+    unsigned n_io = vdp_io_count (dp, &req->inputs[i], topo, caps, &io_pref, &io_cap);
+
+    explain_disks (dp, &req->inputs[i]);
+    if (!vdp_fit_guest (&inv, &req->inputs[i], dp, n_io, io_pref, io_cap, &fits[i])) {
+      fail_domain (dp, NULL);
+      continue;
+    }
+    dp->home_node = (int) topo->nodes[fits[i].span[0]].id;
+    for (unsigned s = 0; s < fits[i].n_span; s++)
+      hwloc_bitmap_set (dp->nodes, topo->nodes[fits[i].span[s]].id);
+  }
+
+  /* every guest is in: the pools, then the pins */
+  vdp_io_pools (&inv, plan->warnings);
+  for (unsigned i = 0; i < n; i++) {
+    struct vdp_domain_plan *dp = &plan->domains[i];
+    const struct vdp_plan_input *in = &req->inputs[i];
+
+    if (dp->skipped || dp->failed || dp->kept)
+      continue;
+    if (!dp->place) {
+      g_autofree int *io_pref = NULL;
+      unsigned io_cap;
+      dp->n_iothreads = vdp_io_count (dp, in, topo, caps, &io_pref, &io_cap);
+      explain_disks (dp, in);
+      finish_domain (topo, caps, dp, in, 1, prefix[i]);
+      continue;
+    }
+    vdp_io_place (&inv, caps, dp, &fits[i]);
+    plan_memory (topo, dp, &fits[i]);
+    finish_domain (topo, caps, dp, in, fits[i].n_span, prefix[i]);
+  }
+
+  /* the hard constraints, on everything the host will hold, before
+   * anything is written: a plan that crosses one is refused */
+  {
+    struct vdp_host_limits *lim = &inv.lim;
+    unsigned total = req->n_context + n;
+    g_autofree struct vdp_footprint *fps = g_new0 (struct vdp_footprint, MAX (total, 1));
+    gboolean again = TRUE;
+
+    for (unsigned i = 0; i < req->n_context; i++)
+      vdp_footprint_from_domain (&fps[i], topo, req->context[i].dom);
+    for (int round = 0; again && round < 8; round++) {
+      g_autoptr (GPtrArray) v = vdp_violations_new ();
+      again = FALSE;
+      for (unsigned i = 0; i < n; i++) {
+        vdp_footprint_clear (&fps[req->n_context + i]);
+        vdp_footprint_from_plan (&fps[req->n_context + i], topo, &plan->domains[i]);
+      }
+      vdp_constraints_check (lim, fps, total, v);
+      for (guint k = 0; k < v->len; k++) {
+        const struct vdp_violation *x = v->pdata[k];
+        int who = x->domain >= req->n_context ? (int) (x->domain - req->n_context) : -1;
+        struct vdp_domain_plan *dp;
+        if (who < 0 && x->other >= (int) req->n_context)
+          who = x->other - (int) req->n_context;
+        if (who < 0)
+          continue;
+        dp = &plan->domains[who];
+        if (dp->kept && x->other >= (int) req->n_context
+            && !plan->domains[x->other - (int) req->n_context].kept)
+          dp = &plan->domains[x->other - (int) req->n_context];
+        if (round == 0 && !dp->place && !dp->failed && !dp->skipped
+            && (int) x->domain == (int) req->n_context + who)
+          vdp_domain_plan_warn (dp, "its own pins cross a hard constraint (%s: %s); "
+                                "--force replaces them", x->subject, x->text);
+        if (dp->failed || dp->skipped || !dp->place || dp->kept)
+          continue;   /* what it crosses was there before: check reports it */
+        {
+          g_autofree char *why = g_strdup_printf ("the plan would cross a hard constraint: %s: %s",
+                                                  x->subject, x->text);
+          fail_domain (dp, why);
+          vdp_domain_plan_reason (dp, 0, "domain", "%s", why);
+        }
+        again = TRUE;
+      }
+    }
+    for (unsigned i = 0; i < total; i++)
+      vdp_footprint_clear (&fps[i]);
+  }
+
+  /* the host as a whole */
+  plan->n_nodes = (unsigned) topo->n_nodes;
+  plan->nodes = g_new0 (struct vdp_node_summary, topo->n_nodes + 1);
+  plan->io_pool = hwloc_bitmap_alloc ();
+  for (size_t k = 0; k < topo->n_nodes; k++) {
+    struct vdp_node_summary *ns = &plan->nodes[k];
+    struct vdp_node_state *st = &inv.nodes[k];
+    hwloc_bitmap_and (inv.scratch, st->usable, inv.held);
+    ns->id = st->id;
+    ns->pus = st->n_usable;
+    ns->dedicated = (unsigned) hwloc_bitmap_weight (inv.scratch);
+    ns->shared_vcpus = st->shared_vcpus;
+    hwloc_bitmap_or (plan->io_pool, plan->io_pool, st->pool);
+    ns->pool = g_steal_pointer (&st->pool);   /* the inventory is done with */
+    ns->pool_iothreads = st->pool_iothreads;
+    ns->pool_emulators = st->pool_emulators;
+    ns->io_short = st->io_short;
+    ns->memory_kib = topo->nodes[k].memory / 1024;
+    ns->reserve_kib = inv.lim.reserve_kib[k];
+    ns->bound_kib = st->bound_kib + st->loose_kib;
+    plan->total_pus += ns->pus;
+    plan->total_avail_kib += inv.lim.cap_kib[k];
+  }
+  plan->total_vcpus = inv.total_vcpus;
+  plan->total_memory_kib = inv.total_kib;
+  for (unsigned i = 0; i < n; i++) {
+    struct vdp_domain_plan *dp = &plan->domains[i];
+    plan->n_failed += dp->failed;
+    if (dp->failed && dp->hash == NULL)
+      compute_hash (dp, prefix[i]);
+  }
+
+  for (unsigned i = 0; i < n; i++) {
+    vdp_fit_clear (&fits[i]);
+    g_free (prefix[i]);
+  }
+  vdp_inventory_clear (&inv);
+  return g_steal_pointer (&plan);
 }
 
 struct vdp_plan *
@@ -1192,73 +849,37 @@ vdp_plan_compute (const struct vdp_topology *topo, const struct vdp_policy *poli
                   const struct vdp_caps *caps, const struct vdp_plan_input *inputs,
                   unsigned n, GError **error)
 {
-  g_autoptr (vdp_plan) plan = g_new0 (struct vdp_plan, 1);
-  g_autofree unsigned *order = g_new0 (unsigned, MAX (n, 1));
-  struct inventory inv = { 0 };
-  gboolean ok = TRUE;
-
-  plan->topo = topo;
-  plan->policy = policy;
-  plan->caps = *caps;
-  plan->n_domains = n;
-  plan->domains = g_new0 (struct vdp_domain_plan, MAX (n, 1));
-  for (unsigned i = 0; i < n; i++) {
-    plan->domains[i].dom = inputs[i].dom;
-    plan->domains[i].n_vcpus = inputs[i].dom->vcpus;
-    plan->domains[i].n_disks = inputs[i].dom->n_disks;
-    plan->domains[i].n_controllers = inputs[i].dom->n_controllers;
-    plan->domains[i].reasons = g_ptr_array_new_with_free_func (reason_free);
-    plan->domains[i].warnings = g_ptr_array_new_with_free_func (g_free);
-    plan->domains[i].home_node = -1;
-    order[i] = i;
-  }
-
-  inv.topo = topo;
-  inv.policy = policy;
-  inv.usable = hwloc_bitmap_alloc ();
-  hwloc_bitmap_andnot (inv.usable, topo->allowed, policy->host_cpus);
-  inv.dedicated = hwloc_bitmap_alloc ();
-  inv.pool = hwloc_bitmap_alloc ();
-  inv.node_vcpus = g_new0 (unsigned, topo->n_nodes + 1);
-  inv.node_mem = g_new0 (guint64, topo->n_nodes + 1);
-  inv.cap = g_new0 (unsigned, topo->n_nodes + 1);
-
-  if (hwloc_bitmap_iszero (inv.usable)) {
-    g_autofree char *h = fmt_set (policy->host_cpus);
-    g_set_error (error, VDP_ERROR, VDP_ERROR_INPUT,
-                 "profile '%s' cannot be satisfied: host_cpus '%s' leaves no usable PU",
-                 policy->name, h);
-    ok = FALSE;
-  }
-  if (ok) {
-    /* Pins that stay (foreign, not overridden) are someone's before any
-     * domain is planned: their single-PU vCPU pins are dedicated. */
-    for (unsigned i = 0; i < n; i++) {
-      const struct vdp_domain *d = inputs[i].dom;
-      if (!has_foreign_placement (d) || policy->override)
-        continue;
-      for (unsigned v = 0; v < d->vcpus; v++)
-        if (d->vcpupin[v] && hwloc_bitmap_weight (d->vcpupin[v]) == 1)
-          hwloc_bitmap_or (inv.dedicated, inv.dedicated, d->vcpupin[v]);
-    }
-    compute_pool (&inv);
-    plan->io_pool = hwloc_bitmap_dup (inv.pool);
-    g_qsort_with_data (order, (gint) n, sizeof (unsigned), cmp_largest_first, (gpointer) inputs);
-    g_autofree char *pol = vdp_policy_format (policy);
-    g_autofree char *stack = vdp_caps_describe (&plan->caps);
-    g_autofree char *prefix = g_strconcat (pol, "|", stack, NULL);
-    for (unsigned i = 0; i < n && ok; i++)
-      ok = plan_domain (&inv, plan, &inputs[order[i]], &plan->domains[order[i]], prefix, error);
-  }
-
-  hwloc_bitmap_free (inv.usable);
-  hwloc_bitmap_free (inv.dedicated);
-  hwloc_bitmap_free (inv.pool);
-  g_free (inv.node_vcpus);
-  g_free (inv.node_mem);
-  g_free (inv.cap);
-  return ok ? g_steal_pointer (&plan) : NULL;
+  struct vdp_plan_request req = { topo, policy, caps, inputs, n, NULL, 0 };
+  return vdp_plan_compute_host (&req, error);
 }
+
+char *
+vdp_misfit_format (const struct vdp_domain_plan *dp)
+{
+  const struct vdp_misfit *m = &dp->misfit;
+  g_autoptr (GString) s = g_string_new (NULL);
+
+  g_string_append_printf (s, "domain '%s' does not fit", dp->dom->name);
+  if (m->what) {
+    g_string_append_printf (s, ": needs %s", m->what);
+    if (m->need_kib)
+      g_string_append_printf (s, " and %" G_GUINT64_FORMAT " MiB bound", m->need_kib / 1024);
+    if (m->best_node >= 0) {
+      g_string_append_printf (s, "; the best node, %d, offers %u vCPU%s", m->best_node,
+                              m->best_pus, m->best_pus == 1 ? "" : "s");
+      if (m->best_kib != G_MAXUINT64)
+        g_string_append_printf (s, " and %" G_GUINT64_FORMAT " MiB", m->best_kib / 1024);
+      g_string_append_printf (s, ", the host %u", m->host_pus);
+      if (m->host_kib != G_MAXUINT64)
+        g_string_append_printf (s, " and %" G_GUINT64_FORMAT " MiB", m->host_kib / 1024);
+    }
+  }
+  if (m->why)
+    g_string_append_printf (s, " (%s)", m->why);
+  return g_string_free (g_steal_pointer (&s), FALSE);
+}
+
+/* ---- verification -------------------------------------------------------- */
 
 static gboolean
 same_set (hwloc_const_bitmap_t a, hwloc_const_bitmap_t b)
@@ -1295,7 +916,7 @@ vdp_plan_verify (const struct vdp_domain_plan *dp, const struct vdp_domain *afte
   const struct vdp_domain *d = dp->dom;
   guint before = missing->len;
 
-  if (dp->skipped)
+  if (dp->skipped || dp->failed)
     return TRUE;
   if (dp->place) {
     for (unsigned v = 0; v < d->vcpus && v < after->vcpus; v++)
@@ -1317,8 +938,15 @@ vdp_plan_verify (const struct vdp_domain_plan *dp, const struct vdp_domain *afte
     }
     if (dp->memory != VDP_MEMORY_NONE
         && (!same_set (after->numa_nodeset, dp->mem_nodes)
-            || g_strcmp0 (after->numa_mode, dp->memory == VDP_MEMORY_STRICT ? "strict" : "preferred")))
+            || g_strcmp0 (after->numa_mode, memory_mode_names[dp->memory])))
       g_ptr_array_add (missing, g_strdup ("numatune memory"));
+    if (dp->set_iothreads && dp->poll_max >= 0)
+      for (unsigned i = 0; i < after->n_iothreadids; i++)
+        if (after->iothread_poll_max[i] != dp->poll_max) {
+          g_ptr_array_add (missing, g_strdup_printf ("<poll max='%d'> of IOThread %u",
+                                                     dp->poll_max, after->iothreadids[i]));
+          break;
+        }
   }
   if (dp->set_iothreads && after->iothreads != dp->n_iothreads)
     g_ptr_array_add (missing, g_strdup_printf ("%u IOThreads (found %u)", dp->n_iothreads,
@@ -1356,31 +984,18 @@ vdp_plan_free (struct vdp_plan *plan)
     return;
   for (unsigned i = 0; i < plan->n_domains; i++) {
     struct vdp_domain_plan *dp = &plan->domains[i];
-    if (dp->vcpu_pins)
-      for (unsigned v = 0; v < dp->n_vcpus; v++)
-        hwloc_bitmap_free (dp->vcpu_pins[v]);
-    if (dp->iothread_pins)
-      for (unsigned k = 0; k < dp->n_iothreads; k++)
-        hwloc_bitmap_free (dp->iothread_pins[k]);
-    for (unsigned c = 0; c < dp->n_cells; c++)
-      hwloc_bitmap_free (dp->cells[c].vcpus);
+    unadopt (dp);   /* pins, cells, maps, hash */
     if (dp->disks)
       for (unsigned k = 0; k < dp->n_disks; k++) {
         g_free (dp->disks[k].cache);
         g_free (dp->disks[k].io);
-        map_free (&dp->disks[k].map);
       }
-    if (dp->controllers)
-      for (unsigned k = 0; k < dp->n_controllers; k++)
-        map_free (&dp->controllers[k]);
-    g_free (dp->vcpu_pins);
     g_free (dp->vcpu_l3);
-    g_free (dp->iothread_pins);
+    g_free (dp->vcpu_node);
     g_free (dp->iothread_l3);
-    g_free (dp->cells);
+    g_free (dp->iothread_node);
     g_free (dp->disks);
     g_free (dp->controllers);
-    hwloc_bitmap_free (dp->emulator_pin);
     hwloc_bitmap_free (dp->nodes);
     hwloc_bitmap_free (dp->mem_nodes);
     if (dp->reasons)
@@ -1388,9 +1003,16 @@ vdp_plan_free (struct vdp_plan *plan)
     if (dp->warnings)
       g_ptr_array_unref (dp->warnings);
     g_free (dp->skip_reason);
-    g_free (dp->hash);
+    g_free (dp->misfit.what);
+    g_free (dp->misfit.why);
   }
+  for (unsigned k = 0; k < plan->n_nodes; k++)
+    hwloc_bitmap_free (plan->nodes[k].pool);
+  g_free (plan->nodes);
   g_free (plan->domains);
   hwloc_bitmap_free (plan->io_pool);
+  hwloc_bitmap_free (plan->isolated);
+  if (plan->warnings)
+    g_ptr_array_unref (plan->warnings);
   g_free (plan);
 }

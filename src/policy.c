@@ -4,6 +4,7 @@
 
 #include <string.h>
 
+#include "domain.h"
 #include "paths.h"
 #include "policy.h"
 #include "util/cpuset.h"
@@ -33,7 +34,7 @@ policy_new (const char *name, const char *source)
 
   p->name = g_strdup (name);
   p->source = g_strdup (source);
-  p->iothreads_max = 8;
+  p->iothreads_max = 4;
   p->host_cpus = hwloc_bitmap_alloc ();
   return p;
 }
@@ -41,15 +42,21 @@ policy_new (const char *name, const char *source)
 static void
 apply_builtin (struct vdp_policy *p, const char *name)
 {
-  /* Defaults are "balanced"; see DESIGN §4 and virt-dataplane.conf(5). */
+  /* Defaults are "balanced"; every difference is explained in
+   * virt-dataplane.conf(5). */
   p->placement = VDP_PLACEMENT_SHARED;
   p->smt = VDP_SMT_PREFER;
   p->iothreads = 0;
-  p->iothreads_max = 8;
+  p->iothreads_max = 4;
   p->queues = 0;
   p->mapping = VDP_MAPPING_AUTO;
   p->iothread_cpus = VDP_IOCPUS_SEPARATE;
   p->emulator = VDP_EMULATOR_LLC;
+  p->pool_share = 4;
+  p->pool_cap = 25;
+  p->poll_shared = 8192;
+  p->memory_reserve_auto = true;
+  p->memory_reserve_kib = 0;
   p->memory = VDP_MEMORY_STRICT;
   p->disk_io = VDP_DISK_IO_NATIVE;
   p->disk_cache = VDP_DISK_CACHE_NONE;
@@ -57,14 +64,30 @@ apply_builtin (struct vdp_policy *p, const char *name)
   if (strcmp (name, "latency") == 0) {
     p->placement = VDP_PLACEMENT_DEDICATED;
     p->smt = VDP_SMT_ISOLATE;
+    p->iothreads_max = 2;
     p->mapping = VDP_MAPPING_EXPLICIT;
     p->emulator = VDP_EMULATOR_HOUSEKEEPING;
+  } else if (strcmp (name, "throughput") == 0) {
+    p->iothreads_max = 8;
+    p->mapping = VDP_MAPPING_EXPLICIT;
+    p->pool_share = 1;
+    p->pool_cap = 33;
+    p->poll_shared = -1;
   } else if (strcmp (name, "density") == 0) {
     p->iothreads = 1;
+    p->iothreads_max = 1;
     p->iothread_cpus = VDP_IOCPUS_SHARED;
+    p->pool_share = 8;
     p->memory = VDP_MEMORY_PREFERRED;
   }
-  /* throughput: balanced's settings with the auto count up to 8 (the cap). */
+}
+
+guint64
+vdp_policy_memory_reserve (const struct vdp_policy *p, guint64 node_kib)
+{
+  if (!p->memory_reserve_auto)
+    return p->memory_reserve_kib;
+  return MIN ((guint64) VDP_POLICY_RESERVE_AUTO_KIB, node_kib / 16);
 }
 
 struct vdp_policy *
@@ -146,6 +169,29 @@ parse_count (const char *path, const char *text, const char *key, const char *va
   }
   *out = (unsigned) v;
   return TRUE;
+}
+
+/* A size such as 2G, 512MiB or 1048576 (KiB); 0 is allowed. */
+static gboolean
+parse_size_kib (const char *value, guint64 *kib)
+{
+  static const struct { const char *suffix; guint64 kib; } units[] = {
+    { "KiB", 1 }, { "K", 1 }, { "MiB", 1024 }, { "M", 1024 }, { "GiB", 1048576 },
+    { "G", 1048576 }, { "TiB", 1073741824ULL }, { "T", 1073741824ULL }, { "", 1 },
+  };
+  g_autofree char *num = NULL;
+  guint64 v;
+
+  for (size_t i = 0; i < G_N_ELEMENTS (units); i++) {
+    if (!g_str_has_suffix (value, units[i].suffix))
+      continue;
+    num = g_strndup (value, strlen (value) - strlen (units[i].suffix));
+    if (!g_ascii_string_to_unsigned (num, 10, 0, G_MAXUINT64 / units[i].kib, &v, NULL))
+      return FALSE;
+    *kib = v * units[i].kib;
+    return TRUE;
+  }
+  return FALSE;
 }
 
 #define ENUM_KEY(k, names, field) \
@@ -242,19 +288,55 @@ vdp_policy_load_file (const char *path, GError **error)
         return NULL;
       continue;
     }
-    if (strcmp (key, "host_cpus") == 0) {
-      hwloc_bitmap_t set;
-      if (*value == '\0') {
-        hwloc_bitmap_zero (p->host_cpus);
-        continue;
-      }
-      set = vdp_cpuset_parse (value, &local);
+    if (strcmp (key, "host_cpus") == 0 || strcmp (key, "isolated_cpus") == 0) {
+      hwloc_bitmap_t set = *value ? vdp_cpuset_parse (value, &local) : hwloc_bitmap_alloc ();
       if (set == NULL) {
         bad_value (error, path, text, key, value, "a cpuset such as 0-1,24-25");
         return NULL;
       }
-      hwloc_bitmap_copy (p->host_cpus, set);
-      hwloc_bitmap_free (set);
+      if (key[0] == 'h') {
+        hwloc_bitmap_copy (p->host_cpus, set);
+        hwloc_bitmap_free (set);
+      } else {
+        hwloc_bitmap_free (p->isolated);
+        p->isolated = set;
+      }
+      continue;
+    }
+    if (strcmp (key, "pool_share") == 0) {
+      if (!parse_count (path, text, key, value, FALSE, 64, &p->pool_share, error))
+        return NULL;
+      continue;
+    }
+    if (strcmp (key, "pool_cap") == 0) {
+      g_autofree char *pct = g_strdup (value);
+      if (g_str_has_suffix (pct, "%"))
+        pct[strlen (pct) - 1] = '\0';
+      if (!parse_count (path, text, key, pct, FALSE, 100, &p->pool_cap, error))
+        return NULL;
+      continue;
+    }
+    if (strcmp (key, "poll_shared") == 0) {
+      guint64 v;
+      if (strcmp (value, "keep") == 0)
+        p->poll_shared = -1;
+      else if (g_ascii_string_to_unsigned (value, 10, 0, G_MAXINT32, &v, NULL))
+        p->poll_shared = (int) v;
+      else {
+        bad_value (error, path, text, key, value, "keep or nanoseconds from 0");
+        return NULL;
+      }
+      continue;
+    }
+    if (strcmp (key, "memory_reserve") == 0) {
+      if (strcmp (value, "auto") == 0) {
+        p->memory_reserve_auto = true;
+      } else if (parse_size_kib (value, &p->memory_reserve_kib)) {
+        p->memory_reserve_auto = false;
+      } else {
+        bad_value (error, path, text, key, value, "auto or a size such as 2G or 512M");
+        return NULL;
+      }
       continue;
     }
     g_set_error (error, VDP_ERROR, VDP_ERROR_INPUT, "%s:%d: unknown key '%s'", path,
@@ -271,7 +353,7 @@ vdp_policy_find (const char *spec, GError **error)
   const char *xdg;
 
   if (spec == NULL)
-    return vdp_policy_builtin ("balanced", error);
+    spec = "balanced";    /* the default, looked up like any name */
   if (*spec == '\0') {
     g_set_error (error, VDP_ERROR, VDP_ERROR_INPUT, "empty profile name ''");
     return NULL;
@@ -299,15 +381,78 @@ char *
 vdp_policy_format (const struct vdp_policy *p)
 {
   g_autofree char *host = vdp_cpuset_format (p->host_cpus);
+  g_autofree char *iso = p->isolated ? vdp_cpuset_format (p->isolated) : g_strdup ("host");
+  g_autofree char *reserve = p->memory_reserve_auto
+                             ? g_strdup ("auto")
+                             : g_strdup_printf ("%" G_GUINT64_FORMAT "K", p->memory_reserve_kib);
 
   return g_strdup_printf ("placement=%s smt=%s iothreads=%u iothreads_max=%u queues=%u "
-                          "mapping=%s iothread_cpus=%s emulator=%s host_cpus=%s memory=%s "
-                          "disk_io=%s disk_cache=%s",
+                          "mapping=%s iothread_cpus=%s emulator=%s host_cpus=%s "
+                          "isolated_cpus=%s pool_share=%u pool_cap=%u poll_shared=%d "
+                          "memory_reserve=%s memory=%s disk_io=%s disk_cache=%s",
                           placement_names[p->placement], smt_names[p->smt], p->iothreads,
                           p->iothreads_max, p->queues, mapping_names[p->mapping],
                           iocpus_names[p->iothread_cpus], emulator_names[p->emulator], host,
+                          iso, p->pool_share, p->pool_cap, p->poll_shared, reserve,
                           memory_names[p->memory], disk_io_names[p->disk_io],
                           disk_cache_names[p->disk_cache]);
+}
+
+struct vdp_policy_cache {
+  GHashTable *by_name;      /* name -> struct vdp_policy * */
+  const struct vdp_policy *host;
+  gboolean given;
+};
+
+vdp_policy_cache *
+vdp_policy_cache_new (const struct vdp_policy *host, gboolean given)
+{
+  vdp_policy_cache *c = g_new0 (vdp_policy_cache, 1);
+
+  c->by_name = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                      (GDestroyNotify) vdp_policy_free);
+  c->host = host;
+  c->given = given;
+  return c;
+}
+
+const struct vdp_policy *
+vdp_policy_for_domain (vdp_policy_cache *c, const struct vdp_domain *d, GError **error)
+{
+  const char *name = d->tuned ? d->tuned_profile : NULL;
+  struct vdp_policy *p;
+  g_autoptr (GError) local = NULL;
+
+  if (c->given || name == NULL || strcmp (name, c->host->name) == 0)
+    return c->host;
+  p = g_hash_table_lookup (c->by_name, name);
+  if (p)
+    return p;
+  /* a recorded name is a name, never a path */
+  if (strchr (name, '/') || (p = vdp_policy_find (name, &local)) == NULL) {
+    g_set_error (error, VDP_ERROR, VDP_ERROR_INPUT,
+                 "domain '%s': its recorded profile '%s' is not found (%s); give --profile",
+                 d->name, name, local ? local->message : "not a profile name");
+    return NULL;
+  }
+  /* the host's own keys come from the run's profile */
+  hwloc_bitmap_copy (p->host_cpus, c->host->host_cpus);
+  hwloc_bitmap_free (p->isolated);
+  p->isolated = c->host->isolated ? hwloc_bitmap_dup (c->host->isolated) : NULL;
+  p->memory_reserve_auto = c->host->memory_reserve_auto;
+  p->memory_reserve_kib = c->host->memory_reserve_kib;
+  p->override = c->host->override;
+  g_hash_table_insert (c->by_name, g_strdup (name), p);
+  return p;
+}
+
+void
+vdp_policy_cache_free (vdp_policy_cache *c)
+{
+  if (c == NULL)
+    return;
+  g_hash_table_unref (c->by_name);
+  g_free (c);
 }
 
 void
@@ -318,5 +463,6 @@ vdp_policy_free (struct vdp_policy *p)
   g_free (p->name);
   g_free (p->source);
   hwloc_bitmap_free (p->host_cpus);
+  hwloc_bitmap_free (p->isolated);
   g_free (p);
 }

@@ -30,11 +30,23 @@ struct vdp_policy {
   VdpIothreadCpus iothread_cpus;
   VdpEmulator emulator;
   hwloc_bitmap_t host_cpus; /* reserved for the host; never NULL (may be empty) */
+  hwloc_bitmap_t isolated;  /* isolated PUs of the host; NULL: the topology's own */
+  unsigned pool_share;      /* IOThreads that may share one PU of a node's I/O pool */
+  unsigned pool_cap;        /* percent of a node's usable PUs its I/O pool may take */
+  int poll_shared;          /* <poll max> in ns for IOThreads sharing PUs; -1: keep QEMU's */
+  guint64 memory_reserve_kib;  /* kept free on each node for the host */
+  bool memory_reserve_auto; /* ... or VDP_POLICY_RESERVE_AUTO of the node's memory */
   VdpMemory memory;
   VdpDiskIo disk_io;
   VdpDiskCache disk_cache;
   bool override;            /* replace pins virt-dataplane did not write */
 };
+
+/* memory_reserve=auto: 1 GiB per node, or 1/16 of a smaller node's memory. */
+#define VDP_POLICY_RESERVE_AUTO_KIB (1024 * 1024)
+
+/* The memory kept free on a node of @node_kib KiB under @p. */
+guint64 vdp_policy_memory_reserve (const struct vdp_policy *p, guint64 node_kib);
 
 /* Names of the built-in profiles, NULL-terminated. */
 extern const char *const vdp_policy_builtin_names[];
@@ -56,6 +68,23 @@ struct vdp_policy *vdp_policy_find (const char *spec, GError **error);
  * the plan hash); override is left out: it decides only whose pins may be
  * replaced, and the metadata records whose they are. */
 char *vdp_policy_format (const struct vdp_policy *p);
+
+/* The profiles the domains of a run are planned with.  With @given (the
+ * run named a profile) every domain gets @host; otherwise a domain keeps
+ * the profile its metadata records (loaded once by name, with the
+ * host-wide keys host_cpus, isolated_cpus and memory_reserve and the
+ * override of @host), and the others get @host.  @host must outlive the
+ * cache. */
+typedef struct vdp_policy_cache vdp_policy_cache;
+vdp_policy_cache *vdp_policy_cache_new (const struct vdp_policy *host, gboolean given);
+
+/* The profile for domain @d (borrowed from the cache), or NULL with @error
+ * set when its recorded profile cannot be found. */
+struct vdp_domain;
+const struct vdp_policy *vdp_policy_for_domain (vdp_policy_cache *c, const struct vdp_domain *d,
+                                                GError **error);
+void vdp_policy_cache_free (vdp_policy_cache *c);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (vdp_policy_cache, vdp_policy_cache_free)
 
 void vdp_policy_free (struct vdp_policy *p);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (vdp_policy, vdp_policy_free)

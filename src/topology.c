@@ -213,6 +213,14 @@ build_cpus (struct vdp_topology *t)
     core->allowed = core->allowed || pu->allowed;
     pu->core = (int) core->index;
   }
+  /* PU by OS index, for the planner's lookups */
+  for (size_t i = 0; i < t->n_pus; i++)
+    t->n_pu_pos = MAX (t->n_pu_pos, (size_t) t->pus[i].id + 1);
+  t->pu_pos = g_new (int, t->n_pu_pos + 1);
+  for (size_t i = 0; i <= t->n_pu_pos; i++)
+    t->pu_pos[i] = -1;
+  for (size_t i = 0; i < t->n_pus; i++)
+    t->pu_pos[t->pus[i].id] = (int) i;
 }
 
 static void
@@ -305,6 +313,32 @@ index_cores_by_group (struct vdp_topology *t)
   }
 }
 
+/* hwloc's NUMA distance matrix, by node position; NULL when it has none
+ * that covers every node. */
+static void
+build_distances (struct vdp_topology *t)
+{
+  struct hwloc_distances_s *d[1];
+  unsigned nr = 1;
+
+  if (t->n_nodes < 2
+      || hwloc_distances_get_by_type (t->hw, HWLOC_OBJ_NUMANODE, &nr, d, 0, 0) < 0 || nr == 0)
+    return;
+  t->distances = g_new0 (unsigned, t->n_nodes * t->n_nodes);
+  for (unsigned i = 0; i < d[0]->nbobjs; i++)
+    for (unsigned j = 0; j < d[0]->nbobjs; j++) {
+      const struct vdp_node *a = vdp_topology_find_node (t, d[0]->objs[i]->os_index);
+      const struct vdp_node *b = vdp_topology_find_node (t, d[0]->objs[j]->os_index);
+      if (a && b)
+        t->distances[(size_t) (a - t->nodes) * t->n_nodes + (size_t) (b - t->nodes)]
+          = (unsigned) d[0]->values[i * d[0]->nbobjs + j];
+    }
+  hwloc_distances_release (t->hw, d[0]);
+  for (size_t i = 0; i < t->n_nodes * t->n_nodes; i++)
+    if (t->distances[i] == 0)
+      g_clear_pointer (&t->distances, g_free);   /* a node it does not cover */
+}
+
 static void
 build (struct vdp_topology *t)
 {
@@ -325,6 +359,7 @@ build (struct vdp_topology *t)
   index_cores_by_group (t);
   index_groups_by_node (t);
   build_devices (t);
+  build_distances (t);
 }
 
 static struct vdp_topology *
@@ -525,6 +560,7 @@ vdp_topology_free (struct vdp_topology *t)
   g_free (t->packages);
   g_free (t->l3);
   g_free (t->cores);
+  g_free (t->pu_pos);
   g_free (t->pus);
   g_free (t->devices);
   hwloc_bitmap_free (t->online);
@@ -533,6 +569,7 @@ vdp_topology_free (struct vdp_topology *t)
   hwloc_bitmap_free (t->offline);
   hwloc_bitmap_free (t->isolated);
   hwloc_bitmap_free (t->allowed_nodes);
+  g_free (t->distances);
   if (t->hw)
     hwloc_topology_destroy (t->hw);
   g_free (t->source);
@@ -563,6 +600,8 @@ vdp_topology_get_counts (const struct vdp_topology *t, struct vdp_topology_count
 const struct vdp_pu *
 vdp_topology_find_pu (const struct vdp_topology *t, unsigned id)
 {
+  if (t->pu_pos)
+    return id < t->n_pu_pos && t->pu_pos[id] >= 0 ? &t->pus[t->pu_pos[id]] : NULL;
   for (size_t i = 0; i < t->n_pus; i++)
     if (t->pus[i].id == id)
       return &t->pus[i];
@@ -772,4 +811,18 @@ vdp_disk_locality_free (struct vdp_disk_locality *loc)
   hwloc_bitmap_free (loc->nodeset);
   g_free (loc->reason);
   g_free (loc);
+}
+
+unsigned
+vdp_topology_distance (const struct vdp_topology *t, size_t a, size_t b)
+{
+  if (a == b)
+    return 10;
+  if (t->distances)
+    return t->distances[a * t->n_nodes + b];
+  for (size_t p = 0; p < t->n_packages; p++)
+    if (hwloc_bitmap_isset (t->packages[p].nodeset, t->nodes[a].id)
+        && hwloc_bitmap_isset (t->packages[p].nodeset, t->nodes[b].id))
+      return 15;
+  return 20;
 }

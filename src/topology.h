@@ -94,6 +94,8 @@ struct vdp_topology {
   struct vdp_l3 *l3;             size_t n_l3;
   struct vdp_core *cores;        size_t n_cores;
   struct vdp_pu *pus;            size_t n_pus;
+  int *pu_pos;                   /* position in pus[] by OS index, -1 for none */
+  size_t n_pu_pos;
   struct vdp_blockdev *devices;  size_t n_devices;
 
   hwloc_bitmap_t online;         /* every PU that has an object */
@@ -102,6 +104,8 @@ struct vdp_topology {
   hwloc_bitmap_t offline;        /* known to the machine but offline */
   hwloc_bitmap_t isolated;       /* isolated PUs (host only) */
   hwloc_bitmap_t allowed_nodes;
+  unsigned *distances;           /* n_nodes x n_nodes by node position (hwloc's
+                                  * NUMA latencies), NULL when unknown */
 };
 
 /* Counts in hwloc's default view (disallowed objects left out). */
@@ -150,6 +154,11 @@ void vdp_topology_get_counts (const struct vdp_topology *t, struct vdp_topology_
 const struct vdp_pu *vdp_topology_find_pu (const struct vdp_topology *t, unsigned id);
 const struct vdp_node *vdp_topology_find_node (const struct vdp_topology *t, unsigned id);
 const struct vdp_blockdev *vdp_topology_find_device (const struct vdp_topology *t, const char *name);
+
+/* The NUMA distance between the nodes at positions @a and @b of nodes[]:
+ * hwloc's matrix when the topology has one, else 10 for the same node, 15
+ * for nodes of one package and 20 otherwise (ACPI SLIT's scale). */
+unsigned vdp_topology_distance (const struct vdp_topology *t, size_t a, size_t b);
 
 /* Where a disk's I/O goes: the block devices under a path and their nodes. */
 struct vdp_disk_locality {

@@ -162,12 +162,191 @@ new_child (xmlNodePtr parent, const char *name)
   return xmlNewChild (parent, NULL, (const xmlChar *) name, NULL);
 }
 
-/* Serialises @n into @buf (emptied first); returns its content (borrowed). */
+/* ---- serialising ---------------------------------------------------------- */
+
+/* A growing buffer: GString's appends cost more than the bytes. */
+struct out {
+  char *buf;
+  size_t len, cap;
+};
+
+static void
+out_grow (struct out *o, size_t n)
+{
+  while (o->len + n + 1 > o->cap)
+    o->cap = o->cap ? o->cap * 2 : 8192;
+  o->buf = g_realloc (o->buf, o->cap);
+}
+
+static inline void
+out_put (struct out *o, const char *s, size_t n)
+{
+  if (o->len + n + 1 > o->cap)
+    out_grow (o, n);
+  memcpy (o->buf + o->len, s, n);
+  o->len += n;
+}
+
+static inline void
+out_c (struct out *o, char c)
+{
+  if (o->len + 2 > o->cap)
+    out_grow (o, 1);
+  o->buf[o->len++] = c;
+}
+
+#define OUT_LIT(o, lit) out_put ((o), (lit), sizeof (lit) - 1)
+
+static inline void
+out_str (struct out *o, const xmlChar *s)
+{
+  out_put (o, (const char *) s, strlen ((const char *) s));
+}
+
+/* Escapes @s into @o as libxml2 does for text (@attr FALSE) or attribute
+ * values; FALSE on a byte it writes as a character reference (not ASCII,
+ * control characters), left to libxml2. */
+static gboolean
+put_escaped (struct out *o, const xmlChar *s, gboolean attr)
+{
+  const xmlChar *run = s;
+
+  for (; *s; s++) {
+    const char *rep;
+    if (*s >= 0x3f && *s < 0x80)
+      continue;   /* letters, most of what there is */
+    switch (*s) {
+    case '<': rep = "&lt;"; break;
+    case '>': rep = "&gt;"; break;
+    case '&': rep = "&amp;"; break;
+    case '"': rep = attr ? "&quot;" : NULL; break;
+    case '\n': rep = attr ? "&#10;" : NULL; break;
+    case '\t': rep = attr ? "&#9;" : NULL; break;
+    default:
+      if (*s < 0x20 || *s >= 0x80)
+        return FALSE;
+      continue;
+    }
+    if (rep == NULL)
+      continue;
+    out_put (o, (const char *) run, (size_t) (s - run));
+    out_str (o, BAD_CAST rep);
+    run = s + 1;
+  }
+  out_put (o, (const char *) run, (size_t) (s - run));
+  return TRUE;
+}
+
+static void
+put_name (struct out *o, xmlNsPtr ns, const xmlChar *name)
+{
+  if (ns && ns->prefix) {
+    out_str (o, ns->prefix);
+    out_c (o, ':');
+  }
+  out_str (o, name);
+}
+
+static void
+put_indent (struct out *o, unsigned level)
+{
+  static const char spaces[] = "                                                            ";
+
+  out_put (o, spaces, 2 * MIN (level, 30));
+}
+
+/* Writes @cur as xmlNodeDump (format 1, two spaces a level) would, for
+ * the nodes domain XML holds: elements, text, comments, namespace
+ * declarations and attributes of text.  FALSE on anything else. */
+static gboolean
+dump_node (struct out *o, xmlNodePtr cur, unsigned level, gboolean format)
+{
+  switch (cur->type) {
+  case XML_TEXT_NODE:
+    /* "textnoenc": written unescaped (XSLT's), left to libxml2 */
+    return !xmlStrEqual (cur->name, BAD_CAST "textnoenc")
+           && (!cur->content || put_escaped (o, cur->content, FALSE));
+  case XML_COMMENT_NODE:
+    if (cur->content) {
+      OUT_LIT (o, "<!--");
+      out_str (o, cur->content);
+      OUT_LIT (o, "-->");
+    }
+    return TRUE;
+  case XML_ELEMENT_NODE:
+    break;
+  default:
+    return FALSE;
+  }
+  for (xmlNodePtr c = cur->children; format && c; c = c->next)
+    if (c->type == XML_TEXT_NODE || c->type == XML_CDATA_SECTION_NODE
+        || c->type == XML_ENTITY_REF_NODE)
+      format = FALSE;   /* mixed content keeps its spacing */
+  out_c (o, '<');
+  put_name (o, cur->ns, cur->name);
+  for (xmlNsPtr ns = cur->nsDef; ns; ns = ns->next) {
+    if (ns->type != XML_LOCAL_NAMESPACE || ns->href == NULL)
+      continue;
+    if (ns->prefix && xmlStrEqual (ns->prefix, BAD_CAST "xml"))
+      continue;
+    if (xmlStrchr (ns->href, '"'))
+      return FALSE;
+    OUT_LIT (o, " xmlns");
+    if (ns->prefix) {
+      out_c (o, ':');
+      out_str (o, ns->prefix);
+    }
+    OUT_LIT (o, "=\"");
+    out_str (o, ns->href);
+    out_c (o, '"');
+  }
+  for (xmlAttrPtr a = cur->properties; a; a = a->next) {
+    out_c (o, ' ');
+    put_name (o, a->ns, a->name);
+    OUT_LIT (o, "=\"");
+    for (xmlNodePtr t = a->children; t; t = t->next)
+      if (t->type != XML_TEXT_NODE || (t->content && !put_escaped (o, t->content, TRUE)))
+        return FALSE;
+    out_c (o, '"');
+  }
+  if (cur->children == NULL) {
+    OUT_LIT (o, "/>");
+    return TRUE;
+  }
+  out_c (o, '>');
+  if (format)
+    out_c (o, '\n');
+  for (xmlNodePtr c = cur->children; c; c = c->next) {
+    if (format && (c->type == XML_ELEMENT_NODE || c->type == XML_COMMENT_NODE
+                   || c->type == XML_PI_NODE))
+      put_indent (o, level + 1);
+    if (!dump_node (o, c, level + 1, format))
+      return FALSE;
+    if (format)
+      out_c (o, '\n');
+  }
+  if (format)
+    put_indent (o, level);
+  OUT_LIT (o, "</");
+  put_name (o, cur->ns, cur->name);
+  out_c (o, '>');
+  return TRUE;
+}
+
+/* Serialises @n into @buf (emptied first), unindented, as xmlNodeDump()
+ * does; returns its content (borrowed). */
 static const xmlChar *
 node_to_string (xmlBufferPtr buf, xmlNodePtr n)
 {
+  struct out o = { 0 };
+
   xmlBufferEmpty (buf);
-  xmlNodeDump (buf, n->doc, n, 0, 0);
+  out_grow (&o, 0);
+  if (dump_node (&o, n, 0, FALSE))
+    xmlBufferAdd (buf, (const xmlChar *) o.buf, (int) o.len);
+  else
+    xmlNodeDump (buf, n->doc, n, 0, 0);
+  g_free (o.buf);
   return xmlBufferContent (buf);
 }
 
@@ -336,7 +515,8 @@ patch_memory (xmlNodePtr root, xmlNodePtr vdp, xmlBufferPtr scratch,
 {
   xmlNodePtr numa = child (root, "numatune");
   xmlNodePtr mem;
-  gboolean spans = hwloc_bitmap_weight (dp->nodes) > 1;
+  /* every guest cell bound to its node */
+  gboolean per_cell = dp->n_cells > 0;
 
   record (vdp, scratch, "numatune", numa);
   if (numa)
@@ -346,7 +526,7 @@ patch_memory (xmlNodePtr root, xmlNodePtr vdp, xmlBufferPtr scratch,
   mem = new_child (numa, "memory");
   set_prop (mem, "mode", memory_mode_names[dp->memory]);
   set_prop_set (mem, "nodeset", dp->mem_nodes);
-  for (unsigned c = 0; spans && c < dp->n_cells; c++) {
+  for (unsigned c = 0; per_cell && c < dp->n_cells; c++) {
     xmlNodePtr mn = new_child (numa, "memnode");
     set_prop_uint (mn, "cellid", dp->cells[c].id);
     set_prop (mn, "mode", memory_mode_names[dp->memory]);
@@ -385,12 +565,28 @@ patch_iothreads (xmlNodePtr root, xmlNodePtr vdp, xmlBufferPtr scratch,
   g_snprintf (buf, sizeof (buf), "%u", dp->n_iothreads);
   xmlNodeSetContent (count, (const xmlChar *) buf);
 
+  if (ids && dp->poll_max < 0) {
+    /* an <iothreadids> an earlier apply created for <poll> alone goes */
+    xmlNodePtr o = find_original (vdp, "iothreadids");
+    g_autoptr (xmlChar) present = o ? xmlGetProp (o, (const xmlChar *) "present") : NULL;
+    if (present && strcmp ((const char *) present, "no") == 0) {
+      remove_node (ids);
+      ids = NULL;
+    }
+  }
+  if (ids == NULL && dp->poll_max >= 0) {
+    /* <poll> lives under <iothreadids> */
+    record (vdp, scratch, "iothreadids", NULL);
+    ids = insert_ordered (root, xmlNewDocNode (root->doc, NULL, (const xmlChar *) "iothreadids",
+                                               NULL), domain_order);
+  } else if (ids) {
+    record (vdp, scratch, "iothreadids", ids);
+  }
   if (ids) {
     /* keep the ids (and their pool/poll settings) up to the count, add the rest */
     g_autofree xmlNodePtr *by_id = g_new0 (xmlNodePtr, dp->n_iothreads + 1);
     xmlNodePtr c, next;
 
-    record (vdp, scratch, "iothreadids", ids);
     for (c = ids->children; c; c = next) {
       g_autoptr (xmlChar) id_s = NULL;
       guint64 id = 0;
@@ -409,6 +605,13 @@ patch_iothreads (xmlNodePtr root, xmlNodePtr vdp, xmlBufferPtr scratch,
       if (by_id[k] == NULL) {
         by_id[k] = xmlNewDocNode (root->doc, NULL, (const xmlChar *) "iothread", NULL);
         set_prop_uint (by_id[k], "id", k);
+      }
+      if (dp->poll_max >= 0) {
+        /* IOThreads that share PUs poll less */
+        xmlNodePtr poll = child (by_id[k], "poll");
+        if (poll == NULL)
+          poll = new_child (by_id[k], "poll");
+        set_prop_uint (poll, "max", (unsigned) dp->poll_max);
       }
       xmlAddChild (ids, by_id[k]);
     }
@@ -429,8 +632,8 @@ vdp_xmlpatch_apply (xmlDocPtr doc, const struct vdp_plan *plan,
                  d->name);
     return -1;
   }
-  if (dp->skipped)
-    return 0;
+  if (dp->skipped || dp->failed)
+    return 0;   /* nothing to write: left alone, or it does not fit */
 
   scratch = xmlBufferCreateSize (1024);
   vdp = ensure_vdp (root);
@@ -446,6 +649,10 @@ vdp_xmlpatch_apply (xmlDocPtr doc, const struct vdp_plan *plan,
     patch_cputune (root, vdp, scratch, dp);
     if (dp->memory != VDP_MEMORY_NONE)
       patch_memory (root, vdp, scratch, dp);
+    else if (dp->unbind && child (root, "numatune")) {
+      record (vdp, scratch, "numatune", child (root, "numatune"));
+      remove_node (child (root, "numatune"));
+    }
   }
   if (dp->set_iothreads)
     patch_iothreads (root, vdp, scratch, dp);
@@ -500,7 +707,7 @@ vdp_xmlpatch_apply (xmlDocPtr doc, const struct vdp_plan *plan,
   }
 
   set_prop (vdp, "version", PACKAGE_VERSION);
-  set_prop (vdp, "profile", plan->policy->name);
+  set_prop (vdp, "profile", dp->policy->name);
   set_prop (vdp, "plan", dp->hash);
   set_prop (vdp, "placement", dp->place ? "owned" : "foreign");
   return 0;
@@ -606,9 +813,28 @@ vdp_xmlpatch_revert (xmlDocPtr doc, GError **error)
 char *
 vdp_xml_format (xmlDocPtr doc)
 {
-  xmlBufferPtr buf = xmlBufferCreateSize (8192);
+  struct out o = { 0 };
+  xmlBufferPtr buf;
   char *ret;
+  gboolean done = TRUE;
 
+  /* the nodes domain XML holds are written here, much faster than
+   * libxml2 does; anything else (CDATA, entities, characters it writes as
+   * references) by libxml2 itself, to the same bytes */
+  out_grow (&o, 0);
+  for (xmlNodePtr n = doc->children; n && done; n = n->next) {
+    if (n->type == XML_DTD_NODE)
+      continue;
+    done = dump_node (&o, n, 0, TRUE);
+    out_c (&o, '\n');
+  }
+  if (done) {
+    o.buf[o.len] = '\0';
+    return o.buf;
+  }
+  g_free (o.buf);
+
+  buf = xmlBufferCreateSize (8192);
   for (xmlNodePtr n = doc->children; n; n = n->next) {
     if (n->type == XML_DTD_NODE)
       continue;

@@ -2,7 +2,9 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # CLI tests of apply and revert through libvirt's test driver: results,
 # JSON lines, dry runs, exit codes, an unreachable host among good ones,
-# and a plan libvirt 9.0 would not keep (the original is restored).
+# a plan libvirt 9.0 would not keep (the original is restored), and the
+# host's inventory: named domains planned around the others, recorded
+# profiles kept, a guest that does not fit failing alone, hand pins.
 . "$VDP_SRCDIR/tests/lib.sh"
 command -v jq >/dev/null || { echo "1..0 # SKIP jq not installed"; exit 0; }
 TOPO="$VDP_SRCDIR/examples/topologies/24em64t-2n6c2t-pci.xml"
@@ -111,6 +113,78 @@ check "--state paused: usage error" test "$RC" = 64
 # --state is a global option: before the command too
 run_cmd -c "$DEMO" --state shutoff apply --dry-run --topology "$DTOPO" -q
 check "--state before the command" test "$(grep -c ': would-change' "$TMP/out")" = 4
+
+# ---- one inventory per host ------------------------------------------
+DTOPO="$VDP_SRCDIR/examples/topologies/32em64t-2n8c2t-pci-wholeio.xml"
+EX="$VDP_SRCDIR/examples/domains"
+# node FILE DOMAIN.xml...: a test-driver host holding these definitions,
+# with the CPUs, nodes and memory of $DTOPO
+node () {
+  out=$1; shift
+  { echo "<node>"
+    echo "<cpu><nodes>2</nodes><sockets>1</sockets><cores>8</cores><threads>2</threads><active>32</active></cpu>"
+    echo "<memory>67108864</memory>"
+    for f in "$@"; do grep -v '^<?xml' "$f"; done; echo "</node>"; } > "$out"
+}
+# pus_of FILE NAME: the PUs the dry-run diff of NAME pins a vCPU to, one a line
+pus_of () {
+  awk -v d="$2" '/^--- a\//{on = ($0 == "--- a/" d)} on && /^\+ *<vcpupin/' "$1" \
+    | sed 's/.*cpuset="\([^"]*\)".*/\1/' | tr ',' '\n'
+}
+# A guest tuned for latency before; another to tune now, alone.
+# (planned for this libvirt, as apply through the test driver plans)
+run_cmd plan -q --topology "$DTOPO" --profile latency --target libvirt=9.0 --xml --file "$EX/netcd1.xml"
+cp "$TMP/out" "$TMP/tuned-netcd1.xml"
+node "$TMP/inv.xml" "$TMP/tuned-netcd1.xml" "$EX/web1.xml" "$EX/scsi1.xml"
+run_cmd -c "test://$TMP/inv.xml" apply web1 --profile latency --dry-run --topology "$DTOPO" -q
+check "named domain: planned alone, exit 3 (changes pending)" sh -c "test $RC = 3 && test \$(grep -c ': would-change' '$TMP/out') = 1"
+grep -o 'vcpupin vcpu="[0-9]*" cpuset="[0-9]*"' "$TMP/tuned-netcd1.xml" | sed 's/.*cpuset="\([0-9]*\)"/\1/' > "$TMP/taken"
+pus_of "$TMP/out" web1 > "$TMP/mine"
+check "named domain: the other guest's dedicated PUs not given again" sh -c "test -s '$TMP/mine' && ! grep -qxFf '$TMP/taken' '$TMP/mine'"
+# each tuned domain keeps its recorded profile unless --profile says otherwise
+run_cmd -c "test://$TMP/inv.xml" apply --all --topology "$DTOPO" -q --json
+check "recorded profile kept: the latency guest unchanged" \
+  jq -e -s 'map(select(.domain == "netcd1"))[0].result == "unchanged"' "$TMP/out"
+run_cmd -c "test://$TMP/inv.xml" apply netcd1 --profile balanced --dry-run --topology "$DTOPO" -q
+check "--profile given: re-planned with it" grep -q 'netcd1: would-change' "$TMP/out"
+
+# One guest that does not fit fails alone: the others applied, exit 2.
+sed 's/<name>db1</<name>huge</; s/>16</>64</' "$EX/db1.xml" > "$TMP/huge.xml"
+node "$TMP/fit.xml" "$EX/web1.xml" "$TMP/huge.xml" "$EX/scsi1.xml"
+run_cmd -c "test://$TMP/fit.xml" apply --all --profile latency --topology "$DTOPO" -q
+check "misfit: exit 2" test "$RC" = 2
+check "misfit: the others applied" test "$(grep -c ': applied' "$TMP/out")" = 2
+check "misfit: failed with what it needs" grep -q "huge: failed: domain 'huge' does not fit: needs 64 dedicated vCPUs" "$TMP/out"
+
+# A host with a hand-pinned guest still tunes the rest, around its pins.
+node "$TMP/hand.xml" "$EX/pinned1.xml" "$EX/web1.xml" "$EX/netcd1.xml"
+run_cmd -c "test://$TMP/hand.xml" apply --all --profile latency --dry-run --topology "$DTOPO" -q
+check "hand-pinned guest: the others tuned, exit 3 (changes pending)" sh -c "test $RC = 3 && test \$(grep -c ': would-change' '$TMP/out') = 3"
+for d in web1 netcd1; do pus_of "$TMP/out" $d; done > "$TMP/mine"
+check "hand-pinned guest: its PUs 2-5 not taken" sh -c "test -s '$TMP/mine' && ! grep -qxE '[2-5]' '$TMP/mine'"
+
+# What apply writes, check with the same profile finds nothing: the demo
+# host's domains as the plans apply writes them, audited through libvirt.
+printf '[profile]\nhost_cpus=0\n' > "$TMP/host0.conf"
+for prof in balanced latency throughput density "$TMP/host0.conf"; do
+  rm -rf "$TMP/demo"; mkdir -p "$TMP/demo"
+  awk '/<domain /{f=1; n++} f{print > (dir "/" n ".xml")} /<\/domain>/{f=0}' dir="$TMP/demo" \
+    "$VDP_SRCDIR/examples/demo-host.xml"
+  sed -i '/test:runstate/d' "$TMP"/demo/*.xml
+  run_cmd plan -q --topology "$DTOPO" --profile "$prof" --target libvirt=9.0 --xml \
+    --output-dir "$TMP/demo-tuned" "--file" "$TMP"/demo/*.xml
+  tuned=$(grep -l 'vdp:dataplane' "$TMP"/demo-tuned/*.xml | wc -l)
+  node "$TMP/demo-node.xml" "$TMP"/demo-tuned/*.xml
+  run_cmd -c "test://$TMP/demo-node.xml" check --all --profile "$prof" --topology "$DTOPO"
+  # (legacy-app's hand pins are its own: with host_cpus=0 its emulator
+  # floats over the host's PU, which check rightly reports)
+  check "apply then check with $(basename "$prof"): nothing found" \
+    sh -c "! grep -v '^test://[^ ]* legacy-app: ' '$TMP/out' | grep -q ."
+  run_cmd -c "test://$TMP/demo-node.xml" apply --all --profile "$prof" --topology "$DTOPO" -q
+  check "apply again with $(basename "$prof"): the $tuned tuned domains unchanged" \
+    test "$(grep -c ': unchanged' "$TMP/out")" = "$tuned"
+  rm -rf "$TMP/demo-tuned"
+done
 
 printf '# hosts\n%s\n\n' "$URI" > "$TMP/hosts"
 run_cmd --hosts "$TMP/hosts" apply --all --dry-run --topology "$TOPO" -q

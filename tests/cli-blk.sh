@@ -29,6 +29,8 @@ for args in "--socket-path $TMP/s" "--blk-file $TMP/disk.raw" \
     "--blk-file $TMP/disk.raw --socket-path $TMP/s --threads 2 --num-queues 4 --queue-map 0,1:1,2,3" \
     "--blk-file $TMP/disk.raw --socket-path $TMP/s --threads 2 --num-queues 4 --queue-map 0:1,2" \
     "--blk-file $TMP/disk.raw --socket-path $TMP/s --cpus 0-x" \
+    "--blk-file $TMP/disk.raw --socket-path $TMP/s --client-timeout 0" \
+    "--blk-file $TMP/disk.raw --socket-path $TMP/s --client-timeout 3601" \
     "--blk-file null:1000 --socket-path $TMP/s" \
     "--blk-file $TMP/missing.raw --socket-path $TMP/s" \
     "--blk-file $TMP --socket-path $TMP/s" \

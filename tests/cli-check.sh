@@ -8,6 +8,7 @@ DATA="$VDP_SRCDIR/tests/data/check"
 EX="$VDP_SRCDIR/examples/domains"
 # two nodes: PUs 0-7 on node 0 (nvme0n1), 8-15 on node 1 (pmem1)
 TOPO="$VDP_SRCDIR/examples/topologies/32em64t-2n8c+1mic.xml"
+BIG="$VDP_SRCDIR/examples/topologies/96em64t-4n4d3ca2co.xml"
 
 expect_rule () {
   id=$1; shift
@@ -25,6 +26,7 @@ for f in "$DATA"/vdp0*.xml; do
             check "VDP011: reported" grep -q " VDP011 " "$TMP/out"
             continue ;;
     VDP014) expect_rule "$id" --target libvirt=9.0,qemu=7.2 --file "$f"; continue ;;
+    VDP016) expect_rule "$id" --isolated 4-7 --file "$f"; continue ;;
   esac
   expect_rule "$id" --file "$f"
 done
@@ -36,19 +38,42 @@ check "VDP012: not for one domain alone" sh -c "! grep -q VDP012 '$TMP/out'"
 run_cmd check --topology "$TOPO" --target newest --file "$DATA/vdp014.xml"
 check "VDP014: not on a stack with mapping" sh -c "! grep -q VDP014 '$TMP/out'"
 
-# What plan writes audits clean, with the same profile and stack (on a
-# host with room for dedicated vCPUs).
-BIG="$VDP_SRCDIR/examples/topologies/96em64t-4n4d3ca2co.xml"
-for prof in balanced latency density; do
-  for target in "" "libvirt=9.0,qemu=7.2"; do
-    rm -rf "$TMP/tuned"
-    run_cmd plan -q --topology "$BIG" --profile $prof ${target:+--target $target} --xml \
-      --output-dir "$TMP/tuned" --file "$EX/web1.xml" --file "$EX/netcd1.xml" --file "$EX/scsi1.xml"
-    run_cmd check --topology "$BIG" --profile $prof ${target:+--target $target} \
-      --file "$TMP"/tuned/*.xml
-    check "tuned with $prof ${target:-newest}: clean" sh -c "test $RC = 0 && test ! -s '$TMP/out'"
+# What plan writes audits clean, with the same profile and stack, on
+# several hosts, with every profile, one that keeps PU 0 for the host
+# (host_cpus=0) and isolated PUs.
+printf '[profile]\nhost_cpus=0\n' > "$TMP/host0.conf"
+printf '[profile]\nbase=latency\nsmt=prefer\nhost_cpus=0\n' > "$TMP/lat0.conf"
+for topo in 96em64t-4n4d3ca2co.xml 32em64t-2n8c2t-pci-wholeio.xml 24em64t-2n6c2t-pci.xml; do
+  T="$VDP_SRCDIR/examples/topologies/$topo"
+  for prof in balanced latency throughput density "$TMP/host0.conf" "$TMP/lat0.conf"; do
+    for extra in "" "--target libvirt=9.0,qemu=7.2" "--isolated 1-3"; do
+      rm -rf "$TMP/tuned"
+      # shellcheck disable=SC2086
+      run_cmd plan -q --topology "$T" --profile $prof $extra --xml --output-dir "$TMP/tuned" \
+        --file "$EX/web1.xml" --file "$EX/netcd1.xml" --file "$EX/scsi1.xml"
+      # shellcheck disable=SC2086
+      run_cmd check --topology "$T" --profile $prof $extra --file "$TMP"/tuned/*.xml
+      check "tuned on $topo with $(basename "$prof") ${extra:-newest}: check finds nothing" \
+        sh -c "test $RC = 0 && test ! -s '$TMP/out'"
+    done
   done
 done
+# a hand-pinned guest among them: the others are clean; its own pins on
+# the PU the profile keeps for the host are its own finding
+rm -rf "$TMP/tuned"
+T="$VDP_SRCDIR/examples/topologies/32em64t-2n8c2t-pci-wholeio.xml"
+run_cmd plan -q --topology "$T" --profile "$TMP/host0.conf" --xml --output-dir "$TMP/tuned" \
+  --file "$EX/web1.xml" --file "$EX/netcd1.xml" --file "$EX/pinned1.xml"
+run_cmd check --topology "$T" --profile "$TMP/host0.conf" --file "$TMP"/tuned/*.xml
+check "hand-pinned guest: only its own pins reported" sh -c "test $RC = 1 && ! grep -qv '^pinned1: ' '$TMP/out' && grep -q ' VDP018 ' '$TMP/out'"
+# without --profile, each tuned domain is audited against its own
+rm -rf "$TMP/tuned"
+run_cmd plan -q --topology "$BIG" --profile latency --xml --output-dir "$TMP/tuned" \
+  --file "$EX/web1.xml" --file "$EX/netcd1.xml"
+run_cmd check --topology "$BIG" --file "$TMP"/tuned/*.xml
+check "recorded profile: check finds nothing" sh -c "test $RC = 0 && test ! -s '$TMP/out'"
+run_cmd check --topology "$BIG" --profile balanced --file "$TMP"/tuned/*.xml
+check "another profile given: drift" grep -q " VDP013 " "$TMP/out"
 
 # A hand edit of a tuned domain is drift.
 run_cmd plan -q --topology "$TOPO" --xml --file "$EX/web1.xml"
@@ -62,7 +87,7 @@ check "drift against another profile: VDP013" grep -q " VDP013 " "$TMP/out"
 run_cmd check --topology "$TOPO" --json --file "$DATA/vdp002.xml"
 check "--json: findings with ids and fixes, one object per line" jq -e -s '.[0].id == "VDP002" and (.[0].fix | length) > 0' "$TMP/out"
 run_cmd check --list-rules
-check "--list-rules: 15 rules" test "$(wc -l < "$TMP/out")" = 15
+check "--list-rules: 19 rules" test "$(wc -l < "$TMP/out")" = 19
 
 # Errors and usage.
 run_cmd check --file "$TMP/nonexistent.xml"

@@ -76,10 +76,18 @@ check "capabilities: free memory from the connection" jq -e '[.nodes[].free_memo
 check "capabilities: node 1's CPUs" test "$(jq -r '.nodes[1].cpuset' "$TMP/out")" = "8-15"
 
 # ---- a fleet run mixing them: each guest inside its own host's CPUs --------
+# (test:///default's guest asks 8 GiB of a host of 6: bound strict, it does
+# not fit and fails alone; the density profile's 'preferred' memory leaves
+# it unbound and tunes its CPUs)
 run_cmd -c "$A" -c "$B" -c "$D" apply --all --dry-run --json -q
-check "mixed fleet dry run: exit 3 (changes pending)" test "$RC" = 3
+check "mixed fleet dry run: exit 2, one guest refused (before changes pending)" test "$RC" = 2
 check "mixed fleet dry run: every domain" test "$(jq -s length "$TMP/out")" = 6
+check "mixed fleet dry run: the 8 GiB guest refused for memory" \
+  jq -e -s 'map(select(.uri == "test:///default"))[0] | .result == "failed" and (.message | test("does not fit.*memory"))' "$TMP/out"
 cp "$TMP/out" "$TMP/fleet.json"
+run_cmd -c "$D" apply --all --dry-run --json -q --profile density
+check "test:///default with density: planned, memory left unbound" sh -c "test $RC = 3 && jq -e -s '.[0].result == \"would-change\"' '$TMP/out' >/dev/null"
+cat "$TMP/out" >> "$TMP/fleet.json"
 for h in "$A 32 4" "$B 6 1" "$D 16 2"; do
   # shellcheck disable=SC2086
   set -- $h; uri=$1; ncpu=$2; nnode=$3
@@ -89,7 +97,11 @@ for h in "$A 32 4" "$B 6 1" "$D 16 2"; do
   maxn=$(cpus_of $(nodesets "$TMP/fleet.json" "$uri") | max_of)
   check "$uri: guests pinned ($max the highest CPU)" test -n "$max"
   check "$uri: every pin inside its $ncpu CPUs" test "${max:-99999}" -lt "$ncpu"
-  check "$uri: every memory node one of its $nnode" test "${maxn:-99999}" -lt "$nnode"
+  if [ "$uri" = "$D" ]; then
+    check "$uri: memory bound nowhere (more than the host has)" test -z "$maxn"
+  else
+    check "$uri: every memory node one of its $nnode" test "${maxn:-99999}" -lt "$nnode"
+  fi
 done
 if [ "$(getconf _NPROCESSORS_ONLN)" -lt 32 ]; then
   # shellcheck disable=SC2046
@@ -98,12 +110,14 @@ fi
 # shellcheck disable=SC2046
 check "host A: guests on several of its 4 nodes" test "$(cpus_of $(nodesets "$TMP/fleet.json" "$A") | sort -u | wc -l)" -ge 2
 # applied to the definitions and to the running guests: the hosts take the pins
-run_cmd -j 2 -c "$A" -c "$B" -c "$D" apply --all --config --live -q
+run_cmd -j 2 -c "$A" -c "$B" apply --all --config --live -q
 check "mixed fleet applied, config and live: exit 0" test "$RC" = 0
-check "mixed fleet: running guests pinned live" test "$(grep -c ': applied .*config and live$' "$TMP/out")" = 5
+check "mixed fleet: running guests pinned live" test "$(grep -c ': applied .*config and live$' "$TMP/out")" = 4
+run_cmd -c "$D" apply --all --config --live -q --profile density
+check "test:///default applied with density, config and live" grep -q ': applied .*config and live$' "$TMP/out"
 
 # ---- plan -c: domain files planned for one host ------------------------------
-run_cmd -c "$A" plan --json -q --file "$VDP_SRCDIR/examples/domains/db1.xml"
+run_cmd -c "$A" plan --json -q --file "$VDP_SRCDIR/examples/domains/web1.xml"
 check "plan -c: exit 0" test "$RC" = 0
 check "plan -c: on that host's topology" test "$(jq -r .topology "$TMP/out")" = "libvirt node info of $A"
 # shellcheck disable=SC2046

@@ -83,7 +83,7 @@ if command -v qemu-system-x86_64 >/dev/null && [ "$(uname -m)" = x86_64 ]; then
   check "plan: the installed stack, said in the header" \
     sh -c "head -1 '$TMP/out' | grep -qx 'Stack: libvirt $lv, QEMU $qv (installed on this machine; --target newest for the newest)'"
   check "plan: the domain planned for it" grep -q "target libvirt $lv, QEMU $qv;" "$TMP/out"
-  run_cmd plan --topology "$DTOPO" --file "$EX/db1.xml" --xml -q
+  run_cmd plan --topology "$VDP_SRCDIR/examples/topologies/96em64t-4n4d3ca2co.xml" --file "$EX/db1.xml" --xml -q
   if pkg-config --atleast-version=10.0.0 libvirt; then
     skip_test "this libvirt keeps disk IOThread mappings"
   else

@@ -1,7 +1,8 @@
 #!/bin/sh
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # CLI tests of "virt-dataplane plan": outputs, local-host disk checks (a file
-# on tmpfs, a missing source), atomic --output-dir, usage and input errors.
+# on tmpfs, a missing source), atomic --output-dir, guests that do not fit,
+# the host's other domains as context, isolated PUs, usage and input errors.
 . "$VDP_SRCDIR/tests/lib.sh"
 EX="$VDP_SRCDIR/examples/domains"
 TOPO="$VDP_SRCDIR/examples/topologies"
@@ -44,7 +45,8 @@ else
 fi
 
 check "missing source: a warning, not an error" grep -q "disk vdb: source '/nonexistent/vdp/disk.raw' does not exist on this host" "$TMP/err"
-check "missing source: still tuned (assumed O_DIRECT)" test "$(jq -r '.domains[0].disks[1].cache' "$TMP/out")" = none
+check "missing source: cache left, O_DIRECT unknown" test "$(jq -r '.domains[0].disks[1].cache' "$TMP/out")" = null
+check "missing source: 'unknown', never 'assumed'" sh -c "jq -r '.domains[0].reasons[].text' '$TMP/out' | grep -q 'takes O_DIRECT is unknown' && ! grep -q assumed '$TMP/out'"
 run_cmd plan -q --file "$TMP/local.xml"
 check "-q silences warnings" test ! -s "$TMP/err"
 
@@ -75,7 +77,6 @@ check "bad file among good: one line naming it" sh -c "test \$(wc -l < '$TMP/err
 # Input errors: exit 2, one line, nothing on stdout.
 cp "$EX/db1.xml" "$TMP/db1.xml"
 for case in \
-    "--topology $TOPO/2amd64-kvm-guest.xml --profile latency --file $EX/db1.xml|16 dedicated vCPUs do not fit" \
     "--topology $TOPO/24em64t-2n6c2t-pci.xml --device /srv=nvme7n1 --file $EX/db1.xml|no block device 'nvme7n1'" \
     "--profile nosuchprofile --file $EX/db1.xml|unknown profile 'nosuchprofile'" \
     "--file $TMP/nonexistent.xml|No such file" \
@@ -91,6 +92,7 @@ cmp -s "$EX/db1.xml" "$TMP/db1.xml"; check "inputs never modified" test $? = 0
 
 # Usage errors: exit 64.
 for args in "" "web1" "--file $EX/web1.xml --xml --json" "--file $EX/web1.xml --output-dir $TMP/x" \
+    "--file $EX/web1.xml --isolated 9-3" \
     "--xml --file $EX/web1.xml --file $EX/db1.xml" "--file $EX/web1.xml --target libvirt=x" \
     "--file $EX/web1.xml --device nopath"; do
   # shellcheck disable=SC2086
@@ -98,6 +100,42 @@ for args in "" "web1" "--file $EX/web1.xml --xml --json" "--file $EX/web1.xml --
   check "usage error '$args': exit 64" test "$RC" = 64
   check "usage error '$args': one line" test "$(wc -l < "$TMP/err")" = 1
 done
+
+# A guest that does not fit fails alone: the others are planned and
+# written, it is named on stderr (even with -q) with what it needs, exit 2.
+run_cmd plan -q --topology "$TOPO/16em64t-4s2c2t.xml" --profile latency --xml --output-dir "$TMP/fit" \
+  --file "$EX/web1.xml" --file "$EX/db1.xml"
+check "misfit: exit 2" test "$RC" = 2
+check "misfit: the other written" sh -c "test -s '$TMP/fit/web1.xml' && test ! -e '$TMP/fit/db1.xml'"
+check "misfit: one line naming it and its needs" sh -c "test \$(wc -l < '$TMP/err') = 1 && grep -q \"domain 'db1' does not fit: needs 16 dedicated vCPUs.*the best node, 0, offers\" '$TMP/err'"
+run_cmd plan --topology "$TOPO/16em64t-4s2c2t.xml" --profile latency --json --file "$EX/web1.xml" --file "$EX/db1.xml"
+check "misfit: --json marks it" jq -e '.domains[1].failed and .domains[1].misfit.need_vcpus == 16 and (.domains[0].failed | not) and .host.failed == 1' "$TMP/out"
+run_cmd plan --topology "$TOPO/16em64t-4s2c2t.xml" --profile latency --file "$EX/web1.xml" --file "$EX/db1.xml"
+check "misfit: explained in the text" sh -c "grep -q 'NOT PLANNED' '$TMP/out' && grep -q '^Domain web1' '$TMP/out'"
+
+# The host's other domains (--context): their 1:1 pins and memory are
+# worked around, they are not planned or printed.
+run_cmd plan --topology "$TOPO/32em64t-2n8c+1mic.xml" --profile latency --json \
+  --context "$EX/pinned1.xml" --file "$EX/web1.xml" --file "$EX/netcd1.xml"
+check "--context: exit 0" test "$RC" = 0
+check "--context: only the planned ones" test "$(jq -r '[.domains[].name] | join(",")' "$TMP/out")" = "web1,netcd1"
+check "--context: none of its 1:1 PUs given away" sh -c "! jq -r '.domains[] | (.vcpus[].cpuset, .emulator, .iothreads[].cpuset)' '$TMP/out' | tr ',' '\n' | grep -qxE '[2-5]'"
+check "--context: its vCPUs counted on the host" test "$(jq '.host.vcpus' "$TMP/out")" = 10
+
+# Isolated PUs (a saved topology knows none): floating sets stay off them.
+run_cmd plan --topology "$TOPO/32em64t-2n8c2t-pci-wholeio.xml" --isolated 0-5,16-21 --json \
+  --file "$EX/web1.xml" --file "$EX/netcd1.xml"
+check "--isolated: reported" test "$(jq -r '.host.isolated' "$TMP/out")" = "0-5,16-21"
+check "--isolated: no floating set on them" sh -c "! jq -r '.domains[] | (.vcpus[].cpuset, .emulator, .iothreads[].cpuset)' '$TMP/out' | grep -qE '(^|[,-])([0-5]|1[6-9]|2[01])([,-]|\$)'"
+run_cmd plan --isolated 0-x --file "$EX/web1.xml"
+check "--isolated: a bad set is a usage error" sh -c "test $RC = 64 && grep -q 'isolated' '$TMP/err'"
+
+# Why a disk's locality is unknown, and the hint that would tell it.
+run_cmd plan --topology "$TOPO/24em64t-2n6c2t-pci.xml" --file "$EX/web1.xml"
+check "locality: the reason and the --device hint" grep -q "disk vda: locality of '/var/lib/libvirt/images/web1.qcow2' unknown: .*--device /var/lib/libvirt/images=DEVNAME" "$TMP/out"
+run_cmd plan --topology "$TOPO/24em64t-2n6c2t-pci.xml" --device /var/lib/libvirt/images=sda --file "$EX/web1.xml"
+check "locality: known with the hint" grep -q "disk vda: '/var/lib/libvirt/images/web1.qcow2' is local to node 0 (sda)" "$TMP/out"
+check "locality: the host's overcommit in the text" grep -q "^Host: 2 vCPUs of all its domains on 24 usable PUs" "$TMP/out"
 
 # A 1-node host through a synthetic description, and files given as operands.
 run_cmd plan --topology "node:1 core:8 pu:2" --json --file "$EX/web1.xml" "$EX/netcd1.xml"

@@ -35,7 +35,7 @@ static void *
 serve (void *p)
 {
   struct server *s = p;
-  s->rc = vu_serve (&s->dev, NULL);
+  s->rc = vu_serve (&s->dev, NULL, -1);
   return NULL;
 }
 
@@ -300,7 +300,7 @@ test_mem_table_malformed (void **state)
   assert_true (sendmsg (s->fe, &mh, 0) > 0);
   close (fd);
   pthread_join (s->thread, NULL);
-  assert_int_equal (s->rc, -1);
+  assert_int_equal (s->rc, VU_END_ERROR);
   assert_non_null (strstr (s->dev.error, "SET_MEM_TABLE: malformed"));
   assert_int_equal (s->dev.mem.n, 0);
   s->thread = pthread_self ();
@@ -420,7 +420,7 @@ test_malformed_closes (void **state)
   assert_int_equal (vu_send (s->fe, &m, -1), 0);
   /* the backend stops serving the connection (its caller closes it) */
   pthread_join (s->thread, NULL);
-  assert_int_equal (s->rc, -1);
+  assert_int_equal (s->rc, VU_END_ERROR);
   assert_non_null (strstr (s->dev.error, "expected 8"));
   s->thread = pthread_self ();     /* already joined */
 }
@@ -433,7 +433,7 @@ test_oversized_and_bad_version (void **state)
 
   assert_int_equal (write (s->fe, &h, sizeof (h)), (ssize_t) sizeof (h));
   pthread_join (s->thread, NULL);
-  assert_int_equal (s->rc, -1);
+  assert_int_equal (s->rc, VU_END_ERROR);
   assert_non_null (strstr (s->dev.error, "version 2"));
   s->thread = pthread_self ();
 }

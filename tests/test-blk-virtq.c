@@ -299,6 +299,7 @@ restart (struct ring *r)
   free (r->vq.resubmit);
   ring_init (r);
   r->vq.inflight = in;
+  r->vq.inflight_n = QSIZE;
   r->vq.last_avail = le16toh (r->used->idx);   /* what QEMU sends after a crash */
 }
 
@@ -310,6 +311,12 @@ test_inflight_recovery (void **state)
   uint16_t order[3];
 
   r->vq.inflight = (void *) (r->mem + INFL);
+  /* a region too small for the ring is never written */
+  r->vq.inflight_n = QSIZE / 2;
+  assert_int_equal (vq_start (&r->vq), -1);
+  assert_true (r->vq.broken);
+  assert_int_equal (r->vq.inflight->version, 0);
+  r->vq.inflight_n = QSIZE;
   assert_int_equal (vq_start (&r->vq), 0);
   assert_int_equal (r->vq.inflight->version, 1);
   assert_int_equal (r->vq.inflight->desc_num, QSIZE);
@@ -389,6 +396,99 @@ struct decode_case {
   uint8_t status;
 };
 
+/* An indirect read of @ndata 512-byte data descriptors. */
+static void
+long_read (struct ring *r, unsigned ndata)
+{
+  struct vring_desc *t = (void *) (r->mem + DATA + 0x20000);
+  struct virtio_blk_outhdr *h = (void *) (r->mem + DATA);
+  unsigned n = 0;
+
+  h->type = htole32 (VIRTIO_BLK_T_IN);
+  h->sector = htole64 (0);
+  t[n++] = (struct vring_desc) { htole64 (DATA), htole32 (16), htole16 (VRING_DESC_F_NEXT), htole16 (1) };
+  for (unsigned i = 0; i < ndata; i++, n++)
+    t[n] = (struct vring_desc) { htole64 (DATA + 0x1000 + i * 512), htole32 (512),
+                                 htole16 (VRING_DESC_F_NEXT | VRING_DESC_F_WRITE),
+                                 htole16 ((uint16_t) (n + 1)) };
+  t[n++] = (struct vring_desc) { htole64 (DATA + 100), htole32 (1), htole16 (VRING_DESC_F_WRITE), 0 };
+  put (r, 0, DATA + 0x20000, n * 16, VRING_DESC_F_INDIRECT, 0);
+  offer (r, 0);
+}
+
+/* Chains the rules allow but the device cannot serve fail as requests,
+ * with IOERR in their status byte; the ring goes on. */
+static void
+test_long_chains (void **state)
+{
+  struct ring *r = *state;
+  struct blk_dev b = { .fd = -1, .size = 64 << 20, .logical_block = 512 };
+  struct vq_elem e;
+  struct blk_req req;
+
+  r->vq.indirect = true;
+  assert_int_equal (vq_start (&r->vq), 0);
+  /* 300 descriptors: more pieces than an element holds */
+  long_read (r, 298);
+  assert_int_equal (vq_pop (&r->vq, &e), 1);
+  assert_true (e.truncated);
+  assert_int_equal (e.n_desc, 300);
+  assert_int_equal (e.n_out, 0);
+  assert_int_equal (e.n_in, 1);
+  assert_int_equal (e.gpa[0], DATA + 100);
+  blk_req_decode (&b, true, &e, &req);
+  assert_int_equal (req.op, BLK_OP_DONE);
+  assert_int_equal (req.status_value, VIRTIO_BLK_S_IOERR);
+  assert_ptr_equal (req.status, r->mem + DATA + 100);
+  /* seg_max + 1 data descriptors: held, but more than announced */
+  long_read (r, BLK_SEG_MAX + 1);
+  assert_int_equal (vq_pop (&r->vq, &e), 1);
+  assert_false (e.truncated);
+  blk_req_decode (&b, true, &e, &req);
+  assert_int_equal (req.status_value, VIRTIO_BLK_S_IOERR);
+  /* seg_max: fine; the status piece, emptied, is not a data piece */
+  long_read (r, BLK_SEG_MAX);
+  assert_int_equal (vq_pop (&r->vq, &e), 1);
+  blk_req_decode (&b, true, &e, &req);
+  assert_int_equal (req.op, BLK_OP_READ);
+  assert_int_equal (req.len, BLK_SEG_MAX * 512);
+  assert_int_equal (req.niov, BLK_SEG_MAX);
+  assert_false (r->vq.broken);
+}
+
+/* Reads and writes up to size_max x seg_max bytes, not one sector more,
+ * on a disk large enough for both. */
+static void
+test_decode_limits (void **state)
+{
+  static uint8_t mem[8192] __attribute__ ((aligned (4096)));
+  struct blk_dev b = { .fd = -1, .size = 1ull << 30, .logical_block = 512 };
+
+  (void) state;
+  for (unsigned k = 0; k < 4; k++) {
+    uint32_t type = k & 1 ? VIRTIO_BLK_T_OUT : VIRTIO_BLK_T_IN;
+    uint64_t len = BLK_MAX_DATA + (k & 2 ? 512 : 0);
+    struct virtio_blk_outhdr h = { htole32 (type), 0, 0 };
+    struct vq_elem e = { 0 };
+    struct blk_req r;
+    /* pieces are not touched: one long iovec stands for the data */
+    memcpy (mem, &h, sizeof (h));
+    e.iov[0] = (struct iovec) { mem, 16 };
+    e.iov[1] = (struct iovec) { mem + 4096, (size_t) len };
+    e.iov[2] = (struct iovec) { mem + 100, 1 };
+    e.n_out = type == VIRTIO_BLK_T_OUT ? 2 : 1;
+    e.n_in = 3 - e.n_out;
+    e.n_desc = 3;
+    blk_req_decode (&b, true, &e, &r);
+    if (k & 2) {
+      assert_int_equal (r.op, BLK_OP_DONE);
+      assert_int_equal (r.status_value, VIRTIO_BLK_S_IOERR);
+    } else {
+      assert_int_equal (r.op, type == VIRTIO_BLK_T_IN ? BLK_OP_READ : BLK_OP_WRITE);
+    }
+  }
+}
+
 static void
 test_decode (void **state)
 {
@@ -451,6 +551,7 @@ test_decode (void **state)
     if (k->op == BLK_OP_READ || k->op == BLK_OP_WRITE) {
       assert_int_equal (r.offset, k->sector * 512);
       assert_int_equal (r.len, k->data_len);
+      assert_int_equal (r.niov, 1);     /* the data only, not the status piece */
     }
     if (k->type == VIRTIO_BLK_T_GET_ID)
       assert_string_equal ((char *) mem + 8192, "serial-1");
@@ -473,7 +574,9 @@ main (void)
     cmocka_unit_test_setup_teardown (test_no_event_idx, setup, teardown),
     cmocka_unit_test_setup_teardown (test_inflight_recovery, setup, teardown),
     cmocka_unit_test_setup_teardown (test_dirty_log, setup, teardown),
+    cmocka_unit_test_setup_teardown (test_long_chains, setup, teardown),
     cmocka_unit_test (test_decode),
+    cmocka_unit_test (test_decode_limits),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
 }

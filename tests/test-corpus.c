@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Corpus test: every domain of tests/data/corpus (from libvirt's test suite) planned on several
  * topologies: no crash, schema-valid in gives schema-valid out, planning the
- * output again changes nothing, and nothing outside the owned elements moves. */
+ * output again changes nothing, nothing outside the owned elements moves, and
+ * vdp_xml_format() writes what libxml2 writes. */
 #include <config.h>
 
 #include <setjmp.h>
@@ -78,6 +79,34 @@ stripped (xmlDocPtr doc)
   return vdp_xml_format (copy);
 }
 
+/* What libxml2 itself writes: vdp_xml_format() must give the same bytes. */
+static char *
+libxml_format (xmlDocPtr doc)
+{
+  xmlBufferPtr buf = xmlBufferCreate ();
+  char *ret;
+
+  for (xmlNodePtr n = doc->children; n; n = n->next) {
+    if (n->type == XML_DTD_NODE)
+      continue;
+    xmlNodeDump (buf, doc, n, 0, 1);
+    xmlBufferCCat (buf, "\n");
+  }
+  ret = g_strdup ((const char *) xmlBufferContent (buf));
+  xmlBufferFree (buf);
+  return ret;
+}
+
+static void
+assert_same_format (xmlDocPtr doc, const char *what)
+{
+  g_autofree char *ours = vdp_xml_format (doc);
+  g_autofree char *theirs = libxml_format (doc);
+
+  if (strcmp (ours, theirs) != 0)
+    fail_msg ("%s: vdp_xml_format differs from libxml2:\n%s\n---\n%s", what, ours, theirs);
+}
+
 struct setup {
   const char *topology;     /* saved topology file */
   const char *profile;
@@ -139,6 +168,8 @@ run_setup (const struct setup *s, int *planned_out)
       continue;
     }
     planned++;
+    assert_same_format (doc, name);
+    assert_same_format (out[0], name);
     text1 = vdp_xml_format (out[0]);
     if (in_valid && !vdp_test_schema_valid (schema, out[0], &why))
       fail_msg ("%s on %s/%s: output invalid: %s", name, s->topology, s->profile, why);
@@ -189,11 +220,37 @@ test_corpus (void **state)
   assert_true (planned > 0);
 }
 
+/* What the fast writer leaves to libxml2, and what it writes itself. */
+static void
+test_format_edges (void **state)
+{
+  static const char *const docs[] = {
+    "<domain><name>a&amp;b&lt;c&gt;\"'</name><description attr='x\"y&lt;&gt;&amp;\t\n'/></domain>",
+    "<domain><description>caf\xc3\xa9 \xe2\x82\xac</description><title t='\xc3\xa9'/></domain>",
+    "<domain><description><![CDATA[a <b> ]]></description></domain>",
+    "<!-- before --><domain><!-- inside --><name>x</name><p>mixed <b>bold</b> text</p></domain>",
+    "<?xml-stylesheet href='a'?><domain><?pi data?></domain>",
+    "<domain xmlns:a='urn:a' xmlns='urn:d'><a:x a:y='1'><a:z/></a:x><metadata/></domain>",
+    "<domain><name>cr&#13;lf</name><v a='&#13;'/></domain>",
+    "<!DOCTYPE domain [<!ENTITY e 'ent'>]><domain><name>&e;</name></domain>",
+    "<domain><a><b><c><d><e><f><g><h><i><j><k><l><m><n><o><p><q><r><s><t><u><v><w><x><y><z>"
+    "<aa><bb><cc><dd><ee><ff/></ee></dd></cc></bb></aa></z></y></x></w></v></u></t></s></r></q>"
+    "</p></o></n></m></l></k></j></i></h></g></f></e></d></c></b></a></domain>",
+  };
+
+  for (size_t i = 0; i < G_N_ELEMENTS (docs); i++) {
+    g_autoptr (GError) err = NULL;
+    g_autoptr (xmlDoc) doc = vdp_xml_read_memory (docs[i], "edge", &err);
+    assert_non_null (doc);
+    assert_same_format (doc, docs[i]);
+  }
+}
+
 int
 main (void)
 {
   g_autofree char *rng = vdp_test_data ("tests/data/libvirt-schemas/domain.rng");
-  struct CMUnitTest tests[G_N_ELEMENTS (setups)];
+  struct CMUnitTest tests[G_N_ELEMENTS (setups) + 1];
   int rc;
 
   schema = vdp_test_schema_load (rng);
@@ -202,6 +259,7 @@ main (void)
     tests[i].name = setups[i].topology;
     tests[i].initial_state = (void *) &setups[i];
   }
+  tests[G_N_ELEMENTS (setups)] = (struct CMUnitTest) cmocka_unit_test (test_format_edges);
   rc = cmocka_run_group_tests_name ("corpus", tests, NULL, NULL);
   xmlRelaxNGFree (schema);
   return rc;

@@ -59,6 +59,23 @@ test_policy_builtins (void **state)
     assert_null (vdp_policy_builtin ("fast", &err));
     assert_non_null (strstr (err->message, "unknown profile 'fast'"));
   }
+  {
+    /* throughput differs from balanced (virt-dataplane.conf(5)) */
+    g_autoptr (vdp_policy) bal = vdp_policy_builtin ("balanced", NULL);
+    g_autoptr (vdp_policy) thr = vdp_policy_builtin ("throughput", NULL);
+    g_autofree char *fb = vdp_policy_format (bal), *ft = vdp_policy_format (thr);
+    assert_int_equal (bal->iothreads_max, 4);
+    assert_int_equal (thr->iothreads_max, 8);
+    assert_int_equal (bal->pool_share, 4);
+    assert_int_equal (thr->pool_share, 1);
+    assert_int_equal (bal->poll_shared, 8192);
+    assert_int_equal (thr->poll_shared, -1);
+    assert_int_equal (thr->mapping, VDP_MAPPING_EXPLICIT);
+    assert_string_not_equal (fb, ft);
+    /* the reserve: 1 GiB a node, 1/16 of a smaller one */
+    assert_int_equal (vdp_policy_memory_reserve (bal, 64 * 1024 * 1024), 1024 * 1024);
+    assert_int_equal (vdp_policy_memory_reserve (bal, 8 * 1024 * 1024), 512 * 1024);
+  }
 }
 
 static void
@@ -86,6 +103,65 @@ test_policy_file (void **state)
 }
 
 static void
+test_policy_host_keys (void **state)
+{
+  g_autofree char *path = write_tmp ("host.conf",
+                                     "[profile]\nmemory_reserve=2G\nisolated_cpus=4-7\n"
+                                     "pool_share=2\npool_cap=50%\npoll_shared=keep\n");
+  g_autoptr (GError) err = NULL;
+  g_autoptr (vdp_policy) p = vdp_policy_load_file (path, &err);
+  g_autofree char *iso = NULL;
+
+  assert_non_null (p);
+  assert_false (p->memory_reserve_auto);
+  assert_int_equal (vdp_policy_memory_reserve (p, 64 * 1024 * 1024), 2 * 1024 * 1024);
+  iso = vdp_cpuset_format (p->isolated);
+  assert_string_equal (iso, "4-7");
+  assert_int_equal (p->pool_share, 2);
+  assert_int_equal (p->pool_cap, 50);
+  assert_int_equal (p->poll_shared, -1);
+  rm_tmp (path);
+}
+
+/* A tuned domain keeps the profile it records; the run's profile gives
+ * the host's keys, or every domain's profile when it was given. */
+static void
+test_policy_recorded (void **state)
+{
+  static const char *const tuned =
+    "<domain type='kvm'><name>t</name><metadata><vdp:dataplane xmlns:vdp='" VDP_XMLNS "' "
+    "profile='%s' plan='x' placement='owned'/></metadata><memory>1</memory><vcpu>1</vcpu>"
+    "<os><type>hvm</type></os></domain>";
+  g_autoptr (vdp_policy) host = vdp_policy_builtin ("balanced", NULL);
+  g_autofree char *x1 = g_strdup_printf (tuned, "latency");
+  g_autofree char *x2 = g_strdup_printf (tuned, "gone");
+  g_autoptr (xmlDoc) d1 = vdp_xml_read_memory (x1, "t", NULL);
+  g_autoptr (xmlDoc) d2 = vdp_xml_read_memory (x2, "t", NULL);
+  g_autoptr (vdp_domain) t1 = vdp_domain_parse (d1, "t", NULL);
+  g_autoptr (vdp_domain) t2 = vdp_domain_parse (d2, "t", NULL);
+  g_autoptr (GError) err = NULL;
+  const struct vdp_policy *p;
+
+  hwloc_bitmap_set (host->host_cpus, 0);
+  host->override = true;
+  {
+    g_autoptr (vdp_policy_cache) c = vdp_policy_cache_new (host, FALSE);
+    p = vdp_policy_for_domain (c, t1, NULL);
+    assert_string_equal (p->name, "latency");
+    assert_int_equal (p->placement, VDP_PLACEMENT_DEDICATED);
+    assert_true (hwloc_bitmap_isset (p->host_cpus, 0));      /* the host's keys */
+    assert_true (p->override);
+    assert_ptr_equal (vdp_policy_for_domain (c, t1, NULL), p);   /* loaded once */
+    assert_null (vdp_policy_for_domain (c, t2, &err));
+    assert_non_null (strstr (err->message, "recorded profile 'gone'"));
+  }
+  {
+    g_autoptr (vdp_policy_cache) c = vdp_policy_cache_new (host, TRUE);
+    assert_ptr_equal (vdp_policy_for_domain (c, t1, NULL), host);
+  }
+}
+
+static void
 test_policy_file_errors (void **state)
 {
   static const struct { const char *text, *want; } cases[] = {
@@ -94,6 +170,11 @@ test_policy_file_errors (void **state)
     { "[profile]\niothreads=0\n", ":2: key 'iothreads': bad value '0'" },
     { "[profile]\nqueues=lots\n", "key 'queues': bad value 'lots'" },
     { "[profile]\nhost_cpus=0-x\n", "key 'host_cpus': bad value '0-x'" },
+    { "[profile]\nmemory_reserve=lots\n", "key 'memory_reserve': bad value 'lots'" },
+    { "[profile]\nisolated_cpus=a\n", "key 'isolated_cpus': bad value 'a'" },
+    { "[profile]\npool_cap=101%\n", "key 'pool_cap': bad value '101'" },
+    { "[profile]\npool_share=0\n", "key 'pool_share': bad value '0'" },
+    { "[profile]\npoll_shared=fast\n", "key 'poll_shared': bad value 'fast'" },
     { "[profile]\nbase=fast\n", "key 'base': bad value 'fast'" },
     { "[tuning]\nsmt=prefer\n", "unknown group '[tuning]'" },
     { "smt=prefer\n", "" },
@@ -219,6 +300,47 @@ static const char *const FULL =
   "  </devices>\n"
   "</domain>\n";
 
+/* What the planner reads back of a domain it tuned: memnodes, poll,
+ * explicit queue maps, and whose queues a driver has. */
+static void
+test_domain_parse_tuned (void **state)
+{
+  static const char *const xml =
+    "<domain type='kvm'><name>t</name><metadata><vdp:dataplane xmlns:vdp='" VDP_XMLNS "' "
+    "profile='balanced' plan='x' placement='owned'>"
+    "<vdp:original key='disk/vda/driver' present='yes'>&lt;driver name=\"qemu\"/&gt;</vdp:original>"
+    "<vdp:original key='disk/vdb/driver' present='yes'>&lt;driver name=\"qemu\" queues=\"2\"/&gt;</vdp:original>"
+    "</vdp:dataplane></metadata><memory unit='GiB'>2</memory><vcpu>2</vcpu><iothreads>2</iothreads>"
+    "<iothreadids><iothread id='1'><poll max='8192'/></iothread><iothread id='2'/></iothreadids>"
+    "<numatune><memory mode='strict' nodeset='0-1'/><memnode cellid='0' mode='strict' nodeset='1'/>"
+    "<memnode cellid='1' mode='preferred' nodeset='0'/></numatune>"
+    "<os><type>hvm</type></os><devices>"
+    "<disk type='file' device='disk'><driver name='qemu' queues='2'><iothreads><iothread id='1'>"
+    "<queue id='0'/></iothread><iothread id='2'><queue id='1'/></iothread></iothreads></driver>"
+    "<source file='/a'/><target dev='vda' bus='virtio'/></disk>"
+    "<disk type='file' device='disk'><driver name='qemu' queues='2'/><source file='/b'/>"
+    "<target dev='vdb' bus='virtio'/></disk>"
+    "<disk type='file' device='disk'><driver name='qemu' queues='3'/><source file='/c'/>"
+    "<target dev='vdc' bus='virtio'/></disk></devices></domain>";
+  g_autoptr (xmlDoc) doc = vdp_xml_read_memory (xml, "t", NULL);
+  g_autoptr (vdp_domain) d = vdp_domain_parse (doc, "t", NULL);
+
+  assert_non_null (d);
+  assert_int_equal (d->n_memnodes, 2);
+  assert_int_equal (d->memnodes[0].cellid, 0);
+  assert_int_equal (hwloc_bitmap_first (d->memnodes[0].nodeset), 1);
+  assert_string_equal (d->memnodes[1].mode, "preferred");
+  assert_int_equal (d->iothread_poll_max[0], 8192);
+  assert_int_equal (d->iothread_poll_max[1], -1);
+  assert_int_equal (d->disks[0].n_mapped, 2);
+  assert_int_equal (d->disks[0].mapped_queues[1]->len, 1);
+  assert_int_equal (g_array_index (d->disks[0].mapped_queues[1], guint, 0), 1);
+  /* queues virt-dataplane wrote are its own; the owner's are kept */
+  assert_int_equal (d->disks[0].queues_explicit, 0);
+  assert_int_equal (d->disks[1].queues_explicit, 2);
+  assert_int_equal (d->disks[2].queues_explicit, 3);    /* never changed: the owner's */
+}
+
 static void
 test_domain_parse (void **state)
 {
@@ -319,7 +441,8 @@ test_xmlpatch_apply_revert (void **state)
   g_autoptr (vdp_domain) d = vdp_domain_parse (doc, "p.xml", NULL);
   g_autofree char *rng = vdp_test_data ("tests/data/libvirt-schemas/domain.rng");
   xmlRelaxNGPtr schema = vdp_test_schema_load (rng);
-  struct vdp_plan_input in = { d, NULL };
+  struct vdp_disk_hint hint = { .node = -1, .odirect = 1 };   /* its storage takes O_DIRECT */
+  struct vdp_plan_input in = { d, &hint, NULL };
   struct vdp_caps caps;
   g_autoptr (vdp_plan) plan = NULL;
   g_autofree char *orig = vdp_xml_format (doc), *text = NULL, *back = NULL;
@@ -394,6 +517,9 @@ main (void)
   const struct CMUnitTest tests[] = {
     cmocka_unit_test (test_policy_builtins),
     cmocka_unit_test (test_policy_file),
+    cmocka_unit_test (test_policy_host_keys),
+    cmocka_unit_test (test_policy_recorded),
+    cmocka_unit_test (test_domain_parse_tuned),
     cmocka_unit_test (test_policy_file_errors),
     cmocka_unit_test (test_policy_search),
     cmocka_unit_test (test_caps),

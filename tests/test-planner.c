@@ -10,6 +10,8 @@
 #include <cmocka.h>
 
 #include "domain.h"
+#include "inventory.h"
+#include "ioplace.h"
 #include "planner.h"
 #include "util/cleanup.h"
 #include "util/cpuset.h"
@@ -20,14 +22,19 @@
 #define HOST2 "package:2 node:1 l3:2 core:4 pu:2"
 
 /* A plan of some domains, kept together for the test's lifetime. */
+#define FX_MAX 40
+
 struct fixture {
   struct vdp_topology *topo;
   struct vdp_policy *policy;
   struct vdp_caps caps;
   unsigned n;
-  xmlDocPtr docs[8];
-  struct vdp_domain *doms[8];
-  struct vdp_disk_hint *hints[8];
+  xmlDocPtr docs[FX_MAX];
+  struct vdp_domain *doms[FX_MAX];
+  struct vdp_disk_hint *hints[FX_MAX];
+  const struct vdp_policy *own[FX_MAX];   /* a domain's own profile, or NULL */
+  gboolean context[FX_MAX];               /* only occupies the host */
+  unsigned plan_of[FX_MAX];               /* index in plan->domains */
   struct vdp_plan *plan;
 };
 
@@ -96,13 +103,19 @@ fx_add (struct fixture *f, char *xml, int node_of_disks)
 static gboolean
 fx_plan (struct fixture *f, GError **error)
 {
-  struct vdp_plan_input in[8];
+  struct vdp_plan_input in[FX_MAX] = { { 0 } }, ctx[FX_MAX] = { { 0 } };
+  struct vdp_plan_request req = { f->topo, f->policy, &f->caps, in, 0, ctx, 0 };
 
   for (unsigned i = 0; i < f->n; i++) {
-    in[i].dom = f->doms[i];
-    in[i].hints = f->hints[i];
+    struct vdp_plan_input x = { f->doms[i], f->hints[i], f->own[i] };
+    if (f->context[i]) {
+      ctx[req.n_context++] = x;
+    } else {
+      f->plan_of[i] = req.n;
+      in[req.n++] = x;
+    }
   }
-  f->plan = vdp_plan_compute (f->topo, f->policy, &f->caps, in, f->n, error);
+  f->plan = vdp_plan_compute_host (&req, error);
   return f->plan != NULL;
 }
 
@@ -112,7 +125,47 @@ fx_planned (struct fixture *f, unsigned i)
   g_autoptr (GError) err = NULL;
   if (f->plan == NULL && !fx_plan (f, &err))
     fail_msg ("plan failed: %s", err->message);
-  return &f->plan->domains[i];
+  assert_false (f->context[i]);
+  return &f->plan->domains[f->plan_of[i]];
+}
+
+/* The domain as planned and patched, parsed again (g_free with
+ * vdp_domain_free; the document is kept in @doc_out when not NULL). */
+static struct vdp_domain *
+fx_output (struct fixture *f, unsigned i, xmlDocPtr *doc_out)
+{
+  g_autoptr (GError) err = NULL;
+  xmlDocPtr doc = xmlCopyDoc (f->docs[i], 1);
+  struct vdp_domain *d;
+
+  if (!f->context[i])
+    assert_int_equal (vdp_xmlpatch_apply (doc, f->plan, fx_planned (f, i), &err), 0);
+  d = vdp_domain_parse (doc, "out", &err);
+  assert_non_null (d);
+  if (doc_out)
+    *doc_out = doc;
+  else
+    xmlFreeDoc (doc);
+  return d;
+}
+
+/* Every domain of the fixture's host as it will be, checked against the
+ * hard constraints by the tests' own oracle. */
+static void
+fx_assert_hard (struct fixture *f)
+{
+  struct vdp_domain *out[FX_MAX];
+  g_autoptr (GPtrArray) v = NULL;
+
+  fx_planned (f, f->context[0] ? 1 : 0);
+  for (unsigned i = 0; i < f->n; i++)
+    out[i] = fx_output (f, i, NULL);
+  v = vdp_test_hard_check (f->topo, f->policy, out, f->n);
+  for (guint k = 0; k < v->len; k++)
+    print_message ("hard constraint crossed: %s\n", (char *) v->pdata[k]);
+  assert_int_equal (v->len, 0);
+  for (unsigned i = 0; i < f->n; i++)
+    vdp_domain_free (out[i]);
 }
 
 static void
@@ -137,6 +190,15 @@ has_reason (const struct vdp_domain_plan *dp, unsigned rule, const char *fragmen
       return TRUE;
   }
   return FALSE;
+}
+
+static int
+node_pos_of (const struct vdp_topology *t, unsigned id)
+{
+  for (size_t n = 0; n < t->n_nodes; n++)
+    if (t->nodes[n].id == id)
+      return (int) n;
+  return -1;
 }
 
 static hwloc_bitmap_t
@@ -231,13 +293,23 @@ static void
 test_rule2_dedicated_too_big (void **state)
 {
   struct fixture f;
-  g_autoptr (GError) err = NULL;
+  struct vdp_domain_plan *dp;
+  g_autofree char *m = NULL;
 
+  /* a dedicated guest bigger than the host fails alone */
   fx_init (&f, "node:1 core:4 pu:1", "latency");
   fx_add (&f, domain_xml ("big", 8, 1, NULL, RAW_DISK), 0);
-  assert_false (fx_plan (&f, &err));
-  assert_non_null (strstr (err->message, "'big'"));
-  assert_non_null (strstr (err->message, "do not fit"));
+  fx_add (&f, domain_xml ("small", 2, 1, NULL, RAW_DISK), 0);
+  dp = fx_planned (&f, 0);
+  assert_true (dp->failed);
+  assert_int_equal (f.plan->n_failed, 1);
+  m = vdp_misfit_format (dp);
+  assert_non_null (strstr (m, "'big' does not fit"));
+  assert_non_null (strstr (m, "needs 8 dedicated vCPUs"));
+  assert_int_equal (dp->misfit.need_pus, 8);
+  assert_int_equal (dp->misfit.host_pus, 4);
+  assert_false (fx_planned (&f, 1)->failed);
+  fx_assert_hard (&f);
   fx_free (&f);
 
   /* shared placement: a plan with a warning */
@@ -255,14 +327,15 @@ test_rule3_iothread_count (void **state)
 {
   static const struct { unsigned vcpus, max, fixed, queues, want; } cases[] = {
     { 1, 8, 0, 0, 1 }, { 2, 8, 0, 0, 1 }, { 3, 8, 0, 0, 2 }, { 4, 8, 0, 0, 2 },
-    { 16, 8, 0, 0, 8 }, { 32, 8, 0, 0, 8 }, { 16, 4, 0, 0, 4 },
+    { 16, 8, 0, 0, 8 }, { 32, 8, 0, 0, 8 }, { 16, 4, 0, 0, 4 }, { 16, 0, 0, 0, 4 },
     { 8, 8, 3, 0, 3 }, { 16, 8, 0, 2, 2 }, { 2, 8, 6, 0, 2 },
   };
 
   for (size_t i = 0; i < G_N_ELEMENTS (cases); i++) {
     struct fixture f;
     fx_init (&f, "package:2 node:1 l3:1 core:16 pu:2", "balanced");
-    f.policy->iothreads_max = cases[i].max;
+    if (cases[i].max)
+      f.policy->iothreads_max = cases[i].max;   /* 0: the profile's (balanced: 4) */
     f.policy->iothreads = cases[i].fixed;
     f.policy->queues = cases[i].queues;
     fx_add (&f, domain_xml ("a", cases[i].vcpus, 1, NULL, RAW_DISK), 0);
@@ -279,9 +352,20 @@ test_rule3_no_devices_and_old_stack (void **state)
 {
   struct fixture f;
 
-  /* nothing can use an IOThread: leave them alone */
+  /* nothing can use an IOThread: kept, pinned with the emulator (they
+   * must not float over other guests' PUs) */
   fx_init (&f, HOST2, "balanced");
   fx_add (&f, domain_xml ("a", 8, 1, "  <iothreads>3</iothreads>\n", NULL), -1);
+  assert_int_equal (fx_planned (&f, 0)->n_iothreads, 3);
+  for (unsigned k = 0; k < 3; k++)
+    assert_true (hwloc_bitmap_isequal (fx_planned (&f, 0)->iothread_pins[k],
+                                       fx_planned (&f, 0)->vcpu_pins[0]));
+  assert_true (has_reason (fx_planned (&f, 0), 3, "pinned with its vCPUs"));
+  fx_free (&f);
+  /* ... and left alone when their pins are not ours */
+  fx_init (&f, HOST2, "balanced");
+  fx_add (&f, domain_xml ("a", 8, 1, "  <iothreads>3</iothreads>\n"
+                          "  <cputune>\n    <vcpupin vcpu='0' cpuset='3'/>\n  </cputune>\n", NULL), -1);
   assert_false (fx_planned (&f, 0)->set_iothreads);
   fx_free (&f);
 
@@ -339,20 +423,22 @@ test_rule4_iothread_cpus (void **state)
   assert_true (hwloc_bitmap_isequal (dp->iothread_pins[0], dp->emulator_pin));
   fx_free (&f);
 
-  /* a node too small for a pool: with the emulator, said so */
+  /* a node too small for a pool: with the vCPUs, said so */
   fx_init (&f, "node:1 core:2 pu:1", "balanced");
   fx_add (&f, domain_xml ("a", 2, 1, NULL, RAW_DISK), 0);
   dp = fx_planned (&f, 0);
   assert_true (hwloc_bitmap_iszero (f.plan->io_pool));
+  assert_true (hwloc_bitmap_isequal (dp->iothread_pins[0], dp->vcpu_pins[0]));
   assert_true (hwloc_bitmap_isequal (dp->iothread_pins[0], dp->emulator_pin));
-  assert_true (has_reason (dp, 4, "shared with the emulator"));
+  assert_true (has_reason (dp, 4, "with the guest's vCPUs"));
   fx_free (&f);
 }
 
 /* ---- rules 5 and 6 ---- */
 
 static void
-check_explicit (const struct vdp_domain_plan *dp, const struct vdp_map *m, unsigned queues)
+check_explicit (const struct vdp_topology *t, const struct vdp_domain_plan *dp,
+                const struct vdp_map *m, unsigned queues)
 {
   g_autofree unsigned *seen = g_new0 (unsigned, queues);
 
@@ -363,15 +449,15 @@ check_explicit (const struct vdp_domain_plan *dp, const struct vdp_map *m, unsig
     assert_true (qs->len > 0);                  /* every listed IOThread has queues */
     for (guint i = 0; i < qs->len; i++) {
       guint q = g_array_index (qs, guint, i);
-      unsigned id = m->threads[k];
+      hwloc_const_bitmap_t vcpu = dp->vcpu_pins[q % dp->dom->vcpus];
+      VdpLocality got = vdp_io_locality (t, vcpu, dp->iothread_pins[m->threads[k] - 1]);
       assert_true (q < queues);
       seen[q]++;
-      /* queue q runs in the LLC of vCPU q when an IOThread is there */
+      /* the claim is the pins' truth */
+      assert_int_equal (m->locality[q], got);
+      /* queue q runs on the most local IOThread there is */
       for (unsigned j = 0; j < dp->n_iothreads; j++)
-        if (dp->iothread_l3[j] == dp->vcpu_l3[q % dp->dom->vcpus]) {
-          assert_int_equal (dp->iothread_l3[id - 1], dp->vcpu_l3[q % dp->dom->vcpus]);
-          break;
-        }
+        assert_true (vdp_io_locality (t, vcpu, dp->iothread_pins[j]) >= got);
     }
   }
   for (unsigned q = 0; q < queues; q++)
@@ -399,8 +485,8 @@ test_rule5_mapping (void **state)
   fx_init (&f, "package:1 node:1 l3:4 core:4 pu:1", "latency");
   fx_add (&f, domain_xml ("a", 8, 1, NULL, TWO_DISKS), 0);
   dp = fx_planned (&f, 0);
-  check_explicit (dp, &dp->disks[0].map, 8);
-  check_explicit (dp, &dp->disks[1].map, 8);
+  check_explicit (f.topo, dp, &dp->disks[0].map, 8);
+  check_explicit (f.topo, dp, &dp->disks[1].map, 8);
   fx_free (&f);
 
   /* libvirt 9.0: one IOThread per disk, spread, and the reason says why */
@@ -472,12 +558,29 @@ test_rule7_emulator (void **state)
   }
   fx_free (&f);
 
-  fx_init (&f, HOST2, "latency");       /* housekeeping */
+  /* smt=isolate: the idle siblings of its own cores, no other guest's */
+  fx_init (&f, HOST2, "latency");
   fx_add (&f, domain_xml ("a", 2, 1, NULL, RAW_DISK), 1);
   dp = fx_planned (&f, 0);
   assert_true (hwloc_bitmap_isincluded (dp->emulator_pin, node_set (f.topo, 1)));
-  for (unsigned v = 0; v < 2; v++)
-    assert_false (hwloc_bitmap_intersects (dp->emulator_pin, dp->vcpu_pins[v]));
+  {
+    g_auto (VdpBitmap) cores = hwloc_bitmap_alloc ();
+    for (unsigned v = 0; v < 2; v++) {
+      const struct vdp_pu *pu = vdp_topology_find_pu (f.topo, (unsigned) hwloc_bitmap_first (dp->vcpu_pins[v]));
+      assert_false (hwloc_bitmap_intersects (dp->emulator_pin, dp->vcpu_pins[v]));
+      hwloc_bitmap_or (cores, cores, f.topo->cores[pu->core].pus);
+    }
+    assert_true (hwloc_bitmap_isincluded (dp->emulator_pin, cores));
+  }
+  assert_true (has_reason (dp, 7, "idle SMT siblings"));
+  fx_free (&f);
+
+  /* housekeeping without SMT: the node's pool, away from the vCPUs */
+  fx_init (&f, "package:2 node:1 l3:1 core:8 pu:1", "latency");
+  fx_add (&f, domain_xml ("a", 2, 1, NULL, RAW_DISK), 1);
+  dp = fx_planned (&f, 0);
+  assert_true (hwloc_bitmap_isincluded (dp->emulator_pin, node_set (f.topo, 1)));
+  assert_true (hwloc_bitmap_isincluded (dp->emulator_pin, f.plan->io_pool));
   assert_true (has_reason (dp, 7, "housekeeping"));
   fx_free (&f);
 }
@@ -555,29 +658,46 @@ test_rule9_disk_driver (void **state)
 
   fx_init (&f, HOST2, "balanced");
   fx_add (&f, domain_xml ("a", 2, 1, NULL, MIXED_DISKS), 0);
+  f.hints[0][0].odirect = 1;
+  f.hints[0][1].odirect = 1;
   f.hints[0][4].odirect = 0;
-  f.hints[0][4].odirect_note = NULL;
   dp = fx_planned (&f, 0);
   assert_true (dp->disks[0].set_driver);
   assert_string_equal (dp->disks[0].cache, "none");
   assert_string_equal (dp->disks[0].io, "native");
-  assert_false (dp->disks[1].set_driver);     /* qcow2 */
+  assert_true (dp->disks[1].set_driver);      /* qcow2 like raw (seed: mapping wants native) */
+  assert_string_equal (dp->disks[1].io, "native");
   assert_false (dp->disks[2].set_driver);     /* network */
   assert_false (dp->disks[3].set_driver);     /* cdrom */
   assert_false (dp->disks[4].set_driver);     /* no O_DIRECT */
   assert_true (dp->warnings->len > 0);
   fx_free (&f);
 
+  /* unknown O_DIRECT: a file's cache is left, and the plan says unknown */
+  fx_init (&f, HOST2, "balanced");
+  fx_add (&f, domain_xml ("a", 2, 1, NULL, MIXED_DISKS), 0);
+  dp = fx_planned (&f, 0);
+  assert_false (dp->disks[0].set_driver);
+  assert_true (has_reason (dp, 9, "unknown"));
+  for (guint i = 0; i < dp->reasons->len; i++)
+    assert_null (strstr (((struct vdp_reason *) dp->reasons->pdata[i])->text, "assumed"));
+  /* a block device always takes O_DIRECT */
+  assert_true (dp->disks[4].set_driver);
+  assert_string_equal (dp->disks[4].cache, "none");
+  fx_free (&f);
+
   /* io_uring where the stack has it, native where not */
   fx_init (&f, HOST2, "balanced");
   f.policy->disk_io = VDP_DISK_IO_URING;
   fx_add (&f, domain_xml ("a", 2, 1, NULL, RAW_DISK), 0);
+  f.hints[0][0].odirect = 1;
   assert_string_equal (fx_planned (&f, 0)->disks[0].io, "io_uring");
   fx_free (&f);
   fx_init (&f, HOST2, "balanced");
   f.policy->disk_io = VDP_DISK_IO_URING;
   vdp_caps_from_versions (&f.caps, VDP_VERSION (6, 0, 0), VDP_VERSION (4, 2, 0));
   fx_add (&f, domain_xml ("a", 2, 1, NULL, RAW_DISK), 0);
+  f.hints[0][0].odirect = 1;
   assert_string_equal (fx_planned (&f, 0)->disks[0].io, "native");
   fx_free (&f);
 
@@ -588,6 +708,53 @@ test_rule9_disk_driver (void **state)
   dp = fx_planned (&f, 0);
   assert_false (dp->disks[4].set_driver);
   assert_true (has_reason (dp, 9, "needs cache='none'"));
+  fx_free (&f);
+}
+
+static const char *const DELIBERATE_DISKS =
+  "    <disk type='block' device='disk'><driver name='qemu' type='raw' cache='unsafe'/>"
+  "<source dev='/dev/sdb'/><target dev='vda' bus='virtio'/></disk>\n"
+  "    <disk type='block' device='disk'><driver name='qemu' type='raw' cache='directsync'/>"
+  "<source dev='/dev/sdc'/><target dev='vdb' bus='virtio'/></disk>\n"
+  "    <disk type='block' device='lun'><driver name='qemu' type='raw'/>"
+  "<source dev='/dev/sdd'/><target dev='sda' bus='scsi'/></disk>\n"
+  "    <disk type='block' device='disk'><driver name='qemu' type='raw' queues='2'/>"
+  "<source dev='/dev/sde'/><target dev='vdc' bus='virtio'/></disk>\n"
+  "    <controller type='scsi' index='0' model='virtio-scsi'/>\n";
+
+/* Point 9: what the domain's owner chose on purpose is kept unless --force. */
+static void
+test_rule9_deliberate (void **state)
+{
+  struct fixture f;
+  struct vdp_domain_plan *dp;
+
+  fx_init (&f, HOST2, "balanced");
+  fx_add (&f, domain_xml ("a", 8, 1, NULL, DELIBERATE_DISKS), 0);
+  dp = fx_planned (&f, 0);
+  /* unsafe kept; io stays: native needs O_DIRECT */
+  assert_true (!dp->disks[0].set_driver || g_strcmp0 (dp->disks[0].cache, "unsafe") == 0);
+  assert_true (has_reason (dp, 9, "cache='unsafe' kept"));
+  /* directsync kept, io='native' goes with it */
+  assert_true (dp->disks[1].set_driver);
+  assert_string_equal (dp->disks[1].cache, "directsync");
+  assert_string_equal (dp->disks[1].io, "native");
+  /* a LUN gets no io= */
+  assert_false (dp->disks[2].set_driver);
+  assert_true (has_reason (dp, 9, "SG_IO"));
+  /* explicit queues kept, IOThreads mapped over the queues that exist */
+  assert_int_equal (dp->disks[3].map.queues, 2);
+  assert_true (dp->disks[3].map.n_threads <= 2);
+  assert_true (has_reason (dp, 5, "queues='2' kept"));
+  fx_free (&f);
+
+  fx_init (&f, HOST2, "balanced");
+  f.policy->override = true;
+  fx_add (&f, domain_xml ("a", 8, 1, NULL, DELIBERATE_DISKS), 0);
+  dp = fx_planned (&f, 0);
+  assert_string_equal (dp->disks[0].cache, "none");
+  assert_string_equal (dp->disks[1].cache, "directsync");
+  assert_int_equal (dp->disks[3].map.queues, 8);
   fx_free (&f);
 }
 
@@ -666,7 +833,7 @@ test_rule11_ownership (void **state)
   fx_free (&f);
 
   /* a foreign single-PU pin is not handed to a dedicated guest */
-  fx_init (&f, "node:1 core:4 pu:1", "latency");
+  fx_init (&f, "node:1 core:6 pu:1", "latency");
   f.policy->iothread_cpus = VDP_IOCPUS_SHARED;
   fx_add (&f, domain_xml ("pinned", 1, 1, "  <cputune>\n    <vcpupin vcpu='0' cpuset='0'/>\n  </cputune>\n",
                           RAW_DISK), 0);
@@ -733,6 +900,455 @@ test_rule13_host_wide (void **state)
   fx_free (&f);
 }
 
+/* ---- hard constraints ---- */
+
+/* A guest counted twice is easy to write: "g%u" names, @n guests of @vcpus. */
+static void
+fx_add_many (struct fixture *f, unsigned n, unsigned vcpus, unsigned mem_gib, int node)
+{
+  for (unsigned i = 0; i < n; i++) {
+    g_autofree char *name = g_strdup_printf ("g%02u", f->n);
+    fx_add (f, domain_xml (name, vcpus, mem_gib, NULL, RAW_DISK), node);
+  }
+}
+
+static void
+test_hard_memory (void **state)
+{
+  struct fixture f;
+  struct vdp_domain_plan *dp;
+  guint64 bound[2] = { 0, 0 };
+
+  /* 16 GiB nodes less the 1 GiB reserve: three 6 GiB guests, two per node
+   * at most; the fourth spans, never over a node */
+  fx_init (&f, "package:2 node:1(memory=16GB) l3:1 core:8 pu:2", "balanced");
+  fx_add_many (&f, 5, 2, 6, -1);
+  for (unsigned i = 0; i < f.n; i++) {
+    dp = fx_planned (&f, i);
+    if (dp->failed)
+      continue;
+    assert_int_equal (dp->memory, VDP_MEMORY_STRICT);
+    if (dp->n_cells)
+      for (unsigned c = 0; c < dp->n_cells; c++)
+        bound[dp->cells[c].node] += dp->cells[c].memory_kib;
+    else
+      bound[hwloc_bitmap_first (dp->mem_nodes)] += dp->dom->memory_kib;
+  }
+  for (unsigned k = 0; k < 2; k++)
+    assert_true (bound[k] <= 15ULL * 1024 * 1024);
+  assert_int_equal (f.plan->n_failed, 1);       /* 30 GiB for guests, five ask 30: one does not fit */
+  fx_assert_hard (&f);
+  fx_free (&f);
+
+  /* the reserve is a profile key */
+  fx_init (&f, "package:2 node:1(memory=16GB) l3:1 core:8 pu:2", "balanced");
+  f.policy->memory_reserve_auto = false;
+  f.policy->memory_reserve_kib = 4ULL * 1024 * 1024;
+  fx_add (&f, domain_xml ("a", 2, 13, NULL, RAW_DISK), -1);
+  dp = fx_planned (&f, 0);
+  assert_int_equal (hwloc_bitmap_weight (dp->mem_nodes), 2);   /* 13 > 12: spread over both */
+  assert_true (dp->create_cells);
+  fx_assert_hard (&f);
+  fx_free (&f);
+
+  /* more than the host has: refused, with what it needed */
+  fx_init (&f, "package:2 node:1(memory=16GB) l3:1 core:8 pu:2", "balanced");
+  fx_add (&f, domain_xml ("huge", 4, 64, NULL, RAW_DISK), -1);
+  fx_add (&f, domain_xml ("ok", 4, 4, NULL, RAW_DISK), -1);
+  dp = fx_planned (&f, 0);
+  assert_true (dp->failed);
+  assert_int_equal (dp->misfit.need_kib, 64ULL * 1024 * 1024);
+  assert_non_null (strstr (dp->misfit.why, "memory"));
+  assert_false (fx_planned (&f, 1)->failed);
+  fx_free (&f);
+
+  /* density binds 'preferred': never refused for memory; where no node
+   * holds it, left unbound rather than crowding strict guests */
+  fx_init (&f, "package:2 node:1(memory=16GB) l3:1 core:8 pu:2", "density");
+  fx_add (&f, domain_xml ("small", 4, 4, NULL, RAW_DISK), -1);
+  fx_add (&f, domain_xml ("big", 4, 40, NULL, RAW_DISK), -1);
+  assert_int_equal (fx_planned (&f, 0)->memory, VDP_MEMORY_PREFERRED);
+  assert_false (fx_planned (&f, 1)->failed);
+  assert_int_equal (fx_planned (&f, 1)->memory, VDP_MEMORY_NONE);
+  assert_true (fx_planned (&f, 1)->unbind);
+  assert_true (has_reason (fx_planned (&f, 1), 8, "not bound"));
+  fx_assert_hard (&f);
+  fx_free (&f);
+}
+
+/* The issue's case: a latency guest's emulator set held PUs that later
+ * guests got 1:1.  No 1:1 PU is in any other set, the guest's own
+ * floating sets included. */
+static void
+test_hard_exclusive (void **state)
+{
+  static const char *const hosts[] = { HOST2, "package:2 node:1 l3:1 core:8 pu:1",
+                                       "package:1 node:2 l3:2 core:3 pu:2" };
+  for (size_t h = 0; h < G_N_ELEMENTS (hosts); h++)
+    for (int prefer = 0; prefer < 2; prefer++) {
+      struct fixture f;
+      fx_init (&f, hosts[h], "latency");
+      if (prefer)
+        f.policy->smt = VDP_SMT_PREFER;
+      fx_add_many (&f, 3, 3, 1, -1);
+      fx_add_many (&f, 4, 2, 1, 0);
+      fx_add_many (&f, 3, 1, 1, -1);
+      fx_add (&f, domain_xml ("shared", 4, 1, NULL, RAW_DISK), -1);
+      f.own[f.n - 1] = vdp_policy_builtin ("balanced", NULL);
+      fx_assert_hard (&f);
+      vdp_policy_free ((struct vdp_policy *) f.own[f.n - 1]);
+      fx_free (&f);
+    }
+}
+
+/* Floating sets never on isolated PUs; 1:1 pins prefer them. */
+static void
+test_hard_isolated (void **state)
+{
+  struct fixture f;
+  struct vdp_domain_plan *dp;
+  g_auto (VdpBitmap) iso = vdp_cpuset_parse ("0-5,16-21", NULL);
+
+  fx_init (&f, HOST2, "balanced");
+  f.policy->isolated = hwloc_bitmap_dup (iso);
+  fx_add_many (&f, 3, 4, 1, 0);
+  for (unsigned i = 0; i < f.n; i++) {
+    dp = fx_planned (&f, i);
+    assert_false (hwloc_bitmap_intersects (dp->vcpu_pins[0], iso));
+    assert_false (hwloc_bitmap_intersects (dp->emulator_pin, iso));
+    for (unsigned k = 0; k < dp->n_iothreads; k++)
+      assert_false (hwloc_bitmap_intersects (dp->iothread_pins[k], iso));
+  }
+  assert_true (hwloc_bitmap_isequal (f.plan->isolated, iso));
+  fx_assert_hard (&f);
+  fx_free (&f);
+
+  fx_init (&f, HOST2, "latency");
+  f.policy->isolated = hwloc_bitmap_dup (iso);
+  fx_add (&f, domain_xml ("a", 2, 1, NULL, RAW_DISK), 0);
+  dp = fx_planned (&f, 0);
+  /* vCPUs on isolated cores; the emulator floats off them */
+  assert_true (hwloc_bitmap_isincluded (dp->vcpu_pins[0], iso));
+  assert_false (hwloc_bitmap_intersects (dp->emulator_pin, iso));
+  fx_assert_hard (&f);
+  fx_free (&f);
+}
+
+/* Never more IOThreads than the PUs granted to them. */
+static void
+test_hard_iothreads (void **state)
+{
+  static const char *const profiles[] = { "balanced", "latency", "throughput", "density" };
+
+  for (size_t p = 0; p < G_N_ELEMENTS (profiles); p++) {
+    struct fixture f;
+    fx_init (&f, "package:2 node:1 l3:1 core:6 pu:1", profiles[p]);
+    f.policy->iothreads = 6;
+    fx_add_many (&f, 3, 4, 1, -1);
+    for (unsigned i = 0; i < f.n; i++) {
+      const struct vdp_domain_plan *dp = fx_planned (&f, i);
+      g_auto (VdpBitmap) granted = hwloc_bitmap_alloc ();
+      if (dp->failed)
+        continue;
+      for (unsigned k = 0; k < dp->n_iothreads; k++)
+        hwloc_bitmap_or (granted, granted, dp->iothread_pins[k]);
+      assert_true (dp->n_iothreads <= (unsigned) hwloc_bitmap_weight (granted));
+    }
+    fx_assert_hard (&f);
+    fx_free (&f);
+  }
+}
+
+/* ---- fit ---- */
+
+static void
+test_fit_no_avoidable_split (void **state)
+{
+  struct fixture f;
+  struct vdp_domain_plan *dp;
+
+  /* small guests never split while a node holds them */
+  fx_init (&f, "package:2 node:1 l3:1 core:4 pu:2", "latency");
+  f.policy->smt = VDP_SMT_PREFER;
+  fx_add (&f, domain_xml ("a", 4, 1, NULL, RAW_DISK), -1);
+  fx_add (&f, domain_xml ("b", 2, 1, NULL, RAW_DISK), -1);
+  fx_add (&f, domain_xml ("c", 2, 1, NULL, RAW_DISK), -1);
+  for (unsigned i = 0; i < 3; i++)
+    assert_int_equal (hwloc_bitmap_weight (fx_planned (&f, i)->nodes), 1);
+  fx_free (&f);
+
+  /* a guest as big as a node is not split for the I/O pool's sake */
+  fx_init (&f, "package:2 node:1 l3:1 core:16 pu:2", "balanced");
+  fx_add (&f, domain_xml ("big", 32, 1, NULL, RAW_DISK), -1);
+  dp = fx_planned (&f, 0);
+  assert_int_equal (hwloc_bitmap_weight (dp->nodes), 1);
+  assert_false (dp->create_cells);
+  fx_free (&f);
+
+  /* spanning: the nearest nodes by NUMA distance, not by index */
+  {
+    g_autofree char *t = vdp_test_data ("examples/topologies/64amd64-4s2n4ca2co.xml");
+    fx_init (&f, t, "latency");
+    fx_add (&f, domain_xml ("wide", 12, 1, NULL, RAW_DISK), -1);
+    dp = fx_planned (&f, 0);
+    assert_int_equal (hwloc_bitmap_weight (dp->nodes), 2);
+    {
+      int a = hwloc_bitmap_first (dp->nodes), b = hwloc_bitmap_next (dp->nodes, a);
+      unsigned d_ab = vdp_topology_distance (f.topo, (size_t) node_pos_of (f.topo, (unsigned) a),
+                                             (size_t) node_pos_of (f.topo, (unsigned) b));
+      /* no other node is nearer to the home node than the one chosen */
+      for (size_t n = 0; n < f.topo->n_nodes; n++)
+        if (f.topo->nodes[n].id != (unsigned) a)
+          assert_true (vdp_topology_distance (f.topo, (size_t) node_pos_of (f.topo, (unsigned) a), n) >= d_ab);
+    }
+    fx_free (&f);
+  }
+}
+
+static void
+test_fit_homes_spread (void **state)
+{
+  struct fixture f;
+  unsigned per_node[4] = { 0 };
+
+  fx_init (&f, "package:4 node:1 l3:1 core:4 pu:2", "balanced");
+  fx_add_many (&f, 8, 2, 1, -1);
+  for (unsigned i = 0; i < f.n; i++)
+    per_node[fx_planned (&f, i)->home_node]++;
+  for (unsigned k = 0; k < 4; k++)
+    assert_int_equal (per_node[k], 2);
+  fx_free (&f);
+}
+
+/* One impossible guest among many: it alone fails. */
+static void
+test_fails_alone (void **state)
+{
+  struct fixture f;
+
+  fx_init (&f, HOST2, "latency");
+  fx_add_many (&f, 2, 2, 1, -1);
+  fx_add (&f, domain_xml ("impossible", 64, 1, NULL, RAW_DISK), -1);
+  fx_add_many (&f, 2, 2, 1, -1);
+  for (unsigned i = 0; i < f.n; i++)
+    assert_int_equal (fx_planned (&f, i)->failed, i == 2);
+  assert_int_equal (f.plan->n_failed, 1);
+  assert_int_equal (fx_planned (&f, 2)->misfit.need_pus, 64);
+  assert_true (fx_planned (&f, 2)->misfit.best_node >= 0);
+  assert_true (f.plan->total_vcpus == 8);    /* the failed one holds nothing */
+  fx_assert_hard (&f);
+  fx_free (&f);
+}
+
+/* The host's other domains: their pins and memory are worked around. */
+static void
+test_context (void **state)
+{
+  struct fixture f;
+  struct vdp_domain_plan *dp;
+  g_auto (VdpBitmap) foreign = vdp_cpuset_parse ("0-3", NULL);
+
+  fx_init (&f, "package:2 node:1(memory=16GB) l3:1 core:4 pu:2", "latency");
+  fx_add (&f, domain_xml ("hand", 4, 13, "  <cputune>\n    <vcpupin vcpu='0' cpuset='0'/>\n"
+                          "    <vcpupin vcpu='1' cpuset='1'/>\n    <vcpupin vcpu='2' cpuset='2'/>\n"
+                          "    <vcpupin vcpu='3' cpuset='3'/>\n    <emulatorpin cpuset='4-5'/>\n"
+                          "  </cputune>\n  <numatune>\n    <memory mode='strict' nodeset='0'/>\n"
+                          "  </numatune>\n", RAW_DISK), 0);
+  f.context[0] = TRUE;
+  fx_add (&f, domain_xml ("new", 2, 4, NULL, RAW_DISK), 0);
+  dp = fx_planned (&f, 1);
+  assert_false (dp->failed);
+  /* node 0 has no memory left beside the hand-pinned guest: node 1 */
+  assert_int_equal (dp->home_node, 1);
+  for (unsigned v = 0; v < 2; v++)
+    assert_false (hwloc_bitmap_intersects (dp->vcpu_pins[v], foreign));
+  fx_assert_hard (&f);
+  /* it is counted in the host's totals */
+  assert_int_equal (f.plan->total_vcpus, 6);
+  fx_free (&f);
+}
+
+/* A tuned guest keeps its place while its recorded plan holds. */
+static void
+test_recorded_plan_kept (void **state)
+{
+  struct fixture f, g;
+  xmlDocPtr out;
+  struct vdp_domain *d;
+  g_autofree char *text = NULL;
+  g_autofree char *hash = NULL;
+
+  fx_init (&f, HOST2, "latency");
+  fx_add (&f, domain_xml ("a", 4, 1, NULL, RAW_DISK), 0);
+  d = fx_output (&f, 0, &out);
+  hash = g_strdup (fx_planned (&f, 0)->hash);
+  text = vdp_xml_format (out);
+  vdp_domain_free (d);
+  xmlFreeDoc (out);
+
+  /* planned again beside a newcomer that wants the same node: kept */
+  fx_init (&g, HOST2, "latency");
+  fx_add (&g, domain_xml ("aa-first", 4, 1, NULL, RAW_DISK), 0);
+  fx_add (&g, g_strdup (text), 0);
+  assert_true (fx_planned (&g, 1)->kept);
+  assert_string_equal (fx_planned (&g, 1)->hash, hash);
+  assert_true (has_reason (fx_planned (&g, 1), 12, "still holds"));
+  fx_assert_hard (&g);
+  fx_free (&g);
+
+  /* another profile: planned afresh */
+  fx_init (&g, HOST2, "balanced");
+  fx_add (&g, g_strdup (text), 0);
+  assert_false (fx_planned (&g, 0)->kept);
+  assert_int_equal (fx_planned (&g, 0)->placement, VDP_PLACEMENT_SHARED);
+  fx_free (&g);
+
+  /* its recorded profile, when it is the domain's own */
+  fx_init (&g, HOST2, "balanced");
+  fx_add (&g, g_strdup (text), 0);
+  g.own[0] = f.policy;
+  assert_true (fx_planned (&g, 0)->kept);
+  fx_free (&g);
+  fx_free (&f);
+}
+
+/* Pools are sized from the IOThreads placed on them, with a cap. */
+static void
+test_pools_follow_load (void **state)
+{
+  struct fixture f;
+  unsigned pool1, pool4;
+
+  fx_init (&f, "package:1 node:1 l3:1 core:16 pu:2", "balanced");
+  fx_add_many (&f, 1, 2, 1, -1);
+  pool1 = (unsigned) hwloc_bitmap_weight (fx_planned (&f, 0) ? f.plan->io_pool : NULL);
+  fx_free (&f);
+  fx_init (&f, "package:1 node:1 l3:1 core:16 pu:2", "balanced");
+  fx_add_many (&f, 6, 4, 1, -1);
+  fx_planned (&f, 0);
+  pool4 = (unsigned) hwloc_bitmap_weight (f.plan->io_pool);
+  assert_int_equal (pool1, 2);
+  assert_true (pool4 > pool1);                 /* 12 IOThreads, 4 a PU: 3, whole cores: 4 */
+  assert_true (pool4 <= 32 / 4);               /* pool_cap 25% */
+  /* IOThreads that share pool PUs poll less */
+  assert_int_equal (fx_planned (&f, 0)->poll_max, 8192);
+  fx_assert_hard (&f);
+  fx_free (&f);
+
+  /* short: fewer IOThreads, said so */
+  fx_init (&f, "package:1 node:1 l3:1 core:8 pu:1", "balanced");
+  f.policy->pool_cap = 25;
+  fx_add_many (&f, 5, 4, 1, -1);
+  fx_planned (&f, 0);
+  assert_true (f.plan->warnings->len > 0);
+  assert_non_null (strstr (f.plan->warnings->pdata[0], "I/O capacity short on node 0"));
+  fx_assert_hard (&f);
+  fx_free (&f);
+
+  /* nothing runs in a pool: none is kept */
+  fx_init (&f, "package:2 node:1 l3:1 core:8 pu:2", "balanced");
+  fx_add (&f, domain_xml ("a", 2, 1, NULL, RAW_DISK), 0);
+  fx_planned (&f, 0);
+  assert_true (hwloc_bitmap_iszero (f.plan->nodes[1].pool));
+  fx_free (&f);
+}
+
+/* A guest spanning nodes has IOThreads on each, and every queue an
+ * IOThread on its vCPU's node. */
+static void
+test_locality_spanning (void **state)
+{
+  struct fixture f;
+  struct vdp_domain_plan *dp;
+  g_auto (VdpBitmap) io_nodes = hwloc_bitmap_alloc ();
+
+  fx_init (&f, "package:2 node:1 l3:2 core:4 pu:2", "throughput");
+  fx_add (&f, domain_xml ("wide", 24, 1, NULL, RAW_DISK), -1);
+  dp = fx_planned (&f, 0);
+  assert_int_equal (hwloc_bitmap_weight (dp->nodes), 2);
+  for (unsigned k = 0; k < dp->n_iothreads; k++)
+    if (dp->iothread_node[k] >= 0)
+      hwloc_bitmap_set (io_nodes, (unsigned) dp->iothread_node[k]);
+  assert_true (hwloc_bitmap_isequal (io_nodes, dp->nodes));
+  check_explicit (f.topo, dp, &dp->disks[0].map, 24);
+  for (unsigned q = 0; q < 24; q++)
+    assert_true (dp->disks[0].map.locality[q] <= VDP_LOCAL_NODE);
+  fx_free (&f);
+}
+
+static unsigned
+count_fit (const char *topo, const char *profile, int smt, unsigned vcpus, unsigned tries)
+{
+  struct fixture f;
+  unsigned fit = 0;
+
+  fx_init (&f, topo, profile);
+  if (smt >= 0)
+    f.policy->smt = (VdpSmt) smt;
+  fx_add_many (&f, tries, vcpus, 1, -1);
+  for (unsigned i = 0; i < f.n; i++)
+    fit += !fx_planned (&f, i)->failed;
+  fx_assert_hard (&f);
+  fx_free (&f);
+  return fit;
+}
+
+/* Point 7: at least as dense as Nova's policies on the saved 2-node host. */
+static void
+test_packing (void **state)
+{
+  g_autofree char *t = vdp_test_data ("examples/topologies/32em64t-2n8c2t-pci-wholeio.xml");
+
+  assert_true (count_fit (t, "latency", -1, 4, 8) >= 3);
+  assert_true (count_fit (t, "latency", VDP_SMT_PREFER, 2, 16) >= 13);
+}
+
+/* throughput differs from balanced where the man page says. */
+static void
+test_profiles_differ (void **state)
+{
+  struct fixture b, t;
+  struct vdp_domain_plan *db, *dt;
+  g_autoptr (vdp_policy) pb = vdp_policy_builtin ("balanced", NULL);
+  g_autoptr (vdp_policy) pt = vdp_policy_builtin ("throughput", NULL);
+
+  assert_true (pt->iothreads_max > pb->iothreads_max);
+  assert_true (pt->pool_share < pb->pool_share);
+  assert_true (pt->poll_shared < 0 && pb->poll_shared > 0);
+  fx_init (&b, "package:2 node:1 l3:2 core:16 pu:2", "balanced");
+  fx_init (&t, "package:2 node:1 l3:2 core:16 pu:2", "throughput");
+  fx_add (&b, domain_xml ("a", 16, 1, NULL, RAW_DISK), 0);
+  fx_add (&t, domain_xml ("a", 16, 1, NULL, RAW_DISK), 0);
+  db = fx_planned (&b, 0);
+  dt = fx_planned (&t, 0);
+  assert_true (dt->n_iothreads > db->n_iothreads);
+  assert_int_equal (dt->disks[0].map.kind, VDP_MAP_EXPLICIT);
+  assert_int_equal (db->disks[0].map.kind, VDP_MAP_ROUNDROBIN);
+  assert_true (hwloc_bitmap_weight (t.plan->io_pool) >= (int) dt->n_iothreads);
+  assert_int_equal (dt->poll_max, -1);
+  assert_string_not_equal (db->hash, dt->hash);
+  fx_free (&b);
+  fx_free (&t);
+}
+
+static void
+test_overcommit_ratios (void **state)
+{
+  struct fixture f;
+
+  fx_init (&f, "package:1 node:1(memory=8GB) l3:1 core:4 pu:1", "density");
+  fx_add_many (&f, 3, 4, 4, -1);
+  fx_planned (&f, 0);
+  assert_int_equal (f.plan->total_vcpus, 12);
+  assert_int_equal (f.plan->total_pus, 4);
+  assert_int_equal (f.plan->total_memory_kib, 12ULL * 1024 * 1024);
+  {
+    guint64 kib = f.topo->nodes[0].memory / 1024;
+    assert_int_equal (f.plan->total_avail_kib, kib - MIN (1024 * 1024, kib / 16));
+  }
+  fx_free (&f);
+}
+
 int
 main (void)
 {
@@ -753,6 +1369,21 @@ main (void)
     cmocka_unit_test (test_rule11_ownership),
     cmocka_unit_test (test_rule12_idempotent),
     cmocka_unit_test (test_rule13_host_wide),
+    cmocka_unit_test (test_rule9_deliberate),
+    cmocka_unit_test (test_hard_memory),
+    cmocka_unit_test (test_hard_exclusive),
+    cmocka_unit_test (test_hard_isolated),
+    cmocka_unit_test (test_hard_iothreads),
+    cmocka_unit_test (test_fit_no_avoidable_split),
+    cmocka_unit_test (test_fit_homes_spread),
+    cmocka_unit_test (test_fails_alone),
+    cmocka_unit_test (test_context),
+    cmocka_unit_test (test_recorded_plan_kept),
+    cmocka_unit_test (test_pools_follow_load),
+    cmocka_unit_test (test_locality_spanning),
+    cmocka_unit_test (test_packing),
+    cmocka_unit_test (test_profiles_differ),
+    cmocka_unit_test (test_overcommit_ratios),
   };
   return cmocka_run_group_tests_name ("planner", tests, NULL, NULL);
 }

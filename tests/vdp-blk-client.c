@@ -23,8 +23,9 @@
 
 static const char *socket_path;
 static unsigned nqueues = 1, qsize = 128, max_io = 65536;
-static bool indirect, no_event_idx, no_slots, blocking_fds;
-static const char *wait_for;
+static bool indirect, no_event_idx, no_slots, blocking_fds, unaligned;
+static const char *wait_for, *other_socket, *log_file, *disk_file;
+static unsigned client_timeout;
 static uint64_t want;
 
 static void
@@ -45,6 +46,10 @@ usage (void)
           " drain                  stop the device with writes in flight\n"
           " config                 print the virtio-blk configuration space\n"
           " bench                  random 4k I/O: IOPS, latency, backend CPU per I/O\n"
+          " hostile [case...]      ~100 attacks, each followed by checks that the backend\n"
+          "                        lives, serves, logged it, and leaks nothing\n"
+          " layouts                read and write in every buffer layout, compared with\n"
+          "                        the disk file read directly\n"
           "\n"
           "Options:\n"
           " --socket <path>        the backend's socket\n"
@@ -59,7 +64,12 @@ usage (void)
           " --rw <read|write>      bench: the I/O (default read)\n"
           " --iodepth <n>          bench: requests in flight per queue (default 1)\n"
           " --runtime <s>          bench: seconds (default 5)\n"
-          " --wait-for <file>      reconnect: wait for this file before coming back\n");
+          " --wait-for <file>      reconnect: wait for this file before coming back\n"
+          " --unaligned            crash: data buffers not aligned (bounced)\n"
+          " --other <path>         hostile: another disk's backend, which must keep serving\n"
+          " --log <file>           hostile: the backend's standard error\n"
+          " --file <path>          hostile, layouts: the backend's disk file\n"
+          " --client-timeout <s>   hostile: the backend's --client-timeout\n");
 }
 
 static uint64_t
@@ -80,21 +90,13 @@ rnd (void)
   return fe_rand (&rng_state);
 }
 
-static void
-pattern (uint8_t *p, size_t n, uint64_t seed)
-{
-  for (size_t i = 0; i < n; i += 8) {
-    uint64_t v = seed * 0x9e3779b97f4a7c15ull + i;
-    memcpy (p + i, &v, n - i < 8 ? n - i : 8);
-  }
-}
-
 static int
 connect_fe (struct fe *fe)
 {
   if (fe_init (fe, 64ull << 20, nqueues, (uint16_t) qsize, max_io, indirect) < 0)
     return -1;
   fe->use_slots = !no_slots;
+  fe->skew = unaligned ? 8 : 0;
   if (blocking_fds && fe_blocking_eventfds (fe) < 0)
     return -1;
   return fe_connect (fe, socket_path, 5000, want);
@@ -139,7 +141,7 @@ functional (void)
           !!(fe.offered & BIT (VIRTIO_BLK_F_RO)));
   for (unsigned q = 0; q < nqueues; q++) {
     char name[64];
-    pattern (buf, sizeof (buf), 1000 + q);
+    fe_pattern (buf, sizeof (buf), 1000 + q);
     snprintf (name, sizeof (name), "q%u write 64k", q);
     st = fe_sync (&fe, q, VIRTIO_BLK_T_OUT, 128 * (q + 1), buf, 65536, NULL, &len);
     result (name, st, len, NULL, 0);
@@ -165,7 +167,7 @@ functional (void)
     st = fe_complete (&fe, 0, &d, 1, 5000) == 1 ? d.status : -1;
     printf ("%-28s status=%d notified=%d\n", "flush after call fd swap", st, notified);
   }
-  pattern (buf, 512, 7);
+  fe_pattern (buf, 512, 7);
   st = fe_sync (&fe, 0, VIRTIO_BLK_T_OUT, 1, buf, 512, NULL, &len);
   result ("write 512 at sector 1", st, len, NULL, 0);
   st = fe_sync (&fe, 0, VIRTIO_BLK_T_IN, 0, NULL, 1536, back, &len);
@@ -228,7 +230,7 @@ reconnect (void)
   static uint8_t buf[4096], back[4096];
   int st;
 
-  pattern (buf, sizeof (buf), 42);
+  fe_pattern (buf, sizeof (buf), 42);
   if (connect_fe (&fe) < 0
       || fe_sync (&fe, 0, VIRTIO_BLK_T_OUT, 64, buf, 4096, NULL, NULL) != VIRTIO_BLK_S_OK
       || fe_stop (&fe) < 0) {
@@ -282,7 +284,7 @@ crash (unsigned seconds)
         if (busy[b])
           break;
         busy[b] = true;
-        pattern (fe_slot_data (&fe, q, (unsigned) slot), BS, (uint64_t) b * 65536 + gen[b] + 1);
+        fe_pattern (fe_slot_data (&fe, q, (unsigned) slot), BS, (uint64_t) b * 65536 + gen[b] + 1);
         fe_submit (&fe, q, (unsigned) slot, VIRTIO_BLK_T_OUT, (uint64_t) b * (BS / 512), BS, b);
         submitted++;
       }
@@ -344,7 +346,7 @@ crash (unsigned seconds)
       fprintf (stderr, "vdp-blk-client: read back block %u: %s\n", b, fe.err);
       return 1;
     }
-    pattern (want_buf, BS, (uint64_t) b * 65536 + gen[b]);
+    fe_pattern (want_buf, BS, (uint64_t) b * 65536 + gen[b]);
     if (memcmp (back, want_buf, BS))
       bad++;
   }
@@ -391,7 +393,7 @@ drain (void)
     return 2;
   }
   for (int slot; (slot = fe_slot_get (&fe, 0)) >= 0; n++) {
-    pattern (fe_slot_data (&fe, 0, (unsigned) slot), fe.max_io, n);
+    fe_pattern (fe_slot_data (&fe, 0, (unsigned) slot), fe.max_io, n);
     fe_submit (&fe, 0, (unsigned) slot, VIRTIO_BLK_T_OUT, (uint64_t) n * (fe.max_io / 512),
                fe.max_io, n);
   }
@@ -446,6 +448,9 @@ dirty_log (void)
 }
 
 int fuzz (const char *socket, unsigned iterations, pid_t pid, unsigned queues);
+int hostile (const char *socket, const char *other, pid_t pid, const char *log, const char *file,
+             unsigned timeout_s, char **only, int n_only);
+int layouts_check (const char *socket, const char *file);
 int bench (const char *socket, const char *rw, unsigned queues, unsigned iodepth,
            unsigned runtime, pid_t pid, bool blocking_fds);
 
@@ -453,7 +458,8 @@ int
 main (int argc, char **argv)
 {
   enum { O_SOCKET = 256, O_QUEUES, O_QSIZE, O_INDIRECT, O_NO_EVENT_IDX, O_MEM_TABLE, O_SEED,
-         O_PID, O_RW, O_DEPTH, O_RUNTIME, O_WAIT_FOR, O_BLOCKING };
+         O_PID, O_RW, O_DEPTH, O_RUNTIME, O_WAIT_FOR, O_BLOCKING, O_UNALIGNED, O_OTHER, O_LOG,
+         O_FILE, O_TIMEOUT };
   static const struct option opts[] = {
     { "socket", required_argument, NULL, O_SOCKET },
     { "queues", required_argument, NULL, O_QUEUES },
@@ -468,6 +474,11 @@ main (int argc, char **argv)
     { "iodepth", required_argument, NULL, O_DEPTH },
     { "runtime", required_argument, NULL, O_RUNTIME },
     { "wait-for", required_argument, NULL, O_WAIT_FOR },
+    { "unaligned", no_argument, NULL, O_UNALIGNED },
+    { "other", required_argument, NULL, O_OTHER },
+    { "log", required_argument, NULL, O_LOG },
+    { "file", required_argument, NULL, O_FILE },
+    { "client-timeout", required_argument, NULL, O_TIMEOUT },
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
   };
@@ -492,6 +503,11 @@ main (int argc, char **argv)
     case O_DEPTH: depth = (unsigned) atoi (optarg); break;
     case O_RUNTIME: runtime = (unsigned) atoi (optarg); break;
     case O_WAIT_FOR: wait_for = optarg; break;
+    case O_UNALIGNED: unaligned = true; break;
+    case O_OTHER: other_socket = optarg; break;
+    case O_LOG: log_file = optarg; break;
+    case O_FILE: disk_file = optarg; break;
+    case O_TIMEOUT: client_timeout = (unsigned) atoi (optarg); break;
     case 'h': usage (); return 0;
     default: return 2;
     }
@@ -516,6 +532,11 @@ main (int argc, char **argv)
     return crash ((unsigned) atoi (argv[optind + 1]));
   if (!strcmp (argv[optind], "fuzz") && optind + 1 < argc)
     return fuzz (socket_path, (unsigned) atoi (argv[optind + 1]), pid, nqueues);
+  if (!strcmp (argv[optind], "hostile"))
+    return hostile (socket_path, other_socket, pid, log_file, disk_file, client_timeout,
+                    argv + optind + 1, argc - optind - 1);
+  if (!strcmp (argv[optind], "layouts") && disk_file)
+    return layouts_check (socket_path, disk_file);
   if (!strcmp (argv[optind], "bench"))
     return bench (socket_path, rw, nqueues, depth, runtime, pid, blocking_fds);
   fprintf (stderr, "vdp-blk-client: unknown mode '%s'\n", argv[optind]);

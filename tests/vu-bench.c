@@ -88,24 +88,6 @@ cpu_ticks (pid_t pid)
   return ut + st;
 }
 
-static unsigned long
-rss_kib (pid_t pid)
-{
-  char path[64], line[256];
-  unsigned long kib = 0;
-  FILE *f;
-
-  snprintf (path, sizeof (path), "/proc/%d/status", (int) pid);
-  f = fopen (path, "r");
-  if (f == NULL)
-    return 0;
-  while (fgets (line, sizeof (line), f))
-    if (sscanf (line, "VmRSS: %lu", &kib) == 1)
-      break;
-  fclose (f);
-  return kib;
-}
-
 int bench (const char *socket, const char *rw, unsigned queues, unsigned iodepth,
            unsigned runtime, pid_t pid, bool blocking_fds);
 
@@ -169,7 +151,7 @@ bench (const char *socket, const char *rw, unsigned queues, unsigned iodepth, un
             rw, queues, iodepth, (unsigned long long) ios, (double) ios / secs,
             nlat ? all[nlat / 2] / 10.0 : 0, nlat ? all[nlat * 99 / 100] / 10.0 : 0, cpu_s,
             ios ? cpu_s * 1e6 / (double) ios : 0, cpu_s > 0 ? (double) ios / cpu_s : 0,
-            pid ? rss_kib (pid) : 0, (unsigned long long) fe.kicks,
+            pid ? (unsigned long) fe_proc_kib (pid, "VmRSS") : 0, (unsigned long long) fe.kicks,
             (unsigned long long) fe.kicks_skipped);
   }
   free (all);

@@ -82,6 +82,34 @@ fe_now_ns (void)
 }
 
 uint64_t
+fe_proc_kib (pid_t pid, const char *field)
+{
+  char path[64], line[256];
+  size_t n = strlen (field);
+  unsigned long long kib = 0;
+  FILE *f;
+
+  snprintf (path, sizeof (path), "/proc/%d/status", (int) pid);
+  f = fopen (path, "r");
+  if (f == NULL)
+    return 0;
+  while (fgets (line, sizeof (line), f))
+    if (!strncmp (line, field, n) && line[n] == ':' && sscanf (line + n + 1, "%llu", &kib) == 1)
+      break;
+  fclose (f);
+  return kib;
+}
+
+void
+fe_pattern (uint8_t *p, size_t n, uint64_t seed)
+{
+  for (size_t i = 0; i < n; i += 8) {
+    uint64_t v = seed * 0x9e3779b97f4a7c15ull + i;
+    memcpy (p + i, &v, n - i < 8 ? n - i : 8);
+  }
+}
+
+uint64_t
 fe_rand (uint64_t *state)
 {
   *state ^= *state << 13;
@@ -90,8 +118,8 @@ fe_rand (uint64_t *state)
   return *state;
 }
 
-static uint64_t
-alloc (struct fe *fe, uint64_t size, uint64_t align)
+uint64_t
+fe_alloc (struct fe *fe, uint64_t size, uint64_t align)
 {
   uint64_t at = (fe->brk + align - 1) / align * align;
 
@@ -127,11 +155,12 @@ fe_init (struct fe *fe, uint64_t mem_size, unsigned nqueues, uint16_t qsize, uin
     q->index = i;
     q->size = qsize;
     q->nslots = indirect ? qsize : qsize / 3;
-    q->desc_gpa = alloc (fe, 16u * qsize, 4096);
-    q->avail_gpa = alloc (fe, 6u + 2u * qsize, 4096);
-    q->used_gpa = alloc (fe, 6u + 8u * qsize, 4096);
-    q->meta_gpa = alloc (fe, (uint64_t) SLOT_META * q->nslots, 4096);
-    q->data_gpa = alloc (fe, (uint64_t) max_io * q->nslots, 4096);
+    q->desc_gpa = fe_alloc (fe, 16u * qsize, 4096);
+    q->avail_gpa = fe_alloc (fe, 6u + 2u * qsize, 4096);
+    q->used_gpa = fe_alloc (fe, 6u + 8u * qsize, 4096);
+    q->meta_gpa = fe_alloc (fe, (uint64_t) SLOT_META * q->nslots, 4096);
+    /* room for buffers moved by fe->skew (set after fe_init) */
+    q->data_gpa = fe_alloc (fe, ((uint64_t) max_io + 4096) * q->nslots, 4096);
     if (q->data_gpa == UINT64_MAX)
       return fail (fe, "guest memory of %llu bytes is too small", (unsigned long long) mem_size);
     q->desc = (void *) (fe->mem + q->desc_gpa);
@@ -145,6 +174,12 @@ fe_init (struct fe *fe, uint64_t mem_size, unsigned nqueues, uint16_t qsize, uin
   return 0;
 }
 
+void *
+fe_ptr (struct fe *fe, uint64_t gpa)
+{
+  return fe->mem + gpa;
+}
+
 /* The front-end's "user address" of a guest address: the mapping here. */
 static uint64_t
 uva (const struct fe *fe, uint64_t gpa)
@@ -152,29 +187,38 @@ uva (const struct fe *fe, uint64_t gpa)
   return (uint64_t) (uintptr_t) fe->mem + gpa;
 }
 
-static int
-send_msg (struct fe *fe, uint32_t request, uint32_t flags, const void *payload, uint32_t size,
-          int fd)
+int
+fe_raw_fds (struct fe *fe, uint32_t request, uint32_t flags, const void *payload, uint32_t size,
+            const int *fds, unsigned n_fds)
 {
   struct hdr h = { request, FLAG_VERSION | flags, size };
   struct iovec iov[2] = { { &h, sizeof (h) }, { (void *) payload, size } };
-  char control[CMSG_SPACE (sizeof (int))] = { 0 };
+  char control[CMSG_SPACE (FE_MAX_FDS * sizeof (int))] = { 0 };
   struct msghdr mh = { .msg_iov = iov, .msg_iovlen = size ? 2 : 1 };
 
-  if (fd >= 0) {
+  if (n_fds > FE_MAX_FDS)
+    return fail (fe, "message %u: %u descriptors", request, n_fds);
+  if (n_fds) {
     struct cmsghdr *cm;
     mh.msg_control = control;
-    mh.msg_controllen = sizeof (control);
+    mh.msg_controllen = CMSG_SPACE (n_fds * sizeof (int));
     cm = CMSG_FIRSTHDR (&mh);
     cm->cmsg_level = SOL_SOCKET;
     cm->cmsg_type = SCM_RIGHTS;
-    cm->cmsg_len = CMSG_LEN (sizeof (int));
-    memcpy (CMSG_DATA (cm), &fd, sizeof (int));
+    cm->cmsg_len = CMSG_LEN (n_fds * sizeof (int));
+    memcpy (CMSG_DATA (cm), fds, n_fds * sizeof (int));
   }
   fe->messages++;
   if (sendmsg (fe->sock, &mh, MSG_NOSIGNAL) != (ssize_t) (sizeof (h) + size))
     return fail (fe, "send message %u: %s", request, strerror (errno));
   return 0;
+}
+
+static int
+send_msg (struct fe *fe, uint32_t request, uint32_t flags, const void *payload, uint32_t size,
+          int fd)
+{
+  return fe_raw_fds (fe, request, flags, payload, size, &fd, fd >= 0 ? 1 : 0);
 }
 
 /* Reads a reply to @request: @size payload bytes into @out, an fd into @fd. */
@@ -220,6 +264,12 @@ fe_raw (struct fe *fe, uint32_t request, uint32_t flags, const void *payload, ui
   if (send_msg (fe, request, flags, payload, size, fd) < 0)
     return -1;
   return reply ? recv_reply (fe, request, reply, reply_size, NULL) : 0;
+}
+
+int
+fe_reply (struct fe *fe, uint32_t request, void *reply, uint32_t reply_size, int *fd)
+{
+  return recv_reply (fe, request, reply, reply_size, fd);
 }
 
 static int
@@ -268,8 +318,12 @@ fe_dial (struct fe *fe, const char *path, unsigned wait_ms)
   snprintf (sa.sun_path, sizeof (sa.sun_path), "%s", path);
   for (;;) {
     fe->sock = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (connect (fe->sock, (struct sockaddr *) &sa, sizeof (sa)) == 0)
+    if (connect (fe->sock, (struct sockaddr *) &sa, sizeof (sa)) == 0) {
+      struct timeval tv = { .tv_sec = 10 };
+      setsockopt (fe->sock, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof (tv));
+      setsockopt (fe->sock, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof (tv));
       return 0;
+    }
     close (fe->sock);
     fe->sock = -1;
     if (fe_now_ns () > deadline)
@@ -280,8 +334,8 @@ fe_dial (struct fe *fe, const char *path, unsigned wait_ms)
 
 /* The device start (vhost_user_blk_start): features, inflight, calls,
  * memory, rings, enable. */
-static int
-start_device (struct fe *fe)
+int
+fe_start (struct fe *fe)
 {
   if (set_u64 (fe, M_SET_FEATURES, fe->features, -1) < 0)
     return -1;
@@ -308,17 +362,36 @@ start_device (struct fe *fe)
       return -1;
   if (set_u64 (fe, M_SET_FEATURES, fe->features, -1) < 0)
     return -1;
-  if (fe->use_slots && (fe->protocol & BIT (P_MEM_SLOTS))) {
-    struct { uint64_t pad; struct region r; } __attribute__ ((packed)) reg = {
-      0, { 0, fe->mem_size, uva (fe, 0), 0 } };
-    if (acked (fe, M_ADD_MEM_REG, &reg, sizeof (reg), fe->memfd) < 0)
-      return -1;
-  } else {
-    struct { uint32_t n, pad; struct region r; } __attribute__ ((packed)) t = {
-      1, 0, { 0, fe->mem_size, uva (fe, 0), 0 } };
-    if (acked (fe, M_SET_MEM_TABLE, &t, sizeof (t), fe->memfd) < 0)
-      return -1;
+  {
+    /* one region, or two pieces of the same memfd meeting at fe->split */
+    uint64_t cut = fe->split ? fe->split : fe->mem_size;
+    struct region r[2] = { { 0, cut, uva (fe, 0), 0 },
+                           { cut, fe->mem_size - cut, uva (fe, cut), cut } };
+    unsigned n = fe->split ? 2 : 1;
+    if (fe->use_slots && (fe->protocol & BIT (P_MEM_SLOTS))) {
+      for (unsigned i = 0; i < n; i++) {
+        struct { uint64_t pad; struct region r; } __attribute__ ((packed)) reg = { 0, r[i] };
+        if (acked (fe, M_ADD_MEM_REG, &reg, sizeof (reg), fe->memfd) < 0)
+          return -1;
+      }
+    } else {
+      struct { uint32_t n, pad; struct region r[2]; } __attribute__ ((packed)) t = {
+        n, 0, { r[0], r[1] } };
+      int fds[2] = { fe->memfd, fe->memfd };
+      if (fe_raw_fds (fe, M_SET_MEM_TABLE, (fe->protocol & BIT (P_REPLY_ACK)) ? FLAG_NEED_REPLY : 0,
+                      &t, 8 + n * (uint32_t) sizeof (r[0]), fds, n) < 0)
+        return -1;
+      if (fe->protocol & BIT (P_REPLY_ACK)) {
+        uint64_t status = 1;
+        if (recv_reply (fe, M_SET_MEM_TABLE, &status, 8, NULL) < 0)
+          return -1;
+        if (status)
+          return fail (fe, "SET_MEM_TABLE refused");
+      }
+    }
   }
+  if (fe->after_memory)
+    fe->after_memory (fe);
   for (unsigned i = 0; i < fe->nqueues; i++) {
     struct fe_queue *q = &fe->q[i];
     struct vhost_vring_addr a = { i, 0, uva (fe, q->desc_gpa), uva (fe, q->used_gpa),
@@ -338,14 +411,12 @@ start_device (struct fe *fe)
 }
 
 int
-fe_connect (struct fe *fe, const char *path, unsigned wait_ms, uint64_t want)
+fe_handshake (struct fe *fe, uint64_t want)
 {
   uint64_t offered_protocol, known = BIT (P_MQ) | BIT (P_LOG_SHMFD) | BIT (P_REPLY_ACK)
                                      | BIT (P_CONFIG) | BIT (P_INFLIGHT) | BIT (P_MEM_SLOTS);
   uint64_t slots;
 
-  if (fe_dial (fe, path, wait_ms) < 0)
-    return -1;
   /* vhost_dev_init */
   if (get_u64 (fe, M_GET_FEATURES, &fe->offered) < 0)
     return -1;
@@ -389,7 +460,15 @@ fe_connect (struct fe *fe, const char *path, unsigned wait_ms, uint64_t want)
                                 | BIT (VIRTIO_BLK_F_TOPOLOGY) | BIT (VIRTIO_BLK_F_CONFIG_WCE));
   if (fe->indirect && !(fe->features & BIT (VIRTIO_RING_F_INDIRECT_DESC)))
     return fail (fe, "indirect descriptors wanted but not offered");
-  return start_device (fe);
+  return 0;
+}
+
+int
+fe_connect (struct fe *fe, const char *path, unsigned wait_ms, uint64_t want)
+{
+  if (fe_dial (fe, path, wait_ms) < 0 || fe_handshake (fe, want) < 0)
+    return -1;
+  return fe_start (fe);
 }
 
 int
@@ -397,7 +476,7 @@ fe_connect_no_handshake (struct fe *fe, const char *path, unsigned wait_ms)
 {
   if (fe_dial (fe, path, wait_ms) < 0)
     return -1;
-  return start_device (fe);
+  return fe_start (fe);
 }
 
 int
@@ -497,10 +576,17 @@ fe_slot_get (struct fe *fe, unsigned qi)
   return -1;
 }
 
+/* Guest address of a slot's data buffer. */
+static uint64_t
+slot_data_gpa (const struct fe *fe, unsigned qi, unsigned slot)
+{
+  return fe->q[qi].data_gpa + (uint64_t) slot * (fe->max_io + fe->skew) + fe->skew;
+}
+
 uint8_t *
 fe_slot_data (struct fe *fe, unsigned qi, unsigned slot)
 {
-  return fe->mem + fe->q[qi].data_gpa + (uint64_t) slot * fe->max_io;
+  return fe->mem + slot_data_gpa (fe, qi, slot);
 }
 
 static uint16_t
@@ -528,7 +614,7 @@ fe_submit (struct fe *fe, unsigned qi, unsigned slot, uint32_t type, uint64_t se
   chain[n++] = (struct vring_desc) { htole64 (meta), htole32 (16), htole16 (VRING_DESC_F_NEXT), 0 };
   if (len)
     chain[n++] = (struct vring_desc) {
-      htole64 (q->data_gpa + (uint64_t) slot * fe->max_io), htole32 (len),
+      htole64 (slot_data_gpa (fe, qi, slot)), htole32 (len),
       htole16 (VRING_DESC_F_NEXT | (device_writes ? VRING_DESC_F_WRITE : 0)), 0 };
   chain[n++] = (struct vring_desc) { htole64 (meta + 16), htole32 (1), htole16 (VRING_DESC_F_WRITE), 0 };
   if (fe->indirect) {
@@ -649,6 +735,56 @@ fe_sync (struct fe *fe, unsigned qi, uint32_t type, uint64_t sector, const void 
   if (used_len)
     *used_len = d.used_len;
   return d.status;
+}
+
+void
+fe_chain (struct fe *fe, unsigned qi, uint16_t head, const struct fe_seg *segs, unsigned n,
+          uint64_t table_gpa)
+{
+  struct fe_queue *q = &fe->q[qi];
+  struct vring_desc *d = table_gpa ? fe_ptr (fe, table_gpa) : q->desc;
+  uint16_t first = table_gpa ? 0 : head;
+
+  for (unsigned i = 0; i < n; i++) {
+    uint16_t at = (uint16_t) ((first + i) % (table_gpa ? 65536u : q->size));
+    d[at].addr = htole64 (segs[i].gpa);
+    d[at].len = htole32 (segs[i].len);
+    d[at].flags = htole16 ((segs[i].write ? VRING_DESC_F_WRITE : 0)
+                           | (i + 1 < n ? VRING_DESC_F_NEXT : 0));
+    d[at].next = htole16 ((uint16_t) ((at + 1) % (table_gpa ? 65536u : q->size)));
+  }
+  if (table_gpa)
+    q->desc[head] = (struct vring_desc) { htole64 (table_gpa), htole32 (n * 16),
+                                          htole16 (VRING_DESC_F_INDIRECT), 0 };
+  fe_publish_head (fe, qi, head, 0);
+}
+
+int
+fe_used (struct fe *fe, unsigned qi, uint32_t *id, uint32_t *len, int wait_ms)
+{
+  struct fe_queue *q = &fe->q[qi];
+  uint64_t deadline = fe_now_ns () + (uint64_t) wait_ms * 1000000u;
+
+  for (;;) {
+    if (q->last_used != le16toh (__atomic_load_n (&q->used->idx, __ATOMIC_ACQUIRE))) {
+      struct vring_used_elem e = q->used->ring[q->last_used % q->size];
+      *id = le32toh (e.id);
+      *len = le32toh (e.len);
+      q->last_used++;
+      if (fe->features & BIT (VIRTIO_RING_F_EVENT_IDX))
+        *used_event (q) = htole16 (q->last_used);
+      return 1;
+    }
+    if (fe_now_ns () >= deadline)
+      return 0;
+    {
+      struct pollfd p = { q->call_fd, POLLIN, 0 };
+      uint64_t v;
+      /* short waits: the call fd may be one the backend cannot signal */
+      if (poll (&p, 1, 5) > 0 && read (q->call_fd, &v, sizeof (v)) < 0)
+        continue;
+    }
+  }
 }
 
 struct vring_desc *

@@ -23,12 +23,7 @@ rnd (void)
   return fe_rand (&seed);
 }
 
-enum chain_kind {
-  K_LOOP, K_NEXT_PAST, K_OUTSIDE, K_HUGE_LEN, K_NESTED_INDIRECT, K_INDIRECT_LEN, K_INDIRECT_OUTSIDE,
-  K_READ_AFTER_WRITE, K_AVAIL_JUMP, K_HEAD_PAST, K_WRAP_ADDR, K_INDIRECT_LOOP, K_RANDOM, K_LAST
-};
-
-static const char *const kind_names[K_LAST] = {
+const char *const fe_bad_chain_names[K_LAST] = {
   "loop", "next-past-table", "outside-memory", "huge-length", "nested-indirect",
   "indirect-length", "indirect-outside", "readable-after-writable", "avail-jump", "head-past-ring",
   "address-wraps", "indirect-loop", "random-bytes",
@@ -43,9 +38,8 @@ desc (struct vring_desc *d, uint64_t addr, uint32_t len, uint16_t flags, uint16_
   d->next = htole16 (next);
 }
 
-/* Writes a broken chain of @kind at head 0 of queue 0 and publishes it. */
-static void
-bad_chain (struct fe *fe, enum chain_kind kind)
+void
+fe_bad_chain (struct fe *fe, enum fe_bad_chain kind)
 {
   struct vring_desc *d = fe_desc (fe, 0);
   uint64_t meta = fe->q[0].meta_gpa, size = fe->mem_size;
@@ -139,27 +133,27 @@ fuzz_chains (const char *socket, unsigned iterations, pid_t pid)
 
   for (unsigned it = 0; it < iterations; it++) {
     static struct fe fe;
-    enum chain_kind kind = it < K_LAST ? (enum chain_kind) it : (enum chain_kind) (rnd () % K_LAST);
+    enum fe_bad_chain kind = it < K_LAST ? (enum fe_bad_chain) it : (enum fe_bad_chain) (rnd () % K_LAST);
     struct fe_done d;
     int n;
 
     if (fe_init (&fe, 16u << 20, 2, 128, 4096, rnd () % 2) < 0
         || fe_connect (&fe, socket, 5000, (1ull << VIRTIO_RING_F_INDIRECT_DESC)
                                           | (rnd () % 2 ? 1ull << VIRTIO_RING_F_EVENT_IDX : 0)) < 0) {
-      fprintf (stderr, "fuzz chains %u (%s): connect: %s\n", it, kind_names[kind], fe.err);
+      fprintf (stderr, "fuzz chains %u (%s): connect: %s\n", it, fe_bad_chain_names[kind], fe.err);
       return 1;
     }
-    bad_chain (&fe, kind);
+    fe_bad_chain (&fe, kind);
     n = fe_complete (&fe, 0, &d, 1, 200);
     if (kind != K_RANDOM) {
       if (n != 0) {
-        fprintf (stderr, "fuzz chains %u (%s): the bad chain completed\n", it, kind_names[kind]);
+        fprintf (stderr, "fuzz chains %u (%s): the bad chain completed\n", it, fe_bad_chain_names[kind]);
         return 1;
       }
       stopped++;
     }
     if (!alive (pid) || !other_queue_works (&fe)) {
-      fprintf (stderr, "fuzz chains %u (%s): %s\n", it, kind_names[kind],
+      fprintf (stderr, "fuzz chains %u (%s): %s\n", it, fe_bad_chain_names[kind],
                alive (pid) ? "the other queue stopped working" : "the backend died");
       return 1;
     }

@@ -19,7 +19,6 @@
 #include "blk.h"
 
 #define BIT(n) (1ull << (n))
-#define SEG_MAX 126               /* as QEMU's and QSD's: fits queue_size 128 */
 #define MAX_DISCARD_SECTORS 32768
 
 int
@@ -131,8 +130,8 @@ blk_fill_config (const struct blk_dev *b, unsigned num_queues, struct virtio_blk
 {
   memset (c, 0, sizeof (*c));
   c->capacity = b->size / 512;
-  c->size_max = 1u << 20;
-  c->seg_max = SEG_MAX;
+  c->size_max = BLK_SIZE_MAX;
+  c->seg_max = BLK_SEG_MAX;
   c->blk_size = b->logical_block;
   /* TOPOLOGY: in logical blocks, the physical one as a power of two */
   c->physical_block_exp = 0;
@@ -209,6 +208,16 @@ done (struct blk_req *r, uint8_t status)
   r->status_value = status;
 }
 
+/* @n pieces without the empty ones at the end (the status piece, once
+ * its byte is taken off, is often one). */
+static unsigned
+trim_empty (const struct iovec *iov, unsigned n)
+{
+  while (n && iov[n - 1].iov_len == 0)
+    n--;
+  return n;
+}
+
 /* Whether [sector, sector + bytes / 512) is a well-aligned range of the disk. */
 static bool
 range_ok (const struct blk_dev *b, uint64_t sector, uint64_t bytes)
@@ -247,7 +256,9 @@ blk_req_decode (const struct blk_dev *b, bool wce, struct vq_elem *e, struct blk
     r->status_gpa = e->gpa[e->n_out + k] + last->iov_len - 1;
     last->iov_len--;
   }
-  if (!copy_out (e, 0, &h, sizeof (h))) {
+  /* header and status apart, at most seg_max data segments; a chain
+   * too long to hold is refused as a whole */
+  if (e->truncated || e->n_desc > BLK_SEG_MAX + 2 || !copy_out (e, 0, &h, sizeof (h))) {
     done (r, VIRTIO_BLK_S_IOERR);
     return;
   }
@@ -256,9 +267,9 @@ blk_req_decode (const struct blk_dev *b, bool wce, struct vq_elem *e, struct blk
   switch (r->type) {
   case VIRTIO_BLK_T_IN:
     r->iov = in;
-    r->niov = e->n_in;
+    r->niov = trim_empty (in, e->n_in);
     r->len = in_bytes - 1;
-    if (!range_ok (b, r->offset, r->len)) {
+    if (r->len > BLK_MAX_DATA || !range_ok (b, r->offset, r->len)) {
       done (r, VIRTIO_BLK_S_IOERR);
       return;
     }
@@ -268,9 +279,9 @@ blk_req_decode (const struct blk_dev *b, bool wce, struct vq_elem *e, struct blk
   case VIRTIO_BLK_T_OUT:
     n = e->n_out;
     r->iov = skip_front (e->iov, &n, e->gpa, sizeof (h));
-    r->niov = n;
+    r->niov = trim_empty (r->iov, n);
     r->len = iov_bytes (r->iov, n);
-    if (b->read_only || !range_ok (b, r->offset, r->len)) {
+    if (b->read_only || r->len > BLK_MAX_DATA || !range_ok (b, r->offset, r->len)) {
       done (r, VIRTIO_BLK_S_IOERR);
       return;
     }

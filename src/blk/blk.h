@@ -10,6 +10,12 @@
 #include "proto.h"
 #include "virtq.h"
 
+/* What the config space announces, and what a request may therefore
+ * hold: at most BLK_SEG_MAX data segments of BLK_SIZE_MAX bytes. */
+#define BLK_SEG_MAX 126           /* as QEMU's and QSD's: fits queue_size 128 */
+#define BLK_SIZE_MAX (1u << 20)
+#define BLK_MAX_DATA ((uint64_t) BLK_SEG_MAX * BLK_SIZE_MAX)
+
 struct blk_dev {
   int fd;                         /* -1 for a null disk */
   bool null;                      /* "null:<bytes>": reads and writes do nothing (benchmarks) */
@@ -52,7 +58,7 @@ struct blk_req {
   uint64_t len;                   /* bytes of data */
   int mode;                       /* fallocate mode */
   struct iovec *iov;              /* the data pieces (inside the element) */
-  unsigned niov;
+  unsigned niov;                  /* without empty pieces at the end */
   uint8_t *status;                /* where the status byte goes, NULL if nowhere */
   uint64_t status_gpa;
   uint8_t status_value;           /* VIRTIO_BLK_S_* for BLK_OP_DONE */
@@ -60,8 +66,10 @@ struct blk_req {
 };
 
 /* Decodes @e (trimming its pieces to the data) and checks it against the
- * disk; @wce is the guest's write-cache setting.  Never fails: a request
- * that breaks the rules gets BLK_OP_DONE with IOERR or UNSUPP. */
+ * disk and the announced limits (more than BLK_SEG_MAX data descriptors
+ * or BLK_MAX_DATA bytes, a truncated chain: IOERR); @wce is the guest's
+ * write-cache setting.  Never fails: a request that breaks the rules gets
+ * BLK_OP_DONE with IOERR or UNSUPP. */
 void blk_req_decode (const struct blk_dev *b, bool wce, struct vq_elem *e, struct blk_req *r);
 
 /* Writes the status byte; returns the used length for the ring. */

@@ -13,16 +13,19 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include "blk.h"
+#include "fault.h"
 #include "log.h"
 #include "vhost-user.h"
 #include "worker.h"
 
 #define PROG "virt-dataplane-blk"
 #define MAX_QUEUES 256
+#define DEFAULT_TIMEOUT_S 5       /* --client-timeout */
 
 static volatile sig_atomic_t stopping;
 
@@ -63,13 +66,15 @@ usage (void)
           " --poll-max-ns <ns>       busy-poll at most this long before sleeping\n"
           "                          (default 32768, as QEMU's IOThreads; 0: never)\n"
           " --serial <id>            the disk's serial number (at most 20 bytes)\n"
+          " --client-timeout <s>     a front-end's message must come whole, and its\n"
+          "                          replies be taken, within this (default %d)\n"
           " --log-level <level>      error, warning (default), info or debug\n"
           " --print-capabilities     print the vhost-user capabilities as JSON and exit\n"
           "\n"
           " -h, --help               display this help\n"
           " -V, --version            display version\n"
           "\n"
-          "For more details see virt-dataplane-blk(8).\n", PROG, MAX_QUEUES);
+          "For more details see virt-dataplane-blk(8).\n", PROG, MAX_QUEUES, DEFAULT_TIMEOUT_S);
 }
 
 static bool
@@ -88,12 +93,123 @@ parse_uint (const char *s, unsigned long max, unsigned long *out)
   return true;
 }
 
+/* The command line. */
+struct options {
+  const char *socket_path, *blk_file, *serial, *cpus, *queue_map;
+  unsigned long listen_fd, queues, threads, poll_ns, timeout_s;
+  bool have_fd, read_only;
+};
+
+/* Parses the command line into @o.  Returns -1 to go on, or the exit
+ * status (after --help, a usage error, ...). */
+static int
+parse_options (int argc, char **argv, struct options *o)
+{
+  enum { O_SOCKET = 256, O_FD, O_BLK, O_RO, O_QUEUES, O_THREADS, O_CPUS, O_QMAP, O_POLL,
+         O_SERIAL, O_LOG, O_TIMEOUT, O_CAPS };
+  static const struct option opts[] = {
+    { "socket-path", required_argument, NULL, O_SOCKET },
+    { "fd", required_argument, NULL, O_FD },
+    { "blk-file", required_argument, NULL, O_BLK },
+    { "read-only", no_argument, NULL, O_RO },
+    { "num-queues", required_argument, NULL, O_QUEUES },
+    { "threads", required_argument, NULL, O_THREADS },
+    { "cpus", required_argument, NULL, O_CPUS },
+    { "queue-map", required_argument, NULL, O_QMAP },
+    { "poll-max-ns", required_argument, NULL, O_POLL },
+    { "serial", required_argument, NULL, O_SERIAL },
+    { "log-level", required_argument, NULL, O_LOG },
+    { "client-timeout", required_argument, NULL, O_TIMEOUT },
+    { "print-capabilities", no_argument, NULL, O_CAPS },
+    { "help", no_argument, NULL, 'h' },
+    { "version", no_argument, NULL, 'V' },
+    { NULL, 0, NULL, 0 },
+  };
+  int c;
+
+  memset (o, 0, sizeof (*o));
+  o->queues = 16;
+  o->threads = 1;
+  o->poll_ns = 32768;
+  o->timeout_s = DEFAULT_TIMEOUT_S;
+  opterr = 0;
+  while ((c = getopt_long (argc, argv, ":hV", opts, NULL)) != -1) {
+    switch (c) {
+    case O_SOCKET: o->socket_path = optarg; break;
+    case O_FD:
+      if (!parse_uint (optarg, 65535, &o->listen_fd))
+        return usage_error ("invalid --fd '%s'", optarg);
+      o->have_fd = true;
+      break;
+    case O_BLK: o->blk_file = optarg; break;
+    case O_RO: o->read_only = true; break;
+    case O_QUEUES:
+      if (!parse_uint (optarg, MAX_QUEUES, &o->queues) || o->queues == 0)
+        return usage_error ("invalid --num-queues '%s' (1 to %d)", optarg, MAX_QUEUES);
+      break;
+    case O_THREADS:
+      if (!parse_uint (optarg, MAX_QUEUES, &o->threads) || o->threads == 0)
+        return usage_error ("invalid --threads '%s' (1 to %d)", optarg, MAX_QUEUES);
+      break;
+    case O_CPUS: o->cpus = optarg; break;
+    case O_QMAP: o->queue_map = optarg; break;
+    case O_POLL:
+      if (!parse_uint (optarg, 1000000000ul, &o->poll_ns))
+        return usage_error ("invalid --poll-max-ns '%s' (0 to 1000000000)", optarg);
+      break;
+    case O_SERIAL:
+      if (strlen (optarg) > 20)
+        return usage_error ("--serial '%s' is longer than 20 bytes", optarg);
+      o->serial = optarg;
+      break;
+    case O_LOG:
+      for (blk_log_level = 0;
+           blk_log_level < BLK_LOG_LAST && strcmp (optarg, blk_log_names[blk_log_level]);
+           blk_log_level++)
+        ;
+      if (blk_log_level == BLK_LOG_LAST)
+        return usage_error ("invalid --log-level '%s' (error, warning, info or debug)", optarg);
+      break;
+    case O_TIMEOUT:
+      if (!parse_uint (optarg, 3600, &o->timeout_s) || o->timeout_s == 0)
+        return usage_error ("invalid --client-timeout '%s' (1 to 3600 seconds)", optarg);
+      break;
+    case O_CAPS:
+      printf ("{\n  \"type\": \"block\",\n  \"features\": [\n    \"read-only\",\n"
+              "    \"blk-file\"\n  ]\n}\n");
+      return 0;
+    case 'h':
+      usage ();
+      return 0;
+    case 'V':
+      printf ("%s %s\n", PROG, PACKAGE_VERSION);
+      return 0;
+    case ':':
+      return usage_error ("option '%s' needs an argument", argv[optind - 1]);
+    default:
+      return usage_error ("unknown option '%s'", argv[optind - 1]);
+    }
+  }
+  if (optind < argc)
+    return usage_error ("unexpected argument '%s'", argv[optind]);
+  if (o->blk_file == NULL)
+    return usage_error ("--blk-file is required");
+  if ((o->socket_path != NULL) == o->have_fd)
+    return usage_error ("give exactly one of --socket-path and --fd");
+  if (o->threads > o->queues)
+    return usage_error ("--threads %lu is more than --num-queues %lu", o->threads, o->queues);
+  return -1;
+}
+
 /* A fresh connection state on @fd (workers paused or not running). */
 static void
-setup_dev (struct vu_dev *dev, int fd, const struct blk_dev *blk, unsigned queues,
+setup_dev (struct vu_dev *dev, int fd, const struct blk_dev *blk, const struct options *o,
            struct blk_workers *workers)
 {
+  unsigned queues = (unsigned) o->queues;
+
   vu_dev_init (dev, fd);
+  dev->timeout_ms = (unsigned) o->timeout_s * 1000u;
   dev->max_queues = queues;
   dev->features = blk_features (blk) | (1ull << VU_F_PROTOCOL_FEATURES) | (1ull << VU_F_LOG_ALL)
                   | (1ull << VIRTIO_RING_F_INDIRECT_DESC) | (1ull << VIRTIO_RING_F_EVENT_IDX);
@@ -143,111 +259,99 @@ listen_on (const char *path)
   return fd;
 }
 
+/* The listening socket: --socket-path's, or --fd checked; -1 after an
+ * error message. */
+static int
+open_listener (const struct options *o)
+{
+  int lfd, listening = 0;
+  socklen_t len = sizeof (listening);
+
+  if (!o->have_fd)
+    return listen_on (o->socket_path);
+  lfd = (int) o->listen_fd;
+  if (getsockopt (lfd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) < 0 || !listening) {
+    fprintf (stderr, "%s: --fd %d is not a listening socket\n", PROG, lfd);
+    return -1;
+  }
+  return lfd;
+}
+
+/* Serves one front-end at a time until SIGTERM or SIGINT.  A reply the
+ * front-end does not take within the timeout ends its connection, as
+ * does a message that does not come whole (vu_recv). */
+static void
+serve (int lfd, struct vu_dev *dev, const struct blk_dev *blk, const struct options *o,
+       struct blk_workers *workers)
+{
+  while (!stopping) {
+    struct pollfd pfd = { .fd = lfd, .events = POLLIN };
+    struct timeval tv = { .tv_sec = (time_t) o->timeout_s };
+    int conn;
+
+    if (poll (&pfd, 1, 500) <= 0)
+      continue;
+    conn = accept4 (lfd, NULL, NULL, SOCK_CLOEXEC);
+    if (conn < 0)
+      continue;
+    setsockopt (conn, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof (tv));
+    blk_workers_pause (workers);
+    setup_dev (dev, conn, blk, o, workers);
+    blk_workers_resume (workers);
+    blk_log (BLK_LOG_INFO, "front-end connected");
+    switch (vu_serve (dev, &stopping, lfd)) {
+    case VU_END_CLOSED:
+      blk_log (BLK_LOG_INFO, "front-end disconnected");
+      break;
+    case VU_END_ERROR:
+      blk_log (BLK_LOG_ERROR, "front-end dropped: %s", dev->error);
+      break;
+    case VU_END_REPLACED:
+      /* the new one is accepted next */
+      blk_log (BLK_LOG_WARNING, "front-end replaced by a new connection: none of its queues ran");
+      break;
+    case VU_END_STOPPED:
+      break;
+    }
+    /* what is in flight finishes before guest memory goes */
+    blk_workers_pause (workers);
+    vu_dev_reset (dev);
+    blk_workers_resume (workers);
+    close (conn);
+  }
+}
+
 int
 main (int argc, char **argv)
 {
-  enum { O_SOCKET = 256, O_FD, O_BLK, O_RO, O_QUEUES, O_THREADS, O_CPUS, O_QMAP, O_POLL,
-         O_SERIAL, O_LOG, O_CAPS };
-  static const struct option opts[] = {
-    { "socket-path", required_argument, NULL, O_SOCKET },
-    { "fd", required_argument, NULL, O_FD },
-    { "blk-file", required_argument, NULL, O_BLK },
-    { "read-only", no_argument, NULL, O_RO },
-    { "num-queues", required_argument, NULL, O_QUEUES },
-    { "threads", required_argument, NULL, O_THREADS },
-    { "cpus", required_argument, NULL, O_CPUS },
-    { "queue-map", required_argument, NULL, O_QMAP },
-    { "poll-max-ns", required_argument, NULL, O_POLL },
-    { "serial", required_argument, NULL, O_SERIAL },
-    { "log-level", required_argument, NULL, O_LOG },
-    { "print-capabilities", no_argument, NULL, O_CAPS },
-    { "help", no_argument, NULL, 'h' },
-    { "version", no_argument, NULL, 'V' },
-    { NULL, 0, NULL, 0 },
-  };
-  const char *socket_path = NULL, *blk_file = NULL, *serial = NULL, *cpus = NULL, *qmap = NULL;
-  unsigned long listen_fd = 0, queues = 16, threads = 1, poll_ns = 32768;
-  bool have_fd = false, read_only = false;
+  struct options o;
   struct blk_dev blk;
   struct blk_workers workers;
   struct vu_dev *dev;
   struct sigaction sa = { .sa_handler = on_signal };
   char err[512];
-  int c, lfd;
+  int rc, lfd;
 
-  opterr = 0;
-  while ((c = getopt_long (argc, argv, ":hV", opts, NULL)) != -1) {
-    switch (c) {
-    case O_SOCKET: socket_path = optarg; break;
-    case O_FD:
-      if (!parse_uint (optarg, 65535, &listen_fd))
-        return usage_error ("invalid --fd '%s'", optarg);
-      have_fd = true;
-      break;
-    case O_BLK: blk_file = optarg; break;
-    case O_RO: read_only = true; break;
-    case O_QUEUES:
-      if (!parse_uint (optarg, MAX_QUEUES, &queues) || queues == 0)
-        return usage_error ("invalid --num-queues '%s' (1 to %d)", optarg, MAX_QUEUES);
-      break;
-    case O_THREADS:
-      if (!parse_uint (optarg, MAX_QUEUES, &threads) || threads == 0)
-        return usage_error ("invalid --threads '%s' (1 to %d)", optarg, MAX_QUEUES);
-      break;
-    case O_CPUS: cpus = optarg; break;
-    case O_QMAP: qmap = optarg; break;
-    case O_POLL:
-      if (!parse_uint (optarg, 1000000000ul, &poll_ns))
-        return usage_error ("invalid --poll-max-ns '%s' (0 to 1000000000)", optarg);
-      break;
-    case O_SERIAL:
-      if (strlen (optarg) > 20)
-        return usage_error ("--serial '%s' is longer than 20 bytes", optarg);
-      serial = optarg;
-      break;
-    case O_LOG:
-      for (blk_log_level = 0;
-           blk_log_level < BLK_LOG_LAST && strcmp (optarg, blk_log_names[blk_log_level]);
-           blk_log_level++)
-        ;
-      if (blk_log_level == BLK_LOG_LAST)
-        return usage_error ("invalid --log-level '%s' (error, warning, info or debug)", optarg);
-      break;
-    case O_CAPS:
-      printf ("{\n  \"type\": \"block\",\n  \"features\": [\n    \"read-only\",\n"
-              "    \"blk-file\"\n  ]\n}\n");
-      return 0;
-    case 'h':
-      usage ();
-      return 0;
-    case 'V':
-      printf ("%s %s\n", PROG, PACKAGE_VERSION);
-      return 0;
-    case ':':
-      return usage_error ("option '%s' needs an argument", argv[optind - 1]);
-    default:
-      return usage_error ("unknown option '%s'", argv[optind - 1]);
-    }
-  }
-  if (optind < argc)
-    return usage_error ("unexpected argument '%s'", argv[optind]);
-  if (blk_file == NULL)
-    return usage_error ("--blk-file is required");
-  if ((socket_path != NULL) == have_fd)
-    return usage_error ("give exactly one of --socket-path and --fd");
-  if (threads > queues)
-    return usage_error ("--threads %lu is more than --num-queues %lu", threads, queues);
-  if (blk_open (&blk, blk_file, read_only, serial, err, sizeof (err)) < 0) {
+  if ((rc = parse_options (argc, argv, &o)) >= 0)
+    return rc;
+  if (blk_open (&blk, o.blk_file, o.read_only, o.serial, err, sizeof (err)) < 0) {
     fprintf (stderr, "%s: %s\n", PROG, err);
+    return 1;
+  }
+  /* a front-end that shrinks the file under its shared memory stops its
+   * rings instead of killing the process */
+  if (blk_fault_init () < 0) {
+    fprintf (stderr, "%s: cannot handle SIGBUS: %s\n", PROG, strerror (errno));
+    blk_close (&blk);
     return 1;
   }
 
   dev = calloc (1, sizeof (*dev));
   if (dev == NULL)
     abort ();
-  setup_dev (dev, -1, &blk, (unsigned) queues, &workers);
-  if (blk_workers_start (&workers, dev, &blk, (unsigned) threads, (unsigned) queues, cpus, qmap,
-                         poll_ns, err, sizeof (err)) < 0) {
+  setup_dev (dev, -1, &blk, &o, &workers);
+  if (blk_workers_start (&workers, dev, &blk, (unsigned) o.threads, (unsigned) o.queues, o.cpus,
+                         o.queue_map, o.poll_ns, err, sizeof (err)) < 0) {
     fprintf (stderr, "%s: %s\n", PROG, err);
     blk_close (&blk);
     free (dev);
@@ -257,15 +361,7 @@ main (int argc, char **argv)
   sigaction (SIGTERM, &sa, NULL);
   sigaction (SIGINT, &sa, NULL);
   signal (SIGPIPE, SIG_IGN);
-  lfd = have_fd ? (int) listen_fd : listen_on (socket_path);
-  if (have_fd) {
-    int listening = 0;
-    socklen_t len = sizeof (listening);
-    if (getsockopt (lfd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) < 0 || !listening) {
-      fprintf (stderr, "%s: --fd %d is not a listening socket\n", PROG, lfd);
-      lfd = -1;
-    }
-  }
+  lfd = open_listener (&o);
   if (lfd < 0) {
     blk_workers_stop (&workers);
     blk_close (&blk);
@@ -274,46 +370,27 @@ main (int argc, char **argv)
   }
   {
     char polling[48] = "no polling";
-    if (poll_ns)
-      snprintf (polling, sizeof (polling), "polling up to %lu ns", poll_ns);
+    if (o.poll_ns)
+      snprintf (polling, sizeof (polling), "polling up to %lu ns", o.poll_ns);
     blk_log (BLK_LOG_INFO, "serving '%s' (%llu bytes, %u-byte blocks%s%s) on %s with %lu thread%s, %s",
-             blk_file, (unsigned long long) blk.size, blk.logical_block,
-             read_only ? ", read-only" : "", blk.in_memory ? ", in memory: no O_DIRECT" : "",
-             socket_path ? socket_path : "the given fd", threads, threads == 1 ? "" : "s", polling);
+             o.blk_file, (unsigned long long) blk.size, blk.logical_block,
+             o.read_only ? ", read-only" : "", blk.in_memory ? ", in memory: no O_DIRECT" : "",
+             o.socket_path ? o.socket_path : "the given fd", o.threads, o.threads == 1 ? "" : "s",
+             polling);
   }
 
-  while (!stopping) {
-    struct pollfd pfd = { .fd = lfd, .events = POLLIN };
-    int conn;
+  serve (lfd, dev, &blk, &o, &workers);
 
-    if (poll (&pfd, 1, 500) <= 0)
-      continue;
-    conn = accept4 (lfd, NULL, NULL, SOCK_CLOEXEC);
-    if (conn < 0)
-      continue;
-    blk_workers_pause (&workers);
-    setup_dev (dev, conn, &blk, (unsigned) queues, &workers);
-    blk_workers_resume (&workers);
-    blk_log (BLK_LOG_INFO, "front-end connected");
-    if (vu_serve (dev, &stopping) < 0)
-      blk_log (BLK_LOG_ERROR, "front-end dropped: %s", dev->error);
-    else
-      blk_log (BLK_LOG_INFO, "front-end disconnected");
-    /* what is in flight finishes before guest memory goes */
-    blk_workers_pause (&workers);
-    vu_dev_reset (dev);
-    blk_workers_resume (&workers);
-    close (conn);
-  }
   close (lfd);
-  if (socket_path)
-    unlink (socket_path);
+  if (o.socket_path)
+    unlink (o.socket_path);
   {
     struct blk_worker_stats st;
     blk_workers_stats (&workers, &st);
     blk_log (BLK_LOG_INFO, "served %llu requests in %llu submissions with %llu notifications; "
-             "slept %llu times", (unsigned long long) st.requests, (unsigned long long) st.submits,
-             (unsigned long long) st.notifies, (unsigned long long) st.sleeps);
+             "slept %llu times; %llu requests bounced", (unsigned long long) st.requests,
+             (unsigned long long) st.submits, (unsigned long long) st.notifies,
+             (unsigned long long) st.sleeps, (unsigned long long) st.bounced);
   }
   blk_workers_stop (&workers);
   vu_dev_reset (dev);

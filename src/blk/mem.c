@@ -54,15 +54,19 @@ vu_mem_iov (const struct vu_mem *m, uint64_t gpa, uint64_t len, struct iovec *io
         r = &m->r[i];
         break;
       }
-    if (r == NULL || n == max)
+    if (r == NULL)
       return -1;
+    if (n == max)
+      return -2;
     room = r->size - (gpa - r->gpa);
     if (room > len)
       room = len;
-    iov[n].iov_base = (char *) r->mmap_addr + r->mmap_offset + (gpa - r->gpa);
-    iov[n].iov_len = room;
-    if (gpas)
-      gpas[n] = gpa;
+    if (iov) {
+      iov[n].iov_base = (char *) r->mmap_addr + r->mmap_offset + (gpa - r->gpa);
+      iov[n].iov_len = room;
+      if (gpas)
+        gpas[n] = gpa;
+    }
     n++;
     len -= room;
     if (len && gpa > UINT64_MAX - room)

@@ -41,9 +41,9 @@ void *vu_mem_gpa (const struct vu_mem *m, uint64_t gpa, uint64_t len);
 void *vu_mem_uva (const struct vu_mem *m, uint64_t uva, uint64_t len);
 
 /* Maps @len bytes at @gpa into at most @max iovecs, split where regions
- * end; @gpas (may be NULL) gets each piece's guest address.  Returns the
- * number of iovecs used, or -1 when a byte is outside guest memory or
- * @max is too small. */
+ * end; @gpas (may be NULL) gets each piece's guest address; with @iov
+ * NULL the pieces are only counted.  Returns the number of pieces, -1
+ * when a byte is outside guest memory, or -2 when @max is too small. */
 int vu_mem_iov (const struct vu_mem *m, uint64_t gpa, uint64_t len, struct iovec *iov,
                 uint64_t *gpas, unsigned max);
 

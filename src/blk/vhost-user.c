@@ -3,6 +3,7 @@
 #include <config.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,9 +12,12 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "fault.h"
 #include "log.h"
 #include "vhost-user.h"
 
@@ -46,11 +50,20 @@ vu_dev_init (struct vu_dev *dev, int fd)
 
 static void close_fds (struct vu_msg *msg);
 
+/* Unmaps a mapping of a front-end's file (NULL: none). */
+static void
+unmap (void *addr, uint64_t size)
+{
+  if (addr == NULL)
+    return;
+  blk_fault_unwatch (addr);
+  munmap (addr, size);
+}
+
 static void
 unmap_region (struct vu_region *r)
 {
-  if (r->mmap_addr)
-    munmap (r->mmap_addr, r->mmap_size);
+  unmap (r->mmap_addr, r->mmap_size);
   memset (r, 0, sizeof (*r));
 }
 
@@ -65,21 +78,21 @@ unmap_all (struct vu_dev *dev)
 static void
 unmap_log (struct vu_dev *dev)
 {
-  if (dev->log.mmap_addr)
-    munmap (dev->log.mmap_addr, dev->log.mmap_size);
+  unmap (dev->log.mmap_addr, dev->log.mmap_size);
   memset (&dev->log, 0, sizeof (dev->log));
 }
 
 static void
 unmap_inflight (struct vu_dev *dev)
 {
-  if (dev->inflight_addr)
-    munmap (dev->inflight_addr, dev->inflight_size);
+  unmap (dev->inflight_addr, dev->inflight_size);
   dev->inflight_addr = NULL;
   dev->inflight_size = 0;
   dev->inflight_queue_size = 0;
-  for (unsigned i = 0; i < VU_MAX_QUEUES; i++)
+  for (unsigned i = 0; i < VU_MAX_QUEUES; i++) {
     dev->vqs[i].inflight = NULL;
+    dev->vqs[i].inflight_n = 0;
+  }
 }
 
 static void
@@ -101,10 +114,62 @@ vu_dev_reset (struct vu_dev *dev)
   unmap_all (dev);
 }
 
+/* Maps [0, @offset + @len) of the front-end's file @fd (consumed), after
+ * checking that the file is that long: touching a page past its end is a
+ * SIGBUS.  The mapping is watched, so that the file shrinking later is a
+ * fault the touching thread recovers from (fault.h).  Returns the
+ * mapping, or NULL (refused, dev->error says why). */
+static void *
+map_shared (struct vu_dev *dev, const char *what, int fd, uint64_t offset, uint64_t len)
+{
+  struct stat st;
+  void *addr;
+
+  if (fstat (fd, &st) < 0) {
+    refuse (dev, "%s: %s", what, strerror (errno));
+    goto fail;
+  }
+  if (!S_ISREG (st.st_mode)) {
+    refuse (dev, "%s: the descriptor is not a file (a memfd, or a file on tmpfs or hugetlbfs)",
+            what);
+    goto fail;
+  }
+  if ((uint64_t) st.st_size < offset || (uint64_t) st.st_size - offset < len) {
+    refuse (dev, "%s: %llu bytes at offset %llu, but the file has %llu", what,
+            (unsigned long long) len, (unsigned long long) offset,
+            (unsigned long long) st.st_size);
+    goto fail;
+  }
+  addr = mmap (NULL, offset + len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, fd, 0);
+  close (fd);
+  if (addr == MAP_FAILED) {
+    refuse (dev, "%s: map: %s", what, strerror (errno));
+    return NULL;
+  }
+  if (blk_fault_watch (addr, offset + len) < 0) {
+    munmap (addr, offset + len);
+    refuse (dev, "%s: too many mappings", what);
+    return NULL;
+  }
+  return addr;
+
+fail:
+  close (fd);
+  return NULL;
+}
+
+/* Whether a dirty log of @bytes has a bit for every page below @end. */
+static bool
+log_covers (uint64_t bytes, uint64_t end)
+{
+  return bytes >= UINT64_MAX / (8 * VU_LOG_PAGE) || end <= bytes * 8 * VU_LOG_PAGE;
+}
+
 /* Maps @fd as region @desc into @r; the fd is consumed. */
 static int
 map_region (struct vu_dev *dev, const struct vu_mem_region *desc, int fd, struct vu_region *r)
 {
+  char what[64];
   void *addr;
   uint64_t total;
 
@@ -116,12 +181,18 @@ map_region (struct vu_dev *dev, const struct vu_mem_region *desc, int fd, struct
                    (unsigned long long) desc->guest_phys_addr,
                    (unsigned long long) desc->memory_size);
   }
+  if (dev->log.base && !log_covers (dev->log.size, desc->guest_phys_addr + desc->memory_size)) {
+    close (fd);
+    return refuse (dev, "memory region at 0x%llx of 0x%llx bytes: past the end of the dirty log "
+                   "(%llu bytes)", (unsigned long long) desc->guest_phys_addr,
+                   (unsigned long long) desc->memory_size, (unsigned long long) dev->log.size);
+  }
+  snprintf (what, sizeof (what), "memory region at 0x%llx",
+            (unsigned long long) desc->guest_phys_addr);
   total = desc->mmap_offset + desc->memory_size;
-  addr = mmap (NULL, total, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, fd, 0);
-  close (fd);
-  if (addr == MAP_FAILED)
-    return refuse (dev, "map memory region at 0x%llx: %s",
-                   (unsigned long long) desc->guest_phys_addr, strerror (errno));
+  addr = map_shared (dev, what, fd, desc->mmap_offset, desc->memory_size);
+  if (addr == NULL)
+    return -1;
   r->gpa = desc->guest_phys_addr;
   r->size = desc->memory_size;
   r->uva = desc->userspace_addr;
@@ -217,14 +288,36 @@ close_fds (struct vu_msg *msg)
   msg->n_fds = 0;
 }
 
-/* Reads exactly @len bytes; 0 at a clean end of file before any byte. */
+static uint64_t
+now_ms (void)
+{
+  struct timespec ts;
+
+  clock_gettime (CLOCK_MONOTONIC, &ts);
+  return (uint64_t) ts.tv_sec * 1000u + (uint64_t) ts.tv_nsec / 1000000u;
+}
+
+/* Reads exactly @len bytes by @deadline (ms, 0: no limit); fewer at end
+ * of file, -1 on error or when the deadline passed (errno ETIMEDOUT). */
 static ssize_t
-read_full (int fd, void *buf, size_t len)
+read_full (int fd, void *buf, size_t len, uint64_t deadline)
 {
   size_t got = 0;
 
   while (got < len) {
-    ssize_t n = read (fd, (char *) buf + got, len - got);
+    ssize_t n;
+    if (deadline) {
+      struct pollfd p = { .fd = fd, .events = POLLIN };
+      uint64_t now = now_ms ();
+      int r = now < deadline ? poll (&p, 1, (int) (deadline - now)) : 0;
+      if (r < 0 && errno == EINTR)
+        continue;
+      if (r == 0) {
+        errno = ETIMEDOUT;
+        return -1;
+      }
+    }
+    n = read (fd, (char *) buf + got, len - got);
     if (n < 0 && errno == EINTR)
       continue;
     if (n <= 0)
@@ -234,6 +327,19 @@ read_full (int fd, void *buf, size_t len)
   return (ssize_t) got;
 }
 
+/* Why a message stopped short: late, or the connection ended. */
+static int
+cut_short (struct vu_dev *dev, struct vu_msg *msg, const char *part)
+{
+  int e = errno;
+
+  close_fds (msg);
+  if (e == ETIMEDOUT)
+    return refuse (dev, "message %u: its %s did not come within %u ms", msg->hdr.request, part,
+                   dev->timeout_ms);
+  return refuse (dev, "message %u: %s cut short", msg->hdr.request, part);
+}
+
 int
 vu_recv (struct vu_dev *dev, struct vu_msg *msg)
 {
@@ -241,9 +347,11 @@ vu_recv (struct vu_dev *dev, struct vu_msg *msg)
   struct iovec iov = { &msg->hdr, sizeof (msg->hdr) };
   struct msghdr mh = { 0 };
   struct cmsghdr *cm;
+  uint64_t deadline;
   ssize_t n;
 
   msg->n_fds = 0;
+  memset (&msg->hdr, 0, sizeof (msg->hdr));
   mh.msg_iov = &iov;
   mh.msg_iovlen = 1;
   mh.msg_control = control;
@@ -255,6 +363,7 @@ vu_recv (struct vu_dev *dev, struct vu_msg *msg)
     return 0;
   if (n < 0)
     return refuse (dev, "receive: %s", strerror (errno));
+  deadline = dev->timeout_ms ? now_ms () + dev->timeout_ms : 0;
   for (cm = CMSG_FIRSTHDR (&mh); cm; cm = CMSG_NXTHDR (&mh, cm))
     if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS) {
       unsigned k = (unsigned) ((cm->cmsg_len - CMSG_LEN (0)) / sizeof (int));
@@ -266,11 +375,9 @@ vu_recv (struct vu_dev *dev, struct vu_msg *msg)
     return refuse (dev, "message %u carried more than %d descriptors", msg->hdr.request, VU_MAX_FDS);
   }
   if ((size_t) n < sizeof (msg->hdr)
-      && read_full (dev->fd, (char *) &msg->hdr + n, sizeof (msg->hdr) - (size_t) n)
-         != (ssize_t) (sizeof (msg->hdr) - (size_t) n)) {
-    close_fds (msg);
-    return refuse (dev, "short message header");
-  }
+      && read_full (dev->fd, (char *) &msg->hdr + n, sizeof (msg->hdr) - (size_t) n, deadline)
+         != (ssize_t) (sizeof (msg->hdr) - (size_t) n))
+    return cut_short (dev, msg, "header");
   if ((msg->hdr.flags & VU_VERSION_MASK) != VU_VERSION) {
     close_fds (msg);
     return refuse (dev, "message %u: protocol version %u, expected 1", msg->hdr.request,
@@ -282,10 +389,8 @@ vu_recv (struct vu_dev *dev, struct vu_msg *msg)
                    msg->hdr.size, VU_MAX_PAYLOAD);
   }
   if (msg->hdr.size
-      && read_full (dev->fd, msg->payload.raw, msg->hdr.size) != (ssize_t) msg->hdr.size) {
-    close_fds (msg);
-    return refuse (dev, "message %u: payload cut short", msg->hdr.request);
-  }
+      && read_full (dev->fd, msg->payload.raw, msg->hdr.size, deadline) != (ssize_t) msg->hdr.size)
+    return cut_short (dev, msg, "payload");
   return 1;
 }
 
@@ -416,26 +521,51 @@ report_broken (struct vu_dev *dev, struct vq *vq)
     blk_log (BLK_LOG_ERROR, "%s; the queue is stopped", vq->why);
 }
 
+/* Runs @fn (vq_start, vq_inflight_adopt) on @vq, which touches front-end
+ * memory: if that memory is gone (its file shrank), the ring is stopped
+ * instead, logged (an error the first time for the connection).  Returns
+ * what @fn does, or -2 after a fault. */
+static int
+guarded (struct vu_dev *dev, struct vq *vq, int (*fn) (struct vq *))
+{
+  sigjmp_buf env;
+  int rc;
+
+  if (sigsetjmp (env, 0)) {
+    bool first = !__atomic_exchange_n (&dev->memory_lost, true, __ATOMIC_RELAXED);
+    vq_fail (vq, "queue %u: front-end memory at %p is gone (its file shrank)", vq->index,
+             blk_fault_addr ());
+    blk_log (first ? BLK_LOG_ERROR : BLK_LOG_WARNING, "%s; the queue is stopped", vq->why);
+    return -2;
+  }
+  blk_fault_arm (&env);
+  rc = fn (vq);
+  blk_fault_disarm ();
+  return rc;
+}
+
 /* Starts @vq when it has all it needs: a kick (or a no-fd kick), size,
  * addresses and the memory they point into, whatever order they came in.
  * A ring the driver set up badly breaks; the connection goes on. */
 static void
 maybe_start (struct vu_dev *dev, struct vq *vq)
 {
-  if (!vq->kicked || vq->started)
+  if (!vq->kicked || vq->started || vq->refused_fds)
     return;
   if (!vq_mapped (vq)) {
-    blk_log (BLK_LOG_DEBUG, "queue %u: kicked; waiting for its size, addresses or memory",
-             vq->index);
+    if (dev->mem.n == 0 || !vq->addr_set || vq->size == 0) {
+      blk_log (BLK_LOG_DEBUG, "queue %u: kicked; waiting for its size, addresses or memory",
+               vq->index);
+    } else if (!vq->broken) {
+      /* it starts if memory that holds it comes later */
+      vq_fail (vq, "queue %u: ring addresses (desc 0x%llx, avail 0x%llx, used 0x%llx, size %u) "
+               "are outside guest memory", vq->index, (unsigned long long) vq->desc_addr,
+               (unsigned long long) vq->avail_addr, (unsigned long long) vq->used_addr, vq->size);
+      report_broken (dev, vq);
+    }
     return;
   }
-  if (vq->inflight && vq->size > dev->inflight_queue_size) {
-    vq_fail (vq, "queue %u: ring of %u is larger than the inflight region's %u", vq->index,
-             vq->size, dev->inflight_queue_size);
-    report_broken (dev, vq);
-    return;
-  }
-  if (vq_start (vq) < 0)
+  if (guarded (dev, vq, vq_start) == -1)
     report_broken (dev, vq);
   else if (vq->n_resubmit)
     blk_log (BLK_LOG_INFO, "queue %u: %u requests the previous backend left in flight run again",
@@ -469,13 +599,51 @@ remap_rings (struct vu_dev *dev)
   }
 }
 
+/* NULL when @fd is an eventfd, else what it is instead (in @buf). */
+static const char *
+not_eventfd (int fd, char *buf, size_t len)
+{
+  char path[64];
+  struct stat st;
+  ssize_t n;
+
+  if (fstat (fd, &st) < 0)
+    return strerror (errno);
+  switch (st.st_mode & S_IFMT) {
+  case 0:                       /* an anonymous inode: which kind, /proc says */
+    break;
+  case S_IFREG: return "a regular file";
+  case S_IFIFO: return "a pipe";
+  case S_IFSOCK: return "a socket";
+  case S_IFCHR: return "a character device";
+  case S_IFBLK: return "a block device";
+  case S_IFDIR: return "a directory";
+  default: return "another kind of file";
+  }
+  snprintf (path, sizeof (path), "/proc/self/fd/%d", fd);
+  n = readlink (path, buf, len - 1);
+  if (n < 0) {
+    /* no /proc to ask (or not ours to read, after a privilege drop):
+     * adding 0 works on an eventfd only (its pollers get a spurious
+     * wake-up, which virtio drivers and QEMU take in their stride) */
+    uint64_t zero = 0;
+    return write (fd, &zero, sizeof (zero)) == sizeof (zero) ? NULL : "another anonymous inode";
+  }
+  buf[n] = '\0';
+  return strcmp (buf, "anon_inode:[eventfd]") ? buf : NULL;
+}
+
 static int
 set_vring_fd (struct vu_dev *dev, struct vu_msg *msg)
 {
+  static const char *const names[] = { "kick", "call", "err" };
   uint64_t v = msg->payload.u64;
   bool nofd = v & VU_VRING_NOFD;
+  unsigned kind = msg->hdr.request - VU_SET_VRING_KICK;
   struct vq *vq;
   int fd = -1, *slot;
+  char buf[64];
+  const char *why;
 
   if (!payload_is (dev, msg, 8))
     return -1;
@@ -488,9 +656,26 @@ set_vring_fd (struct vu_dev *dev, struct vu_msg *msg)
   if (!nofd) {
     fd = msg->fds[0];
     msg->n_fds = 0;
+    /* anything else may never be readable, or always (a busy loop), and
+     * writes may block: the ring stays stopped until a good one comes */
+    if ((why = not_eventfd (fd, buf, sizeof (buf))) != NULL) {
+      close (fd);
+      vq->refused_fds |= 1u << kind;
+      refuse (dev, "queue %u: %s descriptor refused: %s, not an eventfd", vq->index, names[kind],
+              why);
+      if (!vq->broken) {
+        vq_fail (vq, "%s", dev->error);
+        report_broken (dev, vq);
+      }
+      return 1;
+    }
+    /* a front-end's blocking eventfd, or one at its maximum count, must
+     * not block a worker (the description is shared: QEMU's are
+     * non-blocking already) */
+    fcntl (fd, F_SETFL, fcntl (fd, F_GETFL) | O_NONBLOCK);
   }
-  slot = msg->hdr.request == VU_SET_VRING_KICK ? &vq->kick_fd
-         : msg->hdr.request == VU_SET_VRING_CALL ? &vq->call_fd : &vq->err_fd;
+  vq->refused_fds &= ~(1u << kind);
+  slot = kind == 0 ? &vq->kick_fd : kind == 1 ? &vq->call_fd : &vq->err_fd;
   if (*slot >= 0)
     close (*slot);
   *slot = fd;
@@ -611,16 +796,22 @@ set_inflight_fd (struct vu_dev *dev, struct vu_msg *msg)
     return refuse (dev, "SET_INFLIGHT_FD: %u queues of %u in %llu bytes", p->num_queues,
                    p->queue_size, (unsigned long long) p->mmap_size);
   }
-  addr = mmap (NULL, p->mmap_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, (off_t) p->mmap_offset);
-  close (fd);
-  if (addr == MAP_FAILED)
-    return refuse (dev, "SET_INFLIGHT_FD: map: %s", strerror (errno));
+  addr = map_shared (dev, "SET_INFLIGHT_FD", fd, p->mmap_offset, p->mmap_size);
+  if (addr == NULL)
+    return -1;
   unmap_inflight (dev);
   dev->inflight_addr = addr;
-  dev->inflight_size = p->mmap_size;
+  dev->inflight_size = p->mmap_offset + p->mmap_size;
   dev->inflight_queue_size = p->queue_size;
-  for (unsigned i = 0; i < p->num_queues; i++)
-    dev->vqs[i].inflight = (struct vq_inflight *) ((char *) addr + i * stride);
+  for (unsigned i = 0; i < p->num_queues; i++) {
+    struct vq *vq = &dev->vqs[i];
+    vq->inflight = (struct vq_inflight *) ((char *) addr + p->mmap_offset + i * stride);
+    vq->inflight_n = p->queue_size;
+    /* a running ring (nothing is in flight while messages are handled)
+     * continues with the new region, if it fits */
+    if (vq->started && !vq->broken && guarded (dev, vq, vq_inflight_adopt) == -1)
+      report_broken (dev, vq);
+  }
   return 0;
 }
 
@@ -640,10 +831,20 @@ set_log_base (struct vu_dev *dev, struct vu_msg *msg)
     return refuse (dev, "SET_LOG_BASE: %llu bytes at %llu", (unsigned long long) p->mmap_size,
                    (unsigned long long) p->mmap_offset);
   }
-  addr = mmap (NULL, p->mmap_size + p->mmap_offset, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-  close (fd);
-  if (addr == MAP_FAILED)
-    return refuse (dev, "SET_LOG_BASE: map: %s", strerror (errno));
+  /* a page the log has no bit for would be missed by a migration */
+  for (unsigned i = 0; i < dev->mem.n; i++) {
+    const struct vu_region *r = &dev->mem.r[i];
+    if (!log_covers (p->mmap_size, r->gpa + r->size)) {
+      close (fd);
+      return refuse (dev, "SET_LOG_BASE: a log of %llu bytes covers guest memory up to 0x%llx, "
+                     "but it goes up to 0x%llx", (unsigned long long) p->mmap_size,
+                     (unsigned long long) (p->mmap_size * 8 * VU_LOG_PAGE),
+                     (unsigned long long) (r->gpa + r->size));
+    }
+  }
+  addr = map_shared (dev, "SET_LOG_BASE", fd, p->mmap_offset, p->mmap_size);
+  if (addr == NULL)
+    return -1;
   unmap_log (dev);
   dev->log.mmap_addr = addr;
   dev->log.mmap_size = p->mmap_size + p->mmap_offset;
@@ -783,17 +984,17 @@ handle (struct vu_dev *dev, struct vu_msg *msg, bool need_reply)
   default:
     close_fds (msg);
     rc = refuse (dev, "message %u is not supported by this backend", msg->hdr.request);
-    if (need_reply) {
-      /* answered as a failure; the connection goes on */
-      msg->hdr.size = 0;
-      return reply_u64 (dev, msg, 1) < 0 ? -1 : 0;
-    }
-    return rc;
+    /* answered as a failure, the connection goes on; without an
+     * answer the front-end would wait for nothing */
+    if (need_reply)
+      rc = 1;
+    break;
   }
   close_fds (msg);
-  if (need_reply)
-    return reply_u64 (dev, msg, rc == 0 ? 0 : 1) < 0 || rc < 0 ? -1 : 0;
-  return rc;
+  /* rc 1: refused, the connection goes on */
+  if (need_reply && reply_u64 (dev, msg, rc == 0 ? 0 : 1) < 0)
+    return -1;
+  return rc < 0 ? -1 : 0;
 }
 
 int
@@ -814,28 +1015,47 @@ vu_handle (struct vu_dev *dev, struct vu_msg *msg)
   return rc;
 }
 
-int
-vu_serve (struct vu_dev *dev, const volatile sig_atomic_t *stop)
+bool
+vu_running (const struct vu_dev *dev)
+{
+  for (unsigned i = 0; i < dev->max_queues; i++)
+    if (dev->vqs[i].started && !dev->vqs[i].broken)
+      return true;
+  return false;
+}
+
+enum vu_end
+vu_serve (struct vu_dev *dev, const volatile sig_atomic_t *stop, int listen_fd)
 {
   struct vu_msg *msg = calloc (1, sizeof (*msg));
-  int rc = 0;
+  enum vu_end end = VU_END_STOPPED;
 
   if (msg == NULL)
     abort ();                   /* out of memory aborts */
   while (!(stop && *stop)) {
-    struct pollfd pfd = { .fd = dev->fd, .events = POLLIN };
+    struct pollfd pfd[2] = { { .fd = dev->fd, .events = POLLIN },
+                             { .fd = listen_fd, .events = POLLIN } };
+    /* a connection whose rings run keeps the device; one that only
+     * idles (or waits for a guest) gives way to a new one */
+    nfds_t n = listen_fd >= 0 && !vu_running (dev) ? 2 : 1;
     int r;
     /* wake up now and then to look at @stop */
-    if (stop && poll (&pfd, 1, 500) <= 0)
+    if (poll (pfd, n, stop ? 500 : -1) <= 0)
       continue;
-    r = vu_recv (dev, msg);
-    if (r == 0)
+    if (pfd[0].revents == 0) {
+      end = VU_END_REPLACED;
       break;
+    }
+    r = vu_recv (dev, msg);
+    if (r == 0) {
+      end = VU_END_CLOSED;
+      break;
+    }
     if (r < 0 || vu_handle (dev, msg) < 0) {
-      rc = -1;
+      end = VU_END_ERROR;
       break;
     }
   }
   free (msg);
-  return rc;
+  return end;
 }

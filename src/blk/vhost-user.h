@@ -22,6 +22,7 @@ struct vu_ops {
 
 struct vu_dev {
   int fd;                         /* the connection to the front-end */
+  unsigned timeout_ms;            /* for the rest of a message once it began (0: none) */
   unsigned max_queues;            /* GET_QUEUE_NUM */
   uint64_t features;              /* what we offer (GET_FEATURES) */
   uint64_t protocol_features;     /* what we offer (GET_PROTOCOL_FEATURES) */
@@ -35,6 +36,7 @@ struct vu_dev {
   void *inflight_addr;            /* SET_INFLIGHT_FD mapping */
   uint64_t inflight_size;
   uint16_t inflight_queue_size;
+  bool memory_lost;               /* front-end memory faulted (a shrunk file) */
   const struct vu_ops *ops;       /* NULL: nothing runs the rings (unit tests) */
   void *opaque;
   struct vq vqs[VU_MAX_QUEUES];   /* max_queues of them are used */
@@ -49,8 +51,10 @@ void vu_dev_init (struct vu_dev *dev, int fd);
  * the rings, and unmaps guest memory and the shared regions. */
 void vu_dev_reset (struct vu_dev *dev);
 
-/* Reads one message with its descriptors.  Returns 1 on a message, 0 on
- * end of file, -1 on a malformed message or error (dev->error says which). */
+/* Reads one message with its descriptors, the rest of it within
+ * dev->timeout_ms of its first byte.  Returns 1 on a message, 0 on end
+ * of file, -1 on a malformed or late message or error (dev->error says
+ * which). */
 int vu_recv (struct vu_dev *dev, struct vu_msg *msg);
 
 /* Sends @msg (header and payload) with @pass_fd (-1: none). */
@@ -60,7 +64,18 @@ int vu_send (int fd, const struct vu_msg *msg, int pass_fd);
  * when the connection must be closed (dev->error says why). */
 int vu_handle (struct vu_dev *dev, struct vu_msg *msg);
 
+/* Whether a ring of the connection runs (started, not stopped). */
+bool vu_running (const struct vu_dev *dev);
+
+/* How vu_serve ended. */
+enum vu_end {
+  VU_END_CLOSED,                  /* the front-end went away */
+  VU_END_STOPPED,                 /* *stop became true */
+  VU_END_REPLACED,                /* a new connection waits and no ring runs here */
+  VU_END_ERROR,                   /* the front-end broke the protocol (dev->error) */
+};
+
 /* Serves the connection until the front-end goes away or breaks the
- * protocol, or *@stop (may be NULL) becomes true.  Returns 0 on end of
- * file or stop, -1 on a protocol error. */
-int vu_serve (struct vu_dev *dev, const volatile sig_atomic_t *stop);
+ * protocol, *@stop (may be NULL) becomes true, or, while none of its
+ * rings runs, a new connection waits on @listen_fd (-1: none). */
+enum vu_end vu_serve (struct vu_dev *dev, const volatile sig_atomic_t *stop, int listen_fd);

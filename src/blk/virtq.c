@@ -122,6 +122,40 @@ by_counter (const void *a, const void *b, void *arg)
   return ca < cb ? -1 : ca > cb;
 }
 
+/* Marks the ring's inflight region as holding nothing in flight. */
+static void
+inflight_fresh (struct vq *vq)
+{
+  struct vq_inflight *in = vq->inflight;
+
+  memset (in->desc, 0, vq->size * sizeof (in->desc[0]));
+  in->desc_num = vq->size;
+  in->used_idx = vq->published;
+  in->last_batch_head = 0;
+  full_barrier ();
+  in->version = 1;
+}
+
+/* Whether the ring's inflight region has room for all its descriptors. */
+static bool
+inflight_fits (struct vq *vq)
+{
+  if (vq->size <= vq->inflight_n)
+    return true;
+  vq_fail (vq, "queue %u: ring of %u is larger than the inflight region's %u", vq->index,
+           vq->size, vq->inflight_n);
+  return false;
+}
+
+int
+vq_inflight_adopt (struct vq *vq)
+{
+  if (!inflight_fits (vq))
+    return -1;
+  inflight_fresh (vq);
+  return 0;
+}
+
 /* After a restart: the published used entries the dead backend had not
  * yet cleared are cleared; what is left in flight runs again in fetch
  * order, and fetching goes on after it. */
@@ -135,12 +169,7 @@ recover_inflight (struct vq *vq)
 
   if (in->version != 1 || in->desc_num != vq->size) {
     /* fresh (or for another ring size): nothing to recover */
-    memset (in->desc, 0, vq->size * sizeof (in->desc[0]));
-    in->desc_num = vq->size;
-    in->used_idx = vq->published;
-    in->last_batch_head = 0;
-    full_barrier ();
-    in->version = 1;
+    inflight_fresh (vq);
     return 0;
   }
   if (lag > vq->size) {
@@ -157,8 +186,10 @@ recover_inflight (struct vq *vq)
   in->used_idx = vq->published;
   free (vq->resubmit);
   vq->resubmit = malloc (vq->size * sizeof (uint16_t));
-  if (vq->resubmit == NULL)
-    abort ();
+  if (vq->resubmit == NULL) {
+    vq_fail (vq, "queue %u: no memory to recover its inflight requests", vq->index);
+    return -1;
+  }
   for (uint16_t i = 0; i < vq->size; i++)
     if (in->desc[i].inflight) {
       vq->resubmit[n++] = i;
@@ -183,23 +214,26 @@ vq_start (struct vq *vq)
   vq->signalled_valid = false;
   vq->notify_off = false;
   vq->n_resubmit = vq->next_resubmit = 0;
-  if (vq->inflight && recover_inflight (vq) < 0)
+  if (vq->inflight && (!inflight_fits (vq) || recover_inflight (vq) < 0))
     return -1;
   vq->broken = false;
   vq->started = true;
   return 0;
 }
 
-/* Reads the chain at @head into @e; -1 (ring broken) on any rule broken. */
+/* Reads the chain at @head into @e; -1 (ring broken) on any rule broken.
+ * A legal chain of more pieces than @e holds comes truncated (virtq.h). */
 static int
 walk_chain (struct vq *vq, uint16_t head, struct vq_elem *e)
 {
   const struct vring_desc *table = vq->desc;
   unsigned max = vq->size, i = head, count = 0, n = 0;
-  bool indirect = false;
+  bool indirect = false, writing = false;
+  uint64_t status_gpa = UINT64_MAX;       /* last writable byte */
 
   e->head = head;
-  e->n_out = e->n_in = 0;
+  e->n_out = e->n_in = e->n_desc = 0;
+  e->truncated = false;
   for (;;) {
     struct vring_desc d;
     uint16_t flags;
@@ -245,24 +279,36 @@ walk_chain (struct vq *vq, uint16_t head, struct vq_elem *e)
                vq->index, head, max);
       return -1;
     }
-    if (!(flags & VRING_DESC_F_WRITE) && e->n_in) {
+    if (!(flags & VRING_DESC_F_WRITE) && writing) {
       vq_fail (vq, "queue %u: readable descriptor after a writable one (head %u)", vq->index, head);
       return -1;
     }
-    got = vu_mem_iov (vq->mem, addr, len, &e->iov[n], &e->gpa[n], VQ_MAX_IOV - n);
+    got = e->truncated ? -2 : vu_mem_iov (vq->mem, addr, len, &e->iov[n], &e->gpa[n], VQ_MAX_IOV - n);
+    if (got == -2) {
+      /* too many pieces to serve: that request fails, but the rest of
+       * the chain must still be inside guest memory */
+      e->truncated = true;
+      got = vu_mem_iov (vq->mem, addr, len, NULL, NULL, UINT32_MAX);
+    } else if (got >= 0) {
+      n += (unsigned) got;
+      if (flags & VRING_DESC_F_WRITE)
+        e->n_in += (unsigned) got;
+      else
+        e->n_out += (unsigned) got;
+    }
     if (got < 0) {
       vq_fail (vq, "queue %u: descriptor of %u bytes at 0x%llx is outside guest memory "
-               "or the request has more than %d pieces (head %u)", vq->index, len,
-               (unsigned long long) addr, VQ_MAX_IOV, head);
+               "(head %u)", vq->index, len, (unsigned long long) addr, head);
       return -1;
     }
-    n += (unsigned) got;
-    if (flags & VRING_DESC_F_WRITE)
-      e->n_in += (unsigned) got;
-    else
-      e->n_out += (unsigned) got;
+    e->n_desc++;
+    if (flags & VRING_DESC_F_WRITE) {
+      writing = true;
+      if (len)
+        status_gpa = addr + len - 1;
+    }
     if (!(flags & VRING_DESC_F_NEXT))
-      return 0;
+      break;
     i = le16toh (d.next);
     if (i >= max) {
       vq_fail (vq, "queue %u: next descriptor %u is past the table of %u (head %u)",
@@ -270,6 +316,16 @@ walk_chain (struct vq *vq, uint16_t head, struct vq_elem *e)
       return -1;
     }
   }
+  if (e->truncated) {
+    e->n_out = e->n_in = 0;
+    if (status_gpa != UINT64_MAX) {
+      e->iov[0].iov_base = vu_mem_gpa (vq->mem, status_gpa, 1);
+      e->iov[0].iov_len = 1;
+      e->gpa[0] = status_gpa;
+      e->n_in = 1;
+    }
+  }
+  return 0;
 }
 
 bool
@@ -309,7 +365,7 @@ vq_pop (struct vq *vq, struct vq_elem *e)
   }
   if (walk_chain (vq, head, e) < 0)
     return -1;
-  if (vq->inflight) {
+  if (vq->inflight && head < vq->inflight_n) {
     vq->inflight->desc[head].counter = vq->counter++;
     vq->inflight->desc[head].inflight = 1;
   }
@@ -349,7 +405,7 @@ vq_flush (struct vq *vq)
     full_barrier ();
     for (uint16_t p = vq->published; p != now; p++) {
       uint32_t id = le32toh (vq->used->ring[p % vq->size].id);
-      if (id < vq->size)
+      if (id < vq->size && id < vq->inflight_n)
         in->desc[id].inflight = 0;
       in->last_batch_head = (uint16_t) id;
     }

@@ -15,11 +15,16 @@
 #define VQ_MAX_SIZE 1024          /* largest ring (SET_VRING_NUM) */
 #define VQ_MAX_IOV 260            /* pieces of one request: seg_max 126 + header + status, split */
 
-/* One request as the driver made it available: readable pieces first. */
+/* One request as the driver made it available: readable pieces first.
+ * A chain of more pieces than VQ_MAX_IOV is legal but cannot be served:
+ * it comes truncated, with no readable piece and, as its one writable
+ * piece, the last byte of its last writable descriptor (the status). */
 struct vq_elem {
   uint16_t head;
   unsigned n_out;                 /* readable (driver to device) pieces */
   unsigned n_in;                  /* writable pieces, after the readable ones */
+  unsigned n_desc;                /* descriptors in the chain (indirect ones not counted) */
+  bool truncated;
   struct iovec iov[VQ_MAX_IOV];
   uint64_t gpa[VQ_MAX_IOV];       /* guest address of each piece (dirty log) */
 };
@@ -43,6 +48,7 @@ struct vq {
 
   bool event_idx, indirect, log_all;   /* from the negotiated features */
   int kick_fd, call_fd, err_fd;   /* -1 when none */
+  unsigned refused_fds;           /* kick, call, err (bits 0-2) refused: the ring stays stopped */
   bool kicked;                    /* SET_VRING_KICK came (since the last stop) */
   bool started;                   /* kicked, and the ring is translated */
   bool enabled;                   /* SET_VRING_ENABLE */
@@ -51,6 +57,7 @@ struct vq {
   char why[160];                  /* why it broke */
 
   struct vq_inflight *inflight;   /* NULL without INFLIGHT_SHMFD */
+  uint16_t inflight_n;            /* descriptors the region has room for */
   uint64_t counter;
   uint16_t *resubmit;             /* heads to run again after a restart, in fetch order */
   unsigned n_resubmit, next_resubmit;
@@ -76,6 +83,11 @@ bool vq_mapped (const struct vq *vq);
 
 /* Re-translates the ring after the memory table changed; -1 like vq_start. */
 int vq_remap (struct vq *vq);
+
+/* Takes a new inflight region for a running ring that has nothing in
+ * flight: marks it fresh, consistent with the used ring.  Returns 0, or
+ * -1 (ring broken) when the region is too small for the ring. */
+int vq_inflight_adopt (struct vq *vq);
 
 /* Fetches the next request into @e.  Returns 1, 0 when there is none,
  * or -1 when the driver broke the rules (the ring is then broken). */

@@ -13,19 +13,32 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <liburing.h>
 
+#include "fault.h"
 #include "log.h"
 #include "worker.h"
 
 #define WORKER_REQS 256           /* requests in flight per worker */
 #define RING_ENTRIES 512
 #define POLL_START_NS 4000        /* QEMU's first polling interval */
-#define NOFD_WAIT_NS 50000        /* how often a ring without kick fd is looked at */
+/* A ring without kick fd is looked at every NOFD_WAIT_NS while requests
+ * come, backing off to NOFD_WAIT_MAX_NS while none do: 1% of a CPU idle
+ * instead of 14% here. */
+#define NOFD_WAIT_NS 50000
+#define NOFD_WAIT_MAX_NS 1000000
 #define POLL_BURST_MAX 2          /* poll after bursts of at most this many requests */
+/* Bounce buffers, for data O_DIRECT cannot take as it is: a request
+ * takes one and goes through it a piece at a time.  A worker has at most
+ * BOUNCE_MAX of them (requests wait for one beyond that) and keeps
+ * BOUNCE_KEEP while idle; the others go back to the system. */
+#define BOUNCE_SIZE (128u << 10)
+#define BOUNCE_MAX 32
+#define BOUNCE_KEEP 2
 
 enum { TAG_REQ, TAG_KICK, TAG_WAKE, TAG_CANCEL, TAG_MASK = 7 };
 
@@ -36,12 +49,17 @@ struct kick {
   bool dirty;                     /* used elements pushed, not yet published */
 } __attribute__ ((aligned (8)));  /* 3 low bits of its address tag completions */
 
+/* Where a request is: only a held one is the worker's to finish or drop. */
+enum req_state { REQ_FREE, REQ_HELD, REQ_WAITING, REQ_KERNEL };
+
 struct __attribute__ ((aligned (8))) req {
-  struct req *next;               /* free list */
+  struct req *next;               /* free list, or the list waiting for a bounce buffer */
   struct kick *q;
+  enum req_state state;
   struct blk_req br;
-  void *bounce;
-  size_t bounce_size;
+  void *bounce;                   /* this request's, while it has one */
+  uint64_t done;                  /* bytes through the bounce buffer so far */
+  uint32_t piece;                 /* bytes of the piece in the kernel */
   struct vq_elem elem;
 };
 
@@ -59,10 +77,20 @@ struct blk_worker {
   int wake_fd;
   bool wake_armed;
   struct req *reqs, *free;
+  struct req *waiting, *waiting_tail;   /* for a bounce buffer */
+  void *spare[BOUNCE_MAX];        /* bounce buffers not in use */
+  unsigned n_spare, bounce_out;   /* ... and in use */
+  bool bounce_short;              /* out of memory for one (logged once) */
+  struct vq *cur_vq;              /* the ring and request being touched (fault recovery) */
+  struct req *cur_req;
+  uint64_t idle_since;
+  unsigned burst;                 /* requests since the worker was last idle */
+  bool small_burst;
   unsigned in_flight;             /* requests fetched and not yet pushed */
   unsigned armed;                 /* kick polls outstanding */
   unsigned io_pending;            /* request SQEs not yet submitted */
   uint64_t poll_ns, poll_max_ns;
+  uint64_t nofd_wait_ns;          /* the next wait with a ring without kick fd */
   bool notify_off;
   pthread_mutex_t lock;
   pthread_cond_t cond;
@@ -109,6 +137,54 @@ free_local (struct blk_worker *w, void *p, size_t size)
     free (p);
 }
 
+/* A bounce buffer, or NULL when BOUNCE_MAX are in use or there is no
+ * memory.  Fresh ones are mapped (on the worker's node), so that a
+ * returned one goes back to the system. */
+static void *
+bounce_get (struct blk_worker *w)
+{
+  void *p;
+
+  if (w->n_spare) {
+    p = w->spare[--w->n_spare];
+  } else if (w->bounce_out == BOUNCE_MAX) {
+    return NULL;
+  } else if (w->node >= 0) {
+    p = numa_alloc_onnode (BOUNCE_SIZE, w->node);
+  } else {
+    p = mmap (NULL, BOUNCE_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED)
+      p = NULL;
+  }
+  if (p)
+    w->bounce_out++;
+  return p;
+}
+
+static void
+bounce_free (struct blk_worker *w, void *p)
+{
+  if (w->node >= 0)
+    numa_free (p, BOUNCE_SIZE);
+  else
+    munmap (p, BOUNCE_SIZE);
+}
+
+/* Back to the spares; the ones above BOUNCE_KEEP go once nobody waits. */
+static void
+bounce_put (struct blk_worker *w, void *p)
+{
+  w->bounce_out--;
+  w->spare[w->n_spare++] = p;
+}
+
+static void
+bounce_trim (struct blk_worker *w)
+{
+  while (w->n_spare > BOUNCE_KEEP && w->waiting == NULL)
+    bounce_free (w, w->spare[--w->n_spare]);
+}
+
 static bool
 runnable (const struct vq *vq)
 {
@@ -127,6 +203,20 @@ sqe_get (struct blk_worker *w)
   return sqe;
 }
 
+/* Puts @r's slot back, with its bounce buffer. */
+static void
+release (struct blk_worker *w, struct req *r)
+{
+  if (r->bounce) {
+    bounce_put (w, r->bounce);
+    r->bounce = NULL;
+  }
+  r->state = REQ_FREE;
+  r->next = w->free;
+  w->free = r;
+  w->in_flight--;
+}
+
 /* Finishes @r: status out, used element in, slot back to the free list. */
 static void
 complete (struct blk_worker *w, struct req *r, uint8_t status)
@@ -135,13 +225,7 @@ complete (struct blk_worker *w, struct req *r, uint8_t status)
   struct vq_elem *e = &r->elem;
   uint32_t len;
 
-  if (r->br.op == BLK_OP_READ && status == VIRTIO_BLK_S_OK && r->bounce) {
-    const char *src = r->bounce;
-    for (unsigned i = 0; i < r->br.niov; i++) {
-      memcpy (r->br.iov[i].iov_base, src, r->br.iov[i].iov_len);
-      src += r->br.iov[i].iov_len;
-    }
-  }
+  w->cur_vq = vq;
   len = blk_req_finish (&r->br, status);
   if (vq->log_all) {
     for (unsigned i = e->n_out; i < e->n_out + e->n_in; i++)
@@ -151,12 +235,11 @@ complete (struct blk_worker *w, struct req *r, uint8_t status)
   }
   vq_push (vq, e->head, len);
   r->q->dirty = true;
-  r->next = w->free;
-  w->free = r;
-  w->in_flight--;
+  release (w, r);
   w->stats.requests++;
 }
 
+/* Whether every data piece suits O_DIRECT as it is. */
 static bool
 aligned (const struct blk_req *br, uint32_t block)
 {
@@ -164,6 +247,32 @@ aligned (const struct blk_req *br, uint32_t block)
     if (((uintptr_t) br->iov[i].iov_base | br->iov[i].iov_len) & (block - 1))
       return false;
   return true;
+}
+
+/* Copies @len bytes between @buf and the data pieces of @br from byte
+ * @at on: into the pieces (@in), or out of them. */
+static void
+copy_data (struct blk_req *br, uint64_t at, char *buf, size_t len, bool in)
+{
+  for (unsigned i = 0; i < br->niov && len; i++) {
+    size_t l = br->iov[i].iov_len;
+    char *p = br->iov[i].iov_base;
+    if (at >= l) {
+      at -= l;
+      continue;
+    }
+    p += at;
+    l -= at;
+    at = 0;
+    if (l > len)
+      l = len;
+    if (in)
+      memcpy (p, buf, l);
+    else
+      memcpy (buf, p, l);
+    buf += l;
+    len -= l;
+  }
 }
 
 /* The disk as SQEs name it: the registered file, or the fd. */
@@ -180,6 +289,7 @@ queue_req (struct blk_worker *w, struct io_uring_sqe *sqe, struct req *r)
   if (w->fixed_file)
     sqe->flags |= IOSQE_FIXED_FILE;
   io_uring_sqe_set_data64 (sqe, (uint64_t) (uintptr_t) r | TAG_REQ);
+  r->state = REQ_KERNEL;
   w->io_pending++;
 }
 
@@ -212,6 +322,97 @@ run_in_memory (struct blk_worker *w, struct req *r)
   io_done (w, r, res < 0 ? -errno : res);
 }
 
+/* Sends the next piece of a request that goes through its bounce buffer
+ * (a write's data is copied in first). */
+static void
+issue_piece (struct blk_worker *w, struct req *r)
+{
+  struct blk_req *br = &r->br;
+  uint64_t left = br->len - r->done;
+  struct io_uring_sqe *sqe;
+
+  r->piece = left < BOUNCE_SIZE ? (uint32_t) left : BOUNCE_SIZE;
+  /* guest memory first: a fault there must not leave a prepared SQE */
+  if (br->op == BLK_OP_WRITE)
+    copy_data (br, r->done, r->bounce, r->piece, false);
+  sqe = sqe_get (w);
+  if (br->op == BLK_OP_WRITE) {
+    io_uring_prep_write (sqe, disk_fd (w), r->bounce, r->piece, br->offset + r->done);
+    if (br->mode)
+      sqe->rw_flags = RWF_DSYNC;     /* write cache off: durable before done */
+  } else {
+    io_uring_prep_read (sqe, disk_fd (w), r->bounce, r->piece, br->offset + r->done);
+  }
+  queue_req (w, sqe, r);
+}
+
+/* Starts @r through bounce buffer @buf. */
+static void
+bounce_begin (struct blk_worker *w, struct req *r, void *buf)
+{
+  w->bounce_short = false;
+  r->bounce = buf;
+  r->done = 0;
+  w->stats.bounced++;
+  issue_piece (w, r);
+}
+
+/* No bounce buffer for @r, and none in use that could come back. */
+static void
+bounce_fail (struct blk_worker *w, struct req *r)
+{
+  if (!w->bounce_short)
+    blk_log (BLK_LOG_WARNING, "queue %u: no memory for a bounce buffer: requests that need one "
+             "fail until there is", r->q->vq->index);
+  w->bounce_short = true;
+  complete (w, r, VIRTIO_BLK_S_IOERR);
+}
+
+/* Gives @r a bounce buffer and starts it, or lets it wait for one (after
+ * those already waiting). */
+static void
+issue_bounced (struct blk_worker *w, struct req *r)
+{
+  void *buf = w->waiting ? NULL : bounce_get (w);
+
+  if (buf) {
+    bounce_begin (w, r, buf);
+  } else if (w->bounce_out == 0) {
+    bounce_fail (w, r);
+  } else {
+    r->state = REQ_WAITING;
+    r->next = NULL;
+    if (w->waiting_tail)
+      w->waiting_tail->next = r;
+    else
+      w->waiting = r;
+    w->waiting_tail = r;
+  }
+}
+
+/* Starts requests that waited for a bounce buffer, as buffers came back. */
+static void
+run_waiting (struct blk_worker *w)
+{
+  while (w->waiting) {
+    struct req *r = w->waiting;
+    void *buf = bounce_get (w);
+    if (buf == NULL && w->bounce_out)
+      break;                      /* after the next completion */
+    w->waiting = r->next;
+    if (w->waiting == NULL)
+      w->waiting_tail = NULL;
+    r->state = REQ_HELD;
+    w->cur_req = r;
+    if (buf)
+      bounce_begin (w, r, buf);
+    else
+      bounce_fail (w, r);
+  }
+  w->cur_req = NULL;
+  bounce_trim (w);
+}
+
 /* Sends @r's operation to the disk. */
 static void
 issue (struct blk_worker *w, struct req *r)
@@ -225,34 +426,19 @@ issue (struct blk_worker *w, struct req *r)
     run_in_memory (w, r);
     return;
   }
+  if ((br->op == BLK_OP_READ || br->op == BLK_OP_WRITE) && !aligned (br, blk->logical_block)) {
+    /* O_DIRECT wants aligned buffers: go through our own */
+    issue_bounced (w, r);
+    return;
+  }
   sqe = sqe_get (w);
   switch (br->op) {
   case BLK_OP_READ:
+    io_uring_prep_readv (sqe, fd, br->iov, br->niov, br->offset);
+    break;
   case BLK_OP_WRITE:
-    if (aligned (br, blk->logical_block)) {
-      if (br->op == BLK_OP_READ)
-        io_uring_prep_readv (sqe, fd, br->iov, br->niov, br->offset);
-      else
-        io_uring_prep_writev (sqe, fd, br->iov, br->niov, br->offset);
-    } else {
-      /* O_DIRECT wants aligned buffers: go through our own */
-      if (r->bounce_size < br->len) {
-        free_local (w, r->bounce, r->bounce_size);
-        r->bounce_size = (br->len + 4095) & ~(size_t) 4095;
-        r->bounce = alloc_local (w, r->bounce_size);
-      }
-      if (br->op == BLK_OP_WRITE) {
-        char *dst = r->bounce;
-        for (unsigned i = 0; i < br->niov; i++) {
-          memcpy (dst, br->iov[i].iov_base, br->iov[i].iov_len);
-          dst += br->iov[i].iov_len;
-        }
-        io_uring_prep_write (sqe, fd, r->bounce, (unsigned) br->len, br->offset);
-      } else {
-        io_uring_prep_read (sqe, fd, r->bounce, (unsigned) br->len, br->offset);
-      }
-    }
-    if (br->op == BLK_OP_WRITE && br->mode)
+    io_uring_prep_writev (sqe, fd, br->iov, br->niov, br->offset);
+    if (br->mode)
       sqe->rw_flags = RWF_DSYNC;     /* write cache off: durable before done */
     break;
   case BLK_OP_FLUSH:
@@ -267,25 +453,38 @@ issue (struct blk_worker *w, struct req *r)
   queue_req (w, sqe, r);
 }
 
-/* Finishes @r with the disk's result @res (bytes or -errno). */
+/* Finishes @r (or its piece) with the disk's result @res (bytes or -errno). */
 static void
 io_done (struct blk_worker *w, struct req *r, int64_t res)
 {
-  uint64_t want = r->br.op == BLK_OP_READ || r->br.op == BLK_OP_WRITE ? r->br.len : 0;
+  struct blk_req *br = &r->br;
+  uint64_t want = r->bounce ? r->piece
+                  : br->op == BLK_OP_READ || br->op == BLK_OP_WRITE ? br->len : 0;
   uint8_t status;
 
-  if (res == -EOPNOTSUPP && r->br.op == BLK_OP_FALLOCATE && (r->br.mode & FALLOC_FL_ZERO_RANGE)) {
+  if (res == -EOPNOTSUPP && br->op == BLK_OP_FALLOCATE && (br->mode & FALLOC_FL_ZERO_RANGE)) {
     /* no ZERO_RANGE here (tmpfs): a punched hole reads as zeroes too */
-    r->br.mode = FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE;
+    br->mode = FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE;
     issue (w, r);
     return;
   }
+  if (r->bounce && res >= 0 && (uint64_t) res == want) {
+    if (br->op == BLK_OP_READ)
+      copy_data (br, r->done, r->bounce, r->piece, true);
+    r->done += r->piece;
+    if (r->done < br->len) {
+      issue_piece (w, r);
+      return;
+    }
+    res = (int64_t) br->len;
+    want = br->len;
+  }
   status = res >= 0 && (uint64_t) res == want ? VIRTIO_BLK_S_OK
-           : res == -EOPNOTSUPP && r->br.op == BLK_OP_FALLOCATE ? VIRTIO_BLK_S_UNSUPP
+           : res == -EOPNOTSUPP && br->op == BLK_OP_FALLOCATE ? VIRTIO_BLK_S_UNSUPP
            : VIRTIO_BLK_S_IOERR;
   if (status != VIRTIO_BLK_S_OK)
-    blk_log (BLK_LOG_DEBUG, "request type %u at %llu: %s", r->br.type,
-             (unsigned long long) r->br.offset, res < 0 ? strerror ((int) -res) : "short transfer");
+    blk_log (BLK_LOG_DEBUG, "request type %u at %llu: %s", br->type,
+             (unsigned long long) br->offset, res < 0 ? strerror ((int) -res) : "short transfer");
   complete (w, r, status);
 }
 
@@ -315,7 +514,9 @@ fetch (struct blk_worker *w)
       continue;
     while (w->free) {
       struct req *r = w->free;
-      int rc = vq_pop (vq, &r->elem);
+      int rc;
+      w->cur_vq = vq;
+      rc = vq_pop (vq, &r->elem);
       if (rc == 0)
         break;
       if (rc < 0) {
@@ -324,9 +525,12 @@ fetch (struct blk_worker *w)
       }
       w->free = r->next;
       r->q = &w->kicks[i];
+      r->state = REQ_HELD;
       w->in_flight++;
       got++;
+      w->cur_req = r;
       start (w, r);
+      w->cur_req = NULL;
     }
   }
   return got;
@@ -341,25 +545,34 @@ drain_eventfd (int fd)
     blk_log (BLK_LOG_DEBUG, "read eventfd: %s", strerror (errno));
 }
 
-/* Handles what the kernel finished; returns how many requests and kicks. */
+/* Handles what the kernel finished; returns how many requests and kicks.
+ * Each completion is consumed before it is handled: handling may end in
+ * a fault (recover). */
 static unsigned
 reap (struct blk_worker *w)
 {
   struct io_uring_cqe *cqe;
-  unsigned head, seen = 0, work = 0;
+  unsigned head, work = 0;
 
   io_uring_for_each_cqe (&w->ring, head, cqe) {
     uint64_t ud = io_uring_cqe_get_data64 (cqe);
     void *p = (void *) (uintptr_t) (ud & ~(uint64_t) TAG_MASK);
-    seen++;
+    int32_t res = cqe->res;
+    uint32_t flags = cqe->flags;
+    io_uring_cq_advance (&w->ring, 1);
     switch (ud & TAG_MASK) {
-    case TAG_REQ:
-      io_done (w, p, cqe->res);
+    case TAG_REQ: {
+      struct req *r = p;
+      r->state = REQ_HELD;
+      w->cur_req = r;
+      io_done (w, r, res);
+      w->cur_req = NULL;
       work++;
       break;
+    }
     case TAG_KICK: {
       struct kick *k = p;
-      if (!(cqe->flags & IORING_CQE_F_MORE)) {   /* the poll ended (or was removed) */
+      if (!(flags & IORING_CQE_F_MORE)) {   /* the poll ended (or was removed) */
         k->armed = k->cancelling = false;
         w->armed--;
       }
@@ -370,7 +583,7 @@ reap (struct blk_worker *w)
       /* a poll armed in the same submission may not be findable yet
        * (ENOENT): ask again, or the pause would wait for it forever */
       struct kick *k = p;
-      if (cqe->res < 0 && k->armed)
+      if (res < 0 && k->armed)
         k->cancelling = false;
       break;
     }
@@ -382,7 +595,6 @@ reap (struct blk_worker *w)
       break;
     }
   }
-  io_uring_cq_advance (&w->ring, seen);
   return work;
 }
 
@@ -395,11 +607,14 @@ flush (struct blk_worker *w)
     if (!k->dirty)
       continue;
     k->dirty = false;
+    w->cur_vq = k->vq;
     if (vq_flush (k->vq) && k->vq->call_fd >= 0) {
       /* a plain write, not one through the ring: io_uring hands writes
        * to an eventfd opened without O_NONBLOCK (front-ends other than
        * QEMU make such call fds) to a kernel worker thread, ten times
-       * the CPU of the write itself */
+       * the CPU of the write itself.  The fd is non-blocking (set when
+       * it came): at its maximum count, the driver has a notification
+       * pending already. */
       if (eventfd_write (k->vq->call_fd, 1) < 0 && errno != EAGAIN)
         blk_log (BLK_LOG_DEBUG, "queue %u: call fd: %s", k->vq->index, strerror (errno));
       w->stats.notifies++;
@@ -412,17 +627,44 @@ set_notification (struct blk_worker *w, bool enable)
 {
   w->notify_off = !enable;
   for (unsigned i = 0; i < w->nq; i++)
-    if (runnable (w->kicks[i].vq))
+    if (runnable (w->kicks[i].vq)) {
+      w->cur_vq = w->kicks[i].vq;
       vq_set_notification (w->kicks[i].vq, enable);
+    }
 }
 
 static bool
 has_work (struct blk_worker *w)
 {
-  for (unsigned i = 0; i < w->nq; i++)
+  for (unsigned i = 0; i < w->nq; i++) {
+    w->cur_vq = w->kicks[i].vq;
     if (runnable (w->kicks[i].vq) && w->free && vq_has_work (w->kicks[i].vq))
       return true;
+  }
   return false;
+}
+
+/* A fault in front-end memory (its file shrank under us) jumped here:
+ * the request in hand is dropped, the ring touched is stopped. */
+static void
+recover (struct blk_worker *w)
+{
+  struct vq *vq = w->cur_vq;
+  struct req *r = w->cur_req;
+
+  if (r && r->state == REQ_HELD) {
+    vq = r->q->vq;
+    release (w, r);
+  }
+  w->cur_req = NULL;
+  w->cur_vq = NULL;
+  if (vq && !vq->broken) {
+    /* one error per connection; the rings that follow it are noted */
+    bool first = !__atomic_exchange_n (&w->ws->dev->memory_lost, true, __ATOMIC_RELAXED);
+    vq_fail (vq, "queue %u: front-end memory at %p is gone (its file shrank)", vq->index,
+             blk_fault_addr ());
+    blk_log (first ? BLK_LOG_ERROR : BLK_LOG_WARNING, "%s; the queue is stopped", vq->why);
+  }
 }
 
 /* Polls the kick fds of the running rings and the wake fd; returns
@@ -479,7 +721,7 @@ disarm (struct blk_worker *w)
 static void
 wait_events (struct blk_worker *w, bool bounded)
 {
-  struct __kernel_timespec ts = { 0, NOFD_WAIT_NS };
+  struct __kernel_timespec ts = { 0, (long long) w->nofd_wait_ns };
   struct io_uring_cqe *cqe;
 
   if (bounded)
@@ -547,9 +789,7 @@ static void *
 run (void *arg)
 {
   struct blk_worker *w = arg;
-  uint64_t idle_since = 0;
-  unsigned burst = 0;             /* requests since the worker was last idle */
-  bool small_burst = true;
+  sigjmp_buf env;
   int rc = 0;
 
   if (w->pinned && (rc = pthread_setaffinity_np (pthread_self (), sizeof (w->cpus), &w->cpus)))
@@ -572,6 +812,12 @@ run (void *arg)
   if (rc)
     return NULL;
 
+  /* all the loop's state lives in @w: a fault in front-end memory comes
+   * back here from anywhere in the loop */
+  w->small_burst = true;
+  if (sigsetjmp (env, 0))
+    recover (w);
+  blk_fault_arm (&env);
   for (;;) {
     bool pausing = __atomic_load_n (&w->pause_req, __ATOMIC_ACQUIRE), nofd;
     unsigned work = 0;
@@ -579,8 +825,10 @@ run (void *arg)
 
     if (!pausing) {
       unsigned got = fetch (w);
-      burst += got;
+      w->burst += got;
       work += got;
+      if (got)
+        w->nofd_wait_ns = NOFD_WAIT_NS;
     }
     if (w->io_pending) {          /* requests go to the disk at once */
       io_uring_submit (&w->ring);
@@ -588,6 +836,7 @@ run (void *arg)
       w->stats.submits++;
     }
     work += reap (w);
+    run_waiting (w);
     flush (w);
     if (pausing) {
       disarm (w);
@@ -596,27 +845,27 @@ run (void *arg)
       if (w->in_flight == 0 && w->armed == 0) {
         if (!park (w))
           break;
-        idle_since = 0;
+        w->idle_since = 0;
         continue;
       }
       io_uring_submit_and_wait (&w->ring, 1);
       continue;
     }
     if (work) {
-      idle_since = 0;
+      w->idle_since = 0;
       if (has_work (w) || io_uring_cq_ready (&w->ring) || w->in_flight)
         continue;                 /* new disk requests go out at the top */
     }
     t = now_ns ();
-    if (idle_since == 0) {
-      idle_since = t;
+    if (w->idle_since == 0) {
+      w->idle_since = t;
       /* polling saves a wake-up; a wake-up that brings a batch costs
        * little per request, and polling would only burn CPU until the
        * next batch */
-      small_burst = burst <= POLL_BURST_MAX;
-      burst = 0;
+      w->small_burst = w->burst <= POLL_BURST_MAX;
+      w->burst = 0;
     }
-    if (w->poll_ns && small_burst && t - idle_since < w->poll_ns) {
+    if (w->poll_ns && w->small_burst && t - w->idle_since < w->poll_ns) {
       if (!w->notify_off)
         set_notification (w, false);
       if (io_uring_cq_ready (&w->ring) == 0)
@@ -634,10 +883,14 @@ run (void *arg)
     if (__atomic_load_n (&w->pause_req, __ATOMIC_ACQUIRE))
       continue;
     wait_events (w, nofd);
+    if (nofd)
+      w->nofd_wait_ns = w->nofd_wait_ns * 2 < NOFD_WAIT_MAX_NS ? w->nofd_wait_ns * 2
+                        : NOFD_WAIT_MAX_NS;
     w->stats.sleeps++;
-    adapt_polling (w, now_ns () - idle_since);
-    idle_since = 0;
+    adapt_polling (w, now_ns () - w->idle_since);
+    w->idle_since = 0;
   }
+  blk_fault_disarm ();
   return NULL;
 }
 
@@ -700,6 +953,7 @@ worker_new (struct blk_workers *ws, unsigned id, uint64_t poll_max_ns)
   w->id = id;
   w->node = -1;
   w->poll_max_ns = poll_max_ns;
+  w->nofd_wait_ns = NOFD_WAIT_NS;
   w->wake_fd = eventfd (0, EFD_CLOEXEC | EFD_NONBLOCK);
   pthread_mutex_init (&w->lock, NULL);
   pthread_cond_init (&w->cond, NULL);
@@ -868,6 +1122,7 @@ blk_workers_stats (struct blk_workers *ws, struct blk_worker_stats *out)
     out->submits += ws->w[t]->stats.submits;
     out->notifies += ws->w[t]->stats.notifies;
     out->sleeps += ws->w[t]->stats.sleeps;
+    out->bounced += ws->w[t]->stats.bounced;
   }
   blk_workers_resume (ws);
 }
@@ -888,8 +1143,8 @@ blk_workers_stop (struct blk_workers *ws)
     struct blk_worker *w = ws->w[t];
     pthread_join (w->thread, NULL);
     if (w->start_rc == 0 && w->ready) {
-      for (unsigned i = 0; i < WORKER_REQS; i++)
-        free_local (w, w->reqs[i].bounce, w->reqs[i].bounce_size);
+      while (w->n_spare)
+        bounce_free (w, w->spare[--w->n_spare]);
       free_local (w, w->reqs, WORKER_REQS * sizeof (struct req));
       io_uring_queue_exit (&w->ring);
     }

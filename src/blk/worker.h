@@ -24,6 +24,7 @@ struct blk_worker_stats {
   uint64_t submits;               /* io_uring_submit calls that sent something */
   uint64_t notifies;              /* call fd signals */
   uint64_t sleeps;
+  uint64_t bounced;               /* requests that went through a bounce buffer */
 };
 
 /* Starts @threads workers serving @dev's queues (@num_queues of them)

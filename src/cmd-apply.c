@@ -4,6 +4,7 @@
 
 #include <stdio.h>
 
+#include "backend.h"
 #include "commands.h"
 #include "fleet.h"
 #include "hints.h"
@@ -21,6 +22,7 @@ enum {
   OPT_DRY_RUN,
   OPT_CONFIG,
   OPT_LIVE,
+  OPT_BACKEND,
   OPT_ISOLATED,
 };
 
@@ -34,14 +36,16 @@ static const struct option options[] = {
   { "dry-run", no_argument, NULL, OPT_DRY_RUN },
   { "config", no_argument, NULL, OPT_CONFIG },
   { "live", no_argument, NULL, OPT_LIVE },
+  { "backend", required_argument, NULL, OPT_BACKEND },
   { "isolated", required_argument, NULL, OPT_ISOLATED },
   { NULL, 0, NULL, 0 },
 };
 
 struct apply_opts {
-  gboolean all, force, dry_run, config, live;
+  gboolean all, force, dry_run, config, live, have_backend;
   const char *profile, *target, *isolated;
   GArray *devices;
+  VdpBackend backend;
 };
 
 static void
@@ -80,6 +84,9 @@ usage (FILE *out)
            "                              disagrees with the host\n"
            " -j, --jobs <n>               hosts (one host: its domains) at once\n"
            " --timeout <seconds>          give up on a host that does not answer\n"
+           " --backend qemu|vhost-user    who serves eligible disks: QEMU's IOThreads, or\n"
+           "                              virt-dataplane-blk, started by the qemu hook\n"
+           "                              (default: each domain's profile's)\n"
            " --json                       one JSON object per domain, one per line\n"
            " --color auto|always|never    colour the dry run's diffs\n"
            " -q, --quiet                  no warnings, no summary unless something failed\n"
@@ -105,6 +112,9 @@ handle (int opt, const char *arg, void *data, GError **error)
   case OPT_DRY_RUN: o->dry_run = TRUE; return TRUE;
   case OPT_CONFIG: o->config = TRUE; return TRUE;
   case OPT_LIVE: o->live = TRUE; return TRUE;
+  case OPT_BACKEND:
+    o->have_backend = TRUE;
+    return vdp_backend_parse (arg, &o->backend, error);
   case OPT_ISOLATED: o->isolated = arg; return TRUE;
   case OPT_DEVICE:
     return vdp_device_hints_add (o->devices, arg, error);
@@ -148,6 +158,9 @@ run (struct vdp_globals *g, int argc, char **argv)
                               &ao.host, &policy);
   if (rc != VDP_PARSE_CONTINUE)
     return rc;
+  if (o.have_backend)
+    policy->backend = o.backend;
+  ao.backend_given = o.have_backend;
 
   ao.policy = policy;
   ao.profile_given = o.profile != NULL;

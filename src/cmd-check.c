@@ -4,10 +4,13 @@
 
 #include <stdio.h>
 
+#include "backend-conf.h"
+#include "backend.h"
 #include "commands.h"
 #include "fleet.h"
 #include "hints.h"
 #include "inputs.h"
+#include "lint-backend.h"
 #include "lint.h"
 #include "planner.h"
 #include "policy.h"
@@ -117,22 +120,34 @@ check_files (GPtrArray *files, const struct vdp_topology *topo, const struct vdp
   g_autofree struct vdp_plan_input *in = g_new0 (struct vdp_plan_input, n);
   g_autofree const struct vdp_domain_plan **dps = g_new0 (const struct vdp_domain_plan *, n);
   g_autofree char **bad = g_new0 (char *, n + 1);
+  g_autofree struct vdp_lint_backend_input *bk = g_new0 (struct vdp_lint_backend_input, n);
+  g_autofree struct vdp_backend_selection **sel = g_new0 (struct vdp_backend_selection *, n);
   gboolean ok = vdp_domain_files_load (files, topo, devices, ao->warnings, docs, in, error);
 
   if (ok) {
     g_autoptr (vdp_policy_cache) policies = vdp_policy_cache_new (ao->policy, ao->profile_given);
     g_autoptr (vdp_plan) plan = NULL;
+    g_autofree char *runtime_dir = vdp_backend_conf_runtime_dir ();
     vdp_inputs_policies (policies, in, n, bad);
-    for (unsigned i = 0; i < n; i++)
+    for (unsigned i = 0; i < n; i++) {
       if (bad[i]) {
         g_ptr_array_add (ao->warnings, g_steal_pointer (&bad[i]));
         in[i].policy = ao->policy;
       }
+      /* disks converted earlier are planned as apply plans them */
+      sel[i] = vdp_backend_select (docs[i].dom, docs[i].doc, caps, in[i].policy->backend);
+      in[i].backend = sel[i]->refused ? NULL : sel[i]->served;
+      bk[i].dom = docs[i].dom;
+      bk[i].doc = docs[i].doc;
+    }
     plan = vdp_plan_compute (topo, ao->policy, caps, in, n, NULL);
     for (unsigned i = 0; plan && i < n; i++)
       dps[i] = &plan->domains[i];
     vdp_lint_host (topo, ao->policy, caps, in, n, dps, NULL, findings);
+    vdp_lint_backends (bk, n, runtime_dir, -1, findings);
   }
+  for (unsigned i = 0; i < n; i++)
+    vdp_backend_selection_free (sel[i]);
   vdp_domain_files_clear (docs, n);
   return ok;
 }
@@ -172,6 +187,8 @@ run (struct vdp_globals *g, int argc, char **argv)
     return rc;
   if (o.list_rules) {
     for (const struct vdp_lint_rule *r = vdp_lint_rules; r->id; r++)
+      printf ("%s %-28s %-8s %s\n", r->id, r->name, vdp_severity_names[r->severity], r->summary);
+    for (const struct vdp_lint_rule *r = vdp_lint_backend_rules; r->id; r++)
       printf ("%s %-28s %-8s %s\n", r->id, r->name, vdp_severity_names[r->severity], r->summary);
     return VDP_EXIT_OK;
   }

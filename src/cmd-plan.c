@@ -9,6 +9,8 @@
 
 #include <glib/gstdio.h>
 
+#include "backend-conf.h"
+#include "backend.h"
 #include "caps.h"
 #include "commands.h"
 #include "domain.h"
@@ -36,6 +38,7 @@ enum {
   OPT_OUTPUT_DIR,
   OPT_DEVICE,
   OPT_FORCE,
+  OPT_BACKEND,
   OPT_CONTEXT,
   OPT_ISOLATED,
 };
@@ -51,6 +54,7 @@ static const struct option options[] = {
   { "output-dir", required_argument, NULL, OPT_OUTPUT_DIR },
   { "device", required_argument, NULL, OPT_DEVICE },
   { "force", no_argument, NULL, OPT_FORCE },
+  { "backend", required_argument, NULL, OPT_BACKEND },
   { "context", required_argument, NULL, OPT_CONTEXT },
   { "isolated", required_argument, NULL, OPT_ISOLATED },
   { NULL, 0, NULL, 0 },
@@ -65,6 +69,8 @@ struct plan_opts {
   gboolean all, xml, diff, force;
   const char *output_dir;
   GArray *devices;          /* struct vdp_device_hint */
+  gboolean have_backend;
+  VdpBackend backend;
 };
 
 static void
@@ -98,6 +104,8 @@ usage (FILE *out)
            "                              changed (repeatable)\n"
            " --isolated <cpuset>          the host's isolated PUs (default: the host's own;\n"
            "                              none for a saved topology)\n"
+           " --backend qemu|vhost-user    who serves eligible disks: QEMU's IOThreads, or\n"
+           "                              virt-dataplane-blk (default: each domain's profile's)\n"
            " --xml                        print the tuned XML (several files: --output-dir)\n"
            " --diff                       print a unified diff of the XML\n"
            " --color auto|always|never    colour the diff (auto: on a terminal)\n"
@@ -132,10 +140,30 @@ handle (int opt, const char *arg, void *data, GError **error)
   case OPT_ISOLATED: o->isolated = arg; return TRUE;
   case OPT_DEVICE:
     return vdp_device_hints_add (o->devices, arg, error);
+  case OPT_BACKEND:
+    o->have_backend = TRUE;
+    return vdp_backend_parse (arg, &o->backend, error);
   default:
     g_set_error (error, VDP_ERROR, VDP_ERROR_USAGE, "unhandled option");
     return FALSE;
   }
+}
+
+/* What virt-dataplane-blk does for one domain. */
+struct backend_part {
+  const struct vdp_domain *dom;
+  struct vdp_backend_selection *sel;
+  GPtrArray *disks;         /* struct vdp_backend_disk; NULL until planned */
+  VdpBackendMemory memory;
+};
+
+static void
+json_backend (JsonBuilder *b, gpointer data)
+{
+  const struct backend_part *bk = data;
+
+  if (bk->sel)
+    vdp_backend_json (b, bk->dom, bk->sel, bk->disks);
 }
 
 /* ---- run --------------------------------------------------------------- */
@@ -218,6 +246,8 @@ run (struct vdp_globals *g, int argc, char **argv)
   g_autofree char **bad = NULL;
   g_autofree int *plan_of = NULL;
   g_autofree char *origin = NULL;
+  g_autofree struct backend_part *bk = NULL;
+  g_autofree char *runtime_dir = vdp_backend_conf_runtime_dir ();
   g_auto (GStrv) before = NULL;
   g_autofree char **after = NULL;   /* holes where a domain is not planned */
   struct vdp_caps caps;
@@ -281,6 +311,8 @@ run (struct vdp_globals *g, int argc, char **argv)
   rc = VDP_EXIT_OK;
   origin = vdp_inputs_target_origin (g, o.target, &caps);
   uri = g->hosts->len ? ((struct vdp_host_spec *) g->hosts->pdata[0])->uri : NULL;
+  if (o.have_backend)
+    policy->backend = o.backend;
 
   if (from_host) {
     /* the domains asked for, planned around the host's others */
@@ -315,6 +347,7 @@ run (struct vdp_globals *g, int argc, char **argv)
   }
   bad = g_new0 (char *, n + n_ctx + 1);
   plan_of = g_new0 (int, n + 1);
+  bk = g_new0 (struct backend_part, n + 1);
   before = g_new0 (char *, n + 1);
   after = g_new0 (char *, n + 1);
   if (rc == VDP_EXIT_OK) {
@@ -329,6 +362,22 @@ run (struct vdp_globals *g, int argc, char **argv)
     vdp_inputs_policies (policies, ctx, n_ctx, bad + n);   /* context errors do not matter */
     for (unsigned i = 0; i < n_ctx; i++)
       g_clear_pointer (&bad[n + i], g_free);
+    /* the disks virt-dataplane-blk serves: those converted earlier, and
+     * with --backend=vhost-user (or the profile's backend) every eligible
+     * one; a domain that cannot be converted is not planned */
+    for (unsigned i = 0; i < n; i++) {
+      if (bad[i])
+        continue;
+      bk[i].dom = docs[i].dom;
+      bk[i].sel = vdp_backend_select (docs[i].dom, docs[i].doc, &caps,
+                                      o.have_backend ? o.backend : inputs[i].policy->backend);
+      bk[i].memory = vdp_backend_memory (docs[i].doc);
+      if (bk[i].sel->refused)
+        bad[i] = g_strdup_printf ("domain '%s': --backend=vhost-user: %s", docs[i].dom->name,
+                                  bk[i].sel->refused);
+      else
+        inputs[i].backend = bk[i].sel->served;
+    }
     memcpy (around, ctx, sizeof (*ctx) * n_ctx);
     for (unsigned i = 0; i < n; i++) {
       plan_of[i] = bad[i] ? -1 : (int) n_plan;
@@ -359,8 +408,17 @@ run (struct vdp_globals *g, int argc, char **argv)
       failed++;
       continue;
     }
+    bk[i].disks = vdp_backend_settings (dp, bk[i].sel, dp->policy, runtime_dir, docs[i].doc,
+                                        &err);
+    if (bk[i].disks == NULL) {
+      g_ptr_array_add (errors, g_strdup (err->message));
+      g_clear_error (&err);
+      failed++;
+      continue;
+    }
     copy = xmlCopyDoc (docs[i].doc, 1);
-    if (vdp_xmlpatch_apply (copy, plan, dp, &err) < 0) {
+    if (vdp_xmlpatch_apply (copy, plan, dp, &err) < 0
+        || vdp_xmlpatch_backend (copy, bk[i].disks, &err) < 0) {
       rc = fail (g, err);
       break;
     }
@@ -390,7 +448,7 @@ run (struct vdp_globals *g, int argc, char **argv)
       for (unsigned i = 0; i < n; i++)
         if (plan_of[i] >= 0)
           vdp_explain_json_domain (b, plan, &plan->domains[plan_of[i]],
-                                   from_host ? NULL : docs[i].file);
+                                   from_host ? NULL : docs[i].file, json_backend, &bk[i]);
       json_builder_end_array (b);
       json_builder_set_member_name (b, "errors");
       json_builder_begin_array (b);
@@ -421,8 +479,12 @@ run (struct vdp_globals *g, int argc, char **argv)
         g_string_append (out, after[0]);
     } else if (!o.xml) {
       g_string_append_printf (out, "Stack: %s\n\n", origin);
-      for (unsigned i = 0; i < plan->n_domains; i++)
-        vdp_explain_domain (out, plan, &plan->domains[i]);
+      for (unsigned i = 0; i < n; i++)
+        if (plan_of[i] >= 0) {
+          g_autofree char *extra = vdp_backend_explain (docs[i].dom, bk[i].sel, bk[i].disks,
+                                                        bk[i].memory);
+          vdp_explain_domain (out, plan, &plan->domains[plan_of[i]], extra);
+        }
       vdp_explain_host (out, plan);
     }
   }
@@ -465,6 +527,11 @@ run (struct vdp_globals *g, int argc, char **argv)
     g_free (bad[i]);
   for (unsigned i = 0; after && i < n; i++)
     g_free (after[i]);
+  for (unsigned i = 0; bk && i < n; i++) {
+    vdp_backend_selection_free (bk[i].sel);
+    if (bk[i].disks)
+      g_ptr_array_unref (bk[i].disks);
+  }
   vdp_domain_files_clear (docs, n);
   vdp_domain_files_clear (ctx_docs, n_ctx);
   return rc;

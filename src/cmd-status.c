@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backend-view.h"
 #include "commands.h"
 #include "conn.h"
 #include "domain.h"
@@ -201,6 +202,7 @@ struct status {
   double cpu_percent, vcpu_percent;   /* -1 when unknown */
   const struct vdp_domain *dom;
   const struct sample *a, *b;
+  GPtrArray *backends;      /* virt-dataplane-blk backends (backend-view.h), this machine's */
 };
 
 static void
@@ -456,6 +458,7 @@ format_json (const struct status *st, const struct vdp_live_pins *pins)
   }
   json_builder_end_array (b);
   json_threads (b, st, pins);
+  vdp_backend_views_json (b, st->backends);
   json_builder_end_object (b);
   root = json_builder_get_root (b);
   return vdp_json_to_string (root, TRUE);
@@ -540,13 +543,14 @@ format_text (const struct status *st)
       g_string_append_printf (out, "  disk %s: %u queues over iothreads", k->target, k->queues);
       for (unsigned j = 0; j < k->n_mapped; j++)
         g_string_append_printf (out, "%s%u", j ? "," : " ", k->mapped[j]);
-    } else if (k->bus && strcmp (k->bus, "virtio") == 0)
+    } else if (k->bus && strcmp (k->bus, "virtio") == 0 && g_strcmp0 (k->type, "vhostuser") != 0)
       g_string_append_printf (out, "  disk %s: in the main loop (no IOThread)", k->target);
     else
       g_string_append_printf (out, "  disk %s", k->target);
     text_disk_rates (out, st, k->target);
     g_string_append_c (out, '\n');
   }
+  vdp_backend_views_text (out, st->backends);
   if (st->pid <= 0)
     g_string_append (out, "  (no per-thread detail: the guest's QEMU process is not known on "
                      "this machine)\n");
@@ -587,6 +591,7 @@ run (struct vdp_globals *g, int argc, char **argv)
   struct sample a = { 0 }, b = { 0 };
   struct status st = { 0 };
   struct vdp_conn *c;
+  g_autoptr (GPtrArray) backends = NULL;
   g_autofree char *name = NULL;
   int first, rc, active;
 
@@ -630,6 +635,10 @@ run (struct vdp_globals *g, int argc, char **argv)
   st.rows = rows;
   /* per-thread detail only where the process is on this machine */
   st.pid = o.pid ? o.pid : st.local ? local_pid (c, name) : 0;
+  /* the backends' runtime state and threads are on this machine only */
+  backends = st.local ? vdp_backend_views_begin (doc, d->uuid)
+             : g_ptr_array_new ();
+  st.backends = backends;
   if (!take_sample (c, name, st.pid, &a, &err)) {
     sample_clear (&a);
     return fail (g, err);
@@ -642,6 +651,7 @@ run (struct vdp_globals *g, int argc, char **argv)
   }
   if (b.threads)
     vdp_threads_rate (a.threads, b.threads, (double) (b.at - a.at) / G_USEC_PER_SEC);
+  vdp_backend_views_end (backends, (double) (b.at - a.at) / G_USEC_PER_SEC);
   st.a = &a;
   st.b = &b;
   build_rows (&st, &pins);

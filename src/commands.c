@@ -21,6 +21,7 @@ extern const struct vdp_command vdp_cmd_revert;
 extern const struct vdp_command vdp_cmd_check;
 extern const struct vdp_command vdp_cmd_status;
 extern const struct vdp_command vdp_cmd_list;
+extern const struct vdp_command vdp_cmd_hook;
 
 const struct vdp_command *const vdp_commands[] = {
   &vdp_cmd_topology,
@@ -30,6 +31,7 @@ const struct vdp_command *const vdp_commands[] = {
   &vdp_cmd_check,
   &vdp_cmd_status,
   &vdp_cmd_list,
+  &vdp_cmd_hook,
   NULL,
 };
 

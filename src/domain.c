@@ -427,6 +427,40 @@ original_has_queues (xmlNodePtr recorded, const char *key)
   return TRUE;
 }
 
+/* The worker CPUs of the virt-dataplane-blk backends recorded in this
+ * project's metadata @recorded (<backend><worker cpus='...'/>): where
+ * those threads run, for the host's inventory.  Untrusted: what does not
+ * parse is left out (check reports a malformed record). */
+static void
+parse_backend_workers (struct vdp_domain *d, xmlNodePtr recorded)
+{
+  unsigned n = 0;
+
+  for (xmlNodePtr o = recorded ? recorded->children : NULL; o; o = o->next)
+    n += o->type == XML_ELEMENT_NODE && strcmp ((const char *) o->name, "backend") == 0;
+  if (n == 0)
+    return;
+  d->backends = g_new0 (struct vdp_backend_workers, n);
+  for (xmlNodePtr o = recorded->children; o; o = o->next) {
+    struct vdp_backend_workers *b;
+    unsigned w = 0;
+    if (o->type != XML_ELEMENT_NODE || strcmp ((const char *) o->name, "backend") != 0)
+      continue;
+    b = &d->backends[d->n_backends++];
+    b->target = attr (o, "target");
+    for (xmlNodePtr c = o->children; c; c = c->next)
+      b->n_workers += c->type == XML_ELEMENT_NODE && strcmp ((const char *) c->name, "worker") == 0;
+    b->cpus = g_new0 (hwloc_bitmap_t, MAX (b->n_workers, 1));
+    for (xmlNodePtr c = o->children; c; c = c->next) {
+      g_autofree char *cpus = NULL;
+      if (c->type != XML_ELEMENT_NODE || strcmp ((const char *) c->name, "worker") != 0)
+        continue;
+      cpus = attr (c, "cpus");
+      b->cpus[w++] = cpus ? vdp_cpuset_parse (cpus, NULL) : NULL;
+    }
+  }
+}
+
 struct vdp_domain *
 vdp_domain_parse (xmlDocPtr doc, const char *what, GError **error)
 {
@@ -528,6 +562,7 @@ vdp_domain_parse (xmlDocPtr doc, const char *what, GError **error)
     recorded = c;
     break;
   }
+  parse_backend_workers (d, recorded);
   /* queues the owner set: a driver's queues, unless virt-dataplane wrote
    * them (its record of the original driver has none) */
   for (unsigned i = 0; i < d->n_disks; i++) {
@@ -585,6 +620,13 @@ vdp_domain_free (struct vdp_domain *d)
   g_free (d->name); g_free (d->uuid); g_free (d->type); g_free (d->arch);
   g_free (d->vcpu_placement);
   g_free (d->tuned_profile); g_free (d->tuned_hash);
+  for (unsigned i = 0; i < d->n_backends; i++) {
+    for (unsigned w = 0; w < d->backends[i].n_workers; w++)
+      hwloc_bitmap_free (d->backends[i].cpus[w]);
+    g_free (d->backends[i].cpus);
+    g_free (d->backends[i].target);
+  }
+  g_free (d->backends);
   g_free (d);
 }
 
@@ -615,5 +657,24 @@ vdp_domain_find_controller (const struct vdp_domain *d, const char *type, unsign
     if (d->controllers[i].type && strcmp (d->controllers[i].type, type) == 0
         && d->controllers[i].index == index)
       return &d->controllers[i];
+  return NULL;
+}
+
+xmlNodePtr
+vdp_xml_child (xmlNodePtr parent, const char *name)
+{
+  return el (parent, name);
+}
+
+xmlNodePtr
+vdp_xml_dataplane_node (xmlDocPtr doc)
+{
+  xmlNodePtr meta = el (xmlDocGetRootElement (doc), "metadata");
+
+  for (xmlNodePtr c = meta ? meta->children : NULL; c; c = c->next)
+    if (c->type == XML_ELEMENT_NODE && c->ns && c->ns->href
+        && strcmp ((const char *) c->ns->href, VDP_XMLNS) == 0
+        && strcmp ((const char *) c->name, "dataplane") == 0)
+      return c;
   return NULL;
 }

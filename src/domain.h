@@ -15,6 +15,15 @@
 
 typedef struct vdp_domain vdp_domain;
 
+/* The worker placements of one virt-dataplane-blk backend recorded in the
+ * metadata (apply --backend=vhost-user).  Untrusted: a cpuset that does
+ * not parse is NULL, as is an unpinned worker's. */
+struct vdp_backend_workers {
+  char *target;             /* the disk it serves (may be NULL) */
+  unsigned n_workers;
+  hwloc_bitmap_t *cpus;     /* n_workers entries */
+};
+
 struct vdp_disk {
   char *target;             /* "vda"; never NULL (a disk without one is skipped) */
   char *type;               /* file, block, network, volume, vhostuser, nvme, dir, ... */
@@ -105,6 +114,8 @@ struct vdp_domain {
   bool tuned_place;         /* virt-dataplane wrote the pins (not left foreign ones) */
   char *tuned_profile;
   char *tuned_hash;
+  unsigned n_backends;      /* recorded virt-dataplane-blk backends */
+  struct vdp_backend_workers *backends;
 };
 
 /* Parses the domain in @doc.  Fails, naming @what (a file name or domain
@@ -135,3 +146,11 @@ bool vdp_controller_iothread_capable (const struct vdp_controller *c);
 /* The controller a disk on a SCSI bus sits on, or NULL. */
 const struct vdp_controller *vdp_domain_find_controller (const struct vdp_domain *d,
                                                          const char *type, unsigned index);
+
+/* The first child element of @parent (may be NULL) named @name, without a
+ * namespace, or NULL. */
+xmlNodePtr vdp_xml_child (xmlNodePtr parent, const char *name);
+
+/* This project's <metadata> element (VDP_XMLNS "dataplane") of the domain
+ * in @doc, or NULL. */
+xmlNodePtr vdp_xml_dataplane_node (xmlDocPtr doc);

@@ -96,7 +96,8 @@ explain_map (GString *out, const char *what, const struct vdp_map *m)
 }
 
 void
-vdp_explain_domain (GString *out, const struct vdp_plan *plan, const struct vdp_domain_plan *dp)
+vdp_explain_domain (GString *out, const struct vdp_plan *plan, const struct vdp_domain_plan *dp,
+                    const char *extra)
 {
   const struct vdp_topology *t = plan->topo;
   const struct vdp_domain *d = dp->dom;
@@ -156,6 +157,8 @@ vdp_explain_domain (GString *out, const struct vdp_plan *plan, const struct vdp_
     if (dp->controllers[i].kind != VDP_MAP_NONE)
       explain_map (out, what, &dp->controllers[i]);
   }
+  if (extra)
+    g_string_append (out, extra);
   if (dp->reasons->len)
     g_string_append (out, "  Reasons:\n");
   for (guint i = 0; i < dp->reasons->len; i++) {
@@ -250,7 +253,8 @@ json_where (JsonBuilder *b, int l3, int node)
 
 void
 vdp_explain_json_domain (JsonBuilder *b, const struct vdp_plan *plan,
-                         const struct vdp_domain_plan *dp, const char *file)
+                         const struct vdp_domain_plan *dp, const char *file,
+                         VdpExplainJsonExtra extra, gpointer data)
 {
   const struct vdp_domain *d = dp->dom;
   gboolean pins = dp->place && !dp->failed;
@@ -358,6 +362,8 @@ vdp_explain_json_domain (JsonBuilder *b, const struct vdp_plan *plan,
     json_builder_end_object (b);
   }
   json_builder_end_array (b);
+  if (extra)
+    extra (b, data);
   json_builder_set_member_name (b, "reasons");
   json_builder_begin_array (b);
   for (guint i = 0; i < dp->reasons->len; i++) {

@@ -8,13 +8,17 @@
 
 #include "audit.h"
 #include "bounds.h"
+#include "backend-conf.h"
+#include "backend.h"
 #include "conn.h"
 #include "domain.h"
 #include "drift.h"
 #include "fleet.h"
+#include "lint-backend.h"
 #include "lint.h"
 #include "planner.h"
 #include "report.h"
+#include "runtime.h"
 #include "util/cleanup.h"
 #include "util/diff.h"
 #include "util/error.h"
@@ -164,6 +168,8 @@ struct loaded {
   struct vdp_domain *dom;
   struct vdp_disk_hint *hints;
   gboolean planned;         /* named (or picked by --all): planned; else context */
+  struct vdp_backend_selection *sel;  /* disks virt-dataplane-blk serves (planned ones) */
+  GPtrArray *backends;                /* their settings (struct vdp_backend_disk), after planning */
 };
 
 static gboolean
@@ -247,7 +253,8 @@ config_apply (struct vdp_conn *c, const struct vdp_domain_plan *dp, struct loade
     back_doc = vdp_xml_read_memory (back, l->name, &err);
   if (back_doc)
     back_dom = vdp_domain_parse (back_doc, l->name, &err);
-  if (back_dom && vdp_plan_verify (dp, back_dom, missing))
+  if (back_dom && vdp_plan_verify (dp, back_dom, missing)
+      && vdp_backend_verify (l->backends, back_doc, missing))
     return TRUE;
   if (back_dom == NULL)
     g_string_append_printf (why, "cannot read the domain back: %s", err->message);
@@ -297,6 +304,7 @@ apply_one (struct vdp_conn *c, const struct vdp_plan *plan, const struct vdp_dom
     return;
   }
   if (vdp_xmlpatch_apply (patched, plan, dp, &err) < 0
+      || vdp_xmlpatch_backend (patched, l->backends, &err) < 0
       || !vdp_drift_stamp (patched, l->dom, &changed, &err)) {
     put_result (sink, uri, l->name, VDP_RESULT_FAILED, err->message);
     return;
@@ -304,7 +312,8 @@ apply_one (struct vdp_conn *c, const struct vdp_plan *plan, const struct vdp_dom
   /* what is already in place: the recorded plan and its elements (compared
    * by meaning, since libvirt orders attributes its own way), the pins */
   config_done = !o->config || (l->dom->tuned && g_strcmp0 (l->dom->tuned_hash, dp->hash) == 0
-                               && vdp_plan_verify (dp, l->dom, missing));
+                               && vdp_plan_verify (dp, l->dom, missing)
+                               && vdp_backend_verify (l->backends, l->doc, missing));
   live_wanted = o->live && running && dp->place;
   live_done = !live_wanted || (vdp_conn_get_live_pins (c, l->name, &was, NULL)
                                && live_matches (dp, &was, missing));
@@ -378,6 +387,11 @@ apply_one (struct vdp_conn *c, const struct vdp_plan *plan, const struct vdp_dom
                                     "restarts" : NULL)
                       : !dp->place ? "config; pins kept"
                       : running ? "config and live" : "config; not running");
+  if (config_applied && l->backends && l->backends->len && running) {
+    g_autofree char *before_msg = r->message;
+    r->message = g_strdup_printf ("%s%svirt-dataplane-blk serves its disks from the next boot",
+                                  before_msg ? before_msg : "", before_msg ? "; " : "");
+  }
   if (!o->config)
     g_free (r->message), r->message = g_strdup ("live");
   r->plan = g_strdup (dp->hash);
@@ -394,6 +408,9 @@ apply_one (struct vdp_conn *c, const struct vdp_plan *plan, const struct vdp_dom
 static void
 loaded_clear (struct loaded *l)
 {
+  vdp_backend_selection_free (l->sel);
+  if (l->backends)
+    g_ptr_array_unref (l->backends);
   vdp_disk_hints_free (l->hints, l->dom ? l->dom->n_disks : 0);
   vdp_domain_free (l->dom);
   if (l->doc)
@@ -509,8 +526,9 @@ load_host (const struct vdp_host_spec *spec, const char *const *names,
 
 /* Plans the marked domains of @h around the others.  Fills @plan_of (per
  * doc: its index in the plan, -1 for context and refused ones); a domain
- * whose recorded profile is gone gets a failed result.  Returns the plan,
- * or NULL (a failed result for the host). */
+ * whose recorded profile is gone, or that virt-dataplane-blk cannot serve
+ * when asked to, gets a failed result.  Returns the plan, or NULL (a
+ * failed result for the host). */
 static struct vdp_plan *
 plan_host (struct host *h, const struct vdp_apply_opts *o, vdp_policy_cache *policies,
            int *plan_of, struct vdp_sink *sink)
@@ -528,9 +546,19 @@ plan_host (struct host *h, const struct vdp_apply_opts *o, vdp_policy_cache *pol
     struct vdp_plan_input in = { l->dom, l->hints, vdp_policy_for_domain (policies, l->dom, &e) };
 
     plan_of[i] = -1;
-    if (!l->planned || in.policy == NULL) {
-      if (l->planned)
+    if (l->planned && in.policy) {
+      l->sel = vdp_backend_select (l->dom, l->doc, &h->caps,
+                                   o->backend_given ? o->policy->backend : in.policy->backend);
+      if (l->sel->refused)
+        e = g_error_new (VDP_ERROR, VDP_ERROR_INPUT, "--backend=vhost-user: %s (domain left as "
+                         "it was)", l->sel->refused);
+      else
+        in.backend = l->sel->served;
+    }
+    if (!l->planned || in.policy == NULL || e) {
+      if (l->planned) {
         put_result (sink, vdp_conn_uri (h->c), l->name, VDP_RESULT_FAILED, e->message);
+      }
       around[req.n_context++] = in;
       continue;
     }
@@ -585,6 +613,26 @@ domain_worker (gpointer item, gpointer user)
              p->sink);
 }
 
+/* The backend settings of each planned domain that fits (l->backends);
+ * one that cannot have them gets a failed result. */
+static void
+backend_settings (struct host *h, const struct vdp_plan *plan, const int *plan_of,
+                  struct vdp_sink *sink)
+{
+  g_autofree char *runtime_dir = vdp_backend_conf_runtime_dir ();
+
+  for (unsigned i = 0; i < h->n; i++) {
+    struct loaded *l = &h->docs[i];
+    const struct vdp_domain_plan *dp;
+    g_autoptr (GError) err = NULL;
+    if (plan_of[i] < 0 || (dp = &plan->domains[plan_of[i]])->failed)
+      continue;
+    l->backends = vdp_backend_settings (dp, l->sel, dp->policy, runtime_dir, l->doc, &err);
+    if (l->backends == NULL)
+      put_result (sink, vdp_conn_uri (h->c), l->name, VDP_RESULT_FAILED, err->message);
+  }
+}
+
 void
 vdp_fleet_apply (const struct vdp_host_spec *host, const char *const *names,
                  const struct vdp_apply_opts *o, struct vdp_sink *sink)
@@ -594,6 +642,7 @@ vdp_fleet_apply (const struct vdp_host_spec *host, const char *const *names,
   g_autoptr (vdp_policy_cache) policies = vdp_policy_cache_new (o->policy, o->profile_given);
   g_autofree int *plan_of = NULL;
   g_autofree struct loaded *docs = NULL;
+  g_autofree gboolean *run = NULL;
   struct host h;
   unsigned n_todo = 0;
 
@@ -610,20 +659,22 @@ vdp_fleet_apply (const struct vdp_host_spec *host, const char *const *names,
 
     host_warnings (plan, u, warnings);
     vdp_sink_warnings (sink, warnings);
+    backend_settings (&h, plan, plan_of, sink);
     docs = g_new0 (struct loaded, plan->n_domains + 1);
+    run = g_new0 (gboolean, plan->n_domains + 1);
     for (unsigned i = 0; i < h.n; i++)
-      if (plan_of[i] >= 0)
+      if (plan_of[i] >= 0) {
         docs[plan_of[i]] = h.docs[i];
+        run[plan_of[i]] = !plan->domains[plan_of[i]].failed && h.docs[i].backends;
+        n_todo += run[plan_of[i]];
+      }
     pool.docs = docs;
     /* a domain that does not fit fails alone */
-    for (unsigned i = 0; i < plan->n_domains; i++) {
+    for (unsigned i = 0; i < plan->n_domains; i++)
       if (plan->domains[i].failed) {
         g_autofree char *m = vdp_misfit_format (&plan->domains[i]);
         put_result (sink, u, plan->domains[i].dom->name, VDP_RESULT_FAILED, m);
-      } else {
-        n_todo++;
       }
-    }
     /* the plan was made for the whole host; the transactions are
      * independent and may run side by side, each result given as it
      * ends (the sink puts them in order) */
@@ -631,12 +682,12 @@ vdp_fleet_apply (const struct vdp_host_spec *host, const char *const *names,
       GThreadPool *tp = g_thread_pool_new (domain_worker, &pool, (gint) MIN (o->jobs, n_todo),
                                            TRUE, NULL);
       for (unsigned i = 0; i < plan->n_domains; i++)
-        if (!plan->domains[i].failed)
+        if (run[i])
           g_thread_pool_push (tp, GUINT_TO_POINTER (i + 1), NULL);
       g_thread_pool_free (tp, FALSE, TRUE);
     } else {
       for (unsigned i = 0; i < plan->n_domains; i++)
-        if (!plan->domains[i].failed)
+        if (run[i])
           domain_worker (GUINT_TO_POINTER (i + 1), &pool);
     }
   }
@@ -665,6 +716,69 @@ check_live (struct vdp_conn *c, const struct loaded *docs, unsigned n, const gbo
       live = vdp_domain_parse (doc, docs[i].name, NULL);
     if (live)
       vdp_lint_live (docs[i].dom, live, findings);
+  }
+}
+
+/* Whether @uri is this machine's QEMU driver through a daemon (where the
+ * qemu hook runs and the backends' runtime directory is ours to read). */
+static gboolean
+local_qemu (const char *uri)
+{
+  g_autofree char *scheme = NULL, *host = NULL, *path = NULL;
+
+  if (uri == NULL || !g_uri_split (uri, G_URI_FLAGS_NONE, &scheme, NULL, &host, NULL, &path,
+                                   NULL, NULL, NULL))
+    return FALSE;
+  return g_strcmp0 (scheme, "qemu") == 0 && (host == NULL || *host == '\0')
+         && g_strcmp0 (path, "/embed") != 0;
+}
+
+/* The backend rules for the domains of @docs asked for; for this
+ * machine's QEMU, with what runs here (the live XML of running guests, the
+ * runtime directory, the hook). */
+static void
+lint_backends (struct vdp_conn *c, struct loaded *docs, unsigned n_docs, GPtrArray *findings)
+{
+  g_autoptr (vdp_backend_conf) conf = vdp_backend_conf_load (NULL, NULL);
+  g_autofree struct vdp_lint_backend_input *in = g_new0 (struct vdp_lint_backend_input,
+                                                         MAX (n_docs, 1));
+  g_autofree xmlDocPtr *live = g_new0 (xmlDocPtr, MAX (n_docs, 1));
+  g_autofree struct vdp_domain **live_dom = g_new0 (struct vdp_domain *, MAX (n_docs, 1));
+  gboolean local = local_qemu (vdp_conn_uri (c));
+  unsigned n = 0;
+
+  for (unsigned k = 0; k < n_docs; k++) {
+    const struct loaded *l = &docs[k];
+    unsigned i;
+    if (!l->planned)
+      continue;
+    i = n++;
+    in[i].dom = l->dom;
+    in[i].doc = l->doc;
+    if (!local || vdp_conn_is_active (c, l->name, NULL) != 1)
+      continue;
+    {
+      g_autofree char *xml = vdp_conn_get_xml (c, l->name, FALSE, NULL);
+      g_autofree char *uuid = NULL;
+      live[i] = xml ? vdp_xml_read_memory (xml, l->name, NULL) : NULL;
+      live_dom[i] = live[i] ? vdp_domain_parse (live[i], l->name, NULL) : NULL;
+      if (live_dom[i] == NULL)
+        continue;
+      uuid = live_dom[i]->uuid ? g_ascii_strdown (live_dom[i]->uuid, -1) : NULL;
+      in[i].dom = live_dom[i];
+      in[i].doc = live[i];
+      in[i].running = TRUE;
+      in[i].states = conf && uuid ? vdp_runtime_states (conf, uuid) : NULL;
+    }
+  }
+  vdp_lint_backends (in, n, conf ? conf->runtime_dir : VDP_BACKEND_RUNTIME_DIR,
+                     local ? vdp_runtime_hook_installed (LIBVIRT_HOOK_DIR) : -1, findings);
+  for (unsigned i = 0; i < n; i++) {
+    if (in[i].states)
+      g_ptr_array_unref (in[i].states);
+    vdp_domain_free (live_dom[i]);
+    if (live[i])
+      xmlFreeDoc (live[i]);
   }
 }
 
@@ -700,12 +814,14 @@ vdp_fleet_check (const struct vdp_host_spec *host, const char *const *names,
     in[i].dom = h.docs[i].dom;
     in[i].hints = h.docs[i].hints;
     in[i].policy = vdp_policy_for_domain (policies, h.docs[i].dom, NULL);
+    in[i].backend = h.docs[i].sel && !h.docs[i].sel->refused ? h.docs[i].sel->served : NULL;
     dps[i] = plan && plan_of[i] >= 0 ? &plan->domains[plan_of[i]] : NULL;
     report[i] = h.docs[i].planned;
   }
   vdp_lint_host (vdp_host_topology (h.vh, NULL), o->policy, &h.caps, in, h.n, dps, report,
                  findings);
   check_live (h.c, h.docs, h.n, report, findings);
+  lint_backends (h.c, h.docs, h.n, findings);
   vdp_sink_findings (sink, findings);
   g_clear_pointer (&plan, vdp_plan_free);
   host_clear (&h);

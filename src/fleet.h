@@ -37,6 +37,7 @@ struct vdp_apply_opts {
   struct vdp_host_opts host;  /* how each host's topology, stack and disks are found */
   const struct vdp_policy *policy;  /* the host's, and every domain's when profile_given */
   gboolean profile_given;   /* --profile: tuned domains do not keep their recorded one */
+  gboolean backend_given;   /* --backend: policy->backend for every domain, not its profile's */
   gboolean dry_run;
   gboolean config;          /* change the persistent definition */
   gboolean live;            /* and/or pin running guests now */

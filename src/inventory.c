@@ -183,12 +183,45 @@ pins_from_domain (struct vdp_footprint *fp, const struct vdp_domain *d, gboolean
   fp->io_granted = all && n_io ? hwloc_bitmap_dup (granted) : NULL;
 }
 
+/* Whether @fp already has an I/O thread pinned to @set. */
+static gboolean
+has_io_set (const struct vdp_footprint *fp, hwloc_const_bitmap_t set)
+{
+  for (guint s = 0; s < fp->sets->len; s++) {
+    const struct vdp_pinset *ps = &g_array_index (fp->sets, struct vdp_pinset, s);
+    if ((ps->kind == VDP_THREAD_IOTHREAD || ps->kind == VDP_THREAD_WORKER)
+        && hwloc_bitmap_isequal (ps->set, set))
+      return TRUE;
+  }
+  return FALSE;
+}
+
+/* The worker CPUs the domain's virt-dataplane-blk records name: each
+ * placement once (a worker on its IOThread's PUs, or the same worker of
+ * another disk, shares it). */
+static void
+workers_from_domain (struct vdp_footprint *fp, const struct vdp_domain *d)
+{
+  for (unsigned i = 0; i < d->n_backends; i++)
+    for (unsigned w = 0; w < d->backends[i].n_workers; w++) {
+      hwloc_const_bitmap_t set = d->backends[i].cpus[w];
+      if (set == NULL || hwloc_bitmap_iszero (set) || has_io_set (fp, set))
+        continue;
+      add_set (fp, VDP_THREAD_WORKER, w, set);
+      if (fp->n_iothreads++ == 0)
+        fp->io_granted = hwloc_bitmap_dup (set);
+      else if (fp->io_granted)
+        hwloc_bitmap_or (fp->io_granted, fp->io_granted, set);
+    }
+}
+
 void
 vdp_footprint_from_domain (struct vdp_footprint *fp, const struct vdp_topology *t,
                            const struct vdp_domain *d)
 {
   footprint_init (fp, t, d);
   pins_from_domain (fp, d, TRUE, TRUE, d->iothreads);
+  workers_from_domain (fp, d);
   memory_from_domain (fp, t, d);
 }
 
@@ -211,14 +244,18 @@ vdp_footprint_from_plan (struct vdp_footprint *fp, const struct vdp_topology *t,
   for (unsigned v = 0; v < d->vcpus; v++)
     add_set (fp, VDP_THREAD_VCPU, v, dp->vcpu_pins[v]);
   add_set (fp, VDP_THREAD_EMULATOR, 0, dp->emulator_pin);
-  if (dp->set_iothreads) {
+  if (dp->set_iothreads || dp->n_io_slots) {
+    /* QEMU's IOThreads first, then the placements only workers use */
     g_auto (VdpBitmap) granted = hwloc_bitmap_alloc ();
-    fp->n_iothreads = dp->n_iothreads;
-    for (unsigned k = 0; k < dp->n_iothreads; k++) {
-      add_set (fp, VDP_THREAD_IOTHREAD, k + 1, dp->iothread_pins[k]);
+    unsigned qemu = dp->set_iothreads ? dp->n_iothreads : 0;
+    unsigned n = MAX (qemu, dp->n_io_slots);
+    fp->n_iothreads = n;
+    for (unsigned k = 0; k < n; k++) {
+      add_set (fp, k < qemu ? VDP_THREAD_IOTHREAD : VDP_THREAD_WORKER, k < qemu ? k + 1 : k,
+               dp->iothread_pins[k]);
       hwloc_bitmap_or (granted, granted, dp->iothread_pins[k]);
     }
-    fp->io_granted = dp->n_iothreads ? hwloc_bitmap_dup (granted) : NULL;
+    fp->io_granted = n ? hwloc_bitmap_dup (granted) : NULL;
   } else {
     pins_from_domain (fp, d, FALSE, FALSE, d->iothreads);
   }
@@ -295,6 +332,7 @@ set_subject (const struct vdp_pinset *ps)
   switch (ps->kind) {
   case VDP_THREAD_VCPU: return g_strdup_printf ("vcpu %u", ps->id);
   case VDP_THREAD_IOTHREAD: return g_strdup_printf ("iothread %u", ps->id);
+  case VDP_THREAD_WORKER: return g_strdup_printf ("virt-dataplane-blk worker %u", ps->id);
   default: return g_strdup ("emulator");
   }
 }
@@ -533,7 +571,7 @@ vdp_inventory_charge (struct vdp_inventory *inv, const struct vdp_footprint *fp,
       struct vdp_node_state *ns = &inv->nodes[n];
       /* the pools other guests run in are where new IOThreads go too */
       hwloc_bitmap_or (ns->pool, ns->pool, ps->set);
-      if (ps->kind == VDP_THREAD_IOTHREAD) {
+      if (ps->kind == VDP_THREAD_IOTHREAD || ps->kind == VDP_THREAD_WORKER) {
         ns->pool_iothreads++;
         ns->pool_load += 1.0 / MAX (inv->policy->pool_share, 1);
         io_on[n]++;

@@ -30,13 +30,14 @@ typedef enum {
   VDP_THREAD_VCPU,
   VDP_THREAD_EMULATOR,
   VDP_THREAD_IOTHREAD,
+  VDP_THREAD_WORKER,        /* a virt-dataplane-blk worker (an I/O placement of its own) */
   VDP_THREAD_LAST
 } VdpThread;
 
 /* A thread's cpuset. */
 struct vdp_pinset {
   VdpThread kind;
-  unsigned id;              /* vCPU number or IOThread id */
+  unsigned id;              /* vCPU number, IOThread id or worker number */
   hwloc_bitmap_t set;
 };
 
@@ -45,20 +46,23 @@ struct vdp_footprint {
   const char *name;
   unsigned vcpus;
   GArray *sets;             /* struct vdp_pinset: every cpuset a thread is pinned to */
-  unsigned n_iothreads;
-  hwloc_bitmap_t io_granted;/* union of its IOThreads' pins; NULL when one is unpinned */
+  unsigned n_iothreads;     /* its I/O threads: IOThreads, and virt-dataplane-blk workers
+                             * on placements of their own */
+  hwloc_bitmap_t io_granted;/* union of their pins; NULL when an IOThread is unpinned */
   guint64 *strict_kib;      /* per node position: memory bound strict there */
   guint64 *preferred_kib;   /* per node position: memory bound preferred there */
   guint64 loose_kib;        /* memory bound nowhere (spread over @loose_nodes) */
   hwloc_bitmap_t loose_nodes;
 };
 
-/* Fills @fp from a domain's definition (its pins and numatune).  @fp is
+/* Fills @fp from a domain's definition (its pins and numatune, and the
+ * worker CPUs of the virt-dataplane-blk backends it records).  @fp is
  * zeroed first; free with vdp_footprint_clear(). */
 void vdp_footprint_from_domain (struct vdp_footprint *fp, const struct vdp_topology *t,
                                 const struct vdp_domain *d);
 
-/* Fills @fp from what a plan writes (pins it does not own are read from
+/* Fills @fp from what a plan writes, the placements of its
+ * virt-dataplane-blk workers included (pins it does not own are read from
  * the domain, as apply leaves them). */
 void vdp_footprint_from_plan (struct vdp_footprint *fp, const struct vdp_topology *t,
                               const struct vdp_domain_plan *dp);

@@ -119,11 +119,18 @@ vdp_io_count (struct vdp_domain_plan *dp, const struct vdp_plan_input *in,
   const struct vdp_domain *d = dp->dom;
   const struct vdp_policy *p = dp->policy;
   unsigned capable = 0, single = 0, max_queues = 0, n, reserved = reserved_iothread_ids (d);
+  unsigned served = 0, workers = 0, slots;
   gboolean any_mapped = FALSE;
   g_autofree int *pref = NULL;
 
+  dp->n_iothreads = dp->n_io_slots = 0;
   for (unsigned i = 0; i < d->n_disks; i++)
-    if (vdp_disk_iothread_capable (&d->disks[i])) {
+    if (dp->disks[i].backend) {
+      /* virt-dataplane-blk's: its worker threads need the I/O PUs an
+       * IOThread would have had, and no IOThread */
+      served++;
+      max_queues = MAX (max_queues, device_queues (dp, 0));
+    } else if (vdp_disk_iothread_capable (&d->disks[i])) {
       unsigned q = device_queues (dp, d->disks[i].queues_explicit);
       capable++;
       any_mapped |= caps->disk_mapping;
@@ -140,12 +147,12 @@ vdp_io_count (struct vdp_domain_plan *dp, const struct vdp_plan_input *in,
     }
   *io_pref = NULL;
   *io_cap = 0;
-  if (capable == 0 && (d->iothreads == 0 || !dp->place)) {
+  if (capable + served == 0 && (d->iothreads == 0 || !dp->place)) {
     vdp_domain_plan_reason (dp, 3, "iothreads", "no virtio disk or virtio-scsi controller: "
                             "IOThreads left as they are");
     return 0;
   }
-  if (capable == 0) {
+  if (capable + served == 0) {
     /* they serve nothing virt-dataplane sees, but must not float over
      * other guests' PUs: kept, pinned with the emulator */
     n = d->iothreads;
@@ -158,6 +165,7 @@ vdp_io_count (struct vdp_domain_plan *dp, const struct vdp_plan_input *in,
       pref[k] = VDP_IO_WITH_EMULATOR;
     *io_pref = g_steal_pointer (&pref);
     *io_cap = n;
+    dp->n_iothreads = dp->n_io_slots = n;
     return n;
   }
   if (!dp->place && d->n_iothreadpin > 0 && d->iothreads > 0 && !p->override) {
@@ -176,10 +184,17 @@ vdp_io_count (struct vdp_domain_plan *dp, const struct vdp_plan_input *in,
     vdp_domain_plan_reason (dp, 3, "iothreads",
                             "%u IOThread%s: ceil(%u vCPUs / 2) clamped to 1..%u (iothreads_max), "
                             "at most the %u queues; shared by the domain's %u virtio device%s", n,
-                            n == 1 ? "" : "s", d->vcpus, p->iothreads_max, max_queues, capable,
-                            capable == 1 ? "" : "s");
+                            n == 1 ? "" : "s", d->vcpus, p->iothreads_max, max_queues,
+                            capable + served, capable + served == 1 ? "" : "s");
   }
-  if (!any_mapped && single < n) {
+  /* virt-dataplane-blk maps queues to threads of its own: as many as the
+   * IOThreads the guest would have had */
+  workers = served ? n : 0;
+  if (capable == 0) {
+    /* every virtio disk is the backend's: IOThreads the domain defines
+     * are kept (something may name them) and share the workers' PUs */
+    n = d->iothreads;
+  } else if (!any_mapped && single < n) {
     /* without per-queue mapping each device takes one IOThread: more would idle */
     vdp_domain_plan_reason (dp, 3, "iothreads",
                             "%u IOThread%s: without virtqueue mapping on this stack each of "
@@ -193,17 +208,29 @@ vdp_io_count (struct vdp_domain_plan *dp, const struct vdp_plan_input *in,
                             "virt-dataplane does not own", reserved, reserved);
     n = reserved;
   }
-  dp->set_iothreads = true;
-  *io_cap = MAX (n, any_mapped ? max_queues : single);
-  pref = g_new (int, MAX (n, 1));
-  for (unsigned k = 0; k < n; k++)
+  /* the first I/O placements are QEMU's IOThreads', the backend's worker
+   * w runs on placement w */
+  slots = MAX (n, workers);
+  if (workers > n)
+    vdp_domain_plan_reason (dp, 3, "iothreads", "virt-dataplane-blk's %u worker%s per disk "
+                            "take%s the PUs of %u I/O placement%s; QEMU keeps %u IOThread%s",
+                            workers, workers == 1 ? "" : "s", workers == 1 ? "s" : "", workers,
+                            workers == 1 ? "" : "s", n, n == 1 ? "" : "s");
+  dp->set_iothreads = capable > 0 || n > 0;
+  dp->n_iothreads = n;
+  dp->n_io_slots = slots;
+  *io_cap = MAX (slots, any_mapped ? max_queues : single);
+  if (served)
+    *io_cap = MAX (*io_cap, max_queues);   /* a worker per queue at most */
+  pref = g_new (int, MAX (slots, 1));
+  for (unsigned k = 0; k < slots; k++)
     pref[k] = -1;
   if (!any_mapped && in->hints) {
     /* one device per IOThread: each on its disk's node (rule 4) */
     unsigned k = 0;
     for (unsigned i = 0; i < d->n_disks && k < n; i++) {
       int node;
-      if (!vdp_disk_iothread_capable (&d->disks[i]))
+      if (!vdp_disk_iothread_capable (&d->disks[i]) || dp->disks[i].backend)
         continue;
       node = in->hints[i].node;
       for (size_t x = 0; node >= 0 && x < topo->n_nodes; x++)
@@ -213,7 +240,7 @@ vdp_io_count (struct vdp_domain_plan *dp, const struct vdp_plan_input *in,
     }
   }
   *io_pref = g_steal_pointer (&pref);
-  return n;
+  return slots;
 }
 
 /* ---- the pools ----------------------------------------------------------- */
@@ -389,9 +416,12 @@ vdp_io_place (const struct vdp_inventory *inv, const struct vdp_caps *caps,
     }
   }
 
-  /* IOThreads */
-  if (dp->set_iothreads) {
+  /* IOThreads, and the I/O placements of virt-dataplane-blk's workers */
+  if (dp->set_iothreads || n_io > 0) {
     g_autofree const char **whys = g_new0 (const char *, MAX (n_io, 1));
+    /* QEMU's IOThreads are the first placements; when it has them all,
+     * it keeps them all however many the fit gave */
+    unsigned qemu = dp->n_iothreads >= dp->n_io_slots ? n_io : MIN (dp->n_iothreads, n_io);
     dp->iothread_pins = g_new0 (hwloc_bitmap_t, MAX (n_io, 1));
     for (unsigned k = 0; k < n_io; k++) {
       const struct vdp_slot *sl = &f->io[k];
@@ -429,18 +459,21 @@ vdp_io_place (const struct vdp_inventory *inv, const struct vdp_caps *caps,
     if ((unsigned) hwloc_bitmap_weight (granted) < n_io) {
       unsigned keep = MAX ((unsigned) hwloc_bitmap_weight (granted), 1);
       vdp_domain_plan_reason (dp, 3, "iothreads",
-                              "%u IOThread%s: only %u PU%s granted to them (never stacked)",
-                              keep, keep == 1 ? "" : "s", keep, keep == 1 ? " is" : "s are");
+                              "%u I/O thread placement%s: only %u PU%s granted to them (never "
+                              "stacked)", keep, keep == 1 ? "" : "s", keep,
+                              keep == 1 ? " is" : "s are");
       for (unsigned k = keep; k < n_io; k++)
         hwloc_bitmap_free (dp->iothread_pins[k]);
       n_io = keep;
+      qemu = MIN (qemu, n_io);
     } else if (f->io_short) {
       vdp_domain_plan_reason (dp, 3, "iothreads",
                               "%u IOThread%s: I/O capacity short on node %u, fewer IOThreads "
                               "instead of stacking them", n_io, n_io == 1 ? "" : "s",
                               t->nodes[home].id);
     }
-    dp->n_iothreads = n_io;
+    dp->n_iothreads = qemu;
+    dp->n_io_slots = n_io;
     dp->iothread_l3 = g_new0 (int, MAX (n_io, 1));
     dp->iothread_node = g_new0 (int, MAX (n_io, 1));
     dp->poll_max = -1;
@@ -450,7 +483,7 @@ vdp_io_place (const struct vdp_inventory *inv, const struct vdp_caps *caps,
     }
     /* IOThreads that share PUs with other threads poll less (rule 4) */
     if (caps->iothread_poll && p->poll_shared >= 0)
-      for (unsigned k = 0; k < n_io; k++) {
+      for (unsigned k = 0; k < qemu; k++) {
         const struct vdp_slot *sl = &f->io[k];
         gboolean shares = sl->kind == VDP_SLOT_WITH_VCPUS || sl->kind == VDP_SLOT_WITH_EMULATOR;
         if (sl->kind == VDP_SLOT_POOL)
@@ -459,16 +492,26 @@ vdp_io_place (const struct vdp_inventory *inv, const struct vdp_caps *caps,
         if (shares)
           dp->poll_max = p->poll_shared;
       }
-    /* one reason per run of IOThreads placed alike */
+    /* one reason per run of IOThreads (then of workers' placements)
+     * placed alike */
     for (unsigned k = 0, start = 0; k < n_io; k++)
-      if (k + 1 == n_io || whys[k + 1] != whys[start]
+      if (k + 1 == n_io || k + 1 == qemu || whys[k + 1] != whys[start]
           || !hwloc_bitmap_isequal (dp->iothread_pins[k + 1], dp->iothread_pins[start])) {
         g_autofree char *s = vdp_cpuset_format (dp->iothread_pins[start]);
-        g_autofree char *subject = k == start ? g_strdup_printf ("iothread %u", start + 1)
-                                   : g_strdup_printf ("iothreads %u-%u", start + 1, k + 1);
-        vdp_domain_plan_reason (dp, 4, subject, "%s %s on PUs %s: %s",
-                                k == start ? "IOThread" : "IOThreads",
-                                subject + 9 + (k != start), s, whys[start]);
+        g_autofree char *subject = NULL;
+        if (start >= qemu) {
+          subject = k == start ? g_strdup_printf ("worker %u", start)
+                    : g_strdup_printf ("workers %u-%u", start, k);
+          vdp_domain_plan_reason (dp, 4, subject, "virt-dataplane-blk worker%s %s on PUs %s: %s",
+                                  k == start ? "" : "s", subject + 7 + (k != start), s,
+                                  whys[start]);
+        } else {
+          subject = k == start ? g_strdup_printf ("iothread %u", start + 1)
+                    : g_strdup_printf ("iothreads %u-%u", start + 1, k + 1);
+          vdp_domain_plan_reason (dp, 4, subject, "%s %s on PUs %s: %s",
+                                  k == start ? "IOThread" : "IOThreads",
+                                  subject + 9 + (k != start), s, whys[start]);
+        }
         start = k + 1;
       }
     if (dp->poll_max >= 0)
@@ -727,7 +770,7 @@ vdp_io_map (const struct vdp_topology *t, const struct vdp_caps *caps,
     const struct vdp_disk *disk = &d->disks[i];
     g_autofree char *subject = NULL;
     unsigned q;
-    if (!vdp_disk_iothread_capable (disk))
+    if (!vdp_disk_iothread_capable (disk) || dp->disks[i].backend)
       continue;
     q = device_queues (dp, disk->queues_explicit);
     subject = g_strdup_printf ("disk %s", disk->target);

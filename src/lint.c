@@ -109,23 +109,31 @@ static void
 add (GPtrArray *out, unsigned rule, const struct vdp_domain *d, const char *subject,
      const char *fmt, ...) G_GNUC_PRINTF (5, 6);
 
+void
+vdp_finding_addv (GPtrArray *out, const struct vdp_lint_rule *r, const char *domain,
+                  const char *subject, const char *fmt, va_list ap)
+{
+  struct vdp_finding *f = g_new0 (struct vdp_finding, 1);
+
+  f->id = r->id;
+  f->rule = r->name;
+  f->severity = r->severity;
+  f->hint = r->hint;
+  f->domain = g_strdup (domain);
+  f->subject = g_strdup (subject);
+  f->message = g_strdup_vprintf (fmt, ap);
+  g_ptr_array_add (out, f);
+}
+
 static void
 add (GPtrArray *out, unsigned rule, const struct vdp_domain *d, const char *subject,
      const char *fmt, ...)
 {
-  struct vdp_finding *f = g_new0 (struct vdp_finding, 1);
   va_list ap;
 
-  f->id = vdp_lint_rules[rule].id;
-  f->rule = vdp_lint_rules[rule].name;
-  f->severity = vdp_lint_rules[rule].severity;
-  f->hint = vdp_lint_rules[rule].hint;
-  f->domain = g_strdup (d->name);
-  f->subject = g_strdup (subject);
   va_start (ap, fmt);
-  f->message = g_strdup_vprintf (fmt, ap);
+  vdp_finding_addv (out, &vdp_lint_rules[rule], d->name, subject, fmt, ap);
   va_end (ap);
-  g_ptr_array_add (out, f);
 }
 
 /* Nodes of the PUs in @set. */

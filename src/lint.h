@@ -2,6 +2,8 @@
 /* The rules of "check": each finding with an id, a severity, a message and a fix hint. */
 #pragma once
 
+#include <stdarg.h>
+
 #include <glib.h>
 
 #include "caps.h"
@@ -58,3 +60,8 @@ GPtrArray *vdp_findings_new (void);
  * binding or disk driver setting differs. */
 void vdp_lint_live (const struct vdp_domain *persistent, const struct vdp_domain *live,
                     GPtrArray *findings);
+
+/* Appends a finding of rule @r about @domain and @subject to @out, the
+ * message formatted from @fmt and @ap. */
+void vdp_finding_addv (GPtrArray *out, const struct vdp_lint_rule *r, const char *domain,
+                       const char *subject, const char *fmt, va_list ap);

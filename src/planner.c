@@ -107,6 +107,13 @@ plan_disk_driver (struct vdp_domain_plan *dp, const struct vdp_caps *caps, unsig
   gboolean deliberate, direct_now, said = FALSE;
   int odirect = hint ? hint->odirect : -1;
 
+  if (pl->backend) {
+    vdp_domain_plan_reason (dp, 9, subject, "served by virt-dataplane-blk: %u queues on the "
+                            "PUs of its I/O placements, opened with O_DIRECT by the backend",
+                            policy->queues ? policy->queues : dp->dom->vcpus);
+    return;
+  }
+
   if (!disk->type || (strcmp (disk->type, "file") != 0 && strcmp (disk->type, "block") != 0)) {
     vdp_domain_plan_reason (dp, 9, subject, "driver left alone: %s disk",
                             disk->type ? disk->type : "untyped");
@@ -189,6 +196,16 @@ plan_disk_driver (struct vdp_domain_plan *dp, const struct vdp_caps *caps, unsig
 
 /* ---- the plan's hash ----------------------------------------------------- */
 
+/* Whether virt-dataplane-blk serves a disk of the domain. */
+static gboolean
+serves_backend (const struct vdp_domain_plan *dp)
+{
+  for (unsigned i = 0; i < dp->n_disks; i++)
+    if (dp->disks[i].backend)
+      return TRUE;
+  return FALSE;
+}
+
 /* The hash's input is gathered in one buffer and digested once. */
 static void
 hash_u32 (GByteArray *c, guint32 v)
@@ -255,6 +272,12 @@ compute_hash (struct vdp_domain_plan *dp, const char *prefix)
   hash_u32 (c, dp->n_iothreads);
   for (unsigned k = 0; dp->place && dp->set_iothreads && k < dp->n_iothreads; k++)
     hash_set (c, dp->iothread_pins[k]);
+  if (serves_backend (dp)) {
+    /* the placements of virt-dataplane-blk's workers beyond QEMU's */
+    hash_u32 (c, dp->n_io_slots);
+    for (unsigned k = dp->set_iothreads ? dp->n_iothreads : 0; dp->place && k < dp->n_io_slots; k++)
+      hash_set (c, dp->iothread_pins[k]);
+  }
   hash_u32 (c, (guint32) (dp->poll_max + 1));
   hash_u32 (c, dp->memory);
   hash_u32 (c, dp->unbind);
@@ -270,6 +293,12 @@ compute_hash (struct vdp_domain_plan *dp, const char *prefix)
     const struct vdp_disk_plan *pl = &dp->disks[i];
     /* the state the disk ends in */
     hash_str (c, d->disks[i].target);
+    if (pl->backend) {
+      /* the same before and after the conversion */
+      hash_str (c, "vhost-user");
+      hash_u32 (c, dp->policy->backend_poll_ns);
+      continue;
+    }
     hash_str (c, pl->set_driver ? pl->cache : d->disks[i].cache);
     hash_str (c, pl->set_driver ? pl->io : d->disks[i].io);
     hash_map (c, &pl->map);
@@ -392,6 +421,65 @@ map_from_xml (struct vdp_map *m, unsigned iothread, unsigned n_mapped, const uns
   }
 }
 
+/* The recorded worker CPUs of the virt-dataplane-blk backend of disk
+ * @target, or NULL. */
+static const struct vdp_backend_workers *
+recorded_workers (const struct vdp_domain *d, const char *target)
+{
+  for (unsigned i = 0; i < d->n_backends; i++)
+    if (g_strcmp0 (d->backends[i].target, target) == 0)
+      return &d->backends[i];
+  return NULL;
+}
+
+/* The I/O placements of virt-dataplane-blk's workers as their records
+ * say: worker w on placement w, the first ones shared with QEMU's
+ * IOThreads.  FALSE when a served disk has no record, or records that do
+ * not agree with each other or with the IOThreads' pins. */
+static gboolean
+adopt_workers (struct vdp_domain_plan *dp)
+{
+  const struct vdp_domain *d = dp->dom;
+  const struct vdp_backend_workers *first = NULL;
+  unsigned qemu = dp->set_iothreads ? dp->n_iothreads : 0;
+
+  dp->n_io_slots = qemu;
+  for (unsigned i = 0; i < d->n_disks; i++) {
+    const struct vdp_backend_workers *r;
+    if (!dp->disks[i].backend)
+      continue;
+    r = recorded_workers (d, d->disks[i].target);
+    if (r == NULL || r->n_workers == 0)
+      return FALSE;
+    if (first == NULL) {
+      first = r;
+      continue;
+    }
+    if (r->n_workers != first->n_workers)
+      return FALSE;
+    for (unsigned w = 0; w < r->n_workers; w++)
+      if (!r->cpus[w] || !first->cpus[w] || !hwloc_bitmap_isequal (r->cpus[w], first->cpus[w]))
+        return FALSE;
+  }
+  if (first == NULL)
+    return TRUE;
+  dp->n_io_slots = MAX (qemu, first->n_workers);
+  dp->iothread_pins = g_renew (hwloc_bitmap_t, dp->iothread_pins, MAX (dp->n_io_slots, 1));
+  for (unsigned k = qemu; k < dp->n_io_slots; k++)
+    dp->iothread_pins[k] = NULL;
+  for (unsigned k = 0; k < dp->n_io_slots; k++) {
+    hwloc_const_bitmap_t w = k < first->n_workers ? first->cpus[k] : NULL;
+    if (k >= qemu) {
+      if (w == NULL)
+        return FALSE;
+      dp->iothread_pins[k] = hwloc_bitmap_dup (w);
+    } else if (w && !hwloc_bitmap_isequal (w, dp->iothread_pins[k])) {
+      return FALSE;
+    }
+  }
+  return TRUE;
+}
+
 /* Takes the domain's current placement as its plan when it is exactly the
  * plan recorded in its metadata (same profile, same stack): a guest is not
  * moved while its plan holds. */
@@ -431,6 +519,8 @@ adopt (const struct vdp_topology *t, const struct vdp_caps *caps, struct vdp_dom
       dp->poll_max = d->iothread_poll_max[i];
     }
   }
+  if (!adopt_workers (dp))
+    return FALSE;
   dp->memory = p->memory == VDP_MEMORY_NONE ? VDP_MEMORY_NONE
                : g_strcmp0 (d->numa_mode, "preferred") == 0 ? VDP_MEMORY_PREFERRED
                : VDP_MEMORY_STRICT;
@@ -486,9 +576,9 @@ adopt (const struct vdp_topology *t, const struct vdp_caps *caps, struct vdp_dom
         hwloc_bitmap_set (dp->nodes, t->nodes[n].id);
   }
   dp->home_node = hwloc_bitmap_first (dp->nodes);
-  dp->iothread_l3 = g_new0 (int, MAX (dp->n_iothreads, 1));
-  dp->iothread_node = g_new0 (int, MAX (dp->n_iothreads, 1));
-  for (unsigned k = 0; k < dp->n_iothreads; k++) {
+  dp->iothread_l3 = g_new0 (int, MAX (dp->n_io_slots, 1));
+  dp->iothread_node = g_new0 (int, MAX (dp->n_io_slots, 1));
+  for (unsigned k = 0; k < dp->n_io_slots; k++) {
     dp->iothread_l3[k] = vdp_io_group_of (t, dp->iothread_pins[k]);
     dp->iothread_node[k] = vdp_io_node_of (t, dp->iothread_pins[k]);
   }
@@ -503,7 +593,7 @@ unadopt (struct vdp_domain_plan *dp)
     for (unsigned v = 0; v < dp->n_vcpus; v++)
       hwloc_bitmap_free (dp->vcpu_pins[v]);
   if (dp->iothread_pins)
-    for (unsigned k = 0; k < dp->n_iothreads; k++)
+    for (unsigned k = 0; k < MAX (dp->n_iothreads, dp->n_io_slots); k++)
       hwloc_bitmap_free (dp->iothread_pins[k]);
   g_clear_pointer (&dp->vcpu_pins, g_free);
   g_clear_pointer (&dp->iothread_pins, g_free);
@@ -520,6 +610,7 @@ unadopt (struct vdp_domain_plan *dp)
     hwloc_bitmap_zero (dp->mem_nodes);
   dp->set_iothreads = false;
   dp->n_iothreads = 0;
+  dp->n_io_slots = 0;
   dp->memory = VDP_MEMORY_NONE;
   dp->unbind = false;
   dp->poll_max = -1;
@@ -580,6 +671,8 @@ domain_plan_init (struct vdp_domain_plan *dp, const struct vdp_plan_input *in,
   dp->mem_nodes = hwloc_bitmap_alloc ();
   dp->disks = g_new0 (struct vdp_disk_plan, MAX (d->n_disks, 1));
   dp->controllers = g_new0 (struct vdp_map, MAX (d->n_controllers, 1));
+  for (unsigned i = 0; in->backend && i < d->n_disks; i++)
+    dp->disks[i].backend = in->backend[i];
   dp->memory = VDP_MEMORY_NONE;
   dp->poll_max = -1;
 }
@@ -745,7 +838,7 @@ vdp_plan_compute_host (const struct vdp_plan_request *req, GError **error)
     if (!dp->place) {
       g_autofree int *io_pref = NULL;
       unsigned io_cap;
-      dp->n_iothreads = vdp_io_count (dp, in, topo, caps, &io_pref, &io_cap);
+      vdp_io_count (dp, in, topo, caps, &io_pref, &io_cap);
       explain_disks (dp, in);
       finish_domain (topo, caps, dp, in, 1, prefix[i]);
       continue;

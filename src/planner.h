@@ -35,6 +35,11 @@ struct vdp_plan_input {
   const struct vdp_domain *dom;
   const struct vdp_disk_hint *hints;   /* dom->n_disks entries, or NULL: all unknown */
   const struct vdp_policy *policy;     /* its profile; NULL: the plan's */
+  /* dom->n_disks entries, or NULL: the disks virt-dataplane-blk serves
+   * (see backend.h).  They get no QEMU IOThread and no driver change; I/O
+   * placements are planned for them all the same, for the backend's worker
+   * threads. */
+  const bool *backend;
 };
 
 typedef enum {
@@ -68,6 +73,7 @@ struct vdp_map {
 };
 
 struct vdp_disk_plan {
+  bool backend;             /* served by virt-dataplane-blk: no IOThread, driver left alone */
   bool set_driver;          /* change cache/io */
   char *cache, *io;         /* new values when set_driver */
   struct vdp_map map;
@@ -124,9 +130,13 @@ struct vdp_domain_plan {
 
   bool set_iothreads;       /* own the IOThread count and ids */
   unsigned n_iothreads;
-  hwloc_bitmap_t *iothread_pins; /* n_iothreads entries when place */
-  int *iothread_l3;              /* from the final pins (-1: several groups) */
-  int *iothread_node;            /* from the final pins (-1: several nodes) */
+  unsigned n_io_slots;      /* I/O thread placements: n_iothreads, or more for the
+                             * virt-dataplane-blk workers of served disks, whose
+                             * worker w runs on placement w */
+  hwloc_bitmap_t *iothread_pins; /* n_io_slots entries when place (the first
+                                  * n_iothreads QEMU's IOThreads') */
+  int *iothread_l3;              /* from the final pins (-1: several groups; n_io_slots) */
+  int *iothread_node;            /* from the final pins (-1: several nodes; n_io_slots) */
   int poll_max;             /* <poll max> to write for every IOThread; -1: leave it */
 
   VdpMemory memory;         /* NONE: leave numatune alone (unless unbind) */

@@ -26,6 +26,7 @@ static const char *const memory_names[] = { "strict", "preferred", "none", NULL 
 static const char *const disk_io_names[] = { "native", "io_uring", "keep", NULL };
 static const char *const disk_cache_names[] = { "none", "keep", NULL };
 static const char *const bool_names[] = { "no", "yes", NULL };
+const char *const vdp_backend_names[] = { "qemu", "vhost-user", NULL };
 
 static struct vdp_policy *
 policy_new (const char *name, const char *source)
@@ -61,6 +62,8 @@ apply_builtin (struct vdp_policy *p, const char *name)
   p->disk_io = VDP_DISK_IO_NATIVE;
   p->disk_cache = VDP_DISK_CACHE_NONE;
   p->override = false;
+  p->backend = VDP_BACKEND_QEMU;
+  p->backend_poll_ns = 32768;   /* QEMU's IOThread default */
   if (strcmp (name, "latency") == 0) {
     p->placement = VDP_PLACEMENT_DEDICATED;
     p->smt = VDP_SMT_ISOLATE;
@@ -79,6 +82,7 @@ apply_builtin (struct vdp_policy *p, const char *name)
     p->iothread_cpus = VDP_IOCPUS_SHARED;
     p->pool_share = 8;
     p->memory = VDP_MEMORY_PREFERRED;
+    p->backend_poll_ns = 0;     /* no CPU spent spinning */
   }
 }
 
@@ -266,6 +270,16 @@ vdp_policy_load_file (const char *path, GError **error)
     ENUM_KEY ("memory", memory_names, memory);
     ENUM_KEY ("disk_io", disk_io_names, disk_io);
     ENUM_KEY ("disk_cache", disk_cache_names, disk_cache);
+    ENUM_KEY ("backend", vdp_backend_names, backend);
+    if (strcmp (key, "backend_poll_ns") == 0) {
+      guint64 v;
+      if (!g_ascii_string_to_unsigned (value, 10, 0, 1000000000, &v, NULL)) {
+        bad_value (error, path, text, key, value, "nanoseconds from 0 to 1000000000");
+        return NULL;
+      }
+      p->backend_poll_ns = (unsigned) v;
+      continue;
+    }
     if (strcmp (key, "override") == 0) {
       int v;
       if (!parse_enum (path, text, key, value, bool_names, &v, error))

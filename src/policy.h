@@ -15,6 +15,10 @@ typedef enum { VDP_EMULATOR_LLC, VDP_EMULATOR_HOUSEKEEPING, VDP_EMULATOR_LAST } 
 typedef enum { VDP_MEMORY_STRICT, VDP_MEMORY_PREFERRED, VDP_MEMORY_NONE, VDP_MEMORY_LAST } VdpMemory;
 typedef enum { VDP_DISK_IO_NATIVE, VDP_DISK_IO_URING, VDP_DISK_IO_KEEP, VDP_DISK_IO_LAST } VdpDiskIo;
 typedef enum { VDP_DISK_CACHE_NONE, VDP_DISK_CACHE_KEEP, VDP_DISK_CACHE_LAST } VdpDiskCache;
+/* Who serves eligible disks: QEMU (IOThreads) or virt-dataplane-blk (vhost-user). */
+typedef enum { VDP_BACKEND_QEMU, VDP_BACKEND_VHOST_USER, VDP_BACKEND_LAST } VdpBackend;
+
+extern const char *const vdp_backend_names[];
 
 typedef struct vdp_policy vdp_policy;
 
@@ -40,6 +44,8 @@ struct vdp_policy {
   VdpDiskIo disk_io;
   VdpDiskCache disk_cache;
   bool override;            /* replace pins virt-dataplane did not write */
+  VdpBackend backend;       /* who serves newly converted disks (plan/apply --backend) */
+  unsigned backend_poll_ns; /* virt-dataplane-blk --poll-max-ns */
 };
 
 /* memory_reserve=auto: 1 GiB per node, or 1/16 of a smaller node's memory. */
@@ -66,7 +72,9 @@ struct vdp_policy *vdp_policy_find (const char *spec, GError **error);
 
 /* A stable one-line description of every setting that shapes a plan (for
  * the plan hash); override is left out: it decides only whose pins may be
- * replaced, and the metadata records whose they are. */
+ * replaced, and the metadata records whose they are; so are the backend
+ * keys: the planner hashes them into each disk the backend serves, so that
+ * a domain converted earlier plans the same without --backend. */
 char *vdp_policy_format (const struct vdp_policy *p);
 
 /* The profiles the domains of a run are planned with.  With @given (the

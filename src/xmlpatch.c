@@ -7,6 +7,7 @@
 #include <libxml/parser.h>
 #include <libxml/xpathInternals.h>
 
+#include "backend.h"
 #include "domain.h"
 #include "util/cleanup.h"
 #include "util/cpuset.h"
@@ -355,14 +356,7 @@ node_to_string (xmlBufferPtr buf, xmlNodePtr n)
 static xmlNodePtr
 find_vdp (xmlNodePtr root)
 {
-  xmlNodePtr meta = child (root, "metadata");
-
-  for (xmlNodePtr c = meta ? meta->children : NULL; c; c = c->next)
-    if (c->type == XML_ELEMENT_NODE && c->ns && c->ns->href
-        && strcmp ((const char *) c->ns->href, VDP_XMLNS) == 0
-        && strcmp ((const char *) c->name, "dataplane") == 0)
-      return c;
-  return NULL;
+  return vdp_xml_dataplane_node (root->doc);
 }
 
 static xmlNodePtr
@@ -753,6 +747,55 @@ locate_key (xmlNodePtr root, const char *key, xmlNodePtr *parent, const char *co
   return NULL;
 }
 
+/* The <disk> whose target is @dev, or NULL. */
+static xmlNodePtr
+disk_by_target (xmlNodePtr root, const char *dev)
+{
+  xmlNodePtr devices = child (root, "devices");
+
+  for (xmlNodePtr c = devices ? devices->children : NULL; c; c = c->next) {
+    xmlNodePtr target = is_elem (c, "disk") ? child (c, "target") : NULL;
+    g_autoptr (xmlChar) d = target ? xmlGetProp (target, (const xmlChar *) "dev") : NULL;
+    if (d && strcmp ((const char *) d, dev) == 0)
+      return c;
+  }
+  return NULL;
+}
+
+/* Puts back the whole disks recorded under "disk/TARGET" (virt-dataplane-blk
+ * conversions), each where the converted one is. */
+static int
+revert_disks (xmlNodePtr root, xmlNodePtr vdp, GError **error)
+{
+  for (xmlNodePtr o = vdp->children; o; o = o->next) {
+    g_autoptr (xmlChar) key = NULL, text = NULL;
+    xmlNodePtr cur, frag = NULL;
+
+    if (o->type != XML_ELEMENT_NODE || strcmp ((const char *) o->name, "original") != 0)
+      continue;
+    key = xmlGetProp (o, (const xmlChar *) "key");
+    if (key == NULL || !g_str_has_prefix ((const char *) key, "disk/")
+        || strchr ((const char *) key + 5, '/'))
+      continue;
+    cur = disk_by_target (root, (const char *) key + 5);
+    if (cur == NULL)
+      continue;   /* the disk is gone: nothing to restore into */
+    text = xmlNodeGetContent (o);
+    if (text == NULL
+        || xmlParseInNodeContext (cur->parent, (const char *) text, (int) strlen ((const char *) text),
+                                  XML_PARSE_NOERROR | XML_PARSE_NOWARNING, &frag) != XML_ERR_OK
+        || frag == NULL || !is_elem (frag, "disk")) {
+      g_set_error (error, VDP_ERROR, VDP_ERROR_INPUT,
+                   "virt-dataplane metadata: cannot parse the recorded '%s'", (const char *) key);
+      xmlFreeNodeList (frag);
+      return -1;
+    }
+    xmlAddPrevSibling (cur, frag);
+    remove_node (cur);
+  }
+  return 0;
+}
+
 int
 vdp_xmlpatch_revert (xmlDocPtr doc, GError **error)
 {
@@ -763,6 +806,8 @@ vdp_xmlpatch_revert (xmlDocPtr doc, GError **error)
 
   if (vdp == NULL)
     return 0;
+  if (revert_disks (root, vdp, error) < 0)
+    return -1;
   for (xmlNodePtr o = vdp->children; o; o = o->next) {
     g_autoptr (xmlChar) key = NULL, present = NULL, text = NULL;
     xmlNodePtr parent, cur;
@@ -808,6 +853,126 @@ vdp_xmlpatch_revert (xmlDocPtr doc, GError **error)
   if (drop_metadata && child (meta, NULL) == NULL)
     remove_node (meta);
   return 1;
+}
+
+/* ---- disks served by virt-dataplane-blk --------------------------------- */
+
+static const char *const memory_backing_order[] = {
+  "hugepages", "nosharepages", "locked", "source", "access", "allocation", "discard", NULL,
+};
+
+/* Makes @disk the vhost-user disk of @b: the backend's socket with
+ * <reconnect>, its queues; target, boot order, address and alias stay,
+ * everything a vhost-user disk cannot carry goes (the original is
+ * recorded; serial and read-only-ness live on in the backend). */
+static void
+to_vhostuser (xmlNodePtr disk, const struct vdp_backend_disk *b)
+{
+  static const char *const keep[] = { "target", "boot", "address", "alias", NULL };
+  xmlNodePtr c, next, driver, source, reconnect;
+
+  for (c = disk->children; c; c = next) {
+    next = c->next;
+    if (c->type == XML_ELEMENT_NODE && !g_strv_contains (keep, (const char *) c->name))
+      remove_node (c);
+  }
+  set_prop (disk, "type", "vhostuser");
+  set_prop (disk, "device", "disk");
+  for (const char *const *a = (const char *const[]) { "snapshot", "rawio", "sgio", "model", NULL };
+       *a; a++)
+    xmlUnsetProp (disk, (const xmlChar *) *a);
+  driver = xmlNewDocNode (disk->doc, NULL, (const xmlChar *) "driver", NULL);
+  new_prop (driver, "name", "qemu");
+  new_prop (driver, "type", "raw");
+  new_prop_uint (driver, "queues", b->queues);
+  source = xmlNewDocNode (disk->doc, NULL, (const xmlChar *) "source", NULL);
+  new_prop (source, "type", "unix");
+  new_prop (source, "path", b->socket);
+  reconnect = new_child (source, "reconnect");
+  new_prop (reconnect, "enabled", "yes");
+  new_prop_uint (reconnect, "timeout", VDP_BACKEND_RECONNECT_S);
+  if (disk->children) {
+    xmlAddPrevSibling (disk->children, driver);
+  } else {
+    xmlAddChild (disk, driver);
+  }
+  xmlAddNextSibling (driver, source);
+}
+
+static void
+write_backend_record (xmlNodePtr vdp, const struct vdp_backend_disk *b)
+{
+  xmlNodePtr r = xmlNewChild (vdp, vdp->ns, (const xmlChar *) "backend", NULL);
+
+  new_prop (r, "target", b->target);
+  new_prop (r, "type", b->source_type);
+  new_prop (r, "source", b->source);
+  new_prop (r, "socket", b->socket);
+  new_prop_uint (r, "queues", b->queues);
+  new_prop (r, "readonly", b->readonly ? "yes" : "no");
+  new_prop_uint (r, "poll-ns", b->poll_ns);
+  if (b->node >= 0)
+    new_prop_uint (r, "node", (unsigned) b->node);
+  if (b->serial)
+    new_prop (r, "serial", b->serial);
+  for (unsigned w = 0; w < b->n_workers; w++) {
+    xmlNodePtr wk = xmlNewChild (r, vdp->ns, (const xmlChar *) "worker", NULL);
+    if (b->worker_cpus[w])
+      new_prop (wk, "cpus", b->worker_cpus[w]);
+  }
+}
+
+int
+vdp_xmlpatch_backend (xmlDocPtr doc, GPtrArray *disks, GError **error)
+{
+  xmlNodePtr root = xmlDocGetRootElement (doc);
+  xmlNodePtr vdp = root ? find_vdp (root) : NULL;
+  g_autoptr (xmlBuffer) scratch = NULL;
+  VdpBackendMemory memory;
+  xmlNodePtr c, next;
+
+  for (c = vdp ? vdp->children : NULL; c; c = next) {
+    next = c->next;
+    if (c->type == XML_ELEMENT_NODE && strcmp ((const char *) c->name, "backend") == 0)
+      remove_node (c);   /* rewritten below from today's settings */
+  }
+  if (disks->len == 0)
+    return 0;
+  if (root == NULL || !is_elem (root, "domain")) {
+    g_set_error (error, VDP_ERROR, VDP_ERROR_INPUT, "not a <domain> document");
+    return -1;
+  }
+  for (guint i = 0; i < disks->len; i++)
+    if (disk_by_target (root, ((struct vdp_backend_disk *) disks->pdata[i])->target) == NULL) {
+      g_set_error (error, VDP_ERROR, VDP_ERROR_INPUT, "no disk with target '%s'",
+                   ((struct vdp_backend_disk *) disks->pdata[i])->target);
+      return -1;
+    }
+  scratch = xmlBufferCreateSize (1024);
+  vdp = ensure_vdp (root);
+  memory = vdp_backend_memory (doc);
+  if (memory != VDP_BACKEND_MEMORY_KEEP) {
+    xmlNodePtr mb = child (root, "memoryBacking");
+    record (vdp, scratch, "memoryBacking", mb);
+    mb = ensure_child (root, "memoryBacking", domain_order);
+    if (memory == VDP_BACKEND_MEMORY_MEMFD)
+      set_prop (ensure_child (mb, "source", memory_backing_order), "type", "memfd");
+    set_prop (ensure_child (mb, "access", memory_backing_order), "mode", "shared");
+  }
+  for (guint i = 0; i < disks->len; i++) {
+    const struct vdp_backend_disk *b = disks->pdata[i];
+    xmlNodePtr disk = disk_by_target (root, b->target);
+    g_autoptr (xmlChar) type = xmlGetProp (disk, (const xmlChar *) "type");
+    g_autofree char *key = g_strdup_printf ("disk/%s", b->target);
+
+    if (g_strcmp0 ((const char *) type, "vhostuser") != 0)
+      record (vdp, scratch, key, disk);
+    to_vhostuser (disk, b);
+  }
+  /* after every <original>, so that applying again keeps the order */
+  for (guint i = 0; i < disks->len; i++)
+    write_backend_record (vdp, disks->pdata[i]);
+  return 0;
 }
 
 char *

@@ -15,6 +15,16 @@
 int vdp_xmlpatch_apply (xmlDocPtr doc, const struct vdp_plan *plan,
                         const struct vdp_domain_plan *dp, GError **error);
 
+/* Serves the disks @disks (struct vdp_backend_disk, see backend.h) with
+ * virt-dataplane-blk: each becomes a vhost-user disk on its socket, with
+ * <reconnect>, keeping target, boot order, address and alias; guest memory
+ * becomes shared (memfd, or access='shared' on hugepages and files); the
+ * original disk and memory backing are recorded for revert, and the
+ * backend settings are written in the metadata (replacing earlier ones;
+ * with no disks, earlier backend settings are removed).  Call after
+ * vdp_xmlpatch_apply().  Returns 0, or -1 with @error set. */
+int vdp_xmlpatch_backend (xmlDocPtr doc, GPtrArray *disks, GError **error);
+
 /* Restores what the recorded apply changed and removes the metadata.
  * Returns 1 when restored, 0 when the domain carries no metadata of ours,
  * -1 with @error set when the metadata is damaged. */

@@ -110,6 +110,35 @@ else
   skip_test "no /proc: needs root and unshare -m"
 fi
 
+# --- the same, with privileges dropped --------------------------------------
+# as the qemu hook starts it: root opens the disk and the socket, then the
+# backend becomes --user before it reads a message, and with that
+# non-dumpable (others, its own user included, can no longer read its /proc
+# entries; the process itself still reads its /proc/self/fd)
+if [ "$(id -u)" = 0 ] && getent passwd nobody >/dev/null; then
+  start u "$DISKS/disk.raw" --num-queues 2 --threads 2 --client-timeout 1 --user nobody
+  U=$PID
+  start b "$DISKS/other.raw" --num-queues 2
+  B=$PID
+  check "--user nobody: the backend serves as nobody" \
+    grep -q "^Uid:[[:space:]]*$(id -u nobody)[[:space:]]" "/proc/$U/status"
+  RC=0
+  "$CLIENT" --socket "$TMP/u.sock" --other "$TMP/b.sock" --pid $U --log "$TMP/u.log" \
+    --file "$DISKS/disk.raw" --client-timeout 1 hostile >"$TMP/user.out" 2>"$TMP/user.err" || RC=$?
+  sed 's/^\(not \)\{0,1\}ok /&as nobody: /' "$TMP/user.out" >"$TMP/user.tap"
+  relay "$TMP/user.tap"
+  check "as nobody: the client ran every case ($(tail -1 "$TMP/user.out"))" \
+    sh -c "test $RC -le 1 && grep -q '^# [0-9]* cases' '$TMP/user.out'"
+  [ -s "$TMP/user.err" ] && diag "client: $(cat "$TMP/user.err")"
+  check "as nobody: backend still running" kill -0 $U
+  check "as nobody: non-dumpable" sh -c "! su nobody -s /bin/sh -c 'ls /proc/$U/fd' 2>/dev/null"
+  check "as nobody: the timerfds were refused" \
+    test "$(grep -c -E 'anon_inode:\[timerfd\]|another anonymous inode' "$TMP/u.log")" -ge 2
+  kill $U $B; wait $U $B 2>/dev/null
+else
+  skip_test "--user: needs root and a user 'nobody'"
+fi
+
 # --- every buffer layout, against the file ------------------------------------
 start l "$DISKS/disk.raw" --num-queues 1
 L=$PID

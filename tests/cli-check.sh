@@ -87,7 +87,9 @@ check "drift against another profile: VDP013" grep -q " VDP013 " "$TMP/out"
 run_cmd check --topology "$TOPO" --json --file "$DATA/vdp002.xml"
 check "--json: findings with ids and fixes, one object per line" jq -e -s '.[0].id == "VDP002" and (.[0].fix | length) > 0' "$TMP/out"
 run_cmd check --list-rules
-check "--list-rules: 19 rules" test "$(wc -l < "$TMP/out")" = 19
+check "--list-rules: 24 rules, 5 of them for virt-dataplane-blk disks" test "$(wc -l < "$TMP/out")" = 24
+check "--list-rules: each rule in the man page" \
+  sh -c "for id in \$(cut -d' ' -f1 '$TMP/out'); do grep -q \"^=item \$id \" '$VDP_SRCDIR/man/virt-dataplane.pod' || exit 1; done"
 
 # Errors and usage.
 run_cmd check --file "$TMP/nonexistent.xml"

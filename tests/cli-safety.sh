@@ -131,9 +131,11 @@ dump_all () {
     /^virsh # / { next } /^<domain/ { f = dir "/" name[++k] "." suffix } f { print > f }' \
     "$TMP/names" "$TMP/all.xml"
 }
+# domain NAME [MiB]: the shut-off guests are small, so that 48 of them fit
+# on a machine whose node has a few GiB; g1, booted, has 128 MiB
 domain () {
   cat <<XML
-<domain type='qemu'><name>$1</name><memory unit='MiB'>128</memory><vcpu placement='static'>2</vcpu>
+<domain type='qemu'><name>$1</name><memory unit='MiB'>${2:-32}</memory><vcpu placement='static'>2</vcpu>
   <os><type arch='x86_64' machine='pc'>hvm</type></os><features><acpi/></features>
   <devices><emulator>$(command -v qemu-system-x86_64)</emulator>
     <disk type='file' device='disk'><driver name='qemu' type='raw'/><source file='$ROOT/$1.raw'/>
@@ -146,7 +148,7 @@ i=1
 while [ $i -le $N ]; do
   d=$(printf 'd%02d' $i); domain "$d" > "$TMP/$d.xml"; echo "define $TMP/$d.xml" >> "$TMP/define"; i=$((i + 1))
 done
-domain g1 > "$TMP/g1.xml"; truncate -s 4M "$ROOT/g1.raw"; echo "define $TMP/g1.xml" >> "$TMP/define"
+domain g1 128 > "$TMP/g1.xml"; truncate -s 4M "$ROOT/g1.raw"; echo "define $TMP/g1.xml" >> "$TMP/define"
 vsh < "$TMP/define" > /dev/null
 dump_all before
 check "$N + 1 domains defined" test "$(grep -c . "$TMP/names")" = $((N + 1))

@@ -20,6 +20,8 @@
 #include "blk.h"
 #include "fault.h"
 #include "log.h"
+#include "privs.h"
+#include "stats.h"
 #include "vhost-user.h"
 #include "worker.h"
 
@@ -68,6 +70,10 @@ usage (void)
           " --serial <id>            the disk's serial number (at most 20 bytes)\n"
           " --client-timeout <s>     a front-end's message must come whole, and its\n"
           "                          replies be taken, within this (default %d)\n"
+          " --user <user|uid>        serve as this user (after opening the disk and\n"
+          "                          the socket, before reading any message)\n"
+          " --group <group|gid>      and this group (default: the user's)\n"
+          " --stats-file <path>      keep the counters in this file (every second)\n"
           " --log-level <level>      error, warning (default), info or debug\n"
           " --print-capabilities     print the vhost-user capabilities as JSON and exit\n"
           "\n"
@@ -96,7 +102,10 @@ parse_uint (const char *s, unsigned long max, unsigned long *out)
 /* The command line. */
 struct options {
   const char *socket_path, *blk_file, *serial, *cpus, *queue_map;
+  const char *user, *group, *stats_file;
   unsigned long listen_fd, queues, threads, poll_ns, timeout_s;
+  uid_t uid;                /* --user and --group resolved */
+  gid_t gid;
   bool have_fd, read_only;
 };
 
@@ -106,7 +115,7 @@ static int
 parse_options (int argc, char **argv, struct options *o)
 {
   enum { O_SOCKET = 256, O_FD, O_BLK, O_RO, O_QUEUES, O_THREADS, O_CPUS, O_QMAP, O_POLL,
-         O_SERIAL, O_LOG, O_TIMEOUT, O_CAPS };
+         O_SERIAL, O_LOG, O_TIMEOUT, O_CAPS, O_USER, O_GROUP, O_STATS };
   static const struct option opts[] = {
     { "socket-path", required_argument, NULL, O_SOCKET },
     { "fd", required_argument, NULL, O_FD },
@@ -121,10 +130,14 @@ parse_options (int argc, char **argv, struct options *o)
     { "log-level", required_argument, NULL, O_LOG },
     { "client-timeout", required_argument, NULL, O_TIMEOUT },
     { "print-capabilities", no_argument, NULL, O_CAPS },
+    { "user", required_argument, NULL, O_USER },
+    { "group", required_argument, NULL, O_GROUP },
+    { "stats-file", required_argument, NULL, O_STATS },
     { "help", no_argument, NULL, 'h' },
     { "version", no_argument, NULL, 'V' },
     { NULL, 0, NULL, 0 },
   };
+  char err[256];
   int c;
 
   memset (o, 0, sizeof (*o));
@@ -174,6 +187,9 @@ parse_options (int argc, char **argv, struct options *o)
       if (!parse_uint (optarg, 3600, &o->timeout_s) || o->timeout_s == 0)
         return usage_error ("invalid --client-timeout '%s' (1 to 3600 seconds)", optarg);
       break;
+    case O_USER: o->user = optarg; break;
+    case O_GROUP: o->group = optarg; break;
+    case O_STATS: o->stats_file = optarg; break;
     case O_CAPS:
       printf ("{\n  \"type\": \"block\",\n  \"features\": [\n    \"read-only\",\n"
               "    \"blk-file\"\n  ]\n}\n");
@@ -198,6 +214,10 @@ parse_options (int argc, char **argv, struct options *o)
     return usage_error ("give exactly one of --socket-path and --fd");
   if (o->threads > o->queues)
     return usage_error ("--threads %lu is more than --num-queues %lu", o->threads, o->queues);
+  if (o->group && !o->user)
+    return usage_error ("--group goes with --user");
+  if (o->user && blk_privs_resolve (o->user, o->group, &o->uid, &o->gid, err, sizeof (err)) < 0)
+    return usage_error ("%s", err);
   return -1;
 }
 
@@ -282,7 +302,7 @@ open_listener (const struct options *o)
  * does a message that does not come whole (vu_recv). */
 static void
 serve (int lfd, struct vu_dev *dev, const struct blk_dev *blk, const struct options *o,
-       struct blk_workers *workers)
+       struct blk_workers *workers, struct blk_stats *stats)
 {
   while (!stopping) {
     struct pollfd pfd = { .fd = lfd, .events = POLLIN };
@@ -299,6 +319,7 @@ serve (int lfd, struct vu_dev *dev, const struct blk_dev *blk, const struct opti
     setup_dev (dev, conn, blk, o, workers);
     blk_workers_resume (workers);
     blk_log (BLK_LOG_INFO, "front-end connected");
+    blk_stats_connected (stats, true);
     switch (vu_serve (dev, &stopping, lfd)) {
     case VU_END_CLOSED:
       blk_log (BLK_LOG_INFO, "front-end disconnected");
@@ -313,6 +334,7 @@ serve (int lfd, struct vu_dev *dev, const struct blk_dev *blk, const struct opti
     case VU_END_STOPPED:
       break;
     }
+    blk_stats_connected (stats, false);
     /* what is in flight finishes before guest memory goes */
     blk_workers_pause (workers);
     vu_dev_reset (dev);
@@ -325,6 +347,7 @@ int
 main (int argc, char **argv)
 {
   struct options o;
+  struct blk_stats stats = { .fd = -1 };
   struct blk_dev blk;
   struct blk_workers workers;
   struct vu_dev *dev;
@@ -362,7 +385,18 @@ main (int argc, char **argv)
   sigaction (SIGINT, &sa, NULL);
   signal (SIGPIPE, SIG_IGN);
   lfd = open_listener (&o);
+  /* the last privileged steps: then no message is read as root */
+  if (lfd >= 0 && ((o.stats_file && blk_stats_open (&stats, o.stats_file, err, sizeof (err)) < 0)
+                   || (o.user && blk_privs_drop (o.uid, o.gid, o.socket_path, err,
+                                                 sizeof (err)) < 0)
+                   || (o.stats_file && blk_stats_start (&stats, &workers, (unsigned) o.threads,
+                                                        err, sizeof (err)) < 0))) {
+    fprintf (stderr, "%s: %s\n", PROG, err);
+    close (lfd);
+    lfd = -1;
+  }
   if (lfd < 0) {
+    blk_stats_close (&stats);
     blk_workers_stop (&workers);
     blk_close (&blk);
     free (dev);
@@ -379,7 +413,7 @@ main (int argc, char **argv)
              polling);
   }
 
-  serve (lfd, dev, &blk, &o, &workers);
+  serve (lfd, dev, &blk, &o, &workers, &stats);
 
   close (lfd);
   if (o.socket_path)
@@ -392,6 +426,7 @@ main (int argc, char **argv)
              (unsigned long long) st.submits, (unsigned long long) st.notifies,
              (unsigned long long) st.sleeps, (unsigned long long) st.bounced);
   }
+  blk_stats_close (&stats);
   blk_workers_stop (&workers);
   vu_dev_reset (dev);
   free (dev);

@@ -236,7 +236,8 @@ complete (struct blk_worker *w, struct req *r, uint8_t status)
   vq_push (vq, e->head, len);
   r->q->dirty = true;
   release (w, r);
-  w->stats.requests++;
+  /* one writer; blk_workers_peek_requests reads it while the worker runs */
+  __atomic_store_n (&w->stats.requests, w->stats.requests + 1, __ATOMIC_RELAXED);
 }
 
 /* Whether every data piece suits O_DIRECT as it is. */
@@ -791,7 +792,10 @@ run (void *arg)
   struct blk_worker *w = arg;
   sigjmp_buf env;
   int rc = 0;
+  char name[16];
 
+  snprintf (name, sizeof (name), "vdp-blk-w%u", w->id);
+  pthread_setname_np (pthread_self (), name);   /* how status finds the workers */
   if (w->pinned && (rc = pthread_setaffinity_np (pthread_self (), sizeof (w->cpus), &w->cpus)))
     snprintf (w->err, sizeof (w->err), "worker %u: cannot pin to its --cpus: %s", w->id,
               strerror (rc));
@@ -1125,6 +1129,16 @@ blk_workers_stats (struct blk_workers *ws, struct blk_worker_stats *out)
     out->bounced += ws->w[t]->stats.bounced;
   }
   blk_workers_resume (ws);
+}
+
+uint64_t
+blk_workers_peek_requests (struct blk_workers *ws)
+{
+  uint64_t n = 0;
+
+  for (unsigned t = 0; t < ws->n; t++)
+    n += __atomic_load_n (&ws->w[t]->stats.requests, __ATOMIC_RELAXED);
+  return n;
 }
 
 void

@@ -47,5 +47,8 @@ extern const struct vu_ops blk_workers_ops;
 /* Sums the workers' counters. */
 void blk_workers_stats (struct blk_workers *ws, struct blk_worker_stats *out);
 
+/* The requests finished so far, read while the workers run (no pause). */
+uint64_t blk_workers_peek_requests (struct blk_workers *ws);
+
 /* Ends and joins the threads. */
 void blk_workers_stop (struct blk_workers *ws);

@@ -1287,6 +1287,55 @@ c_log_shrunk (struct hctx *h, int arg)
   return log_case (h, LOG_BYTES, LOG_BYTES, 0, true, true);
 }
 
+/* While logging, a request the backend refuses (unknown type) whose
+ * writable descriptors cover all guest memory many times over: it wrote
+ * only its status, so only that page may be marked; marking every page
+ * of every descriptor kept a worker busy for a third of a second per
+ * request (4 GiB descriptors), seconds for a ring of them, and the
+ * control plane waited. */
+static int
+c_log_refused_request (struct hctx *h, int arg)
+{
+  struct fe fe;
+  struct { uint64_t size, offset; } __attribute__ ((packed)) lb = { LOG_BYTES, 0 };
+  struct fe_seg s[128];
+  uint64_t ack = 1, meta, dirty = 0;
+  int fd = memfd_of (LOG_BYTES), st, rc = 0;
+  uint8_t *log;
+
+  (void) arg;
+  if (attach (h, &fe, 2, 128) < 0) {
+    close (fd);
+    return -1;
+  }
+  fe.features |= BIT (26);
+  fe_raw (&fe, M_SET_FEATURES, NEED_REPLY, &fe.features, 8, -1, &ack, 8);
+  fe_raw_fds (&fe, M_SET_LOG_BASE, 0, &lb, sizeof (lb), &fd, 1);
+  log = mmap (NULL, LOG_BYTES, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  close (fd);
+  if (fe_reply (&fe, M_SET_LOG_BASE, NULL, 0, NULL) < 0 || log == MAP_FAILED)
+    return finish (h, &fe, hfail (h, "the log was refused"));
+  meta = fe_alloc (&fe, 4096, 4096);
+  hdr (&fe, meta, 77, 0);
+  s[0] = (struct fe_seg) { meta, 16, false };
+  for (unsigned i = 1; i < 127; i++)
+    s[i] = (struct fe_seg) { 0, (uint32_t) MEM, true };
+  s[127] = (struct fe_seg) { meta + 64, 1, true };
+  memset (log, 0, LOG_BYTES);
+  st = request (&fe, 0, 0, s, 128, 0, WAIT_MS);
+  for (uint64_t i = 0; i < LOG_BYTES; i++)
+    dirty += (uint64_t) __builtin_popcount (log[i]);
+  if (st != VIRTIO_BLK_S_UNSUPP)
+    rc = hfail (h, "status %d, expected UNSUPP", st);
+  else if (dirty != 1)
+    rc = hfail (h, "%llu pages marked dirty by a request that wrote only its status",
+                (unsigned long long) dirty);
+  else
+    rc = queue_works (h, &fe, 0);
+  munmap (log, LOG_BYTES);
+  return finish (h, &fe, rc);
+}
+
 /* Guest memory added beyond what the dirty log covers: refused. */
 static int
 c_memory_past_log (struct hctx *h, int arg)
@@ -1820,6 +1869,7 @@ static const struct hcase cases[] = {
   { "dirty log offset past its file", c_log_offset_past_file, 0, 1 },
   { "dirty log that fits", c_log_good, 0, 0 },
   { "dirty log shrunk while logging", c_log_shrunk, 0, 1 },
+  { "dirty log: a refused request with 126 descriptors over all memory", c_log_refused_request, 0, 0 },
   { "memory added past the dirty log", c_memory_past_log, 0, 1 },
   { "descriptor table outside guest memory", c_ring_outside, 0, 1 },
   { "avail ring outside guest memory", c_ring_outside, 1, 1 },

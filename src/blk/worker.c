@@ -217,6 +217,26 @@ release (struct blk_worker *w, struct req *r)
   w->in_flight--;
 }
 
+/* Marks dirty what @br wrote into guest memory: a read's data (all of
+ * it, even when it failed: part may have come), GET_ID's bytes, and the
+ * status.  Not every writable byte: a request that is refused writes
+ * only its status, and marking its descriptors (up to 4 GiB each, a
+ * page at a time) would keep the worker busy for seconds. */
+static void
+log_written (struct vq *vq, const struct vq_elem *e, const struct blk_req *br)
+{
+  uint64_t left = br->op == BLK_OP_READ || br->type == VIRTIO_BLK_T_GET_ID ? br->len : 0;
+  unsigned first = left ? (unsigned) (br->iov - e->iov) : 0;
+
+  for (unsigned i = 0; i < br->niov && left; i++) {
+    uint64_t l = br->iov[i].iov_len < left ? br->iov[i].iov_len : left;
+    vu_log_write (vq->log, e->gpa[first + i], l);
+    left -= l;
+  }
+  if (br->status)
+    vu_log_write (vq->log, br->status_gpa, 1);
+}
+
 /* Finishes @r: status out, used element in, slot back to the free list. */
 static void
 complete (struct blk_worker *w, struct req *r, uint8_t status)
@@ -227,12 +247,8 @@ complete (struct blk_worker *w, struct req *r, uint8_t status)
 
   w->cur_vq = vq;
   len = blk_req_finish (&r->br, status);
-  if (vq->log_all) {
-    for (unsigned i = e->n_out; i < e->n_out + e->n_in; i++)
-      vu_log_write (vq->log, e->gpa[i], e->iov[i].iov_len);
-    if (r->br.status)
-      vu_log_write (vq->log, r->br.status_gpa, 1);
-  }
+  if (vq->log_all)
+    log_written (vq, e, &r->br);
   vq_push (vq, e->head, len);
   r->q->dirty = true;
   release (w, r);

@@ -1588,6 +1588,62 @@ c_odd_requests (struct hctx *h, int arg)
   return finish (h, &fe, rc);
 }
 
+/* A full ring of 1024 requests that finish at once (1000 descriptors
+ * each, refused), made available in one go: the worker must come up for
+ * air between batches (publish, serve its other rings, pause for the
+ * control plane), not only when the ring is empty.  A driver that keeps
+ * refilling it would otherwise hold the worker for good.  Seen from
+ * here: the used index moves in steps, not from 0 to 1024 at once. */
+static int
+c_ring_kept_full (struct hctx *h, int arg)
+{
+  struct fe fe;
+  struct fe_queue *q;
+  struct vring_desc *d;
+  uint64_t meta, table, deadline;
+  uint16_t start, now, last;
+  unsigned steps = 0;
+  int rc = 0;
+
+  (void) arg;
+  if (attach (h, &fe, 2, 1024) < 0)
+    return -1;
+  q = &fe.q[0];
+  meta = fe_alloc (&fe, 4096, 4096);
+  table = fe_alloc (&fe, 1000 * 16, 4096);
+  hdr (&fe, meta, 77, 0);
+  d = fe_ptr (&fe, table);
+  d[0] = (struct vring_desc) { htole64 (meta), htole32 (16), htole16 (VRING_DESC_F_NEXT), htole16 (1) };
+  for (unsigned i = 1; i < 999; i++)
+    d[i] = (struct vring_desc) { htole64 (meta + 512), 0,
+                                 htole16 (VRING_DESC_F_NEXT | VRING_DESC_F_WRITE),
+                                 htole16 ((uint16_t) (i + 1)) };
+  d[999] = (struct vring_desc) { htole64 (meta + 64), htole32 (1), htole16 (VRING_DESC_F_WRITE), 0 };
+  for (unsigned head = 0; head < 1024; head++) {
+    q->desc[head] = (struct vring_desc) { htole64 (table), htole32 (1000 * 16),
+                                          htole16 (VRING_DESC_F_INDIRECT), 0 };
+    q->avail->ring[(uint16_t) (q->avail_idx + head) % 1024] = htole16 ((uint16_t) head);
+  }
+  start = last = le16toh (__atomic_load_n (&q->used->idx, __ATOMIC_ACQUIRE));
+  q->avail_idx = (uint16_t) (q->avail_idx + 1024);
+  __atomic_store_n (&q->avail->idx, htole16 (q->avail_idx), __ATOMIC_RELEASE);
+  eventfd_write (q->kick_fd, 1);
+  deadline = fe_now_ns () + 10000000000ull;
+  do {
+    now = le16toh (__atomic_load_n (&q->used->idx, __ATOMIC_ACQUIRE));
+    if (now != last && now != (uint16_t) (start + 1024))
+      steps++;
+    last = now;
+  } while (now != (uint16_t) (start + 1024) && fe_now_ns () < deadline);
+  if (now != (uint16_t) (start + 1024))
+    rc = hfail (h, "%u of 1024 requests completed", (uint16_t) (now - start));
+  else if (steps == 0)
+    rc = hfail (h, "1024 requests in one batch: nothing published before the last");
+  else
+    rc = queue_works (h, &fe, 1);
+  return finish (h, &fe, rc);
+}
+
 /* ------------------------------------------------------------------------ */
 /* Connections                                                               */
 
@@ -1891,6 +1947,7 @@ static const struct hcase cases[] = {
   { "chain: address wraps", c_bad_chain, K_WRAP_ADDR, 1 },
   { "chain: loop in an indirect table", c_bad_chain, K_INDIRECT_LOOP, 1 },
   { "empty descriptors between data pieces", c_empty_descriptors, 0, 0 },
+  { "a full ring of requests that finish at once: published in batches", c_ring_kept_full, 0, 0 },
   { "odd requests: no header, short header, no status, 1-byte id, disk end, unknown type, "
     "split header", c_odd_requests, 0, 0 },
   { "idle client, then another", c_stale_client, 0, 0 },

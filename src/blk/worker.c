@@ -32,6 +32,12 @@
 #define NOFD_WAIT_NS 50000
 #define NOFD_WAIT_MAX_NS 1000000
 #define POLL_BURST_MAX 2          /* poll after bursts of at most this many requests */
+/* Requests taken from one ring per pass of the loop: requests that
+ * finish at once (refused, unknown, null disk) give their slot back, so
+ * a driver that keeps its ring full would otherwise hold the worker in
+ * one pass for good, with nothing published, its other rings not served
+ * and the control plane waiting for a pause. */
+#define FETCH_BUDGET 128
 /* Bounce buffers, for data O_DIRECT cannot take as it is: a request
  * takes one and goes through it a piece at a time.  A worker has at most
  * BOUNCE_MAX of them (requests wait for one beyond that) and keeps
@@ -519,7 +525,8 @@ start (struct blk_worker *w, struct req *r)
     issue (w, r);
 }
 
-/* Takes what the driver made available, as far as there are free slots. */
+/* Takes what the driver made available, as far as there are free slots,
+ * at most FETCH_BUDGET from each ring. */
 static unsigned
 fetch (struct blk_worker *w)
 {
@@ -529,7 +536,7 @@ fetch (struct blk_worker *w)
     struct vq *vq = w->kicks[i].vq;
     if (!runnable (vq))
       continue;
-    while (w->free) {
+    for (unsigned n = 0; w->free && n < FETCH_BUDGET; n++) {
       struct req *r = w->free;
       int rc;
       w->cur_vq = vq;

@@ -875,6 +875,28 @@ is_query (uint32_t request)
   }
 }
 
+/* Messages that change only descriptors and flags the workers read when
+ * they publish or fetch, not guest memory or a ring's layout: the
+ * workers stop, but what is in flight stays in flight.  Draining for
+ * them would keep QEMU waiting on the guest's I/O (MSI-X masking sends
+ * SET_VRING_CALL): seconds with large requests in flight. */
+static bool
+is_light (uint32_t request)
+{
+  switch (request) {
+  case VU_SET_FEATURES:
+  case VU_SET_PROTOCOL_FEATURES:
+  case VU_SET_VRING_CALL:
+  case VU_SET_VRING_ERR:
+  case VU_SET_VRING_ENABLE:
+  case VU_SET_CONFIG:
+  case VU_SET_LOG_FD:
+    return true;
+  default:
+    return false;
+  }
+}
+
 static int
 handle (struct vu_dev *dev, struct vu_msg *msg, bool need_reply)
 {
@@ -1007,7 +1029,7 @@ vu_handle (struct vu_dev *dev, struct vu_msg *msg)
 
   dev->error[0] = '\0';
   if (pause)
-    dev->ops->pause (dev->opaque);
+    dev->ops->pause (dev->opaque, !is_light (msg->hdr.request));
   rc = handle (dev, msg, need_reply);
   close_fds (msg);
   if (pause)

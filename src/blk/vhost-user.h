@@ -14,9 +14,11 @@
 #define VU_MAX_QUEUES 256
 
 /* What the control plane asks of whoever runs the rings: stop touching
- * them (and finish what is in flight) before it changes their state. */
+ * them before it changes their state, and with @drain finish what is in
+ * flight first (before guest memory or a ring's layout changes; without,
+ * requests stay with the kernel, for changes of descriptors and flags). */
 struct vu_ops {
-  void (*pause) (void *opaque);
+  void (*pause) (void *opaque, bool drain);
   void (*resume) (void *opaque);
 };
 

@@ -100,7 +100,12 @@ struct blk_worker {
   bool notify_off;
   pthread_mutex_t lock;
   pthread_cond_t cond;
-  bool pause_req, paused, quit, ready;
+  bool pause_req, quit, ready;
+  bool drain_req;                 /* the pause waits for what is in flight */
+  /* pauses asked, and the last one the worker parked for: a worker still
+   * parked for a pause without drain has requests in flight, so a new
+   * pause counts as served only once the worker parked for it */
+  unsigned pause_gen, parked_gen;
   int start_rc;
   char err[256];
   struct blk_worker_stats stats;
@@ -770,18 +775,22 @@ adapt_polling (struct blk_worker *w, uint64_t waited)
   }
 }
 
-/* Parks until resumed; returns false when told to quit. */
+/* Parks until resumed; returns false when told to quit.  A pause that
+ * wants a drain, asked while parked with requests in flight, sends the
+ * worker back to finish them first. */
 static bool
 park (struct blk_worker *w)
 {
   bool go_on;
 
   pthread_mutex_lock (&w->lock);
-  w->paused = true;
-  pthread_cond_broadcast (&w->cond);
-  while (w->pause_req && !w->quit)
+  while (!w->quit && w->pause_req && !(w->drain_req && w->in_flight)) {
+    if (w->parked_gen != w->pause_gen) {
+      w->parked_gen = w->pause_gen;
+      pthread_cond_broadcast (&w->cond);
+    }
     pthread_cond_wait (&w->cond, &w->lock);
-  w->paused = false;
+  }
   go_on = !w->quit;
   pthread_mutex_unlock (&w->lock);
   /* the rings may be new: ask for kicks again, and look at them all */
@@ -869,7 +878,7 @@ run (void *arg)
       disarm (w);
       /* the poll removals out before parking: the kick fds may change then */
       io_uring_submit (&w->ring);
-      if (w->in_flight == 0 && w->armed == 0) {
+      if ((w->in_flight == 0 || !w->drain_req) && w->armed == 0) {
         if (!park (w))
           break;
         w->idle_since = 0;
@@ -1094,23 +1103,33 @@ fail:
   return -1;
 }
 
-void
-blk_workers_pause (struct blk_workers *ws)
+/* Stops the workers, once what is in flight is finished when @drain. */
+static void
+pause_workers (struct blk_workers *ws, bool drain)
 {
   for (unsigned t = 0; t < ws->n; t++) {
     struct blk_worker *w = ws->w[t];
     pthread_mutex_lock (&w->lock);
+    w->drain_req = drain;
+    w->pause_gen++;
     __atomic_store_n (&w->pause_req, true, __ATOMIC_RELEASE);
+    pthread_cond_broadcast (&w->cond);    /* one still parked looks again */
     pthread_mutex_unlock (&w->lock);
     eventfd_write (w->wake_fd, 1);
   }
   for (unsigned t = 0; t < ws->n; t++) {
     struct blk_worker *w = ws->w[t];
     pthread_mutex_lock (&w->lock);
-    while (!w->paused)
+    while (w->parked_gen != w->pause_gen)
       pthread_cond_wait (&w->cond, &w->lock);
     pthread_mutex_unlock (&w->lock);
   }
+}
+
+void
+blk_workers_pause (struct blk_workers *ws)
+{
+  pause_workers (ws, true);
 }
 
 void
@@ -1126,9 +1145,9 @@ blk_workers_resume (struct blk_workers *ws)
 }
 
 static void
-ops_pause (void *opaque)
+ops_pause (void *opaque, bool drain)
 {
-  blk_workers_pause (opaque);
+  pause_workers (opaque, drain);
 }
 
 static void

@@ -1649,9 +1649,11 @@ c_ring_kept_full (struct hctx *h, int arg)
 
 /* 32 reads of 126 MiB in flight (4 GiB), then SET_VRING_CALL for the
  * other queue, as QEMU sends it when the guest masks MSI-X: answered
- * while the reads are still in flight.  The old backend finished every
- * request first, so QEMU waited on the guest's I/O (6.5 s for 64 such
- * reads here); seen from here, all 32 were published before the answer. */
+ * while the reads are still in flight, before half of them are done.
+ * The old backend finished every request first, so QEMU waited on the
+ * guest's I/O (6.5 s for 64 such reads here): its worker sat in
+ * io_uring_submit until the reads were done, and every pause drained;
+ * seen from here, all 32 were published before the answer. */
 static int
 c_call_fd_during_io (struct hctx *h, int arg)
 {
@@ -1684,8 +1686,9 @@ c_call_fd_during_io (struct hctx *h, int arg)
     rc = hfail (h, "SET_VRING_CALL refused");
   at_answer = le16toh (__atomic_load_n (&fe.q[0].used->idx, __ATOMIC_ACQUIRE));
   close (e);
-  if (rc == 0 && (uint16_t) (at_answer - start) == N)
-    rc = hfail (h, "SET_VRING_CALL answered only once all %u reads of 126 MiB were done", N);
+  if (rc == 0 && (uint16_t) (at_answer - start) >= N / 2)
+    rc = hfail (h, "SET_VRING_CALL answered only once %u of %u reads of 126 MiB were done",
+                (uint16_t) (at_answer - start), N);
   for (unsigned done = 0; done < N && rc == 0; done++) {
     uint32_t id, len;
     if (fe_used (&fe, 0, &id, &len, 60000) != 1)

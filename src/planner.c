@@ -710,8 +710,50 @@ fail_domain (struct vdp_domain_plan *dp, const char *why)
   }
 }
 
-struct vdp_plan *
-vdp_plan_compute_host (const struct vdp_plan_request *req, GError **error)
+/* Whether the domain's definition holds anything on the host: a pin or
+ * a memory binding. */
+static gboolean
+holds_something (const struct vdp_topology *topo, const struct vdp_domain *d)
+{
+  struct vdp_footprint fp;
+  gboolean held;
+
+  vdp_footprint_from_domain (&fp, topo, d);
+  held = fp.sets->len > 0;
+  for (size_t k = 0; !held && k < topo->n_nodes; k++)
+    held = fp.strict_kib[k] || fp.preferred_kib[k];
+  vdp_footprint_clear (&fp);
+  return held;
+}
+
+/* A domain refused in an earlier round (@prev): it keeps what its
+ * definition holds, and its misfit and reasons. */
+static void
+keep_refused (struct vdp_domain_plan *dp, struct vdp_domain_plan *prev)
+{
+  GPtrArray *x;
+
+  fail_domain (dp, NULL);
+  g_free (dp->misfit.what);
+  g_free (dp->misfit.why);
+  dp->misfit = prev->misfit;
+  memset (&prev->misfit, 0, sizeof (prev->misfit));
+  x = dp->reasons;
+  dp->reasons = prev->reasons;
+  prev->reasons = x;
+  x = dp->warnings;
+  dp->warnings = prev->warnings;
+  prev->warnings = x;
+  vdp_domain_plan_reason (dp, 0, "domain",
+                          "refused: its current pins and memory binding stay in place, and the "
+                          "host's other domains are planned around them");
+}
+
+/* One planning round; the domains marked in @frozen were refused in round
+ * @prev and only occupy the host with what they have. */
+static struct vdp_plan *
+compute_once (const struct vdp_plan_request *req, const gboolean *frozen, struct vdp_plan *prev,
+              GError **error)
 {
   const struct vdp_topology *topo = req->topo;
   const struct vdp_policy *host = req->policy;
@@ -765,6 +807,16 @@ vdp_plan_compute_host (const struct vdp_plan_request *req, GError **error)
     struct vdp_footprint fp;
 
     prefix[i] = hash_prefix (dp->policy, caps);
+    if (frozen && frozen[i]) {
+      gboolean owned = d->tuned && d->tuned_place;
+      keep_refused (dp, &prev->domains[i]);
+      vdp_footprint_from_domain (&fp, topo, d);
+      vdp_inventory_charge (&inv, &fp, owned,
+                            owned && dp->policy->placement == VDP_PLACEMENT_DEDICATED
+                            && dp->policy->smt == VDP_SMT_ISOLATE);
+      vdp_footprint_clear (&fp);
+      continue;
+    }
     if (d->type && strcmp (d->type, "kvm") != 0 && strcmp (d->type, "qemu") != 0
         && strcmp (d->type, "test") != 0) {
       dp->skipped = true;
@@ -875,9 +927,13 @@ vdp_plan_compute_host (const struct vdp_plan_request *req, GError **error)
         if (who < 0)
           continue;
         dp = &plan->domains[who];
-        if (dp->kept && x->other >= (int) req->n_context
-            && !plan->domains[x->other - (int) req->n_context].kept)
-          dp = &plan->domains[x->other - (int) req->n_context];
+        if ((dp->kept || dp->failed || dp->skipped || !dp->place)
+            && x->other >= (int) req->n_context) {
+          /* what stays is not moved: the domain planned beside it is */
+          struct vdp_domain_plan *o = &plan->domains[x->other - (int) req->n_context];
+          if (!o->kept && !o->failed && !o->skipped && o->place)
+            dp = o;
+        }
         if (round == 0 && !dp->place && !dp->failed && !dp->skipped
             && (int) x->domain == (int) req->n_context + who)
           vdp_domain_plan_warn (dp, "its own pins cross a hard constraint (%s: %s); "
@@ -935,6 +991,33 @@ vdp_plan_compute_host (const struct vdp_plan_request *req, GError **error)
   }
   vdp_inventory_clear (&inv);
   return g_steal_pointer (&plan);
+}
+
+struct vdp_plan *
+vdp_plan_compute_host (const struct vdp_plan_request *req, GError **error)
+{
+  g_autofree gboolean *frozen = g_new0 (gboolean, req->n + 1);
+  struct vdp_plan *plan = compute_once (req, NULL, NULL, error);
+
+  /* a refused domain keeps the pins and memory it has: when one held
+   * something, plan again with it in place, so that nothing it holds is
+   * given away and nobody is refused for colliding with it later */
+  for (unsigned round = 0; plan && round < req->n; round++) {
+    gboolean more = FALSE;
+    struct vdp_plan *next;
+    for (unsigned i = 0; i < req->n; i++)
+      if (!frozen[i] && plan->domains[i].failed
+          && holds_something (req->topo, req->inputs[i].dom)) {
+        frozen[i] = TRUE;
+        more = TRUE;
+      }
+    if (!more)
+      break;
+    next = compute_once (req, frozen, plan, error);
+    vdp_plan_free (plan);
+    plan = next;
+  }
+  return plan;
 }
 
 struct vdp_plan *

@@ -1140,6 +1140,72 @@ test_fails_alone (void **state)
   fx_free (&f);
 }
 
+/* Replaces the one occurrence of @from in @text (g_free). */
+static char *
+replace_once (const char *text, const char *from, const char *to)
+{
+  const char *at = strstr (text, from);
+
+  assert_non_null (at);
+  return g_strdup_printf ("%.*s%s%s", (int) (at - text), text, to, at + strlen (from));
+}
+
+/* A refused guest keeps what it holds: its 1:1 pins go to nobody else, and
+ * the guests planned beside it are not refused for colliding with them. */
+static void
+test_refused_keeps_pins (void **state)
+{
+  struct fixture f, g;
+  xmlDocPtr out;
+  struct vdp_domain *d;
+  g_autofree char *text = NULL, *grown = NULL;
+  g_auto (VdpBitmap) held = hwloc_bitmap_alloc ();
+
+  fx_init (&f, "package:2 node:1(memory=16GB) l3:1 core:8 pu:2", "latency");
+  fx_add (&f, domain_xml ("g1", 4, 2, NULL, RAW_DISK), 1);
+  d = fx_output (&f, 0, &out);
+  assert_false (fx_planned (&f, 0)->failed);
+  text = vdp_xml_format (out);
+  vdp_domain_free (d);
+  xmlFreeDoc (out);
+  /* it grows past any node: refused when planned again */
+  grown = replace_once (text, "<vcpu placement=\"static\">4</vcpu>",
+                        "<vcpu placement=\"static\">40</vcpu>");
+
+  for (unsigned trial = 0; trial < 2; trial++) {
+    fx_init (&g, "package:2 node:1(memory=16GB) l3:1 core:8 pu:2", "latency");
+    fx_add (&g, g_strdup (grown), 1);
+    /* newcomers that want g1's node, listed before or after it */
+    for (unsigned k = 0; k < 3; k++)
+      fx_add (&g, domain_xml (trial ? "zz" : "aa", 4, 1, NULL, RAW_DISK), 1);
+    assert_true (fx_planned (&g, 0)->failed);
+    for (unsigned i = 1; i < g.n; i++)
+      if (fx_planned (&g, i)->failed)
+        print_message ("refused: %s\n", fx_planned (&g, i)->misfit.why);
+    assert_int_equal (g.plan->n_failed, 1);
+    /* what g1 holds: its vCPU PUs and, under smt=isolate, their cores */
+    hwloc_bitmap_zero (held);
+    for (unsigned v = 0; v < 4; v++) {
+      const struct vdp_pu *pu;
+      assert_non_null (g.doms[0]->vcpupin[v]);
+      pu = vdp_topology_find_pu (g.topo, (unsigned) hwloc_bitmap_first (g.doms[0]->vcpupin[v]));
+      hwloc_bitmap_or (held, held, g.topo->cores[pu->core].pus);
+    }
+    for (unsigned i = 1; i < g.n; i++) {
+      struct vdp_domain_plan *dp = fx_planned (&g, i);
+      assert_false (dp->failed);
+      for (unsigned v = 0; v < 4; v++)
+        assert_false (hwloc_bitmap_intersects (dp->vcpu_pins[v], held));
+      assert_false (hwloc_bitmap_intersects (dp->emulator_pin, held));
+      for (unsigned k = 0; k < dp->n_io_slots; k++)
+        assert_false (hwloc_bitmap_intersects (dp->iothread_pins[k], held));
+    }
+    assert_true (has_reason (fx_planned (&g, 0), 0, "stay in place"));
+    fx_free (&g);
+  }
+  fx_free (&f);
+}
+
 /* The host's other domains: their pins and memory are worked around. */
 static void
 test_context (void **state)
@@ -1377,6 +1443,7 @@ main (void)
     cmocka_unit_test (test_fit_no_avoidable_split),
     cmocka_unit_test (test_fit_homes_spread),
     cmocka_unit_test (test_fails_alone),
+    cmocka_unit_test (test_refused_keeps_pins),
     cmocka_unit_test (test_context),
     cmocka_unit_test (test_recorded_plan_kept),
     cmocka_unit_test (test_pools_follow_load),

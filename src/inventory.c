@@ -425,6 +425,16 @@ vdp_constraints_check (const struct vdp_host_limits *lim, const struct vdp_footp
     }
 
   for (size_t k = 0; k < t->n_nodes; k++) {
+    if (!lim->mem_known[k] && strict[k]) {
+      /* a memory-less node, or one hwloc knows no memory of */
+      for (unsigned i = 0; i < n; i++)
+        if (fps[i].strict_kib[k])
+          violate (out, VDP_HARD_MEMORY, i, g_strdup ("memory"),
+                   g_strdup_printf ("%" G_GUINT64_FORMAT " MiB bound strict to node %u, whose "
+                                    "memory is unknown or none", fps[i].strict_kib[k] / 1024,
+                                    t->nodes[k].id));
+      continue;
+    }
     if (!lim->mem_known[k] || strict[k] == 0 || bound[k] <= lim->cap_kib[k])
       continue;
     for (unsigned i = 0; i < n; i++)

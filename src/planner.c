@@ -336,6 +336,18 @@ plan_memory (const struct vdp_topology *t, struct vdp_domain_plan *dp, const str
                             "the kernel allocates where the vCPUs run", d->memory_kib / 1024);
     vdp_domain_plan_warn (dp, "its memory fits no node: left unbound");
   }
+  for (unsigned k = 0; dp->memory != VDP_MEMORY_NONE && k < f->n_span; k++)
+    if (t->nodes[f->span[k]].memory == 0) {
+      /* a memory-less node, or one whose memory hwloc does not know: a
+       * binding there cannot be checked to fit, and 'strict' (even
+       * 'preferred') on a node without memory stops the guest */
+      dp->memory = VDP_MEMORY_NONE;
+      dp->unbind = true;
+      vdp_domain_plan_reason (dp, 8, "memory",
+                              "memory not bound: node %u's memory is unknown or none, so no "
+                              "binding there can be known to fit; the kernel allocates where the "
+                              "vCPUs run", t->nodes[f->span[k]].id);
+    }
   if (dp->memory == VDP_MEMORY_NONE)
     return;
   for (unsigned k = 0; k < f->n_span; k++)

@@ -623,10 +623,28 @@ test_rule8_memory (void **state)
   }
   fx_free (&f);
 
-  fx_init (&f, HOST2, "density");
+  fx_init (&f, "package:2 node:1(memory=16GB) l3:1 core:4 pu:2", "density");
   fx_add (&f, domain_xml ("a", 2, 1, NULL, RAW_DISK), 0);
   assert_int_equal (fx_planned (&f, 0)->memory, VDP_MEMORY_PREFERRED);
   fx_free (&f);
+
+  /* nodes whose memory is unknown (or none): never bound, whatever the
+   * profile, small guests and guests that span alike */
+  for (unsigned k = 0; k < 3; k++) {
+    static const char *const profiles[] = { "balanced", "latency", "density" };
+    for (unsigned big = 0; big < 2; big++) {
+      fx_init (&f, HOST2, profiles[k]);
+      fx_add (&f, domain_xml ("a", big ? 12 : 2, 1, NULL, RAW_DISK), 0);
+      dp = fx_planned (&f, 0);
+      assert_false (dp->failed);
+      assert_int_equal (dp->memory, VDP_MEMORY_NONE);
+      assert_true (dp->unbind);
+      assert_int_equal (dp->n_cells, 0);
+      assert_true (has_reason (dp, 8, "memory is unknown or none"));
+      fx_assert_hard (&f);
+      fx_free (&f);
+    }
+  }
 
   fx_init (&f, HOST2, "balanced");
   f.policy->memory = VDP_MEMORY_NONE;
@@ -973,6 +991,29 @@ test_hard_memory (void **state)
   assert_true (fx_planned (&f, 1)->unbind);
   assert_true (has_reason (fx_planned (&f, 1), 8, "not bound"));
   fx_assert_hard (&f);
+  fx_free (&f);
+
+  /* strict memory on a node whose memory is unknown (or none) crosses the
+   * constraint: check reports it, and a hand-bound context guest there is
+   * worked around, not copied */
+  fx_init (&f, HOST2, "balanced");
+  fx_add (&f, domain_xml ("hand", 2, 4, "  <numatune>\n    <memory mode='strict' nodeset='1'/>\n"
+                          "  </numatune>\n", RAW_DISK), 1);
+  f.context[0] = TRUE;
+  fx_add (&f, domain_xml ("new", 2, 1, NULL, RAW_DISK), 1);
+  assert_int_equal (fx_planned (&f, 1)->memory, VDP_MEMORY_NONE);
+  {
+    struct vdp_host_limits lim;
+    struct vdp_footprint fp;
+    g_autoptr (GPtrArray) v = vdp_violations_new ();
+    vdp_host_limits_init (&lim, f.topo, f.policy);
+    vdp_footprint_from_domain (&fp, f.topo, f.doms[0]);
+    assert_int_equal (vdp_constraints_check (&lim, &fp, 1, v), 1);
+    assert_int_equal (((struct vdp_violation *) v->pdata[0])->kind, VDP_HARD_MEMORY);
+    assert_non_null (strstr (((struct vdp_violation *) v->pdata[0])->text, "unknown or none"));
+    vdp_footprint_clear (&fp);
+    vdp_host_limits_clear (&lim);
+  }
   fx_free (&f);
 }
 

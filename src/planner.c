@@ -510,8 +510,11 @@ adopt (const struct vdp_topology *t, const struct vdp_caps *caps, struct vdp_dom
   dp->place = true;
   dp->placement = p->placement;
   dp->vcpu_pins = g_new0 (hwloc_bitmap_t, d->vcpus);
-  for (unsigned v = 0; v < d->vcpus; v++)
+  for (unsigned v = 0; v < d->vcpus; v++) {
     dp->vcpu_pins[v] = hwloc_bitmap_dup (d->vcpupin[v]);
+    if (hwloc_bitmap_weight (d->vcpupin[v]) != 1)
+      dp->placement = VDP_PLACEMENT_SHARED;   /* a dedicated profile degraded on a small host */
+  }
   dp->emulator_pin = hwloc_bitmap_dup (d->emulatorpin);
   dp->poll_max = -1;
   if (has_capable_devices (d) || d->iothreads > 0) {
@@ -689,6 +692,34 @@ domain_plan_init (struct vdp_domain_plan *dp, const struct vdp_plan_input *in,
   dp->poll_max = -1;
 }
 
+/* Frees what @dp holds (not @dp). */
+static void
+domain_plan_clear (struct vdp_domain_plan *dp)
+{
+  unadopt (dp);   /* pins, cells, maps, hash */
+  if (dp->disks)
+    for (unsigned k = 0; k < dp->n_disks; k++) {
+      g_free (dp->disks[k].cache);
+      g_free (dp->disks[k].io);
+    }
+  g_free (dp->vcpu_l3);
+  g_free (dp->vcpu_node);
+  g_free (dp->iothread_l3);
+  g_free (dp->iothread_node);
+  g_free (dp->disks);
+  g_free (dp->controllers);
+  hwloc_bitmap_free (dp->nodes);
+  hwloc_bitmap_free (dp->mem_nodes);
+  if (dp->reasons)
+    g_ptr_array_unref (dp->reasons);
+  if (dp->warnings)
+    g_ptr_array_unref (dp->warnings);
+  g_free (dp->skip_reason);
+  g_free (dp->misfit.what);
+  g_free (dp->misfit.why);
+  memset (dp, 0, sizeof (*dp));
+}
+
 /* The hash prefix of a profile and a stack. */
 static char *
 hash_prefix (const struct vdp_policy *p, const struct vdp_caps *caps)
@@ -761,6 +792,98 @@ keep_refused (struct vdp_domain_plan *dp, struct vdp_domain_plan *prev)
                           "host's other domains are planned around them");
 }
 
+/* Whether the host's layout itself (no other guest on it, memory aside)
+ * has no room for the dedicated vCPUs of input @i under its profile,
+ * though it has as many cores (PUs with smt=prefer) as the guest has
+ * vCPUs: the PUs the host, its emulator and I/O need are what is short. */
+static gboolean
+layout_forbids_dedicated (const struct vdp_plan_request *req, unsigned i,
+                          const struct vdp_policy *p, unsigned n_io, const int *io_pref,
+                          unsigned io_cap)
+{
+  g_autoptr (vdp_policy) cpus_only = vdp_policy_dup (p);
+  struct vdp_domain_plan tmp = { 0 };
+  struct vdp_inventory empty;
+  struct vdp_fit fit;
+  gboolean fits;
+  unsigned room = 0;
+  g_auto (VdpBitmap) usable = hwloc_bitmap_alloc ();
+
+  /* a guest with more vCPUs than the host has cores (smt=isolate) or PUs
+   * for them is too big, not held back by the layout: refused */
+  hwloc_bitmap_andnot (usable, req->topo->allowed, req->policy->host_cpus);
+  for (size_t c = 0; c < req->topo->n_cores; c++)
+    if (hwloc_bitmap_intersects (req->topo->cores[c].pus, usable)) {
+      g_auto (VdpBitmap) x = hwloc_bitmap_alloc ();
+      hwloc_bitmap_and (x, req->topo->cores[c].pus, usable);
+      room += p->smt == VDP_SMT_ISOLATE ? 1 : (unsigned) hwloc_bitmap_weight (x);
+    }
+  if (req->inputs[i].dom->vcpus > room)
+    return FALSE;
+  cpus_only->memory = VDP_MEMORY_NONE;
+  domain_plan_init (&tmp, &req->inputs[i], req->policy);
+  tmp.policy = cpus_only;
+  vdp_inventory_init (&empty, req->topo, req->policy);
+  fits = vdp_fit_guest (&empty, &req->inputs[i], &tmp, n_io, io_pref, io_cap, &fit);
+  if (fits)
+    vdp_fit_clear (&fit);
+  vdp_inventory_clear (&empty);
+  domain_plan_clear (&tmp);
+  return !fits;
+}
+
+/* A dedicated guest refused on a host whose layout could never give it
+ * dedicated PUs (a small host, one whose PUs are nearly all the host's):
+ * planned again, after every other guest, with shared placement, and
+ * said why.  @n_reasons: the reasons it had before its first fit.
+ * Returns whether it now fits. */
+static gboolean
+degrade_to_shared (struct vdp_plan *plan, struct vdp_inventory *inv,
+                   const struct vdp_plan_request *req, unsigned i, guint n_reasons,
+                   struct vdp_fit *fit)
+{
+  struct vdp_domain_plan *dp = &plan->domains[i];
+  const struct vdp_policy *p = dp->policy;
+  g_autofree int *io_pref = NULL;
+  g_autofree char *why = NULL;
+  struct vdp_policy *shared;
+  unsigned io_cap, n_io;
+  gboolean ok;
+
+  why = g_strdup_printf ("%s: %s", dp->misfit.what ? dp->misfit.what : "dedicated vCPUs",
+                         dp->misfit.why ? dp->misfit.why : "no room");
+  g_clear_pointer (&dp->misfit.what, g_free);
+  g_clear_pointer (&dp->misfit.why, g_free);
+  memset (&dp->misfit, 0, sizeof (dp->misfit));
+  g_ptr_array_set_size (dp->reasons, (gint) n_reasons);
+
+  shared = vdp_policy_dup (p);
+  shared->placement = VDP_PLACEMENT_SHARED;
+  shared->smt = VDP_SMT_PREFER;
+  shared->emulator = VDP_EMULATOR_LLC;
+  shared->mapping = VDP_MAPPING_AUTO;
+  if (plan->profiles == NULL)
+    plan->profiles = g_ptr_array_new_with_free_func ((GDestroyNotify) vdp_policy_free);
+  g_ptr_array_add (plan->profiles, shared);
+  dp->policy = shared;
+  dp->placement = VDP_PLACEMENT_SHARED;
+  n_io = vdp_io_count (dp, &req->inputs[i], req->topo, &plan->caps, &io_pref, &io_cap);
+  explain_disks (dp, &req->inputs[i]);
+  n_reasons = dp->reasons->len;
+  ok = vdp_fit_guest (inv, &req->inputs[i], dp, n_io, io_pref, io_cap, fit);
+  /* the reason first, before what the fit says */
+  vdp_domain_plan_reason (dp, 2, "vcpus",
+                          "%s: profile '%s' asks for dedicated vCPUs, and even with no other "
+                          "guest this host's layout cannot hold them 1:1 (%s)",
+                          ok ? "shared placement instead" : "shared placement tried", p->name,
+                          why);
+  g_ptr_array_insert (dp->reasons, (gint) n_reasons,
+                      g_ptr_array_steal_index (dp->reasons, dp->reasons->len - 1));
+  if (ok)
+    vdp_domain_plan_warn (dp, "dedicated placement is impossible on this host: shared instead");
+  return ok;
+}
+
 /* One planning round; the domains marked in @frozen were refused in round
  * @prev and only occupy the host with what they have. */
 static struct vdp_plan *
@@ -775,8 +898,10 @@ compute_once (const struct vdp_plan_request *req, const gboolean *frozen, struct
   g_autofree unsigned *order = g_new0 (unsigned, MAX (n, 1));
   g_autofree struct vdp_fit *fits = g_new0 (struct vdp_fit, MAX (n, 1));
   g_autofree char **prefix = g_new0 (char *, n + 1);
+  g_autofree unsigned *later = g_new0 (unsigned, MAX (n, 1));
+  g_autofree guint *later_reasons = g_new0 (guint, MAX (n, 1));
   struct vdp_inventory inv;
-  unsigned n_order = 0;
+  unsigned n_order = 0, n_later = 0;
 
   plan->topo = topo;
   plan->policy = host;
@@ -872,19 +997,34 @@ compute_once (const struct vdp_plan_request *req, const gboolean *frozen, struct
     order[n_order++] = i;
   }
 
-  /* the rest, fitted one by one, dedicated and largest first */
+  /* the rest, fitted one by one, dedicated and largest first; dedicated
+   * guests this host's layout can never hold go last, shared */
   g_qsort_with_data (order, (gint) n_order, sizeof (unsigned), cmp_order, plan->domains);
-  for (unsigned k = 0; k < n_order; k++) {
-    unsigned i = order[k];
+  for (unsigned k = 0; k < n_order + n_later; k++) {
+    unsigned i = k < n_order ? order[k] : later[k - n_order];
     struct vdp_domain_plan *dp = &plan->domains[i];
     g_autofree int *io_pref = NULL;
-    unsigned io_cap;
-    unsigned n_io = vdp_io_count (dp, &req->inputs[i], topo, caps, &io_pref, &io_cap);
+    unsigned io_cap, n_io;
 
-    explain_disks (dp, &req->inputs[i]);
-    if (!vdp_fit_guest (&inv, &req->inputs[i], dp, n_io, io_pref, io_cap, &fits[i])) {
-      fail_domain (dp, NULL);
-      continue;
+    if (k >= n_order) {
+      if (!degrade_to_shared (plan, &inv, req, i, later_reasons[k - n_order], &fits[i])) {
+        fail_domain (dp, NULL);
+        continue;
+      }
+    } else {
+      guint n_reasons = dp->reasons->len;
+      n_io = vdp_io_count (dp, &req->inputs[i], topo, caps, &io_pref, &io_cap);
+      explain_disks (dp, &req->inputs[i]);
+      if (!vdp_fit_guest (&inv, &req->inputs[i], dp, n_io, io_pref, io_cap, &fits[i])) {
+        if (dp->policy->placement == VDP_PLACEMENT_DEDICATED
+            && layout_forbids_dedicated (req, i, dp->policy, n_io, io_pref, io_cap)) {
+          later_reasons[n_later] = n_reasons;
+          later[n_later++] = i;
+        } else {
+          fail_domain (dp, NULL);
+        }
+        continue;
+      }
     }
     dp->home_node = (int) topo->nodes[fits[i].span[0]].id;
     for (unsigned s = 0; s < fits[i].n_span; s++)
@@ -1170,30 +1310,8 @@ vdp_plan_free (struct vdp_plan *plan)
 {
   if (plan == NULL)
     return;
-  for (unsigned i = 0; i < plan->n_domains; i++) {
-    struct vdp_domain_plan *dp = &plan->domains[i];
-    unadopt (dp);   /* pins, cells, maps, hash */
-    if (dp->disks)
-      for (unsigned k = 0; k < dp->n_disks; k++) {
-        g_free (dp->disks[k].cache);
-        g_free (dp->disks[k].io);
-      }
-    g_free (dp->vcpu_l3);
-    g_free (dp->vcpu_node);
-    g_free (dp->iothread_l3);
-    g_free (dp->iothread_node);
-    g_free (dp->disks);
-    g_free (dp->controllers);
-    hwloc_bitmap_free (dp->nodes);
-    hwloc_bitmap_free (dp->mem_nodes);
-    if (dp->reasons)
-      g_ptr_array_unref (dp->reasons);
-    if (dp->warnings)
-      g_ptr_array_unref (dp->warnings);
-    g_free (dp->skip_reason);
-    g_free (dp->misfit.what);
-    g_free (dp->misfit.why);
-  }
+  for (unsigned i = 0; i < plan->n_domains; i++)
+    domain_plan_clear (&plan->domains[i]);
   for (unsigned k = 0; k < plan->n_nodes; k++)
     hwloc_bitmap_free (plan->nodes[k].pool);
   g_free (plan->nodes);
@@ -1202,5 +1320,7 @@ vdp_plan_free (struct vdp_plan *plan)
   hwloc_bitmap_free (plan->isolated);
   if (plan->warnings)
     g_ptr_array_unref (plan->warnings);
+  if (plan->profiles)
+    g_ptr_array_unref (plan->profiles);
   g_free (plan);
 }

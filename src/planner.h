@@ -186,6 +186,8 @@ struct vdp_plan {
   unsigned total_vcpus, total_pus;
   guint64 total_memory_kib, total_avail_kib;
   GPtrArray *warnings;                /* host-level lines (I/O capacity short, ...) */
+  GPtrArray *profiles;                /* struct vdp_policy: profiles made for this plan
+                                       * (a dedicated one degraded to shared) */
 };
 
 /* What vdp_plan_compute_host() plans: @inputs are planned; @context are

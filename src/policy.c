@@ -469,6 +469,19 @@ vdp_policy_cache_free (vdp_policy_cache *c)
   g_free (c);
 }
 
+struct vdp_policy *
+vdp_policy_dup (const struct vdp_policy *p)
+{
+  struct vdp_policy *c = g_new (struct vdp_policy, 1);
+
+  *c = *p;
+  c->name = g_strdup (p->name);
+  c->source = g_strdup (p->source);
+  c->host_cpus = hwloc_bitmap_dup (p->host_cpus);
+  c->isolated = p->isolated ? hwloc_bitmap_dup (p->isolated) : NULL;
+  return c;
+}
+
 void
 vdp_policy_free (struct vdp_policy *p)
 {

@@ -94,5 +94,8 @@ const struct vdp_policy *vdp_policy_for_domain (vdp_policy_cache *c, const struc
 void vdp_policy_cache_free (vdp_policy_cache *c);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (vdp_policy_cache, vdp_policy_cache_free)
 
+/* A copy of @p (free with vdp_policy_free()). */
+struct vdp_policy *vdp_policy_dup (const struct vdp_policy *p);
+
 void vdp_policy_free (struct vdp_policy *p);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (vdp_policy, vdp_policy_free)

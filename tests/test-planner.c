@@ -1191,6 +1191,59 @@ replace_once (const char *text, const char *from, const char *to)
   return g_strdup_printf ("%.*s%s%s", (int) (at - text), text, to, at + strlen (from));
 }
 
+/* latency on a host whose layout leaves no room for dedicated vCPUs:
+ * shared placement, with the reason; a host that is only full still
+ * refuses. */
+static void
+test_dedicated_degrades (void **state)
+{
+  static const char *const small[] = { "pack:1 core:2 pu:1",
+                                       "examples/topologies/2amd64-kvm-guest.xml" };
+  struct fixture f;
+  struct vdp_domain_plan *dp;
+
+  for (size_t h = 0; h < G_N_ELEMENTS (small); h++) {
+    g_autofree char *path = strchr (small[h], '/') ? vdp_test_data (small[h]) : g_strdup (small[h]);
+    fx_init (&f, path, "latency");
+    fx_add (&f, domain_xml ("a", 2, 1, NULL, RAW_DISK), -1);
+    dp = fx_planned (&f, 0);
+    assert_false (dp->failed);
+    assert_int_equal (dp->placement, VDP_PLACEMENT_SHARED);
+    assert_string_equal (dp->policy->name, "latency");
+    assert_true (has_reason (dp, 2, "shared placement instead"));
+    assert_true (dp->warnings->len > 0);
+    for (unsigned v = 0; v < 2; v++)
+      assert_true (hwloc_bitmap_weight (dp->vcpu_pins[v]) > 1);
+    fx_assert_hard (&f);
+    fx_free (&f);
+  }
+
+  /* degraded guests go after those that fit dedicated: the small one
+   * keeps its dedicated PU although the big one comes first */
+  fx_init (&f, "package:1 node:1 l3:1 core:4 pu:1", "latency");
+  fx_add (&f, domain_xml ("big", 4, 1, NULL, RAW_DISK), -1);
+  fx_add (&f, domain_xml ("small", 1, 1, NULL, RAW_DISK), -1);
+  assert_int_equal (fx_planned (&f, 0)->placement, VDP_PLACEMENT_SHARED);
+  assert_false (fx_planned (&f, 0)->failed);
+  assert_int_equal (fx_planned (&f, 1)->placement, VDP_PLACEMENT_DEDICATED);
+  assert_false (fx_planned (&f, 1)->failed);
+  assert_false (hwloc_bitmap_intersects (fx_planned (&f, 0)->vcpu_pins[0],
+                                         fx_planned (&f, 1)->vcpu_pins[0]));
+  fx_assert_hard (&f);
+  fx_free (&f);
+
+  /* room for dedicated vCPUs, taken by others: refused, not degraded */
+  fx_init (&f, "package:1 node:1 l3:1 core:4 pu:1", "latency");
+  fx_add (&f, domain_xml ("big", 2, 1, NULL, RAW_DISK), -1);
+  fx_add (&f, domain_xml ("late", 2, 1, NULL, RAW_DISK), -1);
+  assert_int_equal (fx_planned (&f, 0)->placement, VDP_PLACEMENT_DEDICATED);
+  assert_false (fx_planned (&f, 0)->failed);
+  assert_true (fx_planned (&f, 1)->failed);
+  assert_false (has_reason (fx_planned (&f, 1), 2, "shared placement"));
+  fx_assert_hard (&f);
+  fx_free (&f);
+}
+
 /* A refused guest keeps what it holds: its 1:1 pins go to nobody else, and
  * the guests planned beside it are not refused for colliding with them. */
 static void
@@ -1485,6 +1538,7 @@ main (void)
     cmocka_unit_test (test_fit_homes_spread),
     cmocka_unit_test (test_fails_alone),
     cmocka_unit_test (test_refused_keeps_pins),
+    cmocka_unit_test (test_dedicated_degrades),
     cmocka_unit_test (test_context),
     cmocka_unit_test (test_recorded_plan_kept),
     cmocka_unit_test (test_pools_follow_load),

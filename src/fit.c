@@ -16,7 +16,8 @@ struct guest {
   struct vdp_domain_plan *dp;
   gboolean dedicated, isolate, io_with_emulator;
   unsigned vcpus;
-  guint64 kib;
+  guint64 kib;              /* its memory and QEMU's own (overhead) */
+  guint64 overhead;
   VdpMemory mem;
   unsigned n_io;
   const int *io_pref;       /* per IOThread: its disk's node position, or -1 */
@@ -707,6 +708,8 @@ record (const struct guest *g, struct part *parts, unsigned n_parts, struct vdp_
     hwloc_bitmap_or (f->held, f->held, parts[s].held);
     hwloc_bitmap_or (f->own, f->own, parts[s].own);
   }
+  /* the guest's cells hold its memory; QEMU's own goes with the first */
+  f->span_kib[0] -= MIN (f->span_kib[0], g->overhead);
   for (unsigned v = 0; v < g->vcpus; v++) {
     unsigned s = vcpu_part ? vcpu_part[v] : 0;
     f->vcpu_span[v] = s;
@@ -802,18 +805,21 @@ per_node_io (const struct guest *g, unsigned n_parts, int **pref)
 
 
 
-/* Splits @kib over @parts in proportion to their vCPUs, none over what its
- * node has free; whole MiB except for the last part.  FALSE when they
- * cannot hold it. */
+/* Splits the guest's memory over @parts in proportion to their vCPUs,
+ * none over what its node has free, QEMU's own with the first part; whole
+ * MiB except for the last part.  FALSE when they cannot hold it. */
 static gboolean
 split_memory (const struct vdp_inventory *inv, const struct guest *g, struct part *parts,
               unsigned n_parts)
 {
   guint64 left = g->kib;
 
+  /* the guest's memory in proportion; QEMU's own with the first part,
+   * whose node becomes guest cell 0 */
   for (unsigned s = 0; s < n_parts; s++) {
     parts[s].kib = s + 1 == n_parts ? 0
-                   : (g->kib * parts[s].vcpus / MAX (g->vcpus, 1)) / 1024 * 1024;
+                   : ((g->kib - g->overhead) * parts[s].vcpus / MAX (g->vcpus, 1)) / 1024 * 1024
+                     + (s == 0 ? g->overhead : 0);
     if (g->mem != VDP_MEMORY_NONE)
       parts[s].kib = MIN (parts[s].kib, vdp_inventory_mem_free (inv, parts[s].n) / 1024 * 1024);
     left -= MIN (left, parts[s].kib);
@@ -1201,7 +1207,8 @@ fit_cells_as (struct vdp_inventory *inv, const struct guest *g, const size_t *or
       unsigned dn, dbest;
       if ((g->overcommit ? cap[n] == 0 : node_vcpus[n] + cell_vcpus[c] > cap[n])
           || (g->mem != VDP_MEMORY_NONE
-              && node_kib[n] + d->cells[c].memory_kib > vdp_inventory_mem_free (inv, n)))
+              && node_kib[n] + d->cells[c].memory_kib + (c == 0 ? g->overhead : 0)
+                 > vdp_inventory_mem_free (inv, n)))
         continue;
       if (best < 0) {
         best = (int) n;
@@ -1224,7 +1231,7 @@ fit_cells_as (struct vdp_inventory *inv, const struct guest *g, const size_t *or
       home = (size_t) best;
     cell_node[c] = best;
     node_vcpus[best] += cell_vcpus[c];
-    node_kib[best] += d->cells[c].memory_kib;
+    node_kib[best] += d->cells[c].memory_kib + (c == 0 ? g->overhead : 0);
   }
   /* parts in the order of the cells, home first */
   for (unsigned i = 0; i < d->n_cells; i++) {
@@ -1326,7 +1333,9 @@ vdp_fit_guest (struct vdp_inventory *inv, const struct vdp_plan_input *in,
     .dedicated = p->placement == VDP_PLACEMENT_DEDICATED,
     .isolate = p->smt == VDP_SMT_ISOLATE,
     .io_with_emulator = p->iothread_cpus == VDP_IOCPUS_SHARED,
-    .vcpus = in->dom->vcpus, .kib = in->dom->memory_kib, .mem = p->memory, .n_io = n_io, .io_pref = io_pref, .io_cap = io_cap,
+    .vcpus = in->dom->vcpus,
+    .kib = in->dom->memory_kib + vdp_memory_overhead_kib (in->dom),
+    .overhead = vdp_memory_overhead_kib (in->dom), .mem = p->memory, .n_io = n_io, .io_pref = io_pref, .io_cap = io_cap,
   };
   g_autofree unsigned *votes = g_new0 (unsigned, inv->n_nodes + 1);
   g_autofree size_t *order = NULL;

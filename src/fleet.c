@@ -582,7 +582,8 @@ host_warnings (const struct vdp_plan *plan, const char *uri, GPtrArray *warnings
     g_ptr_array_add (warnings, g_strdup_printf ("%s: %s", uri, (char *) plan->warnings->pdata[k]));
   g_ptr_array_add (warnings,
                    g_strdup_printf ("%s: %u vCPUs of all its domains on %u usable PUs (%.2f per "
-                                    "PU), %" G_GUINT64_FORMAT " MiB of guest memory for %"
+                                    "PU), %" G_GUINT64_FORMAT " MiB of guest memory (QEMU's "
+                                    "own included) for %"
                                     G_GUINT64_FORMAT " MiB (%.2f)", uri, plan->total_vcpus,
                                     plan->total_pus, plan->total_pus
                                     ? (double) plan->total_vcpus / plan->total_pus : 0.0,

@@ -155,6 +155,59 @@ memory_from_domain (struct vdp_footprint *fp, const struct vdp_topology *t,
   }
 }
 
+guint64
+vdp_memory_overhead_kib (const struct vdp_domain *d)
+{
+  guint64 kib = 64 * 1024 + d->memory_kib / 512 + (guint64) d->vcpus * 8 * 1024;
+
+  return (kib + 1023) / 1024 * 1024;
+}
+
+/* Charges QEMU's own memory with the guest's: on node @home (OS index:
+ * the node of its first guest cell, else the first of its nodeset) when
+ * memory is bound there, else where most of it is bound strict, else
+ * preferred, else wherever its loose memory goes. */
+static void
+add_overhead (struct vdp_footprint *fp, const struct vdp_topology *t, const struct vdp_domain *d,
+              int home)
+{
+  guint64 *to = NULL;
+  size_t best = 0;
+  int h = home >= 0 ? node_pos (t, (unsigned) home) : -1;
+
+  if (h >= 0 && (fp->strict_kib[h] || fp->preferred_kib[h])) {
+    to = fp->strict_kib[h] ? fp->strict_kib : fp->preferred_kib;
+    to[h] += vdp_memory_overhead_kib (d);
+    return;
+  }
+
+  for (size_t k = 0; k < t->n_nodes; k++)
+    if (fp->strict_kib[k] && (to != fp->strict_kib || fp->strict_kib[k] > fp->strict_kib[best])) {
+      to = fp->strict_kib;
+      best = k;
+    }
+  for (size_t k = 0; to == NULL && k < t->n_nodes; k++)
+    if (fp->preferred_kib[k]) {
+      to = fp->preferred_kib;
+      best = k;
+    }
+  if (to)
+    to[best] += vdp_memory_overhead_kib (d);
+  else
+    fp->loose_kib += vdp_memory_overhead_kib (d);
+}
+
+/* Where a domain's definition puts QEMU's own memory (see add_overhead()). */
+static int
+overhead_node (const struct vdp_domain *d)
+{
+  if (d->n_cells)
+    for (unsigned m = 0; m < d->n_memnodes; m++)
+      if (d->memnodes[m].cellid == d->cells[0].id && d->memnodes[m].nodeset)
+        return hwloc_bitmap_first (d->memnodes[m].nodeset);
+  return d->numa_nodeset ? hwloc_bitmap_first (d->numa_nodeset) : -1;
+}
+
 /* The pins of the domain's definition; IOThreads from @first_io up to
  * @n_io. */
 static void
@@ -223,6 +276,7 @@ vdp_footprint_from_domain (struct vdp_footprint *fp, const struct vdp_topology *
   pins_from_domain (fp, d, TRUE, TRUE, d->iothreads);
   workers_from_domain (fp, d);
   memory_from_domain (fp, t, d);
+  add_overhead (fp, t, d, overhead_node (d));
 }
 
 void
@@ -239,6 +293,7 @@ vdp_footprint_from_plan (struct vdp_footprint *fp, const struct vdp_topology *t,
   if (!dp->place) {
     pins_from_domain (fp, d, TRUE, TRUE, dp->set_iothreads ? dp->n_iothreads : d->iothreads);
     memory_from_domain (fp, t, d);
+    add_overhead (fp, t, d, overhead_node (d));
     return;
   }
   for (unsigned v = 0; v < d->vcpus; v++)
@@ -280,6 +335,7 @@ vdp_footprint_from_plan (struct vdp_footprint *fp, const struct vdp_topology *t,
     spread (t, dp->mem_nodes, d->memory_kib,
             dp->memory == VDP_MEMORY_STRICT ? fp->strict_kib : fp->preferred_kib);
   }
+  add_overhead (fp, t, d, dp->n_cells ? (int) dp->cells[0].node : hwloc_bitmap_first (dp->mem_nodes));
 }
 
 void

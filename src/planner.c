@@ -383,9 +383,13 @@ plan_memory (const struct vdp_topology *t, struct vdp_domain_plan *dp, const str
     g_snprintf (why, sizeof (why), ", guest NUMA cells mirror the host nodes");
   }
   s = vdp_cpuset_format (dp->mem_nodes);
-  vdp_domain_plan_reason (dp, 8, "memory", "memory %s on node%s %s%s",
+  vdp_domain_plan_reason (dp, 8, "memory", "memory %s on node%s %s%s; QEMU's own memory (about %"
+                          G_GUINT64_FORMAT " MiB) counted on node %u too",
                           memory_mode_names[dp->memory],
-                          hwloc_bitmap_weight (dp->mem_nodes) > 1 ? "s" : "", s, why);
+                          hwloc_bitmap_weight (dp->mem_nodes) > 1 ? "s" : "", s, why,
+                          vdp_memory_overhead_kib (d) / 1024,
+                          dp->n_cells ? dp->cells[0].node
+                          : (unsigned) hwloc_bitmap_first (dp->mem_nodes));
 }
 
 /* ---- rule 12: a recorded plan that still holds ----------------------------- */
@@ -1191,7 +1195,8 @@ vdp_misfit_format (const struct vdp_domain_plan *dp)
   if (m->what) {
     g_string_append_printf (s, ": needs %s", m->what);
     if (m->need_kib)
-      g_string_append_printf (s, " and %" G_GUINT64_FORMAT " MiB bound", m->need_kib / 1024);
+      g_string_append_printf (s, " and %" G_GUINT64_FORMAT " MiB bound (QEMU's own included)",
+                              m->need_kib / 1024);
     if (m->best_node >= 0) {
       g_string_append_printf (s, "; the best node, %d, offers %u vCPU%s", m->best_node,
                               m->best_pus, m->best_pus == 1 ? "" : "s");

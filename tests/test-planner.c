@@ -975,7 +975,7 @@ test_hard_memory (void **state)
   fx_add (&f, domain_xml ("ok", 4, 4, NULL, RAW_DISK), -1);
   dp = fx_planned (&f, 0);
   assert_true (dp->failed);
-  assert_int_equal (dp->misfit.need_kib, 64ULL * 1024 * 1024);
+  assert_int_equal (dp->misfit.need_kib, 64ULL * 1024 * 1024 + vdp_memory_overhead_kib (dp->dom));
   assert_non_null (strstr (dp->misfit.why, "memory"));
   assert_false (fx_planned (&f, 1)->failed);
   fx_free (&f);
@@ -992,6 +992,47 @@ test_hard_memory (void **state)
   assert_true (has_reason (fx_planned (&f, 1), 8, "not bound"));
   fx_assert_hard (&f);
   fx_free (&f);
+
+  /* QEMU's own memory is bound with the guest's: a guest of exactly what a
+   * node has free for guests does not fit it alone (16 GiB nodes less 1
+   * GiB reserve: 15 GiB), and the check counts it */
+  fx_init (&f, "package:2 node:1(memory=16GB) l3:1 core:8 pu:2", "balanced");
+  fx_add (&f, domain_xml ("exact", 2, 15, NULL, RAW_DISK), -1);
+  dp = fx_planned (&f, 0);
+  assert_false (dp->failed);
+  assert_int_equal (dp->memory, VDP_MEMORY_STRICT);
+  assert_int_equal (hwloc_bitmap_weight (dp->mem_nodes), 2);
+  assert_true (has_reason (dp, 8, "QEMU's own memory"));
+  {
+    guint64 on[2] = { 0, 0 }, cells = 0;
+    guint64 qemu = vdp_memory_overhead_kib (dp->dom);
+    for (unsigned c = 0; c < dp->n_cells; c++) {
+      on[dp->cells[c].node] += dp->cells[c].memory_kib;
+      cells += dp->cells[c].memory_kib;
+    }
+    assert_int_equal (cells, 15ULL * 1024 * 1024);    /* the cells hold the guest's */
+    on[dp->cells[0].node] += qemu;
+    for (unsigned k = 0; k < 2; k++)
+      assert_true (on[k] <= 15ULL * 1024 * 1024);
+    assert_true (qemu >= 64 * 1024 && qemu < 256 * 1024);
+  }
+  fx_assert_hard (&f);
+  fx_free (&f);
+  {
+    struct vdp_host_limits lim;
+    struct vdp_footprint fp;
+    g_autoptr (GPtrArray) v = vdp_violations_new ();
+    fx_init (&f, "package:2 node:1(memory=16GB) l3:1 core:8 pu:2", "balanced");
+    fx_add (&f, domain_xml ("hand", 2, 15, "  <numatune>\n    <memory mode='strict' nodeset='0'/>\n"
+                            "  </numatune>\n", RAW_DISK), -1);
+    vdp_host_limits_init (&lim, f.topo, f.policy);
+    vdp_footprint_from_domain (&fp, f.topo, f.doms[0]);
+    assert_int_equal (vdp_constraints_check (&lim, &fp, 1, v), 1);
+    assert_int_equal (((struct vdp_violation *) v->pdata[0])->kind, VDP_HARD_MEMORY);
+    vdp_footprint_clear (&fp);
+    vdp_host_limits_clear (&lim);
+    fx_free (&f);
+  }
 
   /* strict memory on a node whose memory is unknown (or none) crosses the
    * constraint: check reports it, and a hand-bound context guest there is
@@ -1501,7 +1542,9 @@ test_overcommit_ratios (void **state)
   fx_planned (&f, 0);
   assert_int_equal (f.plan->total_vcpus, 12);
   assert_int_equal (f.plan->total_pus, 4);
-  assert_int_equal (f.plan->total_memory_kib, 12ULL * 1024 * 1024);
+  /* QEMU's own memory counted with each guest's */
+  assert_int_equal (f.plan->total_memory_kib,
+                    12ULL * 1024 * 1024 + 3 * vdp_memory_overhead_kib (f.doms[0]));
   {
     guint64 kib = f.topo->nodes[0].memory / 1024;
     assert_int_equal (f.plan->total_avail_kib, kib - MIN (1024 * 1024, kib / 16));

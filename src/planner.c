@@ -1129,6 +1129,16 @@ compute_once (const struct vdp_plan_request *req, const gboolean *frozen, struct
     ns->memory_kib = topo->nodes[k].memory / 1024;
     ns->reserve_kib = inv.lim.reserve_kib[k];
     ns->bound_kib = st->bound_kib + st->loose_kib;
+    if (inv.lim.mem_known[k] && ns->bound_kib > inv.lim.cap_kib[k] && st->loose_kib)
+      /* strict bindings never cross it (a hard constraint); unbound and
+       * 'preferred' memory may, and then spills to other nodes or swaps */
+      g_ptr_array_add (plan->warnings,
+                       g_strdup_printf ("node %u's memory overcommitted: guests bound there or "
+                                        "expected there (unbound, where their vCPUs run) need %"
+                                        G_GUINT64_FORMAT " MiB, %" G_GUINT64_FORMAT " MiB of it "
+                                        "unbound, and it has %" G_GUINT64_FORMAT " MiB for guests",
+                                        ns->id, ns->bound_kib / 1024, st->loose_kib / 1024,
+                                        inv.lim.cap_kib[k] / 1024));
     plan->total_pus += ns->pus;
     plan->total_avail_kib += inv.lim.cap_kib[k];
   }

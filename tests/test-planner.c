@@ -1549,6 +1549,21 @@ test_overcommit_ratios (void **state)
     guint64 kib = f.topo->nodes[0].memory / 1024;
     assert_int_equal (f.plan->total_avail_kib, kib - MIN (1024 * 1024, kib / 16));
   }
+  /* 12 GiB for 7 GiB free: the node's overcommit is said */
+  {
+    gboolean said = FALSE;
+    for (guint k = 0; k < f.plan->warnings->len; k++)
+      said |= strstr (f.plan->warnings->pdata[k], "node 0's memory overcommitted") != NULL;
+    assert_true (said);
+  }
+  fx_free (&f);
+
+  /* what fits is not overcommitted */
+  fx_init (&f, "package:1 node:1(memory=8GB) l3:1 core:4 pu:1", "density");
+  fx_add_many (&f, 2, 1, 2, -1);
+  fx_planned (&f, 0);
+  for (guint k = 0; k < f.plan->warnings->len; k++)
+    assert_null (strstr (f.plan->warnings->pdata[k], "overcommitted"));
   fx_free (&f);
 }
 

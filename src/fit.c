@@ -463,6 +463,56 @@ place_threads (const struct vdp_inventory *inv, const struct guest *g, struct pa
 
 /* ---- trying nodes -------------------------------------------------------- */
 
+/* smt=isolate promises IOThreads PUs of their own: on the idle siblings of
+ * the vCPU cores, and where those are too few (a host without SMT), on
+ * whole cores of node @n kept for the guest's I/O, in the vCPUs' LLC
+ * first, as long as the node keeps room for its floating sets.  The PUs
+ * join @pt's own (idle) PUs. */
+static void
+reserve_io_cores (const struct vdp_inventory *inv, const struct guest *g, size_t n,
+                  struct part *pt)
+{
+  const struct vdp_topology *t = inv->topo;
+  g_auto (VdpBitmap) avail = hwloc_bitmap_alloc ();
+  g_auto (VdpBitmap) x = hwloc_bitmap_alloc ();
+  g_auto (VdpBitmap) held = hwloc_bitmap_dup (pt->held);
+  g_auto (VdpBitmap) own = hwloc_bitmap_dup (pt->own);
+  unsigned want = 0, have;
+  int l3 = -1;
+
+  if (!g->dedicated || !g->isolate || g->io_with_emulator)
+    return;
+  for (unsigned i = 0; i < g->n_io; i++)
+    want += !g->io_pref || g->io_pref[i] != VDP_IO_WITH_EMULATOR;
+  hwloc_bitmap_and (x, own, t->nodes[n].cpuset);
+  have = (unsigned) hwloc_bitmap_weight (x);
+  if (have >= want)
+    return;
+  if (pt->pus->len > 0) {
+    const struct vdp_pu *pu = vdp_topology_find_pu (t, (unsigned) g_array_index (pt->pus, int, 0));
+    if (pu && pu->core >= 0)
+      l3 = t->cores[pu->core].l3;
+  }
+  vdp_inventory_pinnable (inv, n, avail);
+  hwloc_bitmap_andnot (avail, avail, held);
+  for (int pass = 0; pass < 2 && have < want; pass++)
+    for (size_t c = 0; c < t->n_cores && have < want; c++) {
+      const struct vdp_core *core = &t->cores[c];
+      if (core->node != (int) t->nodes[n].id || (pass == 0) != (core->l3 == l3))
+        continue;
+      hwloc_bitmap_and (x, core->pus, inv->lim.usable);
+      if (hwloc_bitmap_iszero (x) || !hwloc_bitmap_isincluded (x, avail))
+        continue;   /* whole free cores only */
+      hwloc_bitmap_or (held, held, x);
+      hwloc_bitmap_or (own, own, x);
+      have += (unsigned) hwloc_bitmap_weight (x);
+    }
+  if (hwloc_bitmap_isequal (held, pt->held) || !room (inv, n, held, 0, 0, 0, 0))
+    return;   /* none to spare: the node's pool, and the plan says so */
+  hwloc_bitmap_copy (pt->held, held);
+  hwloc_bitmap_copy (pt->own, own);
+}
+
 /* Tries the guest's @vcpus vCPUs (its memory @kib) on node @n alone, into
  * @pt; returns 0 when they do not fit, 1 when the vCPUs fit but not the
  * memory, 2 when vCPUs and memory fit but not all IOThreads, 3 when
@@ -478,6 +528,7 @@ try_node (const struct vdp_inventory *inv, const struct guest *g, size_t n, stru
   if (g->dedicated) {
     if (!pick_dedicated (inv, g, n, g->vcpus, pt) || !room (inv, n, pt->held, 0, 0, 0, 0))
       return 0;
+    reserve_io_cores (inv, g, n, pt);
   } else {
     /* other shared guests float over the same PUs: they do not count */
     if (region_after (inv, n, NULL) < MAX (g->vcpus, 2))

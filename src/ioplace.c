@@ -297,6 +297,20 @@ pool_near (const struct vdp_topology *t, hwloc_const_bitmap_t pool, hwloc_const_
     hwloc_bitmap_copy (out, pool);
 }
 
+/* Whether PU @pu shares a core with one of @dp's vCPU pins. */
+static gboolean
+sibling_of_vcpu (const struct vdp_topology *t, const struct vdp_domain_plan *dp, unsigned pu)
+{
+  const struct vdp_pu *p = vdp_topology_find_pu (t, pu);
+
+  if (p == NULL || p->core < 0 || dp->vcpu_pins == NULL)
+    return FALSE;
+  for (unsigned v = 0; v < dp->n_vcpus; v++)
+    if (dp->vcpu_pins[v] && hwloc_bitmap_intersects (dp->vcpu_pins[v], t->cores[p->core].pus))
+      return TRUE;
+  return FALSE;
+}
+
 static const char *
 slot_why (VdpSlotKind kind, gboolean dedicated)
 {
@@ -433,6 +447,9 @@ vdp_io_place (const struct vdp_inventory *inv, const struct vdp_caps *caps,
       switch (sl->kind) {
       case VDP_SLOT_OWN:
         hwloc_bitmap_only (pin, (unsigned) sl->pu);
+        if (!sibling_of_vcpu (t, dp, (unsigned) sl->pu))
+          whys[k] = "1:1 on a core kept for the guest's I/O (no SMT sibling of its vCPU cores "
+                    "idle; no vCPU or other guest on it)";
         break;
       case VDP_SLOT_POOL:
         if (!hwloc_bitmap_iszero (inv->nodes[sl->node].pool)) {

@@ -1232,6 +1232,34 @@ replace_once (const char *text, const char *from, const char *to)
   return g_strdup_printf ("%.*s%s%s", (int) (at - text), text, to, at + strlen (from));
 }
 
+/* latency on a host without SMT: no idle siblings, so each guest's
+ * IOThreads get whole cores of their own in its vCPUs' LLC, not a pool
+ * shared with other guests' IOThreads and emulators. */
+static void
+test_latency_no_smt_io (void **state)
+{
+  struct fixture f;
+
+  fx_init (&f, "package:2 node:1(memory=32GB) l3:1 core:12 pu:1", "latency");
+  fx_add (&f, domain_xml ("a", 4, 2, NULL, TWO_DISKS), -1);
+  fx_add (&f, domain_xml ("b", 4, 2, NULL, TWO_DISKS), -1);
+  fx_add (&f, domain_xml ("c", 2, 2, NULL, TWO_DISKS), -1);
+  for (unsigned i = 0; i < f.n; i++) {
+    struct vdp_domain_plan *dp = fx_planned (&f, i);
+    assert_false (dp->failed);
+    assert_int_equal (dp->placement, VDP_PLACEMENT_DEDICATED);
+    assert_true (dp->n_iothreads >= 1);
+    for (unsigned k = 0; k < dp->n_iothreads; k++) {
+      assert_int_equal (hwloc_bitmap_weight (dp->iothread_pins[k]), 1);
+      assert_false (hwloc_bitmap_intersects (dp->iothread_pins[k], dp->emulator_pin));
+      assert_int_equal (dp->iothread_l3[k], dp->vcpu_l3[0]);
+    }
+    assert_true (has_reason (dp, 4, "core kept for the guest's I/O"));
+  }
+  fx_assert_hard (&f);
+  fx_free (&f);
+}
+
 /* latency on a host whose layout leaves no room for dedicated vCPUs:
  * shared placement, with the reason; a host that is only full still
  * refuses. */
@@ -1597,6 +1625,7 @@ main (void)
     cmocka_unit_test (test_fails_alone),
     cmocka_unit_test (test_refused_keeps_pins),
     cmocka_unit_test (test_dedicated_degrades),
+    cmocka_unit_test (test_latency_no_smt_io),
     cmocka_unit_test (test_context),
     cmocka_unit_test (test_recorded_plan_kept),
     cmocka_unit_test (test_pools_follow_load),

@@ -430,14 +430,14 @@ vdp_policy_cache_new (const struct vdp_policy *host, gboolean given)
   return c;
 }
 
-const struct vdp_policy *
-vdp_policy_for_domain (vdp_policy_cache *c, const struct vdp_domain *d, GError **error)
+static const struct vdp_policy *
+policy_recorded (vdp_policy_cache *c, const struct vdp_domain *d, gboolean given, GError **error)
 {
   const char *name = d->tuned ? d->tuned_profile : NULL;
   struct vdp_policy *p;
   g_autoptr (GError) local = NULL;
 
-  if (c->given || name == NULL || strcmp (name, c->host->name) == 0)
+  if (given || name == NULL || strcmp (name, c->host->name) == 0)
     return c->host;
   p = g_hash_table_lookup (c->by_name, name);
   if (p)
@@ -458,6 +458,20 @@ vdp_policy_for_domain (vdp_policy_cache *c, const struct vdp_domain *d, GError *
   p->override = c->host->override;
   g_hash_table_insert (c->by_name, g_strdup (name), p);
   return p;
+}
+
+const struct vdp_policy *
+vdp_policy_for_domain (vdp_policy_cache *c, const struct vdp_domain *d, GError **error)
+{
+  return policy_recorded (c, d, c->given, error);
+}
+
+const struct vdp_policy *
+vdp_policy_for_context (vdp_policy_cache *c, const struct vdp_domain *d)
+{
+  const struct vdp_policy *p = policy_recorded (c, d, FALSE, NULL);
+
+  return p ? p : c->host;
 }
 
 void

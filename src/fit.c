@@ -1397,30 +1397,47 @@ vdp_fit_guest (struct vdp_inventory *inv, const struct vdp_plan_input *in,
   struct vdp_slot emu, best_emu = { 0 };
   unsigned total_votes = 0, got_io = 0, best_n_io = 0;
   int top, best_level = 0, floor_level, top_level = 0;
+  gboolean over_estimate = FALSE;
 
   memset (out, 0, sizeof (*out));
   order = node_order (inv, &g, &top, votes, &total_votes);
   /* strict memory must fit; otherwise the vCPUs alone decide */
   floor_level = g.mem == VDP_MEMORY_STRICT ? 2 : 1;
 
-  for (size_t i = 0; i < inv->n_nodes && best_level < 3; i++) {
-    struct part pt = { 0 };
-    /* a node without room for the memory is worth its threads only for
-     * memory that need not fit, when no node did better */
-    int level = try_node (inv, &g, order[i], &pt, io, &got_io, &emu,
-                          g.mem != VDP_MEMORY_STRICT && best_level < 1);
-    if ((int) order[i] == top)
-      top_level = level;
-    if (level > best_level) {
-      part_clear (&best);
-      best = pt;
-      best_level = level;
-      best_n_io = got_io;
-      best_emu = emu;
-      memcpy (best_io, io, sizeof (struct vdp_slot) * MAX (n_io, 1));
-    } else {
-      part_clear (&pt);
+  /* pass 1: the memory of unbound guests expected on a node is an
+   * estimate (the kernel puts it where it can); it decides between nodes,
+   * but a guest whose strict memory fits a node but for it is bound there
+   * rather than split over nodes (the node's overcommit is warned of) */
+  for (int pass = 0; pass < 2 && best_level < floor_level; pass++) {
+    if (pass == 1) {
+      gboolean loose = FALSE;
+      for (size_t n = 0; n < inv->n_nodes; n++)
+        loose |= inv->nodes[n].loose_kib > 0;
+      if (!loose || g.mem != VDP_MEMORY_STRICT)
+        break;
+      inv->ignore_loose = TRUE;
     }
+    for (size_t i = 0; i < inv->n_nodes && best_level < 3; i++) {
+      struct part pt = { 0 };
+      /* a node without room for the memory is worth its threads only for
+       * memory that need not fit, when no node did better */
+      int level = try_node (inv, &g, order[i], &pt, io, &got_io, &emu,
+                            g.mem != VDP_MEMORY_STRICT && best_level < 1);
+      if ((int) order[i] == top && pass == 0)
+        top_level = level;
+      if (level > best_level && (pass == 0 || level >= floor_level)) {
+        part_clear (&best);
+        best = pt;
+        best_level = level;
+        best_n_io = got_io;
+        best_emu = emu;
+        memcpy (best_io, io, sizeof (struct vdp_slot) * MAX (n_io, 1));
+        over_estimate = pass == 1;
+      } else {
+        part_clear (&pt);
+      }
+    }
+    inv->ignore_loose = FALSE;
   }
   if (best_level >= floor_level) {
     g_autofree unsigned *vcpu_part = g_new0 (unsigned, MAX (g.vcpus, 1));
@@ -1443,6 +1460,15 @@ vdp_fit_guest (struct vdp_inventory *inv, const struct vdp_plan_input *in,
     }
     explain_home (inv, &g, top, top >= 0 ? votes[top] : 0, total_votes, best.n, best_level,
                   top_level);
+    if (over_estimate) {
+      char a[32], b[32];
+      vdp_domain_plan_reason (dp, 8, "memory",
+                              "on node %u alone: its %s fit beside the memory bound there, not "
+                              "beside the %s that unbound guests are estimated to use there too; "
+                              "their memory is not bound, so the guest is not split for an "
+                              "estimate", inv->topo->nodes[best.n].id, mib (g.kib, a),
+                              mib (inv->nodes[best.n].loose_kib, b));
+    }
     commit (inv, &g, &best, 1, out);
     explain_vcpus (inv, &g, out);
     part_clear (&best);

@@ -708,7 +708,7 @@ guint64
 vdp_inventory_mem_free (const struct vdp_inventory *inv, size_t n)
 {
   const struct vdp_node_state *ns = &inv->nodes[n];
-  guint64 used = ns->bound_kib + ns->loose_kib;
+  guint64 used = ns->bound_kib + (inv->ignore_loose ? 0 : ns->loose_kib);
 
   if (!inv->lim.mem_known[n])
     return G_MAXUINT64;

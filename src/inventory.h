@@ -135,6 +135,7 @@ struct vdp_inventory {
   unsigned total_vcpus;
   guint64 total_kib;
   hwloc_bitmap_t scratch;       /* for leaf functions that need a set for a moment */
+  gboolean ignore_loose;        /* vdp_inventory_mem_free() leaves estimated memory out */
 };
 
 void vdp_inventory_init (struct vdp_inventory *inv, const struct vdp_topology *topo,

@@ -1232,6 +1232,45 @@ replace_once (const char *text, const char *from, const char *to)
   return g_strdup_printf ("%.*s%s%s", (int) (at - text), text, to, at + strlen (from));
 }
 
+/* Memory that unbound guests are estimated to use on a node does not
+ * split a guest whose strict memory fits the node but for it. */
+static void
+test_estimate_no_split (void **state)
+{
+  struct fixture f;
+  struct vdp_domain_plan *dp;
+
+  fx_init (&f, "package:2 node:1(memory=16GB) l3:1 core:8 pu:2", "balanced");
+  fx_add (&f, domain_xml ("unbound", 4, 20, NULL, NULL), -1);    /* 10 GiB a node, estimated */
+  f.context[0] = TRUE;
+  fx_add (&f, domain_xml ("eight", 8, 8, NULL, RAW_DISK), -1);
+  dp = fx_planned (&f, 1);
+  assert_false (dp->failed);
+  assert_int_equal (hwloc_bitmap_weight (dp->nodes), 1);
+  assert_int_equal (dp->memory, VDP_MEMORY_STRICT);
+  assert_int_equal (dp->n_cells, 0);
+  assert_true (has_reason (dp, 8, "not split for an estimate"));
+  fx_assert_hard (&f);
+  /* and the node's overcommit is said */
+  {
+    gboolean said = FALSE;
+    for (guint k = 0; k < f.plan->warnings->len; k++)
+      said |= strstr (f.plan->warnings->pdata[k], "memory overcommitted") != NULL;
+    assert_true (said);
+  }
+  fx_free (&f);
+
+  /* bound memory still decides: two such guests do not share a node */
+  fx_init (&f, "package:2 node:1(memory=16GB) l3:1 core:8 pu:2", "balanced");
+  fx_add (&f, domain_xml ("unbound", 4, 20, NULL, NULL), -1);
+  f.context[0] = TRUE;
+  fx_add (&f, domain_xml ("e1", 8, 8, NULL, RAW_DISK), -1);
+  fx_add (&f, domain_xml ("e2", 8, 8, NULL, RAW_DISK), -1);
+  assert_false (hwloc_bitmap_isequal (fx_planned (&f, 1)->nodes, fx_planned (&f, 2)->nodes));
+  fx_assert_hard (&f);
+  fx_free (&f);
+}
+
 /* latency on a host without SMT: no idle siblings, so each guest's
  * IOThreads get whole cores of their own in its vCPUs' LLC, not a pool
  * shared with other guests' IOThreads and emulators. */
@@ -1626,6 +1665,7 @@ main (void)
     cmocka_unit_test (test_refused_keeps_pins),
     cmocka_unit_test (test_dedicated_degrades),
     cmocka_unit_test (test_latency_no_smt_io),
+    cmocka_unit_test (test_estimate_no_split),
     cmocka_unit_test (test_context),
     cmocka_unit_test (test_recorded_plan_kept),
     cmocka_unit_test (test_pools_follow_load),

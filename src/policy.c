@@ -326,8 +326,10 @@ vdp_policy_load_file (const char *path, GError **error)
       g_autofree char *pct = g_strdup (value);
       if (g_str_has_suffix (pct, "%"))
         pct[strlen (pct) - 1] = '\0';
-      if (!parse_count (path, text, key, pct, FALSE, 100, &p->pool_cap, error))
+      if (!parse_count (path, text, key, pct, FALSE, 100, &p->pool_cap, NULL)) {
+        bad_value (error, path, text, key, value, "a percentage from 1 to 100, such as 25%");
         return NULL;
+      }
       continue;
     }
     if (strcmp (key, "poll_shared") == 0) {

@@ -1080,8 +1080,17 @@ compute_once (const struct vdp_plan_request *req, const gboolean *frozen, struct
         struct vdp_domain_plan *dp;
         if (who < 0 && x->other >= (int) req->n_context)
           who = x->other - (int) req->n_context;
-        if (who < 0)
+        if (who < 0) {
+          /* the host's other domains among themselves: planned around,
+           * and said once */
+          if (round == 0)
+            g_ptr_array_add (plan->warnings,
+                             g_strdup_printf ("domain '%s' (not planned) crosses a hard "
+                                              "constraint: %s: %s; the plan works around it",
+                                              req->context[x->domain].dom->name, x->subject,
+                                              x->text));
           continue;
+        }
         dp = &plan->domains[who];
         if ((dp->kept || dp->failed || dp->skipped || !dp->place)
             && x->other >= (int) req->n_context) {

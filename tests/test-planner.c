@@ -1436,6 +1436,31 @@ test_context (void **state)
   fx_free (&f);
 }
 
+/* The host's other domains crossing a hard constraint among themselves:
+ * said, and planned around. */
+static void
+test_context_crossing (void **state)
+{
+  struct fixture f;
+  gboolean said = FALSE;
+
+  fx_init (&f, HOST2, "balanced");
+  fx_add (&f, domain_xml ("c1", 1, 1, "  <cputune>\n    <vcpupin vcpu='0' cpuset='2'/>\n"
+                          "  </cputune>\n", NULL), -1);
+  fx_add (&f, domain_xml ("c2", 1, 1, "  <cputune>\n    <vcpupin vcpu='0' cpuset='2-3'/>\n"
+                          "  </cputune>\n", NULL), -1);
+  f.context[0] = f.context[1] = TRUE;
+  fx_add (&f, domain_xml ("new", 2, 1, NULL, RAW_DISK), -1);
+  assert_false (fx_planned (&f, 2)->failed);
+  for (guint k = 0; k < f.plan->warnings->len; k++)
+    said |= strstr (f.plan->warnings->pdata[k], "domain 'c1' (not planned) crosses a hard "
+                    "constraint: vcpu 0: pinned 1:1 to PU 2") != NULL;
+  assert_true (said);
+  for (unsigned v = 0; v < 2; v++)
+    assert_false (hwloc_bitmap_isset (fx_planned (&f, 2)->vcpu_pins[v], 2));
+  fx_free (&f);
+}
+
 /* A tuned guest keeps its place while its recorded plan holds. */
 static void
 test_recorded_plan_kept (void **state)
@@ -1667,6 +1692,7 @@ main (void)
     cmocka_unit_test (test_latency_no_smt_io),
     cmocka_unit_test (test_estimate_no_split),
     cmocka_unit_test (test_context),
+    cmocka_unit_test (test_context_crossing),
     cmocka_unit_test (test_recorded_plan_kept),
     cmocka_unit_test (test_pools_follow_load),
     cmocka_unit_test (test_locality_spanning),

@@ -258,6 +258,8 @@ compute_hash (struct vdp_domain_plan *dp, const char *prefix)
 
   hash_str (c, prefix);
   hash_u32 (c, dp->place);
+  if (dp->guest_threads)
+    hash_u32 (c, 0x7470u + dp->guest_threads);   /* only when set: older plans keep their hash */
   /* runs of vCPUs with the same pin as one entry (shared guests: one) */
   for (unsigned v = 0, start = 0; dp->place && v < d->vcpus; v++)
     if (v + 1 == d->vcpus || !hwloc_bitmap_isequal (dp->vcpu_pins[v + 1], dp->vcpu_pins[start])) {
@@ -316,6 +318,36 @@ compute_hash (struct vdp_domain_plan *dp, const char *prefix)
   g_free (dp->hash);
   dp->hash = g_strdup_printf ("%016" G_GINT64_MODIFIER "x", h);
 
+}
+
+/* ---- rule 2: SMT siblings as guest threads -------------------------------- */
+
+/* Dedicated vCPUs under smt=prefer fill whole cores, vCPUs 2k and 2k+1 on
+ * the two siblings of one core: the guest is told (threads='2'), so that
+ * its scheduler knows they share a core, when the domain has no CPU
+ * topology of its own (or has exactly that one). */
+static unsigned
+guest_smt_threads (const struct vdp_topology *t, const struct vdp_domain_plan *dp)
+{
+  const struct vdp_domain *d = dp->dom;
+
+  if (!dp->place || dp->placement != VDP_PLACEMENT_DEDICATED || dp->policy->smt != VDP_SMT_PREFER
+      || dp->vcpu_pins == NULL || d->vcpus < 2 || d->vcpus % 2)
+    return 0;
+  if (d->sockets && !(d->sockets == 1 && (d->dies <= 1) && d->cores == d->vcpus / 2
+                      && d->threads == 2))
+    return 0;
+  for (unsigned v = 0; v < d->vcpus; v += 2) {
+    const struct vdp_pu *a, *b;
+    if (hwloc_bitmap_weight (dp->vcpu_pins[v]) != 1 || hwloc_bitmap_weight (dp->vcpu_pins[v + 1]) != 1)
+      return 0;
+    a = vdp_topology_find_pu (t, (unsigned) hwloc_bitmap_first (dp->vcpu_pins[v]));
+    b = vdp_topology_find_pu (t, (unsigned) hwloc_bitmap_first (dp->vcpu_pins[v + 1]));
+    if (a == NULL || b == NULL || a->core < 0 || a->core != b->core || a == b
+        || hwloc_bitmap_weight (t->cores[a->core].pus) != 2)
+      return 0;
+  }
+  return 2;
 }
 
 /* ---- rule 8: memory ------------------------------------------------------ */
@@ -573,6 +605,7 @@ adopt (const struct vdp_topology *t, const struct vdp_caps *caps, struct vdp_dom
       map_from_xml (&dp->controllers[i], c->iothread, c->n_mapped, c->mapped, c->mapped_queues,
                     c->queues, FALSE);
   }
+  dp->guest_threads = guest_smt_threads (t, dp);
   compute_hash (dp, prefix);
 
   if (strcmp (dp->hash, d->tuned_hash) != 0)
@@ -633,6 +666,7 @@ unadopt (struct vdp_domain_plan *dp)
   dp->memory = VDP_MEMORY_NONE;
   dp->unbind = false;
   dp->poll_max = -1;
+  dp->guest_threads = 0;
   g_clear_pointer (&dp->hash, g_free);
 }
 
@@ -1052,6 +1086,12 @@ compute_once (const struct vdp_plan_request *req, const gboolean *frozen, struct
       continue;
     }
     vdp_io_place (&inv, caps, dp, &fits[i]);
+    dp->guest_threads = guest_smt_threads (topo, dp);
+    if (dp->guest_threads)
+      vdp_domain_plan_reason (dp, 2, "vcpus",
+                              "guest CPU topology %u core%s x 2 threads: vCPUs 2k and 2k+1 run "
+                              "on the SMT siblings of one core (smt=prefer)", dp->dom->vcpus / 2,
+                              dp->dom->vcpus / 2 == 1 ? "" : "s");
     plan_memory (topo, dp, &fits[i]);
     finish_domain (topo, caps, dp, in, fits[i].n_span, prefix[i]);
   }

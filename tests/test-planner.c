@@ -1232,6 +1232,43 @@ replace_once (const char *text, const char *from, const char *to)
   return g_strdup_printf ("%.*s%s%s", (int) (at - text), text, to, at + strlen (from));
 }
 
+/* smt=prefer: vCPUs on both siblings of a core are told to the guest as
+ * threads of one core. */
+static void
+test_smt_prefer_topology (void **state)
+{
+  struct fixture f;
+  struct vdp_domain *out;
+
+  fx_init (&f, "package:1 node:1(memory=16GB) l3:1 core:8 pu:2", "latency");
+  f.policy->smt = VDP_SMT_PREFER;
+  fx_add (&f, domain_xml ("four", 4, 1, NULL, RAW_DISK), -1);
+  fx_add (&f, domain_xml ("three", 3, 1, NULL, RAW_DISK), -1);
+  fx_add (&f, domain_xml ("own", 2, 1, "  <cpu>\n    <topology sockets='2' dies='1' cores='1' "
+                          "threads='1'/>\n  </cpu>\n", RAW_DISK), -1);
+  assert_int_equal (fx_planned (&f, 0)->guest_threads, 2);
+  assert_true (has_reason (fx_planned (&f, 0), 2, "2 cores x 2 threads"));
+  out = fx_output (&f, 0, NULL);
+  assert_int_equal (out->sockets, 1);
+  assert_int_equal (out->cores, 2);
+  assert_int_equal (out->threads, 2);
+  vdp_domain_free (out);
+  assert_int_equal (fx_planned (&f, 1)->guest_threads, 0);     /* an odd count: left alone */
+  assert_int_equal (fx_planned (&f, 2)->guest_threads, 0);     /* its own topology kept */
+  out = fx_output (&f, 2, NULL);
+  assert_int_equal (out->sockets, 2);
+  assert_int_equal (out->threads, 1);
+  vdp_domain_free (out);
+  fx_assert_hard (&f);
+  fx_free (&f);
+
+  /* smt=isolate: siblings stay idle, nothing to tell */
+  fx_init (&f, "package:1 node:1(memory=16GB) l3:1 core:8 pu:2", "latency");
+  fx_add (&f, domain_xml ("four", 4, 1, NULL, RAW_DISK), -1);
+  assert_int_equal (fx_planned (&f, 0)->guest_threads, 0);
+  fx_free (&f);
+}
+
 /* Memory that unbound guests are estimated to use on a node does not
  * split a guest whose strict memory fits the node but for it. */
 static void
@@ -1691,6 +1728,7 @@ main (void)
     cmocka_unit_test (test_dedicated_degrades),
     cmocka_unit_test (test_latency_no_smt_io),
     cmocka_unit_test (test_estimate_no_split),
+    cmocka_unit_test (test_smt_prefer_topology),
     cmocka_unit_test (test_context),
     cmocka_unit_test (test_context_crossing),
     cmocka_unit_test (test_recorded_plan_kept),

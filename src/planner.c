@@ -685,14 +685,22 @@ finish_domain (const struct vdp_topology *t, const struct vdp_caps *caps,
   compute_hash (dp, prefix);
 }
 
+struct order_data {
+  const struct vdp_domain_plan *dps;
+  const gboolean *first;      /* fitted before all others (NULL: none) */
+};
+
 static int
 cmp_order (gconstpointer a, gconstpointer b, gpointer data)
 {
-  const struct vdp_domain_plan *dps = data;
-  const struct vdp_domain_plan *x = &dps[*(const unsigned *) a];
-  const struct vdp_domain_plan *y = &dps[*(const unsigned *) b];
+  const struct order_data *od = data;
+  unsigned ia = *(const unsigned *) a, ib = *(const unsigned *) b;
+  const struct vdp_domain_plan *x = &od->dps[ia];
+  const struct vdp_domain_plan *y = &od->dps[ib];
   int c;
 
+  if (od->first && od->first[ia] != od->first[ib])
+    return od->first[ia] ? -1 : 1;
   /* dedicated guests first (they need PUs of their own), then the
    * largest first */
   if ((x->policy->placement == VDP_PLACEMENT_DEDICATED) != (y->policy->placement == VDP_PLACEMENT_DEDICATED))
@@ -926,7 +934,7 @@ degrade_to_shared (struct vdp_plan *plan, struct vdp_inventory *inv,
  * @prev and only occupy the host with what they have. */
 static struct vdp_plan *
 compute_once (const struct vdp_plan_request *req, const gboolean *frozen, struct vdp_plan *prev,
-              GError **error)
+              const gboolean *first, GError **error)
 {
   const struct vdp_topology *topo = req->topo;
   const struct vdp_policy *host = req->policy;
@@ -1037,7 +1045,10 @@ compute_once (const struct vdp_plan_request *req, const gboolean *frozen, struct
 
   /* the rest, fitted one by one, dedicated and largest first; dedicated
    * guests this host's layout can never hold go last, shared */
-  g_qsort_with_data (order, (gint) n_order, sizeof (unsigned), cmp_order, plan->domains);
+  {
+    struct order_data od = { plan->domains, first };
+    g_qsort_with_data (order, (gint) n_order, sizeof (unsigned), cmp_order, &od);
+  }
   for (unsigned k = 0; k < n_order + n_later; k++) {
     unsigned i = k < n_order ? order[k] : later[k - n_order];
     struct vdp_domain_plan *dp = &plan->domains[i];
@@ -1212,7 +1223,8 @@ struct vdp_plan *
 vdp_plan_compute_host (const struct vdp_plan_request *req, GError **error)
 {
   g_autofree gboolean *frozen = g_new0 (gboolean, req->n + 1);
-  struct vdp_plan *plan = compute_once (req, NULL, NULL, error);
+  struct vdp_plan *plan = compute_once (req, NULL, NULL, NULL, error);
+  gboolean any_frozen = FALSE;
 
   /* a refused domain keeps the pins and memory it has: when one held
    * something, plan again with it in place, so that nothing it holds is
@@ -1228,9 +1240,38 @@ vdp_plan_compute_host (const struct vdp_plan_request *req, GError **error)
       }
     if (!more)
       break;
-    next = compute_once (req, frozen, plan, error);
+    any_frozen = TRUE;
+    next = compute_once (req, frozen, plan, NULL, error);
     vdp_plan_free (plan);
     plan = next;
+  }
+
+  /* largest first leaves gaps a refused guest could have used: plan
+   * again with the refused ones first, and keep that when fewer are
+   * refused (refused guests that hold something stay as they are) */
+  if (plan && plan->n_failed > 0 && !any_frozen) {
+    g_autofree gboolean *first = g_new0 (gboolean, req->n + 1);
+    struct vdp_plan *alt;
+    for (unsigned i = 0; i < req->n; i++)
+      first[i] = plan->domains[i].failed;
+    alt = compute_once (req, NULL, NULL, first, NULL);
+    for (unsigned i = 0; alt && i < req->n; i++)
+      if (alt->domains[i].failed && !first[i] && holds_something (req->topo, req->inputs[i].dom))
+        g_clear_pointer (&alt, vdp_plan_free);   /* it would lose what it holds */
+    if (alt && alt->n_failed < plan->n_failed) {
+      for (unsigned i = 0; i < req->n; i++)
+        if (first[i] && !alt->domains[i].failed)
+          vdp_domain_plan_reason (&alt->domains[i], 13, "domain",
+                                  "fitted before the larger guests: in the usual order "
+                                  "(dedicated, then largest first) it did not fit, and %u "
+                                  "guest%s fewer are refused this way",
+                                  plan->n_failed - alt->n_failed,
+                                  plan->n_failed - alt->n_failed == 1 ? "" : "s");
+      vdp_plan_free (plan);
+      plan = alt;
+    } else {
+      vdp_plan_free (alt);
+    }
   }
   return plan;
 }

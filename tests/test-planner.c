@@ -1232,6 +1232,28 @@ replace_once (const char *text, const char *from, const char *to)
   return g_strdup_printf ("%.*s%s%s", (int) (at - text), text, to, at + strlen (from));
 }
 
+/* Largest first leaves gaps: the guests it refuses are tried first, and
+ * that order is kept when fewer are refused. */
+static void
+test_packing_order (void **state)
+{
+  static const unsigned g[][2] = { { 2, 6 }, { 2, 1 }, { 2, 8 }, { 6, 6 }, { 2, 2 } };
+  struct fixture f;
+
+  fx_init (&f, "package:2 node:1(memory=16GB) l3:1 core:4 pu:2", "latency");
+  for (size_t i = 0; i < G_N_ELEMENTS (g); i++) {
+    g_autofree char *name = g_strdup_printf ("g%zu", i);
+    fx_add (&f, domain_xml (name, g[i][0], g[i][1], NULL, NULL), -1);
+  }
+  fx_planned (&f, 0);
+  assert_int_equal (f.plan->n_failed, 2);      /* three refused largest first */
+  for (unsigned i = 0; i < f.n; i++)
+    if (!fx_planned (&f, i)->failed)
+      assert_true (has_reason (fx_planned (&f, i), 13, "fitted before the larger guests"));
+  fx_assert_hard (&f);
+  fx_free (&f);
+}
+
 /* smt=prefer: vCPUs on both siblings of a core are told to the guest as
  * threads of one core. */
 static void
@@ -1729,6 +1751,7 @@ main (void)
     cmocka_unit_test (test_latency_no_smt_io),
     cmocka_unit_test (test_estimate_no_split),
     cmocka_unit_test (test_smt_prefer_topology),
+    cmocka_unit_test (test_packing_order),
     cmocka_unit_test (test_context),
     cmocka_unit_test (test_context_crossing),
     cmocka_unit_test (test_recorded_plan_kept),

@@ -1219,6 +1219,11 @@ compute_once (const struct vdp_plan_request *req, const gboolean *frozen, struct
   return g_steal_pointer (&plan);
 }
 
+/* The most domains a host-wide plan is planned twice for (a second order
+ * when guests are refused): hosts beyond that are planned once, at
+ * unchanged speed. */
+#define VDP_REORDER_MAX 256
+
 struct vdp_plan *
 vdp_plan_compute_host (const struct vdp_plan_request *req, GError **error)
 {
@@ -1249,7 +1254,7 @@ vdp_plan_compute_host (const struct vdp_plan_request *req, GError **error)
   /* largest first leaves gaps a refused guest could have used: plan
    * again with the refused ones first, and keep that when fewer are
    * refused (refused guests that hold something stay as they are) */
-  if (plan && plan->n_failed > 0 && !any_frozen) {
+  if (plan && plan->n_failed > 0 && !any_frozen && req->n <= VDP_REORDER_MAX) {
     g_autofree gboolean *first = g_new0 (gboolean, req->n + 1);
     struct vdp_plan *alt;
     for (unsigned i = 0; i < req->n; i++)

@@ -464,8 +464,8 @@ place_threads (const struct vdp_inventory *inv, const struct guest *g, struct pa
 /* ---- trying nodes -------------------------------------------------------- */
 
 /* smt=isolate promises IOThreads PUs of their own: on the idle siblings of
- * the vCPU cores, and where those are too few (a host without SMT), on
- * whole cores of node @n kept for the guest's I/O, in the vCPUs' LLC
+ * the vCPU cores, and where there are none (a host without SMT), on one
+ * whole core of node @n kept for the guest's I/O, in the vCPUs' LLC
  * first, as long as the node keeps room for its floating sets.  The PUs
  * join @pt's own (idle) PUs. */
 static void
@@ -484,6 +484,9 @@ reserve_io_cores (const struct vdp_inventory *inv, const struct guest *g, size_t
     return;
   for (unsigned i = 0; i < g->n_io; i++)
     want += !g->io_pref || g->io_pref[i] != VDP_IO_WITH_EMULATOR;
+  /* one core: its first IOThread alone there, as Nova's isolated
+   * emulator thread costs one PU a guest; the rest in the pool */
+  want = MIN (want, 1);
   hwloc_bitmap_and (x, own, t->nodes[n].cpuset);
   have = (unsigned) hwloc_bitmap_weight (x);
   if (have >= want)

@@ -1051,7 +1051,11 @@ fit_span (struct vdp_inventory *inv, const struct guest *g, const size_t *order,
         }
         dn = vdp_topology_distance (t, (size_t) home, n);
         dbest = vdp_topology_distance (t, (size_t) home, (size_t) next);
-        if (dn < dbest || (dn == dbest && cap[n] > cap[next]))
+        /* the nearest, then the one giving most vCPUs, then the most
+         * free memory */
+        if (dn < dbest || (dn == dbest && cap[n] > cap[next])
+            || (dn == dbest && cap[n] == cap[next] && mem[n] != G_MAXUINT64
+                && mem[n] > mem[next]))
           next = (int) n;
       }
       if (next < 0)

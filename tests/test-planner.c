@@ -1232,6 +1232,28 @@ replace_once (const char *text, const char *from, const char *to)
   return g_strdup_printf ("%.*s%s%s", (int) (at - text), text, to, at + strlen (from));
 }
 
+/* A guest that spans: of the nodes as near, the one with more free
+ * memory is added first. */
+static void
+test_span_by_free_memory (void **state)
+{
+  struct fixture f;
+  struct vdp_domain_plan *dp;
+
+  fx_init (&f, "node:3(memory=16GB) core:4 pu:1", "density");
+  fx_add (&f, domain_xml ("ctx", 1, 8, "  <numatune>\n    <memory mode='strict' nodeset='1'/>\n"
+                          "  </numatune>\n", NULL), -1);
+  f.context[0] = TRUE;
+  fx_add (&f, domain_xml ("six", 6, 2, NULL, RAW_DISK), 0);
+  dp = fx_planned (&f, 1);
+  assert_false (dp->failed);
+  assert_int_equal (dp->home_node, 0);
+  assert_int_equal (hwloc_bitmap_weight (dp->nodes), 2);
+  assert_true (hwloc_bitmap_isset (dp->nodes, 2));      /* not node 1, 8 GiB bound there */
+  fx_assert_hard (&f);
+  fx_free (&f);
+}
+
 /* Largest first leaves gaps: the guests it refuses are tried first, and
  * that order is kept when fewer are refused. */
 static void
@@ -1753,6 +1775,7 @@ main (void)
     cmocka_unit_test (test_estimate_no_split),
     cmocka_unit_test (test_smt_prefer_topology),
     cmocka_unit_test (test_packing_order),
+    cmocka_unit_test (test_span_by_free_memory),
     cmocka_unit_test (test_context),
     cmocka_unit_test (test_context_crossing),
     cmocka_unit_test (test_recorded_plan_kept),

@@ -521,6 +521,7 @@ vdp_inventory_init (struct vdp_inventory *inv, const struct vdp_topology *topo,
   inv->scratch = hwloc_bitmap_alloc ();
   inv->n_nodes = topo->n_nodes;
   inv->nodes = g_new0 (struct vdp_node_state, topo->n_nodes + 1);
+  inv->l3_vcpus = g_new0 (unsigned, topo->n_l3 + 1);
   for (size_t n = 0; n < topo->n_nodes; n++) {
     struct vdp_node_state *ns = &inv->nodes[n];
     hwloc_bitmap_t ni = inv->scratch;
@@ -561,6 +562,7 @@ vdp_inventory_clear (struct vdp_inventory *inv)
     hwloc_bitmap_free (inv->nodes[n].pool);
   }
   g_free (inv->nodes);
+  g_free (inv->l3_vcpus);
   hwloc_bitmap_free (inv->held);
   hwloc_bitmap_free (inv->fixed);
   hwloc_bitmap_free (inv->scratch);
@@ -630,6 +632,11 @@ vdp_inventory_charge (struct vdp_inventory *inv, const struct vdp_footprint *fp,
         }
       }
       inv->nodes[best].shared_vcpus++;
+      for (size_t g = 0; g < t->n_l3; g++)
+        if (hwloc_bitmap_isincluded (ps->set, t->l3[g].cpuset)) {
+          inv->l3_vcpus[g]++;   /* narrowed to one LLC group (shared placement) */
+          break;
+        }
       continue;
     }
     n = single_node (inv, ps->set);

@@ -136,6 +136,7 @@ struct vdp_inventory {
   guint64 total_kib;
   hwloc_bitmap_t scratch;       /* for leaf functions that need a set for a moment */
   gboolean ignore_loose;        /* vdp_inventory_mem_free() leaves estimated memory out */
+  unsigned *l3_vcpus;           /* per LLC group: shared vCPUs whose set lies in it alone */
 };
 
 void vdp_inventory_init (struct vdp_inventory *inv, const struct vdp_topology *topo,

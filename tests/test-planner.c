@@ -285,7 +285,38 @@ test_rule2_shared (void **state)
     /* the I/O pool is kept out of the guest PUs */
     assert_false (hwloc_bitmap_intersects (dp->vcpu_pins[v], f.plan->io_pool));
   }
-  assert_int_equal (hwloc_bitmap_weight (dp->vcpu_pins[0]) + 2, 16);  /* pool: one core */
+  fx_free (&f);
+
+  /* a node of two LLC groups (4 cores x 2 each): a guest that one group
+   * holds floats there, and the next one in the other, less loaded */
+  fx_init (&f, HOST2, "balanced");
+  fx_add (&f, domain_xml ("a", 4, 2, NULL, RAW_DISK), 1);
+  fx_add (&f, domain_xml ("b", 4, 2, NULL, RAW_DISK), 1);
+  {
+    int g[2];
+    for (unsigned i = 0; i < 2; i++) {
+      dp = fx_planned (&f, i);
+      g[i] = -1;
+      for (size_t k = 0; k < f.topo->n_l3; k++)
+        if (hwloc_bitmap_isincluded (dp->vcpu_pins[0], f.topo->l3[k].cpuset))
+          g[i] = (int) k;
+      assert_true (g[i] >= 0);
+      assert_true (hwloc_bitmap_weight (dp->vcpu_pins[0]) >= 4);
+      assert_true (has_reason (dp, 2, "in one LLC group of the node"));
+      assert_false (dp->overcommitted);
+    }
+    assert_int_not_equal (g[0], g[1]);
+  }
+  fx_assert_hard (&f);
+  fx_free (&f);
+
+  /* one that no group holds floats over the node (the pool left out) */
+  fx_init (&f, HOST2, "balanced");
+  fx_add (&f, domain_xml ("big", 12, 2, NULL, RAW_DISK), 1);
+  dp = fx_planned (&f, 0);
+  assert_false (has_reason (dp, 2, "in one LLC group"));
+  assert_true (hwloc_bitmap_weight (dp->vcpu_pins[0]) > 8);     /* both groups */
+  assert_false (hwloc_bitmap_intersects (dp->vcpu_pins[0], f.plan->io_pool));
   fx_free (&f);
 }
 

@@ -359,9 +359,10 @@ run (struct vdp_globals *g, int argc, char **argv)
      * --profile says otherwise; one whose profile is gone is not planned */
     policies = vdp_policy_cache_new (policy, o.profile != NULL);
     vdp_inputs_policies (policies, inputs, n, bad);
-    vdp_inputs_policies (policies, ctx, n_ctx, bad + n);   /* context errors do not matter */
+    /* the host's other domains keep their recorded profiles (--profile
+     * is for the ones planned) */
     for (unsigned i = 0; i < n_ctx; i++)
-      g_clear_pointer (&bad[n + i], g_free);
+      ctx[i].policy = vdp_policy_for_context (policies, ctx[i].dom);
     /* the disks virt-dataplane-blk serves: those converted earlier, and
      * with --backend=vhost-user (or the profile's backend) every eligible
      * one; a domain that cannot be converted is not planned */

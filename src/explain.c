@@ -184,8 +184,9 @@ vdp_explain_host (GString *out, const struct vdp_plan *plan)
                           "PU)", plan->total_vcpus, plan->total_vcpus == 1 ? "" : "s", plan->total_pus,
                           ratio (plan->total_vcpus, plan->total_pus));
   if (plan->total_avail_kib)
-    g_string_append_printf (out, ", %" G_GUINT64_FORMAT " MiB of guest memory for %"
-                            G_GUINT64_FORMAT " MiB after the host's reserve (%.2f)",
+    g_string_append_printf (out, ", %" G_GUINT64_FORMAT " MiB of guest memory (QEMU's own "
+                            "included) for %" G_GUINT64_FORMAT " MiB after the host's reserve "
+                            "(%.2f)",
                             plan->total_memory_kib / 1024, plan->total_avail_kib / 1024,
                             ratio (plan->total_memory_kib, plan->total_avail_kib));
   g_string_append (out, "\n");
@@ -203,7 +204,8 @@ vdp_explain_host (GString *out, const struct vdp_plan *plan)
       g_string_append (out, ", I/O capacity short");
     if (ns->memory_kib)
       g_string_append_printf (out, "; memory %" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT
-                              " MiB used by guests, %" G_GUINT64_FORMAT " MiB kept for the host",
+                              " MiB used by guests and their QEMU, %" G_GUINT64_FORMAT
+                              " MiB kept for the host",
                               ns->bound_kib / 1024, ns->memory_kib / 1024, ns->reserve_kib / 1024);
     g_string_append_c (out, '\n');
   }

@@ -16,7 +16,8 @@ struct guest {
   struct vdp_domain_plan *dp;
   gboolean dedicated, isolate, io_with_emulator;
   unsigned vcpus;
-  guint64 kib;
+  guint64 kib;              /* its memory and QEMU's own (overhead) */
+  guint64 overhead;
   VdpMemory mem;
   unsigned n_io;
   const int *io_pref;       /* per IOThread: its disk's node position, or -1 */
@@ -462,6 +463,59 @@ place_threads (const struct vdp_inventory *inv, const struct guest *g, struct pa
 
 /* ---- trying nodes -------------------------------------------------------- */
 
+/* smt=isolate promises IOThreads PUs of their own: on the idle siblings of
+ * the vCPU cores, and where there are none (a host without SMT), on one
+ * whole core of node @n kept for the guest's I/O, in the vCPUs' LLC
+ * first, as long as the node keeps room for its floating sets.  The PUs
+ * join @pt's own (idle) PUs. */
+static void
+reserve_io_cores (const struct vdp_inventory *inv, const struct guest *g, size_t n,
+                  struct part *pt)
+{
+  const struct vdp_topology *t = inv->topo;
+  g_auto (VdpBitmap) avail = hwloc_bitmap_alloc ();
+  g_auto (VdpBitmap) x = hwloc_bitmap_alloc ();
+  g_auto (VdpBitmap) held = hwloc_bitmap_dup (pt->held);
+  g_auto (VdpBitmap) own = hwloc_bitmap_dup (pt->own);
+  unsigned want = 0, have;
+  int l3 = -1;
+
+  if (!g->dedicated || !g->isolate || g->io_with_emulator)
+    return;
+  for (unsigned i = 0; i < g->n_io; i++)
+    want += !g->io_pref || g->io_pref[i] != VDP_IO_WITH_EMULATOR;
+  /* one core: its first IOThread alone there, as Nova's isolated
+   * emulator thread costs one PU a guest; the rest in the pool */
+  want = MIN (want, 1);
+  hwloc_bitmap_and (x, own, t->nodes[n].cpuset);
+  have = (unsigned) hwloc_bitmap_weight (x);
+  if (have >= want)
+    return;
+  if (pt->pus->len > 0) {
+    const struct vdp_pu *pu = vdp_topology_find_pu (t, (unsigned) g_array_index (pt->pus, int, 0));
+    if (pu && pu->core >= 0)
+      l3 = t->cores[pu->core].l3;
+  }
+  vdp_inventory_pinnable (inv, n, avail);
+  hwloc_bitmap_andnot (avail, avail, held);
+  for (int pass = 0; pass < 2 && have < want; pass++)
+    for (size_t c = 0; c < t->n_cores && have < want; c++) {
+      const struct vdp_core *core = &t->cores[c];
+      if (core->node != (int) t->nodes[n].id || (pass == 0) != (core->l3 == l3))
+        continue;
+      hwloc_bitmap_and (x, core->pus, inv->lim.usable);
+      if (hwloc_bitmap_iszero (x) || !hwloc_bitmap_isincluded (x, avail))
+        continue;   /* whole free cores only */
+      hwloc_bitmap_or (held, held, x);
+      hwloc_bitmap_or (own, own, x);
+      have += (unsigned) hwloc_bitmap_weight (x);
+    }
+  if (hwloc_bitmap_isequal (held, pt->held) || !room (inv, n, held, 0, 0, 0, 0))
+    return;   /* none to spare: the node's pool, and the plan says so */
+  hwloc_bitmap_copy (pt->held, held);
+  hwloc_bitmap_copy (pt->own, own);
+}
+
 /* Tries the guest's @vcpus vCPUs (its memory @kib) on node @n alone, into
  * @pt; returns 0 when they do not fit, 1 when the vCPUs fit but not the
  * memory, 2 when vCPUs and memory fit but not all IOThreads, 3 when
@@ -477,6 +531,7 @@ try_node (const struct vdp_inventory *inv, const struct guest *g, size_t n, stru
   if (g->dedicated) {
     if (!pick_dedicated (inv, g, n, g->vcpus, pt) || !room (inv, n, pt->held, 0, 0, 0, 0))
       return 0;
+    reserve_io_cores (inv, g, n, pt);
   } else {
     /* other shared guests float over the same PUs: they do not count */
     if (region_after (inv, n, NULL) < MAX (g->vcpus, 2))
@@ -707,6 +762,8 @@ record (const struct guest *g, struct part *parts, unsigned n_parts, struct vdp_
     hwloc_bitmap_or (f->held, f->held, parts[s].held);
     hwloc_bitmap_or (f->own, f->own, parts[s].own);
   }
+  /* the guest's cells hold its memory; QEMU's own goes with the first */
+  f->span_kib[0] -= MIN (f->span_kib[0], g->overhead);
   for (unsigned v = 0; v < g->vcpus; v++) {
     unsigned s = vcpu_part ? vcpu_part[v] : 0;
     f->vcpu_span[v] = s;
@@ -802,18 +859,21 @@ per_node_io (const struct guest *g, unsigned n_parts, int **pref)
 
 
 
-/* Splits @kib over @parts in proportion to their vCPUs, none over what its
- * node has free; whole MiB except for the last part.  FALSE when they
- * cannot hold it. */
+/* Splits the guest's memory over @parts in proportion to their vCPUs,
+ * none over what its node has free, QEMU's own with the first part; whole
+ * MiB except for the last part.  FALSE when they cannot hold it. */
 static gboolean
 split_memory (const struct vdp_inventory *inv, const struct guest *g, struct part *parts,
               unsigned n_parts)
 {
   guint64 left = g->kib;
 
+  /* the guest's memory in proportion; QEMU's own with the first part,
+   * whose node becomes guest cell 0 */
   for (unsigned s = 0; s < n_parts; s++) {
     parts[s].kib = s + 1 == n_parts ? 0
-                   : (g->kib * parts[s].vcpus / MAX (g->vcpus, 1)) / 1024 * 1024;
+                   : ((g->kib - g->overhead) * parts[s].vcpus / MAX (g->vcpus, 1)) / 1024 * 1024
+                     + (s == 0 ? g->overhead : 0);
     if (g->mem != VDP_MEMORY_NONE)
       parts[s].kib = MIN (parts[s].kib, vdp_inventory_mem_free (inv, parts[s].n) / 1024 * 1024);
     left -= MIN (left, parts[s].kib);
@@ -991,7 +1051,11 @@ fit_span (struct vdp_inventory *inv, const struct guest *g, const size_t *order,
         }
         dn = vdp_topology_distance (t, (size_t) home, n);
         dbest = vdp_topology_distance (t, (size_t) home, (size_t) next);
-        if (dn < dbest || (dn == dbest && cap[n] > cap[next]))
+        /* the nearest, then the one giving most vCPUs, then the most
+         * free memory */
+        if (dn < dbest || (dn == dbest && cap[n] > cap[next])
+            || (dn == dbest && cap[n] == cap[next] && mem[n] != G_MAXUINT64
+                && mem[n] > mem[next]))
           next = (int) n;
       }
       if (next < 0)
@@ -1201,7 +1265,8 @@ fit_cells_as (struct vdp_inventory *inv, const struct guest *g, const size_t *or
       unsigned dn, dbest;
       if ((g->overcommit ? cap[n] == 0 : node_vcpus[n] + cell_vcpus[c] > cap[n])
           || (g->mem != VDP_MEMORY_NONE
-              && node_kib[n] + d->cells[c].memory_kib > vdp_inventory_mem_free (inv, n)))
+              && node_kib[n] + d->cells[c].memory_kib + (c == 0 ? g->overhead : 0)
+                 > vdp_inventory_mem_free (inv, n)))
         continue;
       if (best < 0) {
         best = (int) n;
@@ -1224,7 +1289,7 @@ fit_cells_as (struct vdp_inventory *inv, const struct guest *g, const size_t *or
       home = (size_t) best;
     cell_node[c] = best;
     node_vcpus[best] += cell_vcpus[c];
-    node_kib[best] += d->cells[c].memory_kib;
+    node_kib[best] += d->cells[c].memory_kib + (c == 0 ? g->overhead : 0);
   }
   /* parts in the order of the cells, home first */
   for (unsigned i = 0; i < d->n_cells; i++) {
@@ -1326,7 +1391,9 @@ vdp_fit_guest (struct vdp_inventory *inv, const struct vdp_plan_input *in,
     .dedicated = p->placement == VDP_PLACEMENT_DEDICATED,
     .isolate = p->smt == VDP_SMT_ISOLATE,
     .io_with_emulator = p->iothread_cpus == VDP_IOCPUS_SHARED,
-    .vcpus = in->dom->vcpus, .kib = in->dom->memory_kib, .mem = p->memory, .n_io = n_io, .io_pref = io_pref, .io_cap = io_cap,
+    .vcpus = in->dom->vcpus,
+    .kib = in->dom->memory_kib + vdp_memory_overhead_kib (in->dom),
+    .overhead = vdp_memory_overhead_kib (in->dom), .mem = p->memory, .n_io = n_io, .io_pref = io_pref, .io_cap = io_cap,
   };
   g_autofree unsigned *votes = g_new0 (unsigned, inv->n_nodes + 1);
   g_autofree size_t *order = NULL;
@@ -1337,30 +1404,47 @@ vdp_fit_guest (struct vdp_inventory *inv, const struct vdp_plan_input *in,
   struct vdp_slot emu, best_emu = { 0 };
   unsigned total_votes = 0, got_io = 0, best_n_io = 0;
   int top, best_level = 0, floor_level, top_level = 0;
+  gboolean over_estimate = FALSE;
 
   memset (out, 0, sizeof (*out));
   order = node_order (inv, &g, &top, votes, &total_votes);
   /* strict memory must fit; otherwise the vCPUs alone decide */
   floor_level = g.mem == VDP_MEMORY_STRICT ? 2 : 1;
 
-  for (size_t i = 0; i < inv->n_nodes && best_level < 3; i++) {
-    struct part pt = { 0 };
-    /* a node without room for the memory is worth its threads only for
-     * memory that need not fit, when no node did better */
-    int level = try_node (inv, &g, order[i], &pt, io, &got_io, &emu,
-                          g.mem != VDP_MEMORY_STRICT && best_level < 1);
-    if ((int) order[i] == top)
-      top_level = level;
-    if (level > best_level) {
-      part_clear (&best);
-      best = pt;
-      best_level = level;
-      best_n_io = got_io;
-      best_emu = emu;
-      memcpy (best_io, io, sizeof (struct vdp_slot) * MAX (n_io, 1));
-    } else {
-      part_clear (&pt);
+  /* pass 1: the memory of unbound guests expected on a node is an
+   * estimate (the kernel puts it where it can); it decides between nodes,
+   * but a guest whose strict memory fits a node but for it is bound there
+   * rather than split over nodes (the node's overcommit is warned of) */
+  for (int pass = 0; pass < 2 && best_level < floor_level; pass++) {
+    if (pass == 1) {
+      gboolean loose = FALSE;
+      for (size_t n = 0; n < inv->n_nodes; n++)
+        loose |= inv->nodes[n].loose_kib > 0;
+      if (!loose || g.mem != VDP_MEMORY_STRICT)
+        break;
+      inv->ignore_loose = TRUE;
     }
+    for (size_t i = 0; i < inv->n_nodes && best_level < 3; i++) {
+      struct part pt = { 0 };
+      /* a node without room for the memory is worth its threads only for
+       * memory that need not fit, when no node did better */
+      int level = try_node (inv, &g, order[i], &pt, io, &got_io, &emu,
+                            g.mem != VDP_MEMORY_STRICT && best_level < 1);
+      if ((int) order[i] == top && pass == 0)
+        top_level = level;
+      if (level > best_level && (pass == 0 || level >= floor_level)) {
+        part_clear (&best);
+        best = pt;
+        best_level = level;
+        best_n_io = got_io;
+        best_emu = emu;
+        memcpy (best_io, io, sizeof (struct vdp_slot) * MAX (n_io, 1));
+        over_estimate = pass == 1;
+      } else {
+        part_clear (&pt);
+      }
+    }
+    inv->ignore_loose = FALSE;
   }
   if (best_level >= floor_level) {
     g_autofree unsigned *vcpu_part = g_new0 (unsigned, MAX (g.vcpus, 1));
@@ -1383,6 +1467,15 @@ vdp_fit_guest (struct vdp_inventory *inv, const struct vdp_plan_input *in,
     }
     explain_home (inv, &g, top, top >= 0 ? votes[top] : 0, total_votes, best.n, best_level,
                   top_level);
+    if (over_estimate) {
+      char a[32], b[32];
+      vdp_domain_plan_reason (dp, 8, "memory",
+                              "on node %u alone: its %s fit beside the memory bound there, not "
+                              "beside the %s that unbound guests are estimated to use there too; "
+                              "their memory is not bound, so the guest is not split for an "
+                              "estimate", inv->topo->nodes[best.n].id, mib (g.kib, a),
+                              mib (inv->nodes[best.n].loose_kib, b));
+    }
     commit (inv, &g, &best, 1, out);
     explain_vcpus (inv, &g, out);
     part_clear (&best);

@@ -543,7 +543,10 @@ plan_host (struct host *h, const struct vdp_apply_opts *o, vdp_policy_cache *pol
   for (unsigned i = 0; i < h->n; i++) {
     struct loaded *l = &h->docs[i];
     g_autoptr (GError) e = NULL;
-    struct vdp_plan_input in = { l->dom, l->hints, vdp_policy_for_domain (policies, l->dom, &e) };
+    /* the host's other domains keep their recorded profiles */
+    struct vdp_plan_input in = { l->dom, l->hints,
+                                 l->planned ? vdp_policy_for_domain (policies, l->dom, &e)
+                                 : vdp_policy_for_context (policies, l->dom) };
 
     plan_of[i] = -1;
     if (l->planned && in.policy) {
@@ -582,7 +585,8 @@ host_warnings (const struct vdp_plan *plan, const char *uri, GPtrArray *warnings
     g_ptr_array_add (warnings, g_strdup_printf ("%s: %s", uri, (char *) plan->warnings->pdata[k]));
   g_ptr_array_add (warnings,
                    g_strdup_printf ("%s: %u vCPUs of all its domains on %u usable PUs (%.2f per "
-                                    "PU), %" G_GUINT64_FORMAT " MiB of guest memory for %"
+                                    "PU), %" G_GUINT64_FORMAT " MiB of guest memory (QEMU's "
+                                    "own included) for %"
                                     G_GUINT64_FORMAT " MiB (%.2f)", uri, plan->total_vcpus,
                                     plan->total_pus, plan->total_pus
                                     ? (double) plan->total_vcpus / plan->total_pus : 0.0,
@@ -813,7 +817,8 @@ vdp_fleet_check (const struct vdp_host_spec *host, const char *const *names,
   for (unsigned i = 0; i < h.n; i++) {
     in[i].dom = h.docs[i].dom;
     in[i].hints = h.docs[i].hints;
-    in[i].policy = vdp_policy_for_domain (policies, h.docs[i].dom, NULL);
+    in[i].policy = h.docs[i].planned ? vdp_policy_for_domain (policies, h.docs[i].dom, NULL)
+                   : vdp_policy_for_context (policies, h.docs[i].dom);
     in[i].backend = h.docs[i].sel && !h.docs[i].sel->refused ? h.docs[i].sel->served : NULL;
     dps[i] = plan && plan_of[i] >= 0 ? &plan->domains[plan_of[i]] : NULL;
     report[i] = h.docs[i].planned;

@@ -912,6 +912,14 @@ locate_remote (const struct vdp_topology *topo, const char *source, struct vdp_d
     hint->odirect = 1;
     return 1;
   }
+  if (!hinted && g_str_has_prefix (source, "/dev/") && strchr (source + 5, '/') == NULL
+      && vdp_topology_find_device (topo, source + 5)) {
+    /* libvirt lists no such node device, but the host's topology has a
+     * block device of that name: its node, as plan --file reads /dev/NAME
+     * (whether it takes O_DIRECT stays unknown) */
+    vdp_disk_hint_from_device (topo, source + 5, hint);
+    return -1;
+  }
   /* a file in the directory of a pool that does not list it is not there */
   for (guint i = 0; i < h->pools->len; i++) {
     const struct vdp_pool_info *p = h->pools->pdata[i];

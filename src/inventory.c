@@ -155,6 +155,59 @@ memory_from_domain (struct vdp_footprint *fp, const struct vdp_topology *t,
   }
 }
 
+guint64
+vdp_memory_overhead_kib (const struct vdp_domain *d)
+{
+  guint64 kib = 64 * 1024 + d->memory_kib / 512 + (guint64) d->vcpus * 8 * 1024;
+
+  return (kib + 1023) / 1024 * 1024;
+}
+
+/* Charges QEMU's own memory with the guest's: on node @home (OS index:
+ * the node of its first guest cell, else the first of its nodeset) when
+ * memory is bound there, else where most of it is bound strict, else
+ * preferred, else wherever its loose memory goes. */
+static void
+add_overhead (struct vdp_footprint *fp, const struct vdp_topology *t, const struct vdp_domain *d,
+              int home)
+{
+  guint64 *to = NULL;
+  size_t best = 0;
+  int h = home >= 0 ? node_pos (t, (unsigned) home) : -1;
+
+  if (h >= 0 && (fp->strict_kib[h] || fp->preferred_kib[h])) {
+    to = fp->strict_kib[h] ? fp->strict_kib : fp->preferred_kib;
+    to[h] += vdp_memory_overhead_kib (d);
+    return;
+  }
+
+  for (size_t k = 0; k < t->n_nodes; k++)
+    if (fp->strict_kib[k] && (to != fp->strict_kib || fp->strict_kib[k] > fp->strict_kib[best])) {
+      to = fp->strict_kib;
+      best = k;
+    }
+  for (size_t k = 0; to == NULL && k < t->n_nodes; k++)
+    if (fp->preferred_kib[k]) {
+      to = fp->preferred_kib;
+      best = k;
+    }
+  if (to)
+    to[best] += vdp_memory_overhead_kib (d);
+  else
+    fp->loose_kib += vdp_memory_overhead_kib (d);
+}
+
+/* Where a domain's definition puts QEMU's own memory (see add_overhead()). */
+static int
+overhead_node (const struct vdp_domain *d)
+{
+  if (d->n_cells)
+    for (unsigned m = 0; m < d->n_memnodes; m++)
+      if (d->memnodes[m].cellid == d->cells[0].id && d->memnodes[m].nodeset)
+        return hwloc_bitmap_first (d->memnodes[m].nodeset);
+  return d->numa_nodeset ? hwloc_bitmap_first (d->numa_nodeset) : -1;
+}
+
 /* The pins of the domain's definition; IOThreads from @first_io up to
  * @n_io. */
 static void
@@ -223,6 +276,7 @@ vdp_footprint_from_domain (struct vdp_footprint *fp, const struct vdp_topology *
   pins_from_domain (fp, d, TRUE, TRUE, d->iothreads);
   workers_from_domain (fp, d);
   memory_from_domain (fp, t, d);
+  add_overhead (fp, t, d, overhead_node (d));
 }
 
 void
@@ -239,6 +293,7 @@ vdp_footprint_from_plan (struct vdp_footprint *fp, const struct vdp_topology *t,
   if (!dp->place) {
     pins_from_domain (fp, d, TRUE, TRUE, dp->set_iothreads ? dp->n_iothreads : d->iothreads);
     memory_from_domain (fp, t, d);
+    add_overhead (fp, t, d, overhead_node (d));
     return;
   }
   for (unsigned v = 0; v < d->vcpus; v++)
@@ -280,6 +335,7 @@ vdp_footprint_from_plan (struct vdp_footprint *fp, const struct vdp_topology *t,
     spread (t, dp->mem_nodes, d->memory_kib,
             dp->memory == VDP_MEMORY_STRICT ? fp->strict_kib : fp->preferred_kib);
   }
+  add_overhead (fp, t, d, dp->n_cells ? (int) dp->cells[0].node : hwloc_bitmap_first (dp->mem_nodes));
 }
 
 void
@@ -425,6 +481,16 @@ vdp_constraints_check (const struct vdp_host_limits *lim, const struct vdp_footp
     }
 
   for (size_t k = 0; k < t->n_nodes; k++) {
+    if (!lim->mem_known[k] && strict[k]) {
+      /* a memory-less node, or one hwloc knows no memory of */
+      for (unsigned i = 0; i < n; i++)
+        if (fps[i].strict_kib[k])
+          violate (out, VDP_HARD_MEMORY, i, g_strdup ("memory"),
+                   g_strdup_printf ("%" G_GUINT64_FORMAT " MiB bound strict to node %u, whose "
+                                    "memory is unknown or none", fps[i].strict_kib[k] / 1024,
+                                    t->nodes[k].id));
+      continue;
+    }
     if (!lim->mem_known[k] || strict[k] == 0 || bound[k] <= lim->cap_kib[k])
       continue;
     for (unsigned i = 0; i < n; i++)
@@ -455,6 +521,7 @@ vdp_inventory_init (struct vdp_inventory *inv, const struct vdp_topology *topo,
   inv->scratch = hwloc_bitmap_alloc ();
   inv->n_nodes = topo->n_nodes;
   inv->nodes = g_new0 (struct vdp_node_state, topo->n_nodes + 1);
+  inv->l3_vcpus = g_new0 (unsigned, topo->n_l3 + 1);
   for (size_t n = 0; n < topo->n_nodes; n++) {
     struct vdp_node_state *ns = &inv->nodes[n];
     hwloc_bitmap_t ni = inv->scratch;
@@ -495,6 +562,7 @@ vdp_inventory_clear (struct vdp_inventory *inv)
     hwloc_bitmap_free (inv->nodes[n].pool);
   }
   g_free (inv->nodes);
+  g_free (inv->l3_vcpus);
   hwloc_bitmap_free (inv->held);
   hwloc_bitmap_free (inv->fixed);
   hwloc_bitmap_free (inv->scratch);
@@ -564,6 +632,11 @@ vdp_inventory_charge (struct vdp_inventory *inv, const struct vdp_footprint *fp,
         }
       }
       inv->nodes[best].shared_vcpus++;
+      for (size_t g = 0; g < t->n_l3; g++)
+        if (hwloc_bitmap_isincluded (ps->set, t->l3[g].cpuset)) {
+          inv->l3_vcpus[g]++;   /* narrowed to one LLC group (shared placement) */
+          break;
+        }
       continue;
     }
     n = single_node (inv, ps->set);
@@ -642,7 +715,7 @@ guint64
 vdp_inventory_mem_free (const struct vdp_inventory *inv, size_t n)
 {
   const struct vdp_node_state *ns = &inv->nodes[n];
-  guint64 used = ns->bound_kib + ns->loose_kib;
+  guint64 used = ns->bound_kib + (inv->ignore_loose ? 0 : ns->loose_kib);
 
   if (!inv->lim.mem_known[n])
     return G_MAXUINT64;

@@ -52,8 +52,16 @@ struct vdp_footprint {
   guint64 *strict_kib;      /* per node position: memory bound strict there */
   guint64 *preferred_kib;   /* per node position: memory bound preferred there */
   guint64 loose_kib;        /* memory bound nowhere (spread over @loose_nodes) */
+  /* each counts QEMU's own memory (vdp_memory_overhead_kib()) with the
+   * guest's, on the node that holds most of it */
   hwloc_bitmap_t loose_nodes;
 };
+
+/* The memory QEMU itself needs beside the guest's RAM, which a strict
+ * binding confines to the same nodes: about 64 MiB for the process, the
+ * guest's page tables (1/512 of its memory) and 8 MiB per vCPU, as
+ * KubeVirt estimates a virt-launcher's QEMU; whole MiB. */
+guint64 vdp_memory_overhead_kib (const struct vdp_domain *d);
 
 /* Fills @fp from a domain's definition (its pins and numatune, and the
  * worker CPUs of the virt-dataplane-blk backends it records).  @fp is
@@ -127,6 +135,8 @@ struct vdp_inventory {
   unsigned total_vcpus;
   guint64 total_kib;
   hwloc_bitmap_t scratch;       /* for leaf functions that need a set for a moment */
+  gboolean ignore_loose;        /* vdp_inventory_mem_free() leaves estimated memory out */
+  unsigned *l3_vcpus;           /* per LLC group: shared vCPUs whose set lies in it alone */
 };
 
 void vdp_inventory_init (struct vdp_inventory *inv, const struct vdp_topology *topo,

@@ -273,15 +273,42 @@ vdp_io_pools (struct vdp_inventory *inv, GPtrArray *warnings)
 /* ---- final pins ---------------------------------------------------------- */
 
 /* The shared vCPU set of the guest on node position @n with @vcpus there. */
-static void
-shared_set (const struct vdp_inventory *inv, size_t n, unsigned vcpus, hwloc_bitmap_t out)
+static int
+shared_set (struct vdp_inventory *inv, size_t n, unsigned vcpus, hwloc_bitmap_t out)
 {
+  const struct vdp_topology *t = inv->topo;
   g_auto (VdpBitmap) all = hwloc_bitmap_alloc ();
+  g_auto (VdpBitmap) x = hwloc_bitmap_alloc ();
+  int best = -1;
+  double best_load = 0;
 
   vdp_inventory_region (inv, n, all);
   hwloc_bitmap_andnot (out, all, inv->nodes[n].pool);
-  if ((unsigned) hwloc_bitmap_weight (out) < MAX (vcpus, 2))
+  if ((unsigned) hwloc_bitmap_weight (out) < MAX (vcpus, 2)) {
     hwloc_bitmap_copy (out, all);   /* it needs the node's pool PUs too */
+    return -1;
+  }
+  /* a node of several LLC groups: the vCPUs float in one group that holds
+   * them without overcommit, the least loaded, so that they share their
+   * cache (and the emulator and IOThreads near them) */
+  for (unsigned gi = 0; t->nodes[n].n_groups > 1 && gi < t->nodes[n].n_groups; gi++) {
+    unsigned g = t->nodes[n].groups[gi], w;
+    double load;
+    hwloc_bitmap_and (x, out, t->l3[g].cpuset);
+    w = (unsigned) hwloc_bitmap_weight (x);
+    if (w < MAX (vcpus, 2) || inv->l3_vcpus[g] + vcpus > w)
+      continue;
+    load = (double) (inv->l3_vcpus[g] + vcpus) / w;
+    if (best < 0 || load < best_load) {
+      best = (int) g;
+      best_load = load;
+    }
+  }
+  if (best < 0)
+    return -1;
+  hwloc_bitmap_and (out, out, t->l3[best].cpuset);
+  inv->l3_vcpus[best] += vcpus;
+  return best;
 }
 
 /* @pool narrowed to the LLC groups of @near when that leaves @min PUs. */
@@ -295,6 +322,20 @@ pool_near (const struct vdp_topology *t, hwloc_const_bitmap_t pool, hwloc_const_
   hwloc_bitmap_and (out, pool, around);
   if ((unsigned) hwloc_bitmap_weight (out) < MAX (min, 2))
     hwloc_bitmap_copy (out, pool);
+}
+
+/* Whether PU @pu shares a core with one of @dp's vCPU pins. */
+static gboolean
+sibling_of_vcpu (const struct vdp_topology *t, const struct vdp_domain_plan *dp, unsigned pu)
+{
+  const struct vdp_pu *p = vdp_topology_find_pu (t, pu);
+
+  if (p == NULL || p->core < 0 || dp->vcpu_pins == NULL)
+    return FALSE;
+  for (unsigned v = 0; v < dp->n_vcpus; v++)
+    if (dp->vcpu_pins[v] && hwloc_bitmap_intersects (dp->vcpu_pins[v], t->cores[p->core].pus))
+      return TRUE;
+  return FALSE;
 }
 
 static const char *
@@ -316,7 +357,7 @@ slot_why (VdpSlotKind kind, gboolean dedicated)
 }
 
 void
-vdp_io_place (const struct vdp_inventory *inv, const struct vdp_caps *caps,
+vdp_io_place (struct vdp_inventory *inv, const struct vdp_caps *caps,
               struct vdp_domain_plan *dp, const struct vdp_fit *f)
 {
   const struct vdp_topology *t = inv->topo;
@@ -324,6 +365,7 @@ vdp_io_place (const struct vdp_inventory *inv, const struct vdp_caps *caps,
   const struct vdp_policy *p = dp->policy;
   gboolean dedicated = dp->placement == VDP_PLACEMENT_DEDICATED;
   g_autofree hwloc_bitmap_t *span_set = g_new0 (hwloc_bitmap_t, f->n_span);
+  g_autofree int *span_l3 = g_new0 (int, f->n_span);
   g_auto (VdpBitmap) own = hwloc_bitmap_dup (f->own);
   g_auto (VdpBitmap) home_vcpus = hwloc_bitmap_alloc ();
   g_auto (VdpBitmap) granted = hwloc_bitmap_alloc ();
@@ -334,8 +376,9 @@ vdp_io_place (const struct vdp_inventory *inv, const struct vdp_caps *caps,
   dp->vcpu_pins = g_new0 (hwloc_bitmap_t, d->vcpus);
   for (unsigned s = 0; s < f->n_span; s++) {
     span_set[s] = hwloc_bitmap_alloc ();
+    span_l3[s] = -1;
     if (!dedicated)
-      shared_set (inv, f->span[s], f->span_vcpus[s], span_set[s]);
+      span_l3[s] = shared_set (inv, f->span[s], f->span_vcpus[s], span_set[s]);
   }
   for (unsigned v = 0; v < d->vcpus; v++) {
     unsigned s = f->vcpu_span[v];
@@ -359,12 +402,15 @@ vdp_io_place (const struct vdp_inventory *inv, const struct vdp_caps *caps,
     g_autofree char *which = first == last ? g_strdup_printf ("vCPU %u floats", first)
                              : g_strdup_printf ("vCPUs %u-%u float", first, last);
     vdp_domain_plan_reason (dp, 2, "vcpus",
-                            "%s over node %u's PUs %s (shared placement; %s)", which,
+                            "%s over node %u's PUs %s (shared placement; %s%s)", which,
                             t->nodes[f->span[s]].id,
                             set, hwloc_bitmap_intersects (span_set[s], inv->nodes[f->span[s]].pool)
                             ? "the guest needs the node's I/O pool PUs too"
-                            : "the I/O pool, isolated PUs and PUs pinned 1:1 left out");
-    if ((unsigned) hwloc_bitmap_weight (span_set[s]) < inv->nodes[f->span[s]].shared_vcpus) {
+                            : "the I/O pool, isolated PUs and PUs pinned 1:1 left out",
+                            span_l3[s] >= 0 ? "; in one LLC group of the node, the least loaded "
+                            "that holds them" : "");
+    if (span_l3[s] >= 0 ? (unsigned) hwloc_bitmap_weight (span_set[s]) < inv->l3_vcpus[span_l3[s]]
+        : (unsigned) hwloc_bitmap_weight (span_set[s]) < inv->nodes[f->span[s]].shared_vcpus) {
       dp->overcommitted = true;
     }
   }
@@ -433,6 +479,9 @@ vdp_io_place (const struct vdp_inventory *inv, const struct vdp_caps *caps,
       switch (sl->kind) {
       case VDP_SLOT_OWN:
         hwloc_bitmap_only (pin, (unsigned) sl->pu);
+        if (!sibling_of_vcpu (t, dp, (unsigned) sl->pu))
+          whys[k] = "1:1 on a core kept for the guest's I/O (no SMT sibling of its vCPU cores "
+                    "idle; no vCPU or other guest on it)";
         break;
       case VDP_SLOT_POOL:
         if (!hwloc_bitmap_iszero (inv->nodes[sl->node].pool)) {

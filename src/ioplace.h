@@ -26,7 +26,7 @@ void vdp_io_pools (struct vdp_inventory *inv, GPtrArray *warnings);
 /* Writes the final pins of a fitted guest into @dp: shared vCPU sets,
  * the emulator, the IOThreads (cut to the PUs granted to them), their
  * <poll>, and the LLC and node of each pin; adds the reasons. */
-void vdp_io_place (const struct vdp_inventory *inv, const struct vdp_caps *caps,
+void vdp_io_place (struct vdp_inventory *inv, const struct vdp_caps *caps,
                    struct vdp_domain_plan *dp, const struct vdp_fit *fit);
 
 /* Maps the guest's disks and controllers to its IOThreads (rules 5, 6):

@@ -258,6 +258,8 @@ compute_hash (struct vdp_domain_plan *dp, const char *prefix)
 
   hash_str (c, prefix);
   hash_u32 (c, dp->place);
+  if (dp->guest_threads)
+    hash_u32 (c, 0x7470u + dp->guest_threads);   /* only when set: older plans keep their hash */
   /* runs of vCPUs with the same pin as one entry (shared guests: one) */
   for (unsigned v = 0, start = 0; dp->place && v < d->vcpus; v++)
     if (v + 1 == d->vcpus || !hwloc_bitmap_isequal (dp->vcpu_pins[v + 1], dp->vcpu_pins[start])) {
@@ -318,6 +320,36 @@ compute_hash (struct vdp_domain_plan *dp, const char *prefix)
 
 }
 
+/* ---- rule 2: SMT siblings as guest threads -------------------------------- */
+
+/* Dedicated vCPUs under smt=prefer fill whole cores, vCPUs 2k and 2k+1 on
+ * the two siblings of one core: the guest is told (threads='2'), so that
+ * its scheduler knows they share a core, when the domain has no CPU
+ * topology of its own (or has exactly that one). */
+static unsigned
+guest_smt_threads (const struct vdp_topology *t, const struct vdp_domain_plan *dp)
+{
+  const struct vdp_domain *d = dp->dom;
+
+  if (!dp->place || dp->placement != VDP_PLACEMENT_DEDICATED || dp->policy->smt != VDP_SMT_PREFER
+      || dp->vcpu_pins == NULL || d->vcpus < 2 || d->vcpus % 2)
+    return 0;
+  if (d->sockets && !(d->sockets == 1 && (d->dies <= 1) && d->cores == d->vcpus / 2
+                      && d->threads == 2))
+    return 0;
+  for (unsigned v = 0; v < d->vcpus; v += 2) {
+    const struct vdp_pu *a, *b;
+    if (hwloc_bitmap_weight (dp->vcpu_pins[v]) != 1 || hwloc_bitmap_weight (dp->vcpu_pins[v + 1]) != 1)
+      return 0;
+    a = vdp_topology_find_pu (t, (unsigned) hwloc_bitmap_first (dp->vcpu_pins[v]));
+    b = vdp_topology_find_pu (t, (unsigned) hwloc_bitmap_first (dp->vcpu_pins[v + 1]));
+    if (a == NULL || b == NULL || a->core < 0 || a->core != b->core || a == b
+        || hwloc_bitmap_weight (t->cores[a->core].pus) != 2)
+      return 0;
+  }
+  return 2;
+}
+
 /* ---- rule 8: memory ------------------------------------------------------ */
 
 static void
@@ -336,6 +368,18 @@ plan_memory (const struct vdp_topology *t, struct vdp_domain_plan *dp, const str
                             "the kernel allocates where the vCPUs run", d->memory_kib / 1024);
     vdp_domain_plan_warn (dp, "its memory fits no node: left unbound");
   }
+  for (unsigned k = 0; dp->memory != VDP_MEMORY_NONE && k < f->n_span; k++)
+    if (t->nodes[f->span[k]].memory == 0) {
+      /* a memory-less node, or one whose memory hwloc does not know: a
+       * binding there cannot be checked to fit, and 'strict' (even
+       * 'preferred') on a node without memory stops the guest */
+      dp->memory = VDP_MEMORY_NONE;
+      dp->unbind = true;
+      vdp_domain_plan_reason (dp, 8, "memory",
+                              "memory not bound: node %u's memory is unknown or none, so no "
+                              "binding there can be known to fit; the kernel allocates where the "
+                              "vCPUs run", t->nodes[f->span[k]].id);
+    }
   if (dp->memory == VDP_MEMORY_NONE)
     return;
   for (unsigned k = 0; k < f->n_span; k++)
@@ -371,9 +415,13 @@ plan_memory (const struct vdp_topology *t, struct vdp_domain_plan *dp, const str
     g_snprintf (why, sizeof (why), ", guest NUMA cells mirror the host nodes");
   }
   s = vdp_cpuset_format (dp->mem_nodes);
-  vdp_domain_plan_reason (dp, 8, "memory", "memory %s on node%s %s%s",
+  vdp_domain_plan_reason (dp, 8, "memory", "memory %s on node%s %s%s; QEMU's own memory (about %"
+                          G_GUINT64_FORMAT " MiB) counted on node %u too",
                           memory_mode_names[dp->memory],
-                          hwloc_bitmap_weight (dp->mem_nodes) > 1 ? "s" : "", s, why);
+                          hwloc_bitmap_weight (dp->mem_nodes) > 1 ? "s" : "", s, why,
+                          vdp_memory_overhead_kib (d) / 1024,
+                          dp->n_cells ? dp->cells[0].node
+                          : (unsigned) hwloc_bitmap_first (dp->mem_nodes));
 }
 
 /* ---- rule 12: a recorded plan that still holds ----------------------------- */
@@ -498,8 +546,11 @@ adopt (const struct vdp_topology *t, const struct vdp_caps *caps, struct vdp_dom
   dp->place = true;
   dp->placement = p->placement;
   dp->vcpu_pins = g_new0 (hwloc_bitmap_t, d->vcpus);
-  for (unsigned v = 0; v < d->vcpus; v++)
+  for (unsigned v = 0; v < d->vcpus; v++) {
     dp->vcpu_pins[v] = hwloc_bitmap_dup (d->vcpupin[v]);
+    if (hwloc_bitmap_weight (d->vcpupin[v]) != 1)
+      dp->placement = VDP_PLACEMENT_SHARED;   /* a dedicated profile degraded on a small host */
+  }
   dp->emulator_pin = hwloc_bitmap_dup (d->emulatorpin);
   dp->poll_max = -1;
   if (has_capable_devices (d) || d->iothreads > 0) {
@@ -554,6 +605,7 @@ adopt (const struct vdp_topology *t, const struct vdp_caps *caps, struct vdp_dom
       map_from_xml (&dp->controllers[i], c->iothread, c->n_mapped, c->mapped, c->mapped_queues,
                     c->queues, FALSE);
   }
+  dp->guest_threads = guest_smt_threads (t, dp);
   compute_hash (dp, prefix);
 
   if (strcmp (dp->hash, d->tuned_hash) != 0)
@@ -614,6 +666,7 @@ unadopt (struct vdp_domain_plan *dp)
   dp->memory = VDP_MEMORY_NONE;
   dp->unbind = false;
   dp->poll_max = -1;
+  dp->guest_threads = 0;
   g_clear_pointer (&dp->hash, g_free);
 }
 
@@ -632,14 +685,22 @@ finish_domain (const struct vdp_topology *t, const struct vdp_caps *caps,
   compute_hash (dp, prefix);
 }
 
+struct order_data {
+  const struct vdp_domain_plan *dps;
+  const gboolean *first;      /* fitted before all others (NULL: none) */
+};
+
 static int
 cmp_order (gconstpointer a, gconstpointer b, gpointer data)
 {
-  const struct vdp_domain_plan *dps = data;
-  const struct vdp_domain_plan *x = &dps[*(const unsigned *) a];
-  const struct vdp_domain_plan *y = &dps[*(const unsigned *) b];
+  const struct order_data *od = data;
+  unsigned ia = *(const unsigned *) a, ib = *(const unsigned *) b;
+  const struct vdp_domain_plan *x = &od->dps[ia];
+  const struct vdp_domain_plan *y = &od->dps[ib];
   int c;
 
+  if (od->first && od->first[ia] != od->first[ib])
+    return od->first[ia] ? -1 : 1;
   /* dedicated guests first (they need PUs of their own), then the
    * largest first */
   if ((x->policy->placement == VDP_PLACEMENT_DEDICATED) != (y->policy->placement == VDP_PLACEMENT_DEDICATED))
@@ -677,6 +738,34 @@ domain_plan_init (struct vdp_domain_plan *dp, const struct vdp_plan_input *in,
   dp->poll_max = -1;
 }
 
+/* Frees what @dp holds (not @dp). */
+static void
+domain_plan_clear (struct vdp_domain_plan *dp)
+{
+  unadopt (dp);   /* pins, cells, maps, hash */
+  if (dp->disks)
+    for (unsigned k = 0; k < dp->n_disks; k++) {
+      g_free (dp->disks[k].cache);
+      g_free (dp->disks[k].io);
+    }
+  g_free (dp->vcpu_l3);
+  g_free (dp->vcpu_node);
+  g_free (dp->iothread_l3);
+  g_free (dp->iothread_node);
+  g_free (dp->disks);
+  g_free (dp->controllers);
+  hwloc_bitmap_free (dp->nodes);
+  hwloc_bitmap_free (dp->mem_nodes);
+  if (dp->reasons)
+    g_ptr_array_unref (dp->reasons);
+  if (dp->warnings)
+    g_ptr_array_unref (dp->warnings);
+  g_free (dp->skip_reason);
+  g_free (dp->misfit.what);
+  g_free (dp->misfit.why);
+  memset (dp, 0, sizeof (*dp));
+}
+
 /* The hash prefix of a profile and a stack. */
 static char *
 hash_prefix (const struct vdp_policy *p, const struct vdp_caps *caps)
@@ -710,8 +799,142 @@ fail_domain (struct vdp_domain_plan *dp, const char *why)
   }
 }
 
-struct vdp_plan *
-vdp_plan_compute_host (const struct vdp_plan_request *req, GError **error)
+/* Whether the domain's definition holds anything on the host: a pin or
+ * a memory binding. */
+static gboolean
+holds_something (const struct vdp_topology *topo, const struct vdp_domain *d)
+{
+  struct vdp_footprint fp;
+  gboolean held;
+
+  vdp_footprint_from_domain (&fp, topo, d);
+  held = fp.sets->len > 0;
+  for (size_t k = 0; !held && k < topo->n_nodes; k++)
+    held = fp.strict_kib[k] || fp.preferred_kib[k];
+  vdp_footprint_clear (&fp);
+  return held;
+}
+
+/* A domain refused in an earlier round (@prev): it keeps what its
+ * definition holds, and its misfit and reasons. */
+static void
+keep_refused (struct vdp_domain_plan *dp, struct vdp_domain_plan *prev)
+{
+  GPtrArray *x;
+
+  fail_domain (dp, NULL);
+  g_free (dp->misfit.what);
+  g_free (dp->misfit.why);
+  dp->misfit = prev->misfit;
+  memset (&prev->misfit, 0, sizeof (prev->misfit));
+  x = dp->reasons;
+  dp->reasons = prev->reasons;
+  prev->reasons = x;
+  x = dp->warnings;
+  dp->warnings = prev->warnings;
+  prev->warnings = x;
+  vdp_domain_plan_reason (dp, 0, "domain",
+                          "refused: its current pins and memory binding stay in place, and the "
+                          "host's other domains are planned around them");
+}
+
+/* Whether the host's layout itself (no other guest on it, memory aside)
+ * has no room for the dedicated vCPUs of input @i under its profile,
+ * though it has as many cores (PUs with smt=prefer) as the guest has
+ * vCPUs: the PUs the host, its emulator and I/O need are what is short. */
+static gboolean
+layout_forbids_dedicated (const struct vdp_plan_request *req, unsigned i,
+                          const struct vdp_policy *p, unsigned n_io, const int *io_pref,
+                          unsigned io_cap)
+{
+  g_autoptr (vdp_policy) cpus_only = vdp_policy_dup (p);
+  struct vdp_domain_plan tmp = { 0 };
+  struct vdp_inventory empty;
+  struct vdp_fit fit;
+  gboolean fits;
+  unsigned room = 0;
+  g_auto (VdpBitmap) usable = hwloc_bitmap_alloc ();
+
+  /* a guest with more vCPUs than the host has cores (smt=isolate) or PUs
+   * for them is too big, not held back by the layout: refused */
+  hwloc_bitmap_andnot (usable, req->topo->allowed, req->policy->host_cpus);
+  for (size_t c = 0; c < req->topo->n_cores; c++)
+    if (hwloc_bitmap_intersects (req->topo->cores[c].pus, usable)) {
+      g_auto (VdpBitmap) x = hwloc_bitmap_alloc ();
+      hwloc_bitmap_and (x, req->topo->cores[c].pus, usable);
+      room += p->smt == VDP_SMT_ISOLATE ? 1 : (unsigned) hwloc_bitmap_weight (x);
+    }
+  if (req->inputs[i].dom->vcpus > room)
+    return FALSE;
+  cpus_only->memory = VDP_MEMORY_NONE;
+  domain_plan_init (&tmp, &req->inputs[i], req->policy);
+  tmp.policy = cpus_only;
+  vdp_inventory_init (&empty, req->topo, req->policy);
+  fits = vdp_fit_guest (&empty, &req->inputs[i], &tmp, n_io, io_pref, io_cap, &fit);
+  if (fits)
+    vdp_fit_clear (&fit);
+  vdp_inventory_clear (&empty);
+  domain_plan_clear (&tmp);
+  return !fits;
+}
+
+/* A dedicated guest refused on a host whose layout could never give it
+ * dedicated PUs (a small host, one whose PUs are nearly all the host's):
+ * planned again, after every other guest, with shared placement, and
+ * said why.  @n_reasons: the reasons it had before its first fit.
+ * Returns whether it now fits. */
+static gboolean
+degrade_to_shared (struct vdp_plan *plan, struct vdp_inventory *inv,
+                   const struct vdp_plan_request *req, unsigned i, guint n_reasons,
+                   struct vdp_fit *fit)
+{
+  struct vdp_domain_plan *dp = &plan->domains[i];
+  const struct vdp_policy *p = dp->policy;
+  g_autofree int *io_pref = NULL;
+  g_autofree char *why = NULL;
+  struct vdp_policy *shared;
+  unsigned io_cap, n_io;
+  gboolean ok;
+
+  why = g_strdup_printf ("%s: %s", dp->misfit.what ? dp->misfit.what : "dedicated vCPUs",
+                         dp->misfit.why ? dp->misfit.why : "no room");
+  g_clear_pointer (&dp->misfit.what, g_free);
+  g_clear_pointer (&dp->misfit.why, g_free);
+  memset (&dp->misfit, 0, sizeof (dp->misfit));
+  g_ptr_array_set_size (dp->reasons, (gint) n_reasons);
+
+  shared = vdp_policy_dup (p);
+  shared->placement = VDP_PLACEMENT_SHARED;
+  shared->smt = VDP_SMT_PREFER;
+  shared->emulator = VDP_EMULATOR_LLC;
+  shared->mapping = VDP_MAPPING_AUTO;
+  if (plan->profiles == NULL)
+    plan->profiles = g_ptr_array_new_with_free_func ((GDestroyNotify) vdp_policy_free);
+  g_ptr_array_add (plan->profiles, shared);
+  dp->policy = shared;
+  dp->placement = VDP_PLACEMENT_SHARED;
+  n_io = vdp_io_count (dp, &req->inputs[i], req->topo, &plan->caps, &io_pref, &io_cap);
+  explain_disks (dp, &req->inputs[i]);
+  n_reasons = dp->reasons->len;
+  ok = vdp_fit_guest (inv, &req->inputs[i], dp, n_io, io_pref, io_cap, fit);
+  /* the reason first, before what the fit says */
+  vdp_domain_plan_reason (dp, 2, "vcpus",
+                          "%s: profile '%s' asks for dedicated vCPUs, and even with no other "
+                          "guest this host's layout cannot hold them 1:1 (%s)",
+                          ok ? "shared placement instead" : "shared placement tried", p->name,
+                          why);
+  g_ptr_array_insert (dp->reasons, (gint) n_reasons,
+                      g_ptr_array_steal_index (dp->reasons, dp->reasons->len - 1));
+  if (ok)
+    vdp_domain_plan_warn (dp, "dedicated placement is impossible on this host: shared instead");
+  return ok;
+}
+
+/* One planning round; the domains marked in @frozen were refused in round
+ * @prev and only occupy the host with what they have. */
+static struct vdp_plan *
+compute_once (const struct vdp_plan_request *req, const gboolean *frozen, struct vdp_plan *prev,
+              const gboolean *first, GError **error)
 {
   const struct vdp_topology *topo = req->topo;
   const struct vdp_policy *host = req->policy;
@@ -721,8 +944,10 @@ vdp_plan_compute_host (const struct vdp_plan_request *req, GError **error)
   g_autofree unsigned *order = g_new0 (unsigned, MAX (n, 1));
   g_autofree struct vdp_fit *fits = g_new0 (struct vdp_fit, MAX (n, 1));
   g_autofree char **prefix = g_new0 (char *, n + 1);
+  g_autofree unsigned *later = g_new0 (unsigned, MAX (n, 1));
+  g_autofree guint *later_reasons = g_new0 (guint, MAX (n, 1));
   struct vdp_inventory inv;
-  unsigned n_order = 0;
+  unsigned n_order = 0, n_later = 0;
 
   plan->topo = topo;
   plan->policy = host;
@@ -765,6 +990,16 @@ vdp_plan_compute_host (const struct vdp_plan_request *req, GError **error)
     struct vdp_footprint fp;
 
     prefix[i] = hash_prefix (dp->policy, caps);
+    if (frozen && frozen[i]) {
+      gboolean owned = d->tuned && d->tuned_place;
+      keep_refused (dp, &prev->domains[i]);
+      vdp_footprint_from_domain (&fp, topo, d);
+      vdp_inventory_charge (&inv, &fp, owned,
+                            owned && dp->policy->placement == VDP_PLACEMENT_DEDICATED
+                            && dp->policy->smt == VDP_SMT_ISOLATE);
+      vdp_footprint_clear (&fp);
+      continue;
+    }
     if (d->type && strcmp (d->type, "kvm") != 0 && strcmp (d->type, "qemu") != 0
         && strcmp (d->type, "test") != 0) {
       dp->skipped = true;
@@ -808,19 +1043,37 @@ vdp_plan_compute_host (const struct vdp_plan_request *req, GError **error)
     order[n_order++] = i;
   }
 
-  /* the rest, fitted one by one, dedicated and largest first */
-  g_qsort_with_data (order, (gint) n_order, sizeof (unsigned), cmp_order, plan->domains);
-  for (unsigned k = 0; k < n_order; k++) {
-    unsigned i = order[k];
+  /* the rest, fitted one by one, dedicated and largest first; dedicated
+   * guests this host's layout can never hold go last, shared */
+  {
+    struct order_data od = { plan->domains, first };
+    g_qsort_with_data (order, (gint) n_order, sizeof (unsigned), cmp_order, &od);
+  }
+  for (unsigned k = 0; k < n_order + n_later; k++) {
+    unsigned i = k < n_order ? order[k] : later[k - n_order];
     struct vdp_domain_plan *dp = &plan->domains[i];
     g_autofree int *io_pref = NULL;
-    unsigned io_cap;
-    unsigned n_io = vdp_io_count (dp, &req->inputs[i], topo, caps, &io_pref, &io_cap);
+    unsigned io_cap, n_io;
 
-    explain_disks (dp, &req->inputs[i]);
-    if (!vdp_fit_guest (&inv, &req->inputs[i], dp, n_io, io_pref, io_cap, &fits[i])) {
-      fail_domain (dp, NULL);
-      continue;
+    if (k >= n_order) {
+      if (!degrade_to_shared (plan, &inv, req, i, later_reasons[k - n_order], &fits[i])) {
+        fail_domain (dp, NULL);
+        continue;
+      }
+    } else {
+      guint n_reasons = dp->reasons->len;
+      n_io = vdp_io_count (dp, &req->inputs[i], topo, caps, &io_pref, &io_cap);
+      explain_disks (dp, &req->inputs[i]);
+      if (!vdp_fit_guest (&inv, &req->inputs[i], dp, n_io, io_pref, io_cap, &fits[i])) {
+        if (dp->policy->placement == VDP_PLACEMENT_DEDICATED
+            && layout_forbids_dedicated (req, i, dp->policy, n_io, io_pref, io_cap)) {
+          later_reasons[n_later] = n_reasons;
+          later[n_later++] = i;
+        } else {
+          fail_domain (dp, NULL);
+        }
+        continue;
+      }
     }
     dp->home_node = (int) topo->nodes[fits[i].span[0]].id;
     for (unsigned s = 0; s < fits[i].n_span; s++)
@@ -844,6 +1097,12 @@ vdp_plan_compute_host (const struct vdp_plan_request *req, GError **error)
       continue;
     }
     vdp_io_place (&inv, caps, dp, &fits[i]);
+    dp->guest_threads = guest_smt_threads (topo, dp);
+    if (dp->guest_threads)
+      vdp_domain_plan_reason (dp, 2, "vcpus",
+                              "guest CPU topology %u core%s x 2 threads: vCPUs 2k and 2k+1 run "
+                              "on the SMT siblings of one core (smt=prefer)", dp->dom->vcpus / 2,
+                              dp->dom->vcpus / 2 == 1 ? "" : "s");
     plan_memory (topo, dp, &fits[i]);
     finish_domain (topo, caps, dp, in, fits[i].n_span, prefix[i]);
   }
@@ -872,12 +1131,25 @@ vdp_plan_compute_host (const struct vdp_plan_request *req, GError **error)
         struct vdp_domain_plan *dp;
         if (who < 0 && x->other >= (int) req->n_context)
           who = x->other - (int) req->n_context;
-        if (who < 0)
+        if (who < 0) {
+          /* the host's other domains among themselves: planned around,
+           * and said once */
+          if (round == 0)
+            g_ptr_array_add (plan->warnings,
+                             g_strdup_printf ("domain '%s' (not planned) crosses a hard "
+                                              "constraint: %s: %s; the plan works around it",
+                                              req->context[x->domain].dom->name, x->subject,
+                                              x->text));
           continue;
+        }
         dp = &plan->domains[who];
-        if (dp->kept && x->other >= (int) req->n_context
-            && !plan->domains[x->other - (int) req->n_context].kept)
-          dp = &plan->domains[x->other - (int) req->n_context];
+        if ((dp->kept || dp->failed || dp->skipped || !dp->place)
+            && x->other >= (int) req->n_context) {
+          /* what stays is not moved: the domain planned beside it is */
+          struct vdp_domain_plan *o = &plan->domains[x->other - (int) req->n_context];
+          if (!o->kept && !o->failed && !o->skipped && o->place)
+            dp = o;
+        }
         if (round == 0 && !dp->place && !dp->failed && !dp->skipped
             && (int) x->domain == (int) req->n_context + who)
           vdp_domain_plan_warn (dp, "its own pins cross a hard constraint (%s: %s); "
@@ -917,6 +1189,16 @@ vdp_plan_compute_host (const struct vdp_plan_request *req, GError **error)
     ns->memory_kib = topo->nodes[k].memory / 1024;
     ns->reserve_kib = inv.lim.reserve_kib[k];
     ns->bound_kib = st->bound_kib + st->loose_kib;
+    if (inv.lim.mem_known[k] && ns->bound_kib > inv.lim.cap_kib[k] && st->loose_kib)
+      /* strict bindings never cross it (a hard constraint); unbound and
+       * 'preferred' memory may, and then spills to other nodes or swaps */
+      g_ptr_array_add (plan->warnings,
+                       g_strdup_printf ("node %u's memory overcommitted: guests bound there or "
+                                        "expected there (unbound, where their vCPUs run) need %"
+                                        G_GUINT64_FORMAT " MiB, %" G_GUINT64_FORMAT " MiB of it "
+                                        "unbound, and it has %" G_GUINT64_FORMAT " MiB for guests",
+                                        ns->id, ns->bound_kib / 1024, st->loose_kib / 1024,
+                                        inv.lim.cap_kib[k] / 1024));
     plan->total_pus += ns->pus;
     plan->total_avail_kib += inv.lim.cap_kib[k];
   }
@@ -935,6 +1217,68 @@ vdp_plan_compute_host (const struct vdp_plan_request *req, GError **error)
   }
   vdp_inventory_clear (&inv);
   return g_steal_pointer (&plan);
+}
+
+/* The most domains a host-wide plan is planned twice for (a second order
+ * when guests are refused): hosts beyond that are planned once, at
+ * unchanged speed. */
+#define VDP_REORDER_MAX 256
+
+struct vdp_plan *
+vdp_plan_compute_host (const struct vdp_plan_request *req, GError **error)
+{
+  g_autofree gboolean *frozen = g_new0 (gboolean, req->n + 1);
+  struct vdp_plan *plan = compute_once (req, NULL, NULL, NULL, error);
+  gboolean any_frozen = FALSE;
+
+  /* a refused domain keeps the pins and memory it has: when one held
+   * something, plan again with it in place, so that nothing it holds is
+   * given away and nobody is refused for colliding with it later */
+  for (unsigned round = 0; plan && round < req->n; round++) {
+    gboolean more = FALSE;
+    struct vdp_plan *next;
+    for (unsigned i = 0; i < req->n; i++)
+      if (!frozen[i] && plan->domains[i].failed
+          && holds_something (req->topo, req->inputs[i].dom)) {
+        frozen[i] = TRUE;
+        more = TRUE;
+      }
+    if (!more)
+      break;
+    any_frozen = TRUE;
+    next = compute_once (req, frozen, plan, NULL, error);
+    vdp_plan_free (plan);
+    plan = next;
+  }
+
+  /* largest first leaves gaps a refused guest could have used: plan
+   * again with the refused ones first, and keep that when fewer are
+   * refused (refused guests that hold something stay as they are) */
+  if (plan && plan->n_failed > 0 && !any_frozen && req->n <= VDP_REORDER_MAX) {
+    g_autofree gboolean *first = g_new0 (gboolean, req->n + 1);
+    struct vdp_plan *alt;
+    for (unsigned i = 0; i < req->n; i++)
+      first[i] = plan->domains[i].failed;
+    alt = compute_once (req, NULL, NULL, first, NULL);
+    for (unsigned i = 0; alt && i < req->n; i++)
+      if (alt->domains[i].failed && !first[i] && holds_something (req->topo, req->inputs[i].dom))
+        g_clear_pointer (&alt, vdp_plan_free);   /* it would lose what it holds */
+    if (alt && alt->n_failed < plan->n_failed) {
+      for (unsigned i = 0; i < req->n; i++)
+        if (first[i] && !alt->domains[i].failed)
+          vdp_domain_plan_reason (&alt->domains[i], 13, "domain",
+                                  "fitted before the larger guests: in the usual order "
+                                  "(dedicated, then largest first) it did not fit, and %u "
+                                  "guest%s fewer are refused this way",
+                                  plan->n_failed - alt->n_failed,
+                                  plan->n_failed - alt->n_failed == 1 ? "" : "s");
+      vdp_plan_free (plan);
+      plan = alt;
+    } else {
+      vdp_plan_free (alt);
+    }
+  }
+  return plan;
 }
 
 struct vdp_plan *
@@ -956,7 +1300,8 @@ vdp_misfit_format (const struct vdp_domain_plan *dp)
   if (m->what) {
     g_string_append_printf (s, ": needs %s", m->what);
     if (m->need_kib)
-      g_string_append_printf (s, " and %" G_GUINT64_FORMAT " MiB bound", m->need_kib / 1024);
+      g_string_append_printf (s, " and %" G_GUINT64_FORMAT " MiB bound (QEMU's own included)",
+                              m->need_kib / 1024);
     if (m->best_node >= 0) {
       g_string_append_printf (s, "; the best node, %d, offers %u vCPU%s", m->best_node,
                               m->best_pus, m->best_pus == 1 ? "" : "s");
@@ -1075,30 +1420,8 @@ vdp_plan_free (struct vdp_plan *plan)
 {
   if (plan == NULL)
     return;
-  for (unsigned i = 0; i < plan->n_domains; i++) {
-    struct vdp_domain_plan *dp = &plan->domains[i];
-    unadopt (dp);   /* pins, cells, maps, hash */
-    if (dp->disks)
-      for (unsigned k = 0; k < dp->n_disks; k++) {
-        g_free (dp->disks[k].cache);
-        g_free (dp->disks[k].io);
-      }
-    g_free (dp->vcpu_l3);
-    g_free (dp->vcpu_node);
-    g_free (dp->iothread_l3);
-    g_free (dp->iothread_node);
-    g_free (dp->disks);
-    g_free (dp->controllers);
-    hwloc_bitmap_free (dp->nodes);
-    hwloc_bitmap_free (dp->mem_nodes);
-    if (dp->reasons)
-      g_ptr_array_unref (dp->reasons);
-    if (dp->warnings)
-      g_ptr_array_unref (dp->warnings);
-    g_free (dp->skip_reason);
-    g_free (dp->misfit.what);
-    g_free (dp->misfit.why);
-  }
+  for (unsigned i = 0; i < plan->n_domains; i++)
+    domain_plan_clear (&plan->domains[i]);
   for (unsigned k = 0; k < plan->n_nodes; k++)
     hwloc_bitmap_free (plan->nodes[k].pool);
   g_free (plan->nodes);
@@ -1107,5 +1430,7 @@ vdp_plan_free (struct vdp_plan *plan)
   hwloc_bitmap_free (plan->isolated);
   if (plan->warnings)
     g_ptr_array_unref (plan->warnings);
+  if (plan->profiles)
+    g_ptr_array_unref (plan->profiles);
   g_free (plan);
 }

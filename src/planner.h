@@ -138,6 +138,8 @@ struct vdp_domain_plan {
   int *iothread_l3;              /* from the final pins (-1: several groups; n_io_slots) */
   int *iothread_node;            /* from the final pins (-1: several nodes; n_io_slots) */
   int poll_max;             /* <poll max> to write for every IOThread; -1: leave it */
+  unsigned guest_threads;   /* 2: the guest's <cpu><topology> says threads='2' (vCPUs 2k and
+                             * 2k+1 pinned to the SMT siblings of one core); 0: left alone */
 
   VdpMemory memory;         /* NONE: leave numatune alone (unless unbind) */
   bool unbind;              /* remove numatune: 'preferred' memory fits no node */
@@ -186,6 +188,8 @@ struct vdp_plan {
   unsigned total_vcpus, total_pus;
   guint64 total_memory_kib, total_avail_kib;
   GPtrArray *warnings;                /* host-level lines (I/O capacity short, ...) */
+  GPtrArray *profiles;                /* struct vdp_policy: profiles made for this plan
+                                       * (a dedicated one degraded to shared) */
 };
 
 /* What vdp_plan_compute_host() plans: @inputs are planned; @context are

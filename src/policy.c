@@ -326,8 +326,10 @@ vdp_policy_load_file (const char *path, GError **error)
       g_autofree char *pct = g_strdup (value);
       if (g_str_has_suffix (pct, "%"))
         pct[strlen (pct) - 1] = '\0';
-      if (!parse_count (path, text, key, pct, FALSE, 100, &p->pool_cap, error))
+      if (!parse_count (path, text, key, pct, FALSE, 100, &p->pool_cap, NULL)) {
+        bad_value (error, path, text, key, value, "a percentage from 1 to 100, such as 25%");
         return NULL;
+      }
       continue;
     }
     if (strcmp (key, "poll_shared") == 0) {
@@ -430,14 +432,14 @@ vdp_policy_cache_new (const struct vdp_policy *host, gboolean given)
   return c;
 }
 
-const struct vdp_policy *
-vdp_policy_for_domain (vdp_policy_cache *c, const struct vdp_domain *d, GError **error)
+static const struct vdp_policy *
+policy_recorded (vdp_policy_cache *c, const struct vdp_domain *d, gboolean given, GError **error)
 {
   const char *name = d->tuned ? d->tuned_profile : NULL;
   struct vdp_policy *p;
   g_autoptr (GError) local = NULL;
 
-  if (c->given || name == NULL || strcmp (name, c->host->name) == 0)
+  if (given || name == NULL || strcmp (name, c->host->name) == 0)
     return c->host;
   p = g_hash_table_lookup (c->by_name, name);
   if (p)
@@ -460,6 +462,20 @@ vdp_policy_for_domain (vdp_policy_cache *c, const struct vdp_domain *d, GError *
   return p;
 }
 
+const struct vdp_policy *
+vdp_policy_for_domain (vdp_policy_cache *c, const struct vdp_domain *d, GError **error)
+{
+  return policy_recorded (c, d, c->given, error);
+}
+
+const struct vdp_policy *
+vdp_policy_for_context (vdp_policy_cache *c, const struct vdp_domain *d)
+{
+  const struct vdp_policy *p = policy_recorded (c, d, FALSE, NULL);
+
+  return p ? p : c->host;
+}
+
 void
 vdp_policy_cache_free (vdp_policy_cache *c)
 {
@@ -467,6 +483,19 @@ vdp_policy_cache_free (vdp_policy_cache *c)
     return;
   g_hash_table_unref (c->by_name);
   g_free (c);
+}
+
+struct vdp_policy *
+vdp_policy_dup (const struct vdp_policy *p)
+{
+  struct vdp_policy *c = g_new (struct vdp_policy, 1);
+
+  *c = *p;
+  c->name = g_strdup (p->name);
+  c->source = g_strdup (p->source);
+  c->host_cpus = hwloc_bitmap_dup (p->host_cpus);
+  c->isolated = p->isolated ? hwloc_bitmap_dup (p->isolated) : NULL;
+  return c;
 }
 
 void

@@ -91,8 +91,17 @@ vdp_policy_cache *vdp_policy_cache_new (const struct vdp_policy *host, gboolean 
 struct vdp_domain;
 const struct vdp_policy *vdp_policy_for_domain (vdp_policy_cache *c, const struct vdp_domain *d,
                                                 GError **error);
+/* The profile a domain that is only context (not planned on this run)
+ * keeps: its recorded one even when the run's profile was given, since
+ * --profile tunes the domains planned, not the others of the host (the
+ * run's profile when it records none, or when its recorded one is not
+ * found).  Borrowed from the cache. */
+const struct vdp_policy *vdp_policy_for_context (vdp_policy_cache *c, const struct vdp_domain *d);
 void vdp_policy_cache_free (vdp_policy_cache *c);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (vdp_policy_cache, vdp_policy_cache_free)
+
+/* A copy of @p (free with vdp_policy_free()). */
+struct vdp_policy *vdp_policy_dup (const struct vdp_policy *p);
 
 void vdp_policy_free (struct vdp_policy *p);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (vdp_policy, vdp_policy_free)

@@ -641,6 +641,18 @@ vdp_xmlpatch_apply (xmlDocPtr doc, const struct vdp_plan *plan,
       set_prop (vcpu, "placement", "static");
     }
     patch_cputune (root, vdp, scratch, dp);
+    if (dp->guest_threads && d->sockets == 0) {
+      /* the guest is told which vCPUs share a core */
+      xmlNodePtr cpu = child (root, "cpu"), topo;
+      record (vdp, scratch, "cpu", cpu);
+      cpu = ensure_child (root, "cpu", domain_order);
+      topo = insert_ordered (cpu, xmlNewDocNode (root->doc, NULL, (const xmlChar *) "topology",
+                                                 NULL), cpu_order);
+      set_prop (topo, "sockets", "1");
+      set_prop (topo, "dies", "1");
+      set_prop_uint (topo, "cores", d->vcpus / dp->guest_threads);
+      set_prop_uint (topo, "threads", dp->guest_threads);
+    }
     if (dp->memory != VDP_MEMORY_NONE)
       patch_memory (root, vdp, scratch, dp);
     else if (dp->unbind && child (root, "numatune")) {

@@ -90,6 +90,10 @@ check "-j 0: usage error" test "$RC" = 64
 # The shipped demo host: every domain planned, applied to config and live.
 DEMO="test://$VDP_SRCDIR/examples/demo-host.xml"
 DTOPO="$VDP_SRCDIR/examples/topologies/32em64t-2n8c2t-pci-wholeio.xml"
+# a disk given as /dev/NAME that libvirt lists no node device for: the
+# topology's device of that name, as plan --file reads it
+run_cmd -c "$DEMO" plan pg-primary --topology "$DTOPO" -q
+check "/dev/NAME on a host: the topology's device" grep -q "disk vdb: '/dev/sda' is local to node 0 (sda)" "$TMP/out"
 run_cmd -c "$DEMO" apply --all --dry-run --topology "$DTOPO" -q
 check "demo host: 12 would change, exit 3" sh -c "test $RC = 3 && test \$(grep -c ': would-change' '$TMP/out') = 12"
 run_cmd -c "$DEMO" apply --all --config --live --topology "$DTOPO" -q

@@ -122,6 +122,20 @@ check "--context: only the planned ones" test "$(jq -r '[.domains[].name] | join
 check "--context: none of its 1:1 PUs given away" sh -c "! jq -r '.domains[] | (.vcpus[].cpuset, .emulator, .iothreads[].cpuset)' '$TMP/out' | tr ',' '\n' | grep -qxE '[2-5]'"
 check "--context: its vCPUs counted on the host" test "$(jq '.host.vcpus' "$TMP/out")" = 10
 
+# A context domain keeps its recorded profile whatever --profile says: a
+# latency guest's idle SMT siblings (smt=isolate) stay its own.
+cat > "$TMP/small.xml" <<XML
+<domain type='kvm'><name>small</name><memory unit='GiB'>2</memory><vcpu>2</vcpu>
+<os><type arch='x86_64'>hvm</type></os><devices/></domain>
+XML
+mkdir "$TMP/lat"
+run_cmd plan -q --topology "$TOPO/32em64t-2n8c2t-pci-wholeio.xml" --profile latency \
+  --output-dir "$TMP/lat" --xml --file "$TMP/small.xml"
+run_cmd plan --topology "$TOPO/32em64t-2n8c2t-pci-wholeio.xml" --profile balanced --json \
+  --context "$TMP/lat/small.xml" --file "$EX/web1.xml"
+check "--context: its recorded profile, not --profile's" \
+  test "$(jq '[.host.nodes[].dedicated] | add' "$TMP/out")" = 4
+
 # Isolated PUs (a saved topology knows none): floating sets stay off them.
 run_cmd plan --topology "$TOPO/32em64t-2n8c2t-pci-wholeio.xml" --isolated 0-5,16-21 --json \
   --file "$EX/web1.xml" --file "$EX/netcd1.xml"

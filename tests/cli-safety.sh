@@ -132,10 +132,11 @@ dump_all () {
     "$TMP/names" "$TMP/all.xml"
 }
 # domain NAME [MiB]: the shut-off guests are small, so that 48 of them fit
-# on a machine whose node has a few GiB; g1, booted, has 128 MiB
+# on a machine whose node has a few GiB (each counts about 80 MiB more for
+# QEMU itself); g1, booted, has 128 MiB
 domain () {
   cat <<XML
-<domain type='qemu'><name>$1</name><memory unit='MiB'>${2:-32}</memory><vcpu placement='static'>2</vcpu>
+<domain type='qemu'><name>$1</name><memory unit='MiB'>${2:-8}</memory><vcpu placement='static'>2</vcpu>
   <os><type arch='x86_64' machine='pc'>hvm</type></os><features><acpi/></features>
   <devices><emulator>$(command -v qemu-system-x86_64)</emulator>
     <disk type='file' device='disk'><driver name='qemu' type='raw'/><source file='$ROOT/$1.raw'/>

@@ -158,6 +158,11 @@ test_policy_recorded (void **state)
   {
     g_autoptr (vdp_policy_cache) c = vdp_policy_cache_new (host, TRUE);
     assert_ptr_equal (vdp_policy_for_domain (c, t1, NULL), host);
+    /* a domain that is only context keeps its own, --profile or not */
+    p = vdp_policy_for_context (c, t1);
+    assert_string_equal (p->name, "latency");
+    assert_true (hwloc_bitmap_isset (p->host_cpus, 0));
+    assert_ptr_equal (vdp_policy_for_context (c, t2), host);    /* not found: the run's */
   }
 }
 
@@ -172,7 +177,7 @@ test_policy_file_errors (void **state)
     { "[profile]\nhost_cpus=0-x\n", "key 'host_cpus': bad value '0-x'" },
     { "[profile]\nmemory_reserve=lots\n", "key 'memory_reserve': bad value 'lots'" },
     { "[profile]\nisolated_cpus=a\n", "key 'isolated_cpus': bad value 'a'" },
-    { "[profile]\npool_cap=101%\n", "key 'pool_cap': bad value '101'" },
+    { "[profile]\npool_cap=101%\n", "key 'pool_cap': bad value '101%' (expected a percentage" },
     { "[profile]\npool_share=0\n", "key 'pool_share': bad value '0'" },
     { "[profile]\npoll_shared=fast\n", "key 'poll_shared': bad value 'fast'" },
     { "[profile]\nbase=fast\n", "key 'base': bad value 'fast'" },
@@ -436,7 +441,8 @@ test_xmlpatch_apply_revert (void **state)
   g_autoptr (GError) err = NULL;
   g_autoptr (xmlDoc) doc = vdp_xml_read_memory (PLAIN, "p.xml", &err);
   g_autoptr (xmlDoc) tuned = xmlCopyDoc (doc, 1);
-  g_autoptr (vdp_topology) topo = vdp_topology_load ("package:1 node:1 l3:1 core:8 pu:1", NULL);
+  g_autoptr (vdp_topology) topo = vdp_topology_load ("package:1 node:1(memory=16GB) l3:1 core:8 pu:1",
+                                                     NULL);
   g_autoptr (vdp_policy) policy = vdp_policy_builtin ("balanced", NULL);
   g_autoptr (vdp_domain) d = vdp_domain_parse (doc, "p.xml", NULL);
   g_autofree char *rng = vdp_test_data ("tests/data/libvirt-schemas/domain.rng");

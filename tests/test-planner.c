@@ -285,7 +285,38 @@ test_rule2_shared (void **state)
     /* the I/O pool is kept out of the guest PUs */
     assert_false (hwloc_bitmap_intersects (dp->vcpu_pins[v], f.plan->io_pool));
   }
-  assert_int_equal (hwloc_bitmap_weight (dp->vcpu_pins[0]) + 2, 16);  /* pool: one core */
+  fx_free (&f);
+
+  /* a node of two LLC groups (4 cores x 2 each): a guest that one group
+   * holds floats there, and the next one in the other, less loaded */
+  fx_init (&f, HOST2, "balanced");
+  fx_add (&f, domain_xml ("a", 4, 2, NULL, RAW_DISK), 1);
+  fx_add (&f, domain_xml ("b", 4, 2, NULL, RAW_DISK), 1);
+  {
+    int g[2];
+    for (unsigned i = 0; i < 2; i++) {
+      dp = fx_planned (&f, i);
+      g[i] = -1;
+      for (size_t k = 0; k < f.topo->n_l3; k++)
+        if (hwloc_bitmap_isincluded (dp->vcpu_pins[0], f.topo->l3[k].cpuset))
+          g[i] = (int) k;
+      assert_true (g[i] >= 0);
+      assert_true (hwloc_bitmap_weight (dp->vcpu_pins[0]) >= 4);
+      assert_true (has_reason (dp, 2, "in one LLC group of the node"));
+      assert_false (dp->overcommitted);
+    }
+    assert_int_not_equal (g[0], g[1]);
+  }
+  fx_assert_hard (&f);
+  fx_free (&f);
+
+  /* one that no group holds floats over the node (the pool left out) */
+  fx_init (&f, HOST2, "balanced");
+  fx_add (&f, domain_xml ("big", 12, 2, NULL, RAW_DISK), 1);
+  dp = fx_planned (&f, 0);
+  assert_false (has_reason (dp, 2, "in one LLC group"));
+  assert_true (hwloc_bitmap_weight (dp->vcpu_pins[0]) > 8);     /* both groups */
+  assert_false (hwloc_bitmap_intersects (dp->vcpu_pins[0], f.plan->io_pool));
   fx_free (&f);
 }
 
@@ -623,10 +654,28 @@ test_rule8_memory (void **state)
   }
   fx_free (&f);
 
-  fx_init (&f, HOST2, "density");
+  fx_init (&f, "package:2 node:1(memory=16GB) l3:1 core:4 pu:2", "density");
   fx_add (&f, domain_xml ("a", 2, 1, NULL, RAW_DISK), 0);
   assert_int_equal (fx_planned (&f, 0)->memory, VDP_MEMORY_PREFERRED);
   fx_free (&f);
+
+  /* nodes whose memory is unknown (or none): never bound, whatever the
+   * profile, small guests and guests that span alike */
+  for (unsigned k = 0; k < 3; k++) {
+    static const char *const profiles[] = { "balanced", "latency", "density" };
+    for (unsigned big = 0; big < 2; big++) {
+      fx_init (&f, HOST2, profiles[k]);
+      fx_add (&f, domain_xml ("a", big ? 12 : 2, 1, NULL, RAW_DISK), 0);
+      dp = fx_planned (&f, 0);
+      assert_false (dp->failed);
+      assert_int_equal (dp->memory, VDP_MEMORY_NONE);
+      assert_true (dp->unbind);
+      assert_int_equal (dp->n_cells, 0);
+      assert_true (has_reason (dp, 8, "memory is unknown or none"));
+      fx_assert_hard (&f);
+      fx_free (&f);
+    }
+  }
 
   fx_init (&f, HOST2, "balanced");
   f.policy->memory = VDP_MEMORY_NONE;
@@ -957,7 +1006,7 @@ test_hard_memory (void **state)
   fx_add (&f, domain_xml ("ok", 4, 4, NULL, RAW_DISK), -1);
   dp = fx_planned (&f, 0);
   assert_true (dp->failed);
-  assert_int_equal (dp->misfit.need_kib, 64ULL * 1024 * 1024);
+  assert_int_equal (dp->misfit.need_kib, 64ULL * 1024 * 1024 + vdp_memory_overhead_kib (dp->dom));
   assert_non_null (strstr (dp->misfit.why, "memory"));
   assert_false (fx_planned (&f, 1)->failed);
   fx_free (&f);
@@ -973,6 +1022,70 @@ test_hard_memory (void **state)
   assert_true (fx_planned (&f, 1)->unbind);
   assert_true (has_reason (fx_planned (&f, 1), 8, "not bound"));
   fx_assert_hard (&f);
+  fx_free (&f);
+
+  /* QEMU's own memory is bound with the guest's: a guest of exactly what a
+   * node has free for guests does not fit it alone (16 GiB nodes less 1
+   * GiB reserve: 15 GiB), and the check counts it */
+  fx_init (&f, "package:2 node:1(memory=16GB) l3:1 core:8 pu:2", "balanced");
+  fx_add (&f, domain_xml ("exact", 2, 15, NULL, RAW_DISK), -1);
+  dp = fx_planned (&f, 0);
+  assert_false (dp->failed);
+  assert_int_equal (dp->memory, VDP_MEMORY_STRICT);
+  assert_int_equal (hwloc_bitmap_weight (dp->mem_nodes), 2);
+  assert_true (has_reason (dp, 8, "QEMU's own memory"));
+  {
+    guint64 on[2] = { 0, 0 }, cells = 0;
+    guint64 qemu = vdp_memory_overhead_kib (dp->dom);
+    for (unsigned c = 0; c < dp->n_cells; c++) {
+      on[dp->cells[c].node] += dp->cells[c].memory_kib;
+      cells += dp->cells[c].memory_kib;
+    }
+    assert_int_equal (cells, 15ULL * 1024 * 1024);    /* the cells hold the guest's */
+    on[dp->cells[0].node] += qemu;
+    for (unsigned k = 0; k < 2; k++)
+      assert_true (on[k] <= 15ULL * 1024 * 1024);
+    assert_true (qemu >= 64 * 1024 && qemu < 256 * 1024);
+  }
+  fx_assert_hard (&f);
+  fx_free (&f);
+  {
+    struct vdp_host_limits lim;
+    struct vdp_footprint fp;
+    g_autoptr (GPtrArray) v = vdp_violations_new ();
+    fx_init (&f, "package:2 node:1(memory=16GB) l3:1 core:8 pu:2", "balanced");
+    fx_add (&f, domain_xml ("hand", 2, 15, "  <numatune>\n    <memory mode='strict' nodeset='0'/>\n"
+                            "  </numatune>\n", RAW_DISK), -1);
+    vdp_host_limits_init (&lim, f.topo, f.policy);
+    vdp_footprint_from_domain (&fp, f.topo, f.doms[0]);
+    assert_int_equal (vdp_constraints_check (&lim, &fp, 1, v), 1);
+    assert_int_equal (((struct vdp_violation *) v->pdata[0])->kind, VDP_HARD_MEMORY);
+    vdp_footprint_clear (&fp);
+    vdp_host_limits_clear (&lim);
+    fx_free (&f);
+  }
+
+  /* strict memory on a node whose memory is unknown (or none) crosses the
+   * constraint: check reports it, and a hand-bound context guest there is
+   * worked around, not copied */
+  fx_init (&f, HOST2, "balanced");
+  fx_add (&f, domain_xml ("hand", 2, 4, "  <numatune>\n    <memory mode='strict' nodeset='1'/>\n"
+                          "  </numatune>\n", RAW_DISK), 1);
+  f.context[0] = TRUE;
+  fx_add (&f, domain_xml ("new", 2, 1, NULL, RAW_DISK), 1);
+  assert_int_equal (fx_planned (&f, 1)->memory, VDP_MEMORY_NONE);
+  {
+    struct vdp_host_limits lim;
+    struct vdp_footprint fp;
+    g_autoptr (GPtrArray) v = vdp_violations_new ();
+    vdp_host_limits_init (&lim, f.topo, f.policy);
+    vdp_footprint_from_domain (&fp, f.topo, f.doms[0]);
+    assert_int_equal (vdp_constraints_check (&lim, &fp, 1, v), 1);
+    assert_int_equal (((struct vdp_violation *) v->pdata[0])->kind, VDP_HARD_MEMORY);
+    assert_non_null (strstr (((struct vdp_violation *) v->pdata[0])->text, "unknown or none"));
+    vdp_footprint_clear (&fp);
+    vdp_host_limits_clear (&lim);
+  }
   fx_free (&f);
 }
 
@@ -1140,6 +1253,274 @@ test_fails_alone (void **state)
   fx_free (&f);
 }
 
+/* Replaces the one occurrence of @from in @text (g_free). */
+static char *
+replace_once (const char *text, const char *from, const char *to)
+{
+  const char *at = strstr (text, from);
+
+  assert_non_null (at);
+  return g_strdup_printf ("%.*s%s%s", (int) (at - text), text, to, at + strlen (from));
+}
+
+/* A guest that spans: of the nodes as near, the one with more free
+ * memory is added first. */
+static void
+test_span_by_free_memory (void **state)
+{
+  struct fixture f;
+  struct vdp_domain_plan *dp;
+
+  fx_init (&f, "node:3(memory=16GB) core:4 pu:1", "density");
+  fx_add (&f, domain_xml ("ctx", 1, 8, "  <numatune>\n    <memory mode='strict' nodeset='1'/>\n"
+                          "  </numatune>\n", NULL), -1);
+  f.context[0] = TRUE;
+  fx_add (&f, domain_xml ("six", 6, 2, NULL, RAW_DISK), 0);
+  dp = fx_planned (&f, 1);
+  assert_false (dp->failed);
+  assert_int_equal (dp->home_node, 0);
+  assert_int_equal (hwloc_bitmap_weight (dp->nodes), 2);
+  assert_true (hwloc_bitmap_isset (dp->nodes, 2));      /* not node 1, 8 GiB bound there */
+  fx_assert_hard (&f);
+  fx_free (&f);
+}
+
+/* Largest first leaves gaps: the guests it refuses are tried first, and
+ * that order is kept when fewer are refused. */
+static void
+test_packing_order (void **state)
+{
+  static const unsigned g[][2] = { { 2, 6 }, { 2, 1 }, { 2, 8 }, { 6, 6 }, { 2, 2 } };
+  struct fixture f;
+
+  fx_init (&f, "package:2 node:1(memory=16GB) l3:1 core:4 pu:2", "latency");
+  for (size_t i = 0; i < G_N_ELEMENTS (g); i++) {
+    g_autofree char *name = g_strdup_printf ("g%zu", i);
+    fx_add (&f, domain_xml (name, g[i][0], g[i][1], NULL, NULL), -1);
+  }
+  fx_planned (&f, 0);
+  assert_int_equal (f.plan->n_failed, 2);      /* three refused largest first */
+  for (unsigned i = 0; i < f.n; i++)
+    if (!fx_planned (&f, i)->failed)
+      assert_true (has_reason (fx_planned (&f, i), 13, "fitted before the larger guests"));
+  fx_assert_hard (&f);
+  fx_free (&f);
+}
+
+/* smt=prefer: vCPUs on both siblings of a core are told to the guest as
+ * threads of one core. */
+static void
+test_smt_prefer_topology (void **state)
+{
+  struct fixture f;
+  struct vdp_domain *out;
+
+  fx_init (&f, "package:1 node:1(memory=16GB) l3:1 core:8 pu:2", "latency");
+  f.policy->smt = VDP_SMT_PREFER;
+  fx_add (&f, domain_xml ("four", 4, 1, NULL, RAW_DISK), -1);
+  fx_add (&f, domain_xml ("three", 3, 1, NULL, RAW_DISK), -1);
+  fx_add (&f, domain_xml ("own", 2, 1, "  <cpu>\n    <topology sockets='2' dies='1' cores='1' "
+                          "threads='1'/>\n  </cpu>\n", RAW_DISK), -1);
+  assert_int_equal (fx_planned (&f, 0)->guest_threads, 2);
+  assert_true (has_reason (fx_planned (&f, 0), 2, "2 cores x 2 threads"));
+  out = fx_output (&f, 0, NULL);
+  assert_int_equal (out->sockets, 1);
+  assert_int_equal (out->cores, 2);
+  assert_int_equal (out->threads, 2);
+  vdp_domain_free (out);
+  assert_int_equal (fx_planned (&f, 1)->guest_threads, 0);     /* an odd count: left alone */
+  assert_int_equal (fx_planned (&f, 2)->guest_threads, 0);     /* its own topology kept */
+  out = fx_output (&f, 2, NULL);
+  assert_int_equal (out->sockets, 2);
+  assert_int_equal (out->threads, 1);
+  vdp_domain_free (out);
+  fx_assert_hard (&f);
+  fx_free (&f);
+
+  /* smt=isolate: siblings stay idle, nothing to tell */
+  fx_init (&f, "package:1 node:1(memory=16GB) l3:1 core:8 pu:2", "latency");
+  fx_add (&f, domain_xml ("four", 4, 1, NULL, RAW_DISK), -1);
+  assert_int_equal (fx_planned (&f, 0)->guest_threads, 0);
+  fx_free (&f);
+}
+
+/* Memory that unbound guests are estimated to use on a node does not
+ * split a guest whose strict memory fits the node but for it. */
+static void
+test_estimate_no_split (void **state)
+{
+  struct fixture f;
+  struct vdp_domain_plan *dp;
+
+  fx_init (&f, "package:2 node:1(memory=16GB) l3:1 core:8 pu:2", "balanced");
+  fx_add (&f, domain_xml ("unbound", 4, 20, NULL, NULL), -1);    /* 10 GiB a node, estimated */
+  f.context[0] = TRUE;
+  fx_add (&f, domain_xml ("eight", 8, 8, NULL, RAW_DISK), -1);
+  dp = fx_planned (&f, 1);
+  assert_false (dp->failed);
+  assert_int_equal (hwloc_bitmap_weight (dp->nodes), 1);
+  assert_int_equal (dp->memory, VDP_MEMORY_STRICT);
+  assert_int_equal (dp->n_cells, 0);
+  assert_true (has_reason (dp, 8, "not split for an estimate"));
+  fx_assert_hard (&f);
+  /* and the node's overcommit is said */
+  {
+    gboolean said = FALSE;
+    for (guint k = 0; k < f.plan->warnings->len; k++)
+      said |= strstr (f.plan->warnings->pdata[k], "memory overcommitted") != NULL;
+    assert_true (said);
+  }
+  fx_free (&f);
+
+  /* bound memory still decides: two such guests do not share a node */
+  fx_init (&f, "package:2 node:1(memory=16GB) l3:1 core:8 pu:2", "balanced");
+  fx_add (&f, domain_xml ("unbound", 4, 20, NULL, NULL), -1);
+  f.context[0] = TRUE;
+  fx_add (&f, domain_xml ("e1", 8, 8, NULL, RAW_DISK), -1);
+  fx_add (&f, domain_xml ("e2", 8, 8, NULL, RAW_DISK), -1);
+  assert_false (hwloc_bitmap_isequal (fx_planned (&f, 1)->nodes, fx_planned (&f, 2)->nodes));
+  fx_assert_hard (&f);
+  fx_free (&f);
+}
+
+/* latency on a host without SMT: no idle siblings, so each guest's first
+ * IOThread gets a whole core of its own in its vCPUs' LLC, not a pool
+ * shared with other guests' IOThreads and emulators (the others go to
+ * the pool, as it says). */
+static void
+test_latency_no_smt_io (void **state)
+{
+  struct fixture f;
+
+  fx_init (&f, "package:2 node:1(memory=32GB) l3:1 core:12 pu:1", "latency");
+  fx_add (&f, domain_xml ("a", 4, 2, NULL, TWO_DISKS), -1);
+  fx_add (&f, domain_xml ("b", 4, 2, NULL, TWO_DISKS), -1);
+  fx_add (&f, domain_xml ("c", 2, 2, NULL, TWO_DISKS), -1);
+  for (unsigned i = 0; i < f.n; i++) {
+    struct vdp_domain_plan *dp = fx_planned (&f, i);
+    assert_false (dp->failed);
+    assert_int_equal (dp->placement, VDP_PLACEMENT_DEDICATED);
+    assert_true (dp->n_iothreads >= 1);
+    assert_int_equal (hwloc_bitmap_weight (dp->iothread_pins[0]), 1);
+    assert_false (hwloc_bitmap_intersects (dp->iothread_pins[0], dp->emulator_pin));
+    assert_int_equal (dp->iothread_l3[0], dp->vcpu_l3[0]);
+    for (unsigned k = 1; k < dp->n_iothreads; k++)
+      assert_false (hwloc_bitmap_intersects (dp->iothread_pins[k], dp->iothread_pins[0]));
+    assert_true (has_reason (dp, 4, "core kept for the guest's I/O"));
+  }
+  fx_assert_hard (&f);
+  fx_free (&f);
+}
+
+/* latency on a host whose layout leaves no room for dedicated vCPUs:
+ * shared placement, with the reason; a host that is only full still
+ * refuses. */
+static void
+test_dedicated_degrades (void **state)
+{
+  static const char *const small[] = { "pack:1 core:2 pu:1",
+                                       "examples/topologies/2amd64-kvm-guest.xml" };
+  struct fixture f;
+  struct vdp_domain_plan *dp;
+
+  for (size_t h = 0; h < G_N_ELEMENTS (small); h++) {
+    g_autofree char *path = strchr (small[h], '/') ? vdp_test_data (small[h]) : g_strdup (small[h]);
+    fx_init (&f, path, "latency");
+    fx_add (&f, domain_xml ("a", 2, 1, NULL, RAW_DISK), -1);
+    dp = fx_planned (&f, 0);
+    assert_false (dp->failed);
+    assert_int_equal (dp->placement, VDP_PLACEMENT_SHARED);
+    assert_string_equal (dp->policy->name, "latency");
+    assert_true (has_reason (dp, 2, "shared placement instead"));
+    assert_true (dp->warnings->len > 0);
+    for (unsigned v = 0; v < 2; v++)
+      assert_true (hwloc_bitmap_weight (dp->vcpu_pins[v]) > 1);
+    fx_assert_hard (&f);
+    fx_free (&f);
+  }
+
+  /* degraded guests go after those that fit dedicated: the small one
+   * keeps its dedicated PU although the big one comes first */
+  fx_init (&f, "package:1 node:1 l3:1 core:4 pu:1", "latency");
+  fx_add (&f, domain_xml ("big", 4, 1, NULL, RAW_DISK), -1);
+  fx_add (&f, domain_xml ("small", 1, 1, NULL, RAW_DISK), -1);
+  assert_int_equal (fx_planned (&f, 0)->placement, VDP_PLACEMENT_SHARED);
+  assert_false (fx_planned (&f, 0)->failed);
+  assert_int_equal (fx_planned (&f, 1)->placement, VDP_PLACEMENT_DEDICATED);
+  assert_false (fx_planned (&f, 1)->failed);
+  assert_false (hwloc_bitmap_intersects (fx_planned (&f, 0)->vcpu_pins[0],
+                                         fx_planned (&f, 1)->vcpu_pins[0]));
+  fx_assert_hard (&f);
+  fx_free (&f);
+
+  /* room for dedicated vCPUs, taken by others: refused, not degraded */
+  fx_init (&f, "package:1 node:1 l3:1 core:4 pu:1", "latency");
+  fx_add (&f, domain_xml ("big", 2, 1, NULL, RAW_DISK), -1);
+  fx_add (&f, domain_xml ("late", 2, 1, NULL, RAW_DISK), -1);
+  assert_int_equal (fx_planned (&f, 0)->placement, VDP_PLACEMENT_DEDICATED);
+  assert_false (fx_planned (&f, 0)->failed);
+  assert_true (fx_planned (&f, 1)->failed);
+  assert_false (has_reason (fx_planned (&f, 1), 2, "shared placement"));
+  fx_assert_hard (&f);
+  fx_free (&f);
+}
+
+/* A refused guest keeps what it holds: its 1:1 pins go to nobody else, and
+ * the guests planned beside it are not refused for colliding with them. */
+static void
+test_refused_keeps_pins (void **state)
+{
+  struct fixture f, g;
+  xmlDocPtr out;
+  struct vdp_domain *d;
+  g_autofree char *text = NULL, *grown = NULL;
+  g_auto (VdpBitmap) held = hwloc_bitmap_alloc ();
+
+  fx_init (&f, "package:2 node:1(memory=16GB) l3:1 core:8 pu:2", "latency");
+  fx_add (&f, domain_xml ("g1", 4, 2, NULL, RAW_DISK), 1);
+  d = fx_output (&f, 0, &out);
+  assert_false (fx_planned (&f, 0)->failed);
+  text = vdp_xml_format (out);
+  vdp_domain_free (d);
+  xmlFreeDoc (out);
+  /* it grows past any node: refused when planned again */
+  grown = replace_once (text, "<vcpu placement=\"static\">4</vcpu>",
+                        "<vcpu placement=\"static\">40</vcpu>");
+
+  for (unsigned trial = 0; trial < 2; trial++) {
+    fx_init (&g, "package:2 node:1(memory=16GB) l3:1 core:8 pu:2", "latency");
+    fx_add (&g, g_strdup (grown), 1);
+    /* newcomers that want g1's node, listed before or after it */
+    for (unsigned k = 0; k < 3; k++)
+      fx_add (&g, domain_xml (trial ? "zz" : "aa", 4, 1, NULL, RAW_DISK), 1);
+    assert_true (fx_planned (&g, 0)->failed);
+    for (unsigned i = 1; i < g.n; i++)
+      if (fx_planned (&g, i)->failed)
+        print_message ("refused: %s\n", fx_planned (&g, i)->misfit.why);
+    assert_int_equal (g.plan->n_failed, 1);
+    /* what g1 holds: its vCPU PUs and, under smt=isolate, their cores */
+    hwloc_bitmap_zero (held);
+    for (unsigned v = 0; v < 4; v++) {
+      const struct vdp_pu *pu;
+      assert_non_null (g.doms[0]->vcpupin[v]);
+      pu = vdp_topology_find_pu (g.topo, (unsigned) hwloc_bitmap_first (g.doms[0]->vcpupin[v]));
+      hwloc_bitmap_or (held, held, g.topo->cores[pu->core].pus);
+    }
+    for (unsigned i = 1; i < g.n; i++) {
+      struct vdp_domain_plan *dp = fx_planned (&g, i);
+      assert_false (dp->failed);
+      for (unsigned v = 0; v < 4; v++)
+        assert_false (hwloc_bitmap_intersects (dp->vcpu_pins[v], held));
+      assert_false (hwloc_bitmap_intersects (dp->emulator_pin, held));
+      for (unsigned k = 0; k < dp->n_io_slots; k++)
+        assert_false (hwloc_bitmap_intersects (dp->iothread_pins[k], held));
+    }
+    assert_true (has_reason (fx_planned (&g, 0), 0, "stay in place"));
+    fx_free (&g);
+  }
+  fx_free (&f);
+}
+
 /* The host's other domains: their pins and memory are worked around. */
 static void
 test_context (void **state)
@@ -1165,6 +1546,31 @@ test_context (void **state)
   fx_assert_hard (&f);
   /* it is counted in the host's totals */
   assert_int_equal (f.plan->total_vcpus, 6);
+  fx_free (&f);
+}
+
+/* The host's other domains crossing a hard constraint among themselves:
+ * said, and planned around. */
+static void
+test_context_crossing (void **state)
+{
+  struct fixture f;
+  gboolean said = FALSE;
+
+  fx_init (&f, HOST2, "balanced");
+  fx_add (&f, domain_xml ("c1", 1, 1, "  <cputune>\n    <vcpupin vcpu='0' cpuset='2'/>\n"
+                          "  </cputune>\n", NULL), -1);
+  fx_add (&f, domain_xml ("c2", 1, 1, "  <cputune>\n    <vcpupin vcpu='0' cpuset='2-3'/>\n"
+                          "  </cputune>\n", NULL), -1);
+  f.context[0] = f.context[1] = TRUE;
+  fx_add (&f, domain_xml ("new", 2, 1, NULL, RAW_DISK), -1);
+  assert_false (fx_planned (&f, 2)->failed);
+  for (guint k = 0; k < f.plan->warnings->len; k++)
+    said |= strstr (f.plan->warnings->pdata[k], "domain 'c1' (not planned) crosses a hard "
+                    "constraint: vcpu 0: pinned 1:1 to PU 2") != NULL;
+  assert_true (said);
+  for (unsigned v = 0; v < 2; v++)
+    assert_false (hwloc_bitmap_isset (fx_planned (&f, 2)->vcpu_pins[v], 2));
   fx_free (&f);
 }
 
@@ -1341,11 +1747,28 @@ test_overcommit_ratios (void **state)
   fx_planned (&f, 0);
   assert_int_equal (f.plan->total_vcpus, 12);
   assert_int_equal (f.plan->total_pus, 4);
-  assert_int_equal (f.plan->total_memory_kib, 12ULL * 1024 * 1024);
+  /* QEMU's own memory counted with each guest's */
+  assert_int_equal (f.plan->total_memory_kib,
+                    12ULL * 1024 * 1024 + 3 * vdp_memory_overhead_kib (f.doms[0]));
   {
     guint64 kib = f.topo->nodes[0].memory / 1024;
     assert_int_equal (f.plan->total_avail_kib, kib - MIN (1024 * 1024, kib / 16));
   }
+  /* 12 GiB for 7 GiB free: the node's overcommit is said */
+  {
+    gboolean said = FALSE;
+    for (guint k = 0; k < f.plan->warnings->len; k++)
+      said |= strstr (f.plan->warnings->pdata[k], "node 0's memory overcommitted") != NULL;
+    assert_true (said);
+  }
+  fx_free (&f);
+
+  /* what fits is not overcommitted */
+  fx_init (&f, "package:1 node:1(memory=8GB) l3:1 core:4 pu:1", "density");
+  fx_add_many (&f, 2, 1, 2, -1);
+  fx_planned (&f, 0);
+  for (guint k = 0; k < f.plan->warnings->len; k++)
+    assert_null (strstr (f.plan->warnings->pdata[k], "overcommitted"));
   fx_free (&f);
 }
 
@@ -1377,7 +1800,15 @@ main (void)
     cmocka_unit_test (test_fit_no_avoidable_split),
     cmocka_unit_test (test_fit_homes_spread),
     cmocka_unit_test (test_fails_alone),
+    cmocka_unit_test (test_refused_keeps_pins),
+    cmocka_unit_test (test_dedicated_degrades),
+    cmocka_unit_test (test_latency_no_smt_io),
+    cmocka_unit_test (test_estimate_no_split),
+    cmocka_unit_test (test_smt_prefer_topology),
+    cmocka_unit_test (test_packing_order),
+    cmocka_unit_test (test_span_by_free_memory),
     cmocka_unit_test (test_context),
+    cmocka_unit_test (test_context_crossing),
     cmocka_unit_test (test_recorded_plan_kept),
     cmocka_unit_test (test_pools_follow_load),
     cmocka_unit_test (test_locality_spanning),

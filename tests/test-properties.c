@@ -445,6 +445,78 @@ test_random_hosts (void **state)
       }
       vdp_plan_free (plan2);
     }
+
+    /* one placed guest grows past the host and is planned again with the
+     * rest: refused (when dedicated), it keeps what it holds, so nothing
+     * it holds 1:1 is given away and nobody collides with it */
+    {
+      struct round rd3 = rd;
+      xmlDocPtr out3[40];
+      unsigned plan_of3[40];
+      struct vdp_domain *parsed3[40];
+      struct vdp_plan *plan3;
+      int grown = -1;
+      g_autofree char *xml = NULL;
+      const char *at;
+
+      for (unsigned i = 0; i < rd.n && grown < 0; i++)
+        if (!rd.context[i] && !plan->domains[plan_of[i]].failed
+            && plan->domains[plan_of[i]].place && parsed[i]->vcpupin[0])
+          grown = (int) i;
+      if (grown >= 0) {
+        xml = vdp_xml_format (out[grown]);
+        at = strstr (xml, "<vcpu");
+        assert_non_null (at);
+        at = strchr (at, '>') + 1;
+        {
+          g_autofree char *x = g_strdup_printf ("%.*s4000%s", (int) (at - xml), xml, strchr (at, '<'));
+          rd3.docs[grown] = vdp_xml_read_memory (x, "grown", NULL);
+        }
+        assert_non_null (rd3.docs[grown]);
+        rd3.doms[grown] = vdp_domain_parse (rd3.docs[grown], "grown", NULL);
+        assert_non_null (rd3.doms[grown]);
+        for (unsigned i = 0; i < rd.n; i++)
+          if ((int) i != grown) {
+            rd3.docs[i] = out[i];
+            rd3.doms[i] = parsed[i];
+          }
+        plan3 = plan_round (&rd3, out3, plan_of3);
+        for (unsigned i = 0; i < rd.n; i++) {
+          parsed3[i] = vdp_domain_parse (out3[i], "out", NULL);
+          assert_non_null (parsed3[i]);
+        }
+        {
+          const struct vdp_domain_plan *g3 = &plan3->domains[plan_of3[grown]];
+          g_autoptr (GPtrArray) v = vdp_test_hard_check (topo, host, parsed3, rd.n);
+          for (guint k = 0; k < v->len; k++)
+            print_message ("# round %d (%s), %s grown: %s\n", round, spec, rd3.doms[grown]->name,
+                           (char *) v->pdata[k]);
+          assert_int_equal (v->len, 0);
+          /* refused, it keeps its 1:1 PUs (the oracle above sees its
+           * unchanged definition), and nobody is refused for colliding
+           * with it (its memory, QEMU's own grown with its vCPUs, may
+           * still move others) */
+          if (g3->failed)
+            for (unsigned i = 0; i < rd.n; i++) {
+              const struct vdp_domain_plan *o;
+              if ((int) i == grown || rd.context[i])
+                continue;
+              o = &plan3->domains[plan_of3[i]];
+              if (o->failed && o->misfit.why && strstr (o->misfit.why, "hard constraint")
+                  && strstr (o->misfit.why, rd3.doms[grown]->name))
+                fail_msg ("round %d: domain %u refused for colliding with refused %s: %s", round,
+                          i, rd3.doms[grown]->name, o->misfit.why);
+            }
+        }
+        for (unsigned i = 0; i < rd.n; i++) {
+          xmlFreeDoc (out3[i]);
+          vdp_domain_free (parsed3[i]);
+        }
+        xmlFreeDoc (rd3.docs[grown]);
+        vdp_domain_free (rd3.doms[grown]);
+        vdp_plan_free (plan3);
+      }
+    }
     for (unsigned i = 0; i < rd.n; i++) {
       xmlFreeDoc (out[i]);
       xmlFreeDoc (out2[i]);

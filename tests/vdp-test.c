@@ -214,6 +214,10 @@ vdp_test_hard_check (const struct vdp_topology *t, const struct vdp_policy *host
   for (size_t k = 0; k < t->n_nodes; k++) {
     guint64 kib = t->nodes[k].memory / 1024;
     guint64 cap = kib - MIN (kib, vdp_policy_memory_reserve (host, kib));
+    if (kib == 0 && strict[k])
+      g_ptr_array_add (out, g_strdup_printf ("node %u: %" G_GUINT64_FORMAT " KiB bound strict, "
+                                             "its memory unknown or none", t->nodes[k].id,
+                                             strict[k]));
     if (kib && strict[k] && bound[k] > cap)
       g_ptr_array_add (out, g_strdup_printf ("node %u: %" G_GUINT64_FORMAT " KiB bound, %"
                                              G_GUINT64_FORMAT " KiB free for guests",

@@ -57,4 +57,26 @@ complete_words "$VDP_BIN" plan --target n > "$TMP/c18"
 check "--target: newest" grep -qx newest "$TMP/c18"
 complete_words "$VDP_BIN" -c "$DEMO" list --na > "$TMP/c19"
 check "list's options" grep -qx -- --name "$TMP/c19"
+complete_words "$VDP_BIN" -c "$DEMO" apply --backend "" > "$TMP/c20"
+check "--backend: its values, not domains" test "$(tr '\n' ' ' < "$TMP/c20")" = "qemu vhost-user "
+complete_words "$VDP_BIN" hook --exec-backend "$VDP_SRCDIR/examples/topologies/192em64t" > "$TMP/c21"
+check "--exec-backend completes file names" grep -q "192em64t-24n8c2t.xml" "$TMP/c21"
+
+# every option of every command's --help: offered (--list-options), and
+# when it takes a value, known to the completion as taking one (else its
+# value would be read as the command or a domain)
+argopts=$(sed -n 's/^ *local argopts="\(.*\)"$/\1/p' "$VDP_SRCDIR/data/virt-dataplane.bash-completion")
+for cmd in $("$VDP_BIN" --list-commands); do
+  "$VDP_BIN" "$cmd" --list-options > "$TMP/lo"
+  "$VDP_BIN" "$cmd" --help | sed -n 's/^ *\(-[a-zA-Z], \)\{0,1\}\(--[a-z-]*\)\( [^ ].*\)\{0,1\}$/\2\3/p' > "$TMP/help"
+  missing= novalue=
+  while read -r opt rest; do
+    grep -qx -- "$opt" "$TMP/lo" || missing="$missing $opt"
+    case $rest in
+      '<'*|[a-z]*'|'*|[a-z]*=*) case " $argopts " in *" $opt "*) ;; *) novalue="$novalue $opt" ;; esac ;;
+    esac
+  done < "$TMP/help"
+  check "$cmd: every --help option is offered${missing:+ (missing:$missing)}" test -z "$missing"
+  check "$cmd: options with a value take one in the completion${novalue:+ (not:$novalue)}" test -z "$novalue"
+done
 done_testing

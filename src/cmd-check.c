@@ -122,7 +122,8 @@ check_files (GPtrArray *files, const struct vdp_topology *topo, const struct vdp
   g_autofree char **bad = g_new0 (char *, n + 1);
   g_autofree struct vdp_lint_backend_input *bk = g_new0 (struct vdp_lint_backend_input, n);
   g_autofree struct vdp_backend_selection **sel = g_new0 (struct vdp_backend_selection *, n);
-  gboolean ok = vdp_domain_files_load (files, topo, devices, ao->warnings, docs, in, error);
+  gboolean ok = vdp_domain_files_load (files, topo, devices, ao->warnings, docs, in, error)
+                && vdp_domain_files_unique (docs, n, NULL, 0, error);
 
   if (ok) {
     g_autoptr (vdp_policy_cache) policies = vdp_policy_cache_new (ao->policy, ao->profile_given);

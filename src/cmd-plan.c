@@ -344,6 +344,10 @@ run (struct vdp_globals *g, int argc, char **argv)
     if (!vdp_domain_files_load (files, topo, devices, warnings, docs, inputs, &err)
         || !vdp_domain_files_load (context, topo, devices, warnings, ctx_docs, ctx, &err))
       rc = fail (g, err);
+    else if (!vdp_domain_files_unique (docs, n, ctx_docs, n_ctx, &err)) {
+      vdp_usage_error (g, "plan", "%s", err->message);
+      rc = VDP_EXIT_USAGE;
+    }
   }
   bad = g_new0 (char *, n + n_ctx + 1);
   plan_of = g_new0 (int, n + 1);

@@ -168,6 +168,10 @@ vdp_parse_options (struct vdp_globals *g, const char *cmd, int argc, char **argv
     case VDP_OPT_HOSTS: {
       g_autoptr (GError) e = NULL;
       if (!vdp_host_specs_read (optarg, g->hosts, &e)) {
+        if (vdp_error_exit_status (e) != VDP_EXIT_USAGE) {
+          vdp_error_print (g->prog, e);
+          return vdp_error_exit_status (e);
+        }
         vdp_usage_error (g, cmd, "%s", e->message);
         return VDP_EXIT_USAGE;
       }

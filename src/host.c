@@ -104,7 +104,8 @@ vdp_host_specs_read (const char *file, GPtrArray *specs, GError **error)
   g_auto (GStrv) lines = NULL;
 
   if (!g_file_get_contents (file, &text, NULL, &local)) {
-    g_set_error (error, VDP_ERROR, VDP_ERROR_USAGE, "cannot read --hosts file '%s': %s", file,
+    /* a missing input file is an input error, as for --file and --topology */
+    g_set_error (error, VDP_ERROR, VDP_ERROR_INPUT, "cannot read --hosts file '%s': %s", file,
                  local->message);
     return FALSE;
   }

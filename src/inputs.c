@@ -142,7 +142,10 @@ vdp_inputs_load (const struct vdp_globals *g, const char *cmd, const char *targe
   }
   *topo = g->hosts->len ? load_for_host (g, target, force, devices, caps, &err)
                         : vdp_topology_load (g->topology, &err);
-  if (*topo == NULL || (*policy = vdp_policy_find (profile, &err)) == NULL
+  if (*topo == NULL || !vdp_topology_check_pus (*topo, iso, "--isolated", &err)
+      || (*policy = vdp_policy_find (profile, &err)) == NULL
+      || !vdp_topology_check_pus (*topo, iso ? NULL : (*policy)->isolated,
+                              "the profile's isolated_cpus", &err)
       || !vdp_device_hints_check (*topo, (struct vdp_device_hint *) devices->data, devices->len,
                                   &err)) {
     vdp_error_print (g->prog, err);
@@ -171,6 +174,7 @@ vdp_inputs_load_hosts (const struct vdp_globals *g, const char *cmd, const char 
   if (!parse_isolated (g, cmd, isolated, &iso))
     return VDP_EXIT_USAGE;
   if ((g->topology && (topo = vdp_topology_load (g->topology, &err)) == NULL)
+      || (topo && !vdp_topology_check_pus (topo, iso, "--isolated", &err))
       || (*policy = vdp_policy_find (profile, &err)) == NULL) {
     vdp_error_print (g->prog, err);
     return vdp_error_exit_status (err);
@@ -218,6 +222,27 @@ vdp_domain_files_load (GPtrArray *files, const vdp_topology *topo, GArray *devic
                                        "this host", warnings);
     in[i].dom = f->dom;
     in[i].hints = f->hints;
+  }
+  return TRUE;
+}
+
+gboolean
+vdp_domain_files_unique (const struct vdp_domain_file *docs, unsigned n,
+                         const struct vdp_domain_file *ctx, unsigned n_ctx, GError **error)
+{
+  for (unsigned i = 0; i < n + n_ctx; i++) {
+    const struct vdp_domain_file *a = i < n ? &docs[i] : &ctx[i - n];
+    for (unsigned j = i + 1; j < n + n_ctx; j++) {
+      const struct vdp_domain_file *b = j < n ? &docs[j] : &ctx[j - n];
+      gboolean name = g_strcmp0 (a->dom->name, b->dom->name) == 0;
+      if (!name && (a->dom->uuid == NULL || g_strcmp0 (a->dom->uuid, b->dom->uuid) != 0))
+        continue;
+      g_set_error (error, VDP_ERROR, VDP_ERROR_USAGE, "%s'%s' and %s'%s' are one domain: both "
+                   "have the %s '%s'", i < n ? "" : "--context ", a->file,
+                   j < n ? "" : "--context ", b->file, name ? "name" : "UUID",
+                   name ? a->dom->name : a->dom->uuid);
+      return FALSE;
+    }
   }
   return TRUE;
 }

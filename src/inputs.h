@@ -66,6 +66,13 @@ struct vdp_domain_file {
 gboolean vdp_domain_files_load (GPtrArray *files, const vdp_topology *topo, GArray *devices,
                                 GPtrArray *warnings, struct vdp_domain_file *out,
                                 struct vdp_plan_input *in, GError **error);
+/* FALSE with a usage error naming the first two of the @n domain files
+ * @docs, then the @n_ctx @ctx (--context), that are one domain: the same
+ * name or the same UUID (one host cannot hold both). */
+gboolean vdp_domain_files_unique (const struct vdp_domain_file *docs, unsigned n,
+                                  const struct vdp_domain_file *ctx, unsigned n_ctx,
+                                  GError **error);
+
 void vdp_domain_files_clear (struct vdp_domain_file *f, unsigned n);
 
 /* Reads the domains @names (names, IDs or UUIDs; NULL: every persistent

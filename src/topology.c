@@ -826,3 +826,25 @@ vdp_topology_distance (const struct vdp_topology *t, size_t a, size_t b)
       return 15;
   return 20;
 }
+
+gboolean
+vdp_topology_check_pus (const struct vdp_topology *topo, hwloc_const_bitmap_t pus,
+                        const char *what, GError **error)
+{
+  g_auto (VdpBitmap) known = NULL, missing = NULL;
+  g_autofree char *m = NULL, *k = NULL;
+
+  if (pus == NULL)
+    return TRUE;
+  known = hwloc_bitmap_alloc ();
+  missing = hwloc_bitmap_alloc ();
+  hwloc_bitmap_or (known, topo->online, topo->offline);
+  hwloc_bitmap_andnot (missing, pus, known);
+  if (hwloc_bitmap_iszero (missing))
+    return TRUE;
+  m = vdp_cpuset_format (missing);
+  k = vdp_cpuset_format (known);
+  g_set_error (error, VDP_ERROR, VDP_ERROR_INPUT, "%s: PUs %s are not on the host (%s has "
+               "PUs %s)", what, m, topo->kind == VDP_TOPOLOGY_HOST ? "this host" : topo->source, k);
+  return FALSE;
+}

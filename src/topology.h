@@ -178,3 +178,10 @@ struct vdp_disk_locality *vdp_topology_locate_disk (const struct vdp_topology *t
                                                     const char *path, const char *root);
 void vdp_disk_locality_free (struct vdp_disk_locality *loc);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (vdp_disk_locality, vdp_disk_locality_free)
+
+/* FALSE with an input error naming the PUs of @pus (@what: where they
+ * come from, e.g. "--isolated") that @topo does not have, online or
+ * offline; TRUE for a NULL @pus. */
+gboolean vdp_topology_check_pus (const struct vdp_topology *topo, hwloc_const_bitmap_t pus,
+                                 const char *what, GError **error);
+

@@ -66,11 +66,14 @@ run_cmd -c "$URI" revert --all
 check "revert of untuned domains: not-tuned, exit 0" sh -c "test $RC = 0 && test \$(grep -c ': not-tuned' '$TMP/out') = 2"
 
 # Usage errors.
-for args in "apply" "apply --all web" "revert" "apply --all --target nonsense" "apply --all --hosts /nonexistent"; do
+for args in "apply" "apply --all web" "revert" "apply --all --target nonsense"; do
   # shellcheck disable=SC2086
   run_cmd -c "$URI" $args
   check "usage error '$args': exit 64" test "$RC" = 64
 done
+# a missing hosts file is a missing input, as --file and --topology are
+run_cmd -c "$URI" apply --all --hosts /nonexistent
+check "missing --hosts file: exit 2" test "$RC" = 2
 # -j: several hosts at once, the same results in the same order
 sed 's/<name>web</<name>web2</; s/<name>db</<name>db2</' "$TMP/host.xml" > "$TMP/host2.xml"
 sed 's/<name>web</<name>web3</; s/<name>db</<name>db3</' "$TMP/host.xml" > "$TMP/host3.xml"

@@ -15,6 +15,7 @@
 #include "commands.h"
 #include "domain.h"
 #include "explain.h"
+#include "fleet.h"
 #include "hints.h"
 #include "inputs.h"
 #include "planner.h"
@@ -245,7 +246,7 @@ run (struct vdp_globals *g, int argc, char **argv)
   g_autofree struct vdp_plan_input *inputs = NULL, *ctx = NULL;
   g_autofree char **bad = NULL;
   g_autofree int *plan_of = NULL;
-  g_autofree char *origin = NULL;
+  g_autofree char *origin = NULL, *over = NULL;
   g_autofree struct backend_part *bk = NULL;
   g_autofree char *runtime_dir = vdp_backend_conf_runtime_dir ();
   g_auto (GStrv) before = NULL;
@@ -518,6 +519,10 @@ run (struct vdp_globals *g, int argc, char **argv)
           vdp_warning_print (g->prog, uri, plan->domains[i].warnings->pdata[k]);
       for (guint i = 0; i < plan->warnings->len; i++)
         vdp_warning_print (g->prog, uri, plan->warnings->pdata[i]);
+      /* the same host-wide warning as apply's */
+      over = vdp_overcommit_warning (plan);
+      if (over)
+        vdp_warning_print (g->prog, uri, over);
     }
     /* what does not fit is an error, even with -q: the others are planned */
     for (guint i = 0; i < errors->len; i++)

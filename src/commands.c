@@ -71,7 +71,9 @@ vdp_print_output (const struct vdp_globals *g, const char *text)
   size_t len = strlen (text);
 
   if (fwrite (text, 1, len, stdout) != len || fflush (stdout) != 0) {
-    fprintf (stderr, "%s: cannot write output: %s\n", g->prog, g_strerror (errno));
+    /* a reader that stopped reading (| head): quiet, as with SIGPIPE */
+    if (errno != EPIPE)
+      fprintf (stderr, "%s: cannot write output: %s\n", g->prog, g_strerror (errno));
     return VDP_EXIT_ERROR;
   }
   return VDP_EXIT_OK;

@@ -52,6 +52,17 @@ last_error (void)
   return m ? m : "unknown libvirt error";
 }
 
+/* Frees @d, first keeping libvirt's message when @rc < 0 (virDomainFree()
+ * resets the thread's last error: read after it, the reason is gone). */
+static char *
+error_then_free (int rc, virDomainPtr d)
+{
+  char *why = rc < 0 ? g_strdup (last_error ()) : NULL;
+
+  virDomainFree (d);
+  return why;
+}
+
 static gpointer
 event_loop (gpointer data)
 {
@@ -111,9 +122,15 @@ static gpointer
 open_thread (gpointer data)
 {
   struct opener *op = data;
-  virConnectPtr v = virConnectOpen (op->uri);
-  char *err = v ? NULL : g_strdup (last_error ());   /* libvirt's errors are per thread */
+  virConnectPtr v;
+  char *err;
   gboolean abandoned;
+
+  /* libxml2's handler is per thread: drivers that parse files here (the
+   * test driver) must not print their own "I/O warning" beside ours */
+  xmlSetGenericErrorFunc (NULL, quiet_xml);
+  v = virConnectOpen (op->uri);
+  err = v ? NULL : g_strdup (last_error ());   /* libvirt's errors are per thread */
 
   g_mutex_lock (&op->lock);
   op->v = v;
@@ -656,16 +673,17 @@ static gboolean
 change_iothread (struct vdp_conn *c, const char *name, unsigned id, gboolean add, GError **error)
 {
   virDomainPtr d = lookup (c, name, error);
+  g_autofree char *why = NULL;
   int rc;
 
   if (d == NULL)
     return FALSE;
   rc = add ? virDomainAddIOThread (d, id, VIR_DOMAIN_AFFECT_LIVE)
            : virDomainDelIOThread (d, id, VIR_DOMAIN_AFFECT_LIVE);
-  virDomainFree (d);
+  why = error_then_free (rc, d);
   if (rc < 0) {
     g_set_error (error, VDP_ERROR, VDP_ERROR_RUNTIME, "%s IOThread %u %s '%s': %s",
-                 add ? "add" : "remove", id, add ? "to" : "from", name, last_error ());
+                 add ? "add" : "remove", id, add ? "to" : "from", name, why);
     return FALSE;
   }
   return TRUE;
@@ -731,6 +749,7 @@ pin (struct vdp_conn *c, const char *name, pin_fn fn, const char *what, unsigned
   virDomainPtr d = lookup (c, name, error);
   int ncpus = host_cpus (c), maplen, rc;
   g_autofree unsigned char *map = NULL;
+  g_autofree char *why = NULL;
 
   if (d == NULL)
     return FALSE;
@@ -743,10 +762,9 @@ pin (struct vdp_conn *c, const char *name, pin_fn fn, const char *what, unsigned
   }
   map = to_cpumap (set, ncpus, &maplen);
   rc = fn (d, id, map, maplen);
-  virDomainFree (d);
+  why = error_then_free (rc, d);
   if (rc < 0) {
-    g_set_error (error, VDP_ERROR, VDP_ERROR_RUNTIME, "pin %s of '%s': %s", what, name,
-                 last_error ());
+    g_set_error (error, VDP_ERROR, VDP_ERROR_RUNTIME, "pin %s of '%s': %s", what, name, why);
     return FALSE;
   }
   return TRUE;
@@ -1014,6 +1032,7 @@ vdp_conn_domain_stats (struct vdp_conn *c, const char *name, GError **error)
   virDomainPtr d = lookup (c, name, error);
   virDomainPtr doms[2] = { d, NULL };
   virDomainStatsRecordPtr *recs = NULL;
+  g_autofree char *why = NULL;
   GHashTable *out;
   int n;
 
@@ -1023,10 +1042,10 @@ vdp_conn_domain_stats (struct vdp_conn *c, const char *name, GError **error)
   n = virDomainListGetStats (doms, VIR_DOMAIN_STATS_STATE | VIR_DOMAIN_STATS_CPU_TOTAL
                              | VIR_DOMAIN_STATS_VCPU | VIR_DOMAIN_STATS_IOTHREAD
                              | VIR_DOMAIN_STATS_BLOCK, &recs, 0);
-  virDomainFree (d);
+  why = error_then_free (n, d);
   if (n < 0) {
     g_set_error (error, VDP_ERROR, VDP_ERROR_RUNTIME, "read the statistics of '%s': %s", name,
-                 last_error ());
+                 why);
     return NULL;
   }
   out = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_variant_unref);

@@ -576,25 +576,30 @@ plan_host (struct host *h, const struct vdp_apply_opts *o, vdp_policy_cache *pol
   return plan;
 }
 
-/* The host-wide lines of a plan, for the warnings. */
-static void
-host_warnings (const struct vdp_plan *plan, const char *uri, GPtrArray *warnings)
+char *
+vdp_overcommit_warning (const struct vdp_plan *plan)
 {
+  if (plan->total_vcpus <= plan->total_pus)
+    return NULL;
+  return g_strdup_printf ("overcommitted vCPUs: %u vCPUs of all its domains on %u usable PUs "
+                          "(%.2f per PU)", plan->total_vcpus, plan->total_pus,
+                          plan->total_pus ? (double) plan->total_vcpus / plan->total_pus : 0.0);
+}
+
+/* The host-wide lines of a plan, for the warnings (the sink names the
+ * host). */
+static void
+host_warnings (const struct vdp_plan *plan, GPtrArray *warnings)
+{
+  char *over = vdp_overcommit_warning (plan);
+
   for (unsigned i = 0; i < plan->n_domains; i++)
     for (guint k = 0; k < plan->domains[i].warnings->len; k++)
       g_ptr_array_add (warnings, g_strdup (plan->domains[i].warnings->pdata[k]));
   for (guint k = 0; k < plan->warnings->len; k++)
-    g_ptr_array_add (warnings, g_strdup_printf ("%s: %s", uri, (char *) plan->warnings->pdata[k]));
-  g_ptr_array_add (warnings,
-                   g_strdup_printf ("%s: %u vCPUs of all its domains on %u usable PUs (%.2f per "
-                                    "PU), %" G_GUINT64_FORMAT " MiB of guest memory (QEMU's "
-                                    "own included) for %"
-                                    G_GUINT64_FORMAT " MiB (%.2f)", uri, plan->total_vcpus,
-                                    plan->total_pus, plan->total_pus
-                                    ? (double) plan->total_vcpus / plan->total_pus : 0.0,
-                                    plan->total_memory_kib / 1024, plan->total_avail_kib / 1024,
-                                    plan->total_avail_kib ? (double) plan->total_memory_kib
-                                    / (double) plan->total_avail_kib : 0.0));
+    g_ptr_array_add (warnings, g_strdup (plan->warnings->pdata[k]));
+  if (over)
+    g_ptr_array_add (warnings, over);
 }
 
 struct domain_pool {
@@ -661,9 +666,7 @@ vdp_fleet_apply (const struct vdp_host_spec *host, const char *const *names,
   plan = plan_host (&h, o, policies, plan_of, sink);
   if (plan) {
     struct domain_pool pool = { h.c, plan, NULL, h.validate, names != NULL, o, sink };
-    const char *u = vdp_conn_uri (h.c);
-
-    host_warnings (plan, u, warnings);
+    host_warnings (plan, warnings);
     vdp_sink_warnings (sink, warnings);
     backend_settings (&h, plan, plan_of, sink);
     docs = g_new0 (struct loaded, plan->n_domains + 1);
@@ -679,7 +682,7 @@ vdp_fleet_apply (const struct vdp_host_spec *host, const char *const *names,
     for (unsigned i = 0; i < plan->n_domains; i++)
       if (plan->domains[i].failed) {
         g_autofree char *m = vdp_misfit_format (&plan->domains[i]);
-        put_result (sink, u, plan->domains[i].dom->name, VDP_RESULT_FAILED, m);
+        put_result (sink, vdp_conn_uri (h.c), plan->domains[i].dom->name, VDP_RESULT_FAILED, m);
       }
     /* the plan was made for the whole host; the transactions are
      * independent and may run side by side, each result given as it

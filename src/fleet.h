@@ -77,6 +77,10 @@ void vdp_fleet_revert (const struct vdp_host_spec *host, const char *const *name
 
 /* Parses a --state argument, "running" or "shutoff", into *state; a
  * usage error quoting it otherwise. */
+/* The warning of a host whose shared vCPUs outnumber its usable PUs
+ * ("overcommitted vCPUs: ...", g_free), NULL when they do not. */
+char *vdp_overcommit_warning (const struct vdp_plan *plan);
+
 gboolean vdp_state_parse (const char *s, int *state, GError **error);
 
 /* Audits the domains @names (NULL: all) of @host against the profile

@@ -207,6 +207,31 @@ parse_size_kib (const char *value, guint64 *kib)
     continue; \
   }
 
+/* The line number of the first line of @text that is neither blank nor a
+ * comment when it comes before any group; 0 when a group comes first. */
+static unsigned
+first_line_before_group (const char *text, char **what)
+{
+  unsigned n = 1;
+
+  for (const char *p = text; *p; n++) {
+    const char *end = strchr (p, '\n');
+    size_t len = end ? (size_t) (end - p) : strlen (p);
+    g_autofree char *line = g_strstrip (g_strndup (p, len));
+
+    if (*line == '[')
+      return 0;
+    if (*line && *line != '#') {
+      *what = g_steal_pointer (&line);
+      return n;
+    }
+    if (end == NULL)
+      break;
+    p = end + 1;
+  }
+  return 0;
+}
+
 struct vdp_policy *
 vdp_policy_load_file (const char *path, GError **error)
 {
@@ -220,12 +245,23 @@ vdp_policy_load_file (const char *path, GError **error)
   g_autofree char *name = NULL;
 
   if (!g_file_get_contents (path, &text, NULL, &local)) {
+    /* GLib's message ("Failed to open file “PATH”: REASON") names the
+     * file again: the reason only */
+    const char *reason = g_strrstr (local->message, ": ");
     g_set_error (error, VDP_ERROR, VDP_ERROR_INPUT, "cannot read profile '%s': %s", path,
-                 local->message);
+                 reason ? reason + 2 : local->message);
     return NULL;
   }
   if (!g_key_file_load_from_data (kf, text, (gsize) -1, G_KEY_FILE_NONE, &local)) {
-    g_set_error (error, VDP_ERROR, VDP_ERROR_INPUT, "profile '%s': %s", path, local->message);
+    g_autofree char *what = NULL;
+    unsigned line = first_line_before_group (text, &what);
+    /* GLib's messages give no line, and "does not start with a group"
+     * does not say which one */
+    if (line)
+      g_set_error (error, VDP_ERROR, VDP_ERROR_INPUT, "%s:%u: '%s' comes before any group (a "
+                   "profile starts with [%s])", path, line, what, GROUP);
+    else
+      g_set_error (error, VDP_ERROR, VDP_ERROR_INPUT, "profile '%s': %s", path, local->message);
     return NULL;
   }
   groups = g_key_file_get_groups (kf, NULL);

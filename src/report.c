@@ -234,8 +234,11 @@ vdp_report_finish (struct vdp_report *r)
                               r->not_started == 1 ? "" : "s");
     fprintf (stderr, "%s: %s: %s\n", r->prog, r->verb, s->str);
   }
+  /* a reader that stopped reading (| head): quiet, as a program killed
+   * by SIGPIPE would be; the work went on, the lines are lost (status 2) */
   if (r->write_errno) {
-    fprintf (stderr, "%s: cannot write output: %s\n", r->prog, g_strerror (r->write_errno));
+    if (r->write_errno != EPIPE)
+      fprintf (stderr, "%s: cannot write output: %s\n", r->prog, g_strerror (r->write_errno));
     rc = VDP_EXIT_ERROR;
   }
   g_mutex_unlock (&r->lock);

@@ -494,9 +494,14 @@ read_settings (const char *path, struct vdp_runtime_ident *who, char **name, GEr
   g_autoptr (GKeyFile) kf = g_key_file_new ();
   g_autoptr (vdp_backend_disk) b = g_new0 (struct vdp_backend_disk, 1);
   g_autofree char *cpus = NULL;
+  g_autoptr (GError) local = NULL;
 
-  if (!g_key_file_load_from_file (kf, path, G_KEY_FILE_NONE, error))
+  /* GKeyFile's messages name neither the file nor the line */
+  if (!g_key_file_load_from_file (kf, path, G_KEY_FILE_NONE, &local)) {
+    g_set_error (error, VDP_ERROR, VDP_ERROR_INPUT, "cannot read backend settings '%s': %s",
+                 path, local->message);
     return NULL;
+  }
   *name = g_key_file_get_string (kf, "backend", "domain", NULL);
   b->target = g_key_file_get_string (kf, "backend", "target", NULL);
   b->source = g_key_file_get_string (kf, "backend", "source", NULL);

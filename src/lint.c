@@ -27,7 +27,8 @@ const struct vdp_lint_rule vdp_lint_rules[] = {
     "map the disks to them (virt-dataplane apply) or lower <iothreads>" },
   [R_DISK_NO_IOTHREAD] = { "VDP002", "disk-without-iothread", VDP_SEVERITY_WARNING,
     "a virtio disk's (or virtio-scsi controller's) I/O runs in the main loop: no IOThread",
-    "give the disk iothread= or an <iothreads> mapping (virt-dataplane apply)" },
+    "give the disk iothread=, the virtio-scsi controller <driver iothread=>, or an "
+    "<iothreads> mapping (virt-dataplane apply)" },
   [R_IOTHREADPIN_ON_VCPUS] = { "VDP003", "iothreadpin-on-vcpus", VDP_SEVERITY_WARNING,
     "an IOThread is pinned to PUs the vCPUs use while the node has spare PUs",
     "pin IOThreads to PUs no vCPU uses, in the vCPUs' LLC" },
@@ -80,9 +81,10 @@ const struct vdp_lint_rule vdp_lint_rules[] = {
     "a guest has more IOThreads than PUs granted to them: they stack on one PU",
     "use fewer IOThreads, or grant them more PUs (virt-dataplane apply)" },
   [R_OUTSIDE_HOST] = { "VDP018", "pin-outside-host", VDP_SEVERITY_ERROR,
-    "a thread is pinned to PUs that are offline, outside the allowed set, or reserved for the "
-    "host (host_cpus)",
-    "pin to the host's usable PUs (virt-dataplane apply)" },
+    "a thread is pinned to PUs that are not on the host, offline, outside the allowed set, or "
+    "reserved for the host (host_cpus)",
+    "pin to the host's usable PUs (virt-dataplane apply --force: apply keeps pins it did not "
+    "write)" },
   [R_LIVE_DIFFERS] = { "VDP019", "live-differs", VDP_SEVERITY_WARNING,
     "a running guest's live settings differ from its definition (it keeps them until it restarts)",
     "restart the guest, or apply --live (revert --live) to make the running guest match" },

@@ -54,4 +54,13 @@ check "no overcommit warning when the vCPUs fit" sh -c "test $RC = 0 && ! grep -
 run_cmd -c "test://$TMP/host.xml" revert --live web1
 check "revert --live that libvirt refuses: libvirt's reason" \
   sh -c "grep -q 'web1: failed: remove IOThread 1 from .web1.: .*cannot remove IOThread 1' '$TMP/out' && ! grep -q 'no error' '$TMP/out'"
+
+# ---- check's fix hints ------------------------------------------------------
+run_cmd check --topology "$TOPO" --file "$EX/scsi1.xml"
+check "VDP002 on a virtio-scsi controller: the controller's driver iothread" \
+  grep -q "VDP002 controller scsi 0: .*(fix: .*the virtio-scsi controller <driver iothread=>" "$TMP/out"
+sed 's|</vcpu>|&<cputune><vcpupin vcpu="0" cpuset="40"/></cputune>|' "$EX/web1.xml" > "$TMP/pin40.xml"
+run_cmd check --topology "$TOPO" --file "$TMP/pin40.xml"
+check "VDP018: apply --force, since apply keeps pins it did not write" \
+  grep -q "VDP018 vcpu 0: .*(fix: .*virt-dataplane apply --force" "$TMP/out"
 done_testing

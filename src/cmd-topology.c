@@ -115,12 +115,14 @@ append_cores (GString *out, const struct vdp_topology *t, unsigned l3, unsigned 
 
   for (size_t i = 0; i < t->n_cores; i++) {
     const struct vdp_core *c = &t->cores[i];
-    g_autofree char *s = NULL;
 
     if (c->l3 != (int) l3 || c->node != (int) node)
       continue;
-    s = vdp_cpuset_format (c->pus);
-    g_string_append_printf (out, "%s%s", any ? " " : "", s);
+    /* siblings with commas always: "0-1" would read as a range of cores */
+    g_string_append (out, any ? " " : "");
+    for (int pu = hwloc_bitmap_first (c->pus), k = 0; pu >= 0;
+         pu = hwloc_bitmap_next (c->pus, pu), k++)
+      g_string_append_printf (out, "%s%d", k ? "," : "", pu);
     any = TRUE;
   }
 }

@@ -122,4 +122,10 @@ check "-V prints the version" grep -q "^virt-dataplane [0-9]" "$TMP/out"
 run_cmd --list-commands
 check "--list-commands" grep -qx topology "$TMP/out"
 
+# SMT siblings with commas, as README shows them: "0-1" reads as a range
+run_cmd topology --topology "package:1 node:2 core:2 pu:2"
+check "synthetic: siblings with commas" sh -c "grep -qx '    cores: 0,1 2,3' '$TMP/out' && grep -qx '    cores: 4,5 6,7' '$TMP/out'"
+run_cmd -c "test://$VDP_SRCDIR/examples/demo-host.xml" topology -q
+check "libvirt node info: siblings with commas" grep -q "^    cores: 0,1 2,3 " "$TMP/out"
+
 done_testing

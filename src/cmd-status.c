@@ -22,8 +22,18 @@ enum {
   OPT_PID,
 };
 
+/* The global options status takes: one host, one domain (no --hosts,
+ * -j or --state), so --list-options and completion offer only these. */
 static const struct option options[] = {
-  VDP_GLOBAL_LONGOPTS,
+  { "help", no_argument, NULL, 'h' },
+  { "version", no_argument, NULL, 'V' },
+  { "verbose", no_argument, NULL, 'v' },
+  { "quiet", no_argument, NULL, 'q' },
+  { "json", no_argument, NULL, VDP_OPT_JSON },
+  { "list-options", no_argument, NULL, VDP_OPT_LIST_OPTIONS },
+  { "list-commands", no_argument, NULL, VDP_OPT_LIST_COMMANDS },
+  { "connect", required_argument, NULL, 'c' },
+  { "timeout", required_argument, NULL, VDP_OPT_TIMEOUT },
   { "interval", required_argument, NULL, OPT_INTERVAL },
   { "pid", required_argument, NULL, OPT_PID },
   { NULL, 0, NULL, 0 },
@@ -577,6 +587,51 @@ local_pid (struct vdp_conn *c, const char *name)
   return MAX (atoi (text), 0);
 }
 
+/* Whether /proc/@pid/cmdline names the guest as QEMU does: "-name
+ * guest=NAME,..." (or "-name NAME") or "-uuid UUID"; FALSE with an input
+ * error saying what the process is otherwise. */
+static gboolean
+pid_is_guest (int pid, const struct vdp_domain *d, GError **error)
+{
+  g_autofree char *path = g_strdup_printf ("/proc/%d/cmdline", pid);
+  g_autofree char *cmd = NULL;
+  gsize len;
+
+  if (!g_file_get_contents (path, &cmd, &len, NULL)) {
+    g_set_error (error, VDP_ERROR, VDP_ERROR_INPUT, "--pid %d: no such process on this machine",
+                 pid);
+    return FALSE;
+  }
+  for (gsize at = 0; at < len; at += strlen (cmd + at) + 1) {
+    const char *arg = cmd + at, *next = at + strlen (arg) + 1 < len ? arg + strlen (arg) + 1 : "";
+    g_autofree char *name = NULL;
+
+    if (strcmp (arg, "-uuid") == 0 && d->uuid && g_ascii_strcasecmp (next, d->uuid) == 0)
+      return TRUE;
+    if (strcmp (arg, "-name") != 0)
+      continue;
+    /* "guest=NAME,debug-threads=on" (",," is a comma of the name) or "NAME" */
+    name = g_str_has_prefix (next, "guest=") ? g_strdup (next + 6) : g_strdup (next);
+    for (char *p = name, *o = name;; p++) {
+      if (*p == ',' && p[1] == ',') {
+        *o++ = ',';
+        p++;
+      } else if (*p == ',' || *p == '\0') {
+        *o = '\0';
+        break;
+      } else {
+        *o++ = *p;
+      }
+    }
+    if (strcmp (name, d->name) == 0)
+      return TRUE;
+  }
+  g_set_error (error, VDP_ERROR, VDP_ERROR_INPUT, "--pid %d is not the QEMU process of '%s': "
+               "its command line names neither '%s' (-name) nor its UUID (-uuid)", pid, d->name,
+               d->name);
+  return FALSE;
+}
+
 static int
 run (struct vdp_globals *g, int argc, char **argv)
 {
@@ -600,6 +655,10 @@ run (struct vdp_globals *g, int argc, char **argv)
     return rc;
   if (argc - first != 1 || g->hosts->len > 1) {
     vdp_usage_error (g, "status", "give exactly one domain (and at most one host)");
+    return VDP_EXIT_USAGE;
+  }
+  if (g->jobs) {
+    vdp_usage_error (g, "status", "-j: status shows one domain of one host");
     return VDP_EXIT_USAGE;
   }
   rc = vdp_no_state (g, "status");
@@ -633,7 +692,17 @@ run (struct vdp_globals *g, int argc, char **argv)
   st.interval = o.interval;
   st.dom = d;
   st.rows = rows;
-  /* per-thread detail only where the process is on this machine */
+  /* per-thread detail only where the process is on this machine: --pid
+   * names a process of this machine, so the host must be it (libvirt's
+   * test driver has no processes: a stand-in of this machine may serve),
+   * and the process must be this guest's QEMU */
+  if (o.pid && !st.local && !vdp_conn_is_test (c)) {
+    fprintf (stderr, "%s: --pid %d: a process of this machine, but host '%s' is not this "
+             "machine (%s)\n", g->prog, o.pid, st.uri, st.why ? st.why : "another host");
+    return VDP_EXIT_ERROR;
+  }
+  if (o.pid && !pid_is_guest (o.pid, d, &err))
+    return fail (g, err);
   st.pid = o.pid ? o.pid : st.local ? local_pid (c, name) : 0;
   /* the backends' runtime state and threads are on this machine only */
   backends = st.local ? vdp_backend_views_begin (doc, d->uuid)

@@ -27,7 +27,9 @@ cat > "$TMP/host.xml" <<XML
 XML
 URI="test://$TMP/host.xml"
 
-"$FAKE" "$TMP/pid" & FAKE_PID=$!
+# its command line names the guest as libvirt's QEMU's does
+"$FAKE" "$TMP/pid" -name guest=web,debug-threads=on -uuid 00000000-0000-0000-0000-000000000000 &
+FAKE_PID=$!
 trap 'kill $FAKE_PID 2>/dev/null; rm -rf "$TMP"' EXIT
 i=0; while [ ! -s "$TMP/pid" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
 PID=$(cat "$TMP/pid")
@@ -72,6 +74,33 @@ run_cmd -c "$URI" status nosuch --pid "$PID"
 check "unknown domain: exit 2" test "$RC" = 2
 run_cmd -c "$URI" status web --interval 0
 check "bad interval: exit 64" test "$RC" = 64
+
+# --pid must be this guest's QEMU: its command line names it
+run_cmd -c "$URI" status web --pid $$ --interval 0.1
+check "--pid of another process: exit 2, one line saying so" \
+  sh -c "test $RC = 2 && test ! -s '$TMP/out' && test \$(wc -l < '$TMP/err') = 1 && grep -q \"^virt-dataplane: --pid $$ is not the QEMU process of 'web'\" '$TMP/err'"
+sleep 60 & OTHER=$!
+run_cmd -c "$URI" status web --pid "$OTHER" --interval 0.1
+kill "$OTHER" 2>/dev/null
+check "--pid of a process without -name: exit 2" test "$RC" = 2
+"$FAKE" "$TMP/pid2" -name guest=web2 & FAKE2=$!
+i=0; while [ ! -s "$TMP/pid2" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+run_cmd -c "$URI" status web --pid "$(cat "$TMP/pid2")" --interval 0.1
+kill "$FAKE2" 2>/dev/null
+check "--pid of another guest's QEMU (web2, not web): exit 2" test "$RC" = 2
+run_cmd -c "$URI" status web --pid 2147483647 --interval 0.1
+check "--pid of no process: exit 2" \
+  sh -c "test $RC = 2 && grep -q 'no such process on this machine' '$TMP/err'"
+
+# status takes one domain of one host: it offers only what it takes
+run_cmd status --list-options
+check "status --list-options: no --state, --jobs, --hosts" \
+  sh -c "test $RC = 0 && grep -qx -- --pid '$TMP/out' && ! grep -qxE -- '--(state|jobs|hosts)' '$TMP/out'"
+for args in "--jobs 2" "-j 2" "--state running"; do
+  # shellcheck disable=SC2086
+  run_cmd -c "$URI" status web $args
+  check "status $args: usage error" test "$RC" = 64
+done
 run_cmd -c "$URI" status
 check "no domain: exit 64" test "$RC" = 64
 done_testing

@@ -24,8 +24,10 @@ main (int argc, char **argv)
   pthread_t t[4];
   FILE *f;
 
-  if (argc != 2) {
-    fprintf (stderr, "usage: fake-qemu PIDFILE\n");
+  /* the arguments after PIDFILE are QEMU's, for its command line
+   * (-name guest=NAME, -uuid UUID): ignored */
+  if (argc < 2) {
+    fprintf (stderr, "usage: fake-qemu PIDFILE [QEMU-ARGUMENTS...]\n");
     return 1;
   }
   for (int i = 0; i < 4; i++)

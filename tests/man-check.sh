@@ -39,9 +39,19 @@ done < "$TMP/options.u"
 sed -n '/^=head1 GLOBAL OPTIONS/,/^=head1 /s/^=item .*B<\(--[a-z-]*\)>.*/\1/p' "$POD" | sort -u > "$TMP/global"
 check "global options found in the page" test "$(wc -l < "$TMP/global")" -ge 10
 "$VDP_BIN" --list-options > "$TMP/main-options"
+# (a command whose section says "of the global options it takes ..., not
+# B<--x>, ..." takes only those: the others must not be offered either)
 while read -r cmd; do
   "$VDP_BIN" "$cmd" --list-options > "$TMP/cmd-options"
+  sed -n "/^=head2 $cmd\$/,/^=head[12] /p" "$POD" | tr '\n' ' ' \
+    | sed -n 's/.*of the global options it takes[^.]*, not \(.*\)(usage.*/\1/p' \
+    | grep -o 'B<--[a-z-]*>' | sed 's/B<\(.*\)>/\1/' > "$TMP/not-taken"
   while read -r opt; do
+    if grep -qx -- "$opt" "$TMP/not-taken"; then
+      check "global '$opt' not offered by '$cmd', as its section says" \
+        sh -c "! grep -qx -- '$opt' '$TMP/cmd-options'"
+      continue
+    fi
     check "global '$opt' before the command and after '$cmd'" \
       sh -c "grep -qx -- '$opt' '$TMP/main-options' && grep -qx -- '$opt' '$TMP/cmd-options'"
   done < "$TMP/global"

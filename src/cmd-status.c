@@ -61,12 +61,16 @@ usage (FILE *out)
            " --interval <seconds>         how long to measure CPU use and rates (default 1)\n"
            " --pid <pid>                  the guest's QEMU process on this machine, for\n"
            "                              per-thread detail (default: libvirt's pid file\n"
-           "                              when the host is this machine)\n"
+           "                              when the host is this machine); its command line\n"
+           "                              must name the guest (-name or -uuid)\n"
+           " --timeout <seconds>          give up connecting after this long\n"
            " --json                       print a JSON object (see virt-dataplane(1))\n"
            "\n"
            " -h, --help                   display this help\n"
            " -V, --version                display version\n"
            "\n"
+           "Exit status: 0 shown, 2 the host, the domain (not running) or --pid failed,\n"
+           "64 usage error.\n"
            "For more details see virt-dataplane(1).\n", PACKAGE_NAME);
 }
 

@@ -479,7 +479,7 @@ load_host (const struct vdp_host_spec *spec, const char *const *names,
   vdp_sink_set_uri (sink, vdp_conn_uri (h->c));
   if (vdp_host_topology (h->vh, &err) == NULL
       || !vdp_topology_check_pus (vdp_host_topology (h->vh, NULL), o->policy->isolated,
-                              "isolated PUs", &err)
+                                  "isolated PUs", &err)
       || !vdp_host_stack (h->vh, &h->caps, &h->validate, NULL, &err)
       || (todo = vdp_fleet_domains (h->c, names, o->state, &err)) == NULL
       || (all = vdp_conn_list (h->c, VDP_STATE_HOST, &err)) == NULL) {

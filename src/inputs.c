@@ -145,7 +145,7 @@ vdp_inputs_load (const struct vdp_globals *g, const char *cmd, const char *targe
   if (*topo == NULL || !vdp_topology_check_pus (*topo, iso, "--isolated", &err)
       || (*policy = vdp_policy_find (profile, &err)) == NULL
       || !vdp_topology_check_pus (*topo, iso ? NULL : (*policy)->isolated,
-                              "the profile's isolated_cpus", &err)
+                                  "the profile's isolated_cpus", &err)
       || !vdp_device_hints_check (*topo, (struct vdp_device_hint *) devices->data, devices->len,
                                   &err)) {
     vdp_error_print (g->prog, err);
@@ -235,7 +235,8 @@ vdp_domain_files_unique (const struct vdp_domain_file *docs, unsigned n,
     for (unsigned j = i + 1; j < n + n_ctx; j++) {
       const struct vdp_domain_file *b = j < n ? &docs[j] : &ctx[j - n];
       gboolean name = g_strcmp0 (a->dom->name, b->dom->name) == 0;
-      if (!name && (a->dom->uuid == NULL || g_strcmp0 (a->dom->uuid, b->dom->uuid) != 0))
+      if (!name && (a->dom->uuid == NULL || b->dom->uuid == NULL
+                    || g_ascii_strcasecmp (a->dom->uuid, b->dom->uuid) != 0))
         continue;
       g_set_error (error, VDP_ERROR, VDP_ERROR_USAGE, "%s'%s' and %s'%s' are one domain: both "
                    "have the %s '%s'", i < n ? "" : "--context ", a->file,

@@ -69,7 +69,7 @@ argopts=$(sed -n 's/^ *local argopts="\(.*\)"$/\1/p' "$VDP_SRCDIR/data/virt-data
 for cmd in $("$VDP_BIN" --list-commands); do
   "$VDP_BIN" "$cmd" --list-options > "$TMP/lo"
   "$VDP_BIN" "$cmd" --help | sed -n 's/^ *\(-[a-zA-Z], \)\{0,1\}\(--[a-z-]*\)\( [^ ].*\)\{0,1\}$/\2\3/p' > "$TMP/help"
-  missing= novalue=
+  missing='' novalue=''
   while read -r opt rest; do
     grep -qx -- "$opt" "$TMP/lo" || missing="$missing $opt"
     case $rest in

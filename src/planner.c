@@ -650,6 +650,12 @@ unadopt (struct vdp_domain_plan *dp)
   g_clear_pointer (&dp->vcpu_pins, g_free);
   g_clear_pointer (&dp->iothread_pins, g_free);
   g_clear_pointer (&dp->emulator_pin, hwloc_bitmap_free);
+  /* an adoption that held until the inventory refused it got this far */
+  g_clear_pointer (&dp->vcpu_l3, g_free);
+  g_clear_pointer (&dp->vcpu_node, g_free);
+  g_clear_pointer (&dp->iothread_l3, g_free);
+  g_clear_pointer (&dp->iothread_node, g_free);
+  hwloc_bitmap_zero (dp->nodes);
   for (unsigned c = 0; c < dp->n_cells; c++)
     hwloc_bitmap_free (dp->cells[c].vcpus);
   g_clear_pointer (&dp->cells, g_free);

@@ -139,9 +139,14 @@ vdp_explain_domain (GString *out, const struct vdp_plan *plan, const struct vdp_
     }
   } else {
     g_string_append (out, "  placement: existing pins kept\n");
-    if (dp->set_iothreads)
+    if (dp->set_iothreads && dp->iothread_pins && dp->n_iothreads) {
+      g_autofree char *s = vdp_cpuset_format (dp->iothread_pins[0]);
+      g_string_append_printf (out, "  %u IOThread%s on PUs %s (the I/O pool of its vCPUs' "
+                              "node)\n", dp->n_iothreads, dp->n_iothreads == 1 ? "" : "s", s);
+    } else if (dp->set_iothreads) {
       g_string_append_printf (out, "  %u IOThread%s (pins as the domain has them)\n",
                               dp->n_iothreads, dp->n_iothreads == 1 ? "" : "s");
+    }
   }
   for (unsigned i = 0; !dp->failed && i < d->n_disks; i++) {
     const struct vdp_disk_plan *pl = &dp->disks[i];
@@ -313,7 +318,8 @@ vdp_explain_json_domain (JsonBuilder *b, const struct vdp_plan *plan,
   for (unsigned k = 0; !dp->failed && dp->set_iothreads && k < dp->n_iothreads; k++) {
     json_builder_begin_object (b);
     vdp_json_add_int (b, "id", k + 1);
-    if (pins) {
+    if (pins || dp->iothread_pins) {
+      /* a kept guest's IOThreads that virt-dataplane pins in a pool */
       vdp_json_add_cpuset (b, "cpuset", dp->iothread_pins[k]);
       json_where (b, dp->iothread_l3[k], dp->iothread_node[k]);
     }

@@ -168,7 +168,8 @@ vdp_io_count (struct vdp_domain_plan *dp, const struct vdp_plan_input *in,
     dp->n_iothreads = dp->n_io_slots = n;
     return n;
   }
-  if (!dp->place && d->n_iothreadpin > 0 && d->iothreads > 0 && !p->override) {
+  if (!dp->place && d->n_iothreadpin > 0 && !d->tuned_iothreadpin && d->iothreads > 0
+      && !p->override) {
     n = MAX (d->iothreads, reserved);
     vdp_domain_plan_reason (dp, 3, "iothreads",
                             "%u IOThread%s kept: the domain pins its IOThreads itself", n,

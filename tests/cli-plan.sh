@@ -154,4 +154,18 @@ check "locality: the host's overcommit in the text" grep -q "^Host: 2 vCPUs of a
 # A 1-node host through a synthetic description, and files given as operands.
 run_cmd plan --topology "node:1 core:8 pu:2" --json --file "$EX/web1.xml" "$EX/netcd1.xml"
 check "operands after --file are files" test "$(jq '.domains | length' "$TMP/out")" = 2
+
+# A hand-pinned guest keeps its pins; the IOThread it gets is pinned in
+# the I/O pool of its vCPUs' node (unpinned, it would run on every host
+# PU, other guests' dedicated ones included), and check agrees.
+DEMO="test://$VDP_SRCDIR/examples/demo-host.xml"
+WHOLEIO="$VDP_SRCDIR/examples/topologies/32em64t-2n8c2t-pci-wholeio.xml"
+run_cmd -c "$DEMO" plan legacy-app --topology "$WHOLEIO" --json
+check "kept pins: the IOThread has a pin" \
+  test "$(jq -r '.domains[0].iothreads[] | select(.cpuset == null) | .id' "$TMP/out")" = ""
+check "kept pins: on the vCPUs' node" \
+  test "$(jq -r '[.domains[0].iothreads[] | .node] | unique | join(",")' "$TMP/out")" = 0
+run_cmd -c "$DEMO" plan legacy-app --topology "$WHOLEIO" --xml
+check "kept pins: <iothreadpin> written, the vCPU pins unchanged" \
+  sh -c "grep -q '<iothreadpin iothread=\"1\" cpuset=' '$TMP/out' && grep -q '<vcpupin vcpu=\"0\" cpuset=\"4\"/>' '$TMP/out'"
 done_testing

@@ -393,11 +393,27 @@ test_rule3_no_devices_and_old_stack (void **state)
                                        fx_planned (&f, 0)->vcpu_pins[0]));
   assert_true (has_reason (fx_planned (&f, 0), 3, "pinned with its vCPUs"));
   fx_free (&f);
-  /* ... and left alone when their pins are not ours */
+  /* ... and, when the vCPU pins are not ours, kept but pinned all the
+   * same (unpinned, they would run on every host PU): on the node of the
+   * pinned vCPU, off its PU */
   fx_init (&f, HOST2, "balanced");
   fx_add (&f, domain_xml ("a", 8, 1, "  <iothreads>3</iothreads>\n"
                           "  <cputune>\n    <vcpupin vcpu='0' cpuset='3'/>\n  </cputune>\n", NULL), -1);
-  assert_false (fx_planned (&f, 0)->set_iothreads);
+  {
+    const struct vdp_domain_plan *dp = fx_planned (&f, 0);
+    const struct vdp_pu *pu = vdp_topology_find_pu (f.topo, 3);
+    assert_false (dp->place);
+    assert_true (dp->set_iothreads);
+    assert_int_equal (dp->n_iothreads, 3);
+    assert_non_null (dp->iothread_pins);
+    for (unsigned k = 0; k < 3; k++) {
+      assert_false (hwloc_bitmap_iszero (dp->iothread_pins[k]));
+      assert_false (hwloc_bitmap_isset (dp->iothread_pins[k], 3));
+      for (size_t n = 0; n < f.topo->n_nodes; n++)
+        if ((int) f.topo->nodes[n].id == pu->node)
+          assert_true (hwloc_bitmap_isincluded (dp->iothread_pins[k], f.topo->nodes[n].cpuset));
+    }
+  }
   fx_free (&f);
 
   /* without mapping, one IOThread per device at most */
@@ -859,11 +875,42 @@ test_rule11_ownership (void **state)
 {
   struct fixture f;
 
+  /* one vCPU pinned, one floating: no node's I/O pool is theirs, so no
+   * IOThread is added (it could only float over every host PU) */
   fx_init (&f, HOST2, "balanced");
   fx_add (&f, domain_xml ("a", 2, 1, FOREIGN_PINS, RAW_DISK), 0);
   assert_false (fx_planned (&f, 0)->place);
   assert_true (has_reason (fx_planned (&f, 0), 11, "--force"));
-  assert_true (fx_planned (&f, 0)->set_iothreads);   /* the rest is still tuned */
+  assert_false (fx_planned (&f, 0)->set_iothreads);
+  assert_true (has_reason (fx_planned (&f, 0), 3, "no IOThread added: its vCPUs are not all "
+                           "pinned within one NUMA node"));
+  fx_free (&f);
+
+  /* every vCPU pinned on one node: the IOThread it gets is pinned in that
+   * node's I/O pool, off the vCPUs' PUs and any other guest's 1:1 PUs */
+  fx_init (&f, HOST2, "latency");
+  fx_add (&f, domain_xml ("a", 2, 1, "  <cputune>\n    <vcpupin vcpu='0' cpuset='2'/>\n"
+                          "    <vcpupin vcpu='1' cpuset='3'/>\n  </cputune>\n", RAW_DISK), 0);
+  fx_add (&f, domain_xml ("b", 4, 1, NULL, RAW_DISK), 0);
+  {
+    const struct vdp_domain_plan *a = fx_planned (&f, 0), *b = fx_planned (&f, 1);
+    const struct vdp_pu *pu = vdp_topology_find_pu (f.topo, 2);
+    assert_false (a->place);
+    assert_true (a->set_iothreads);   /* the rest is still tuned */
+    assert_true (a->n_iothreads >= 1);
+    assert_non_null (a->iothread_pins);
+    assert_true (has_reason (a, 4, "the I/O pool of node"));
+    for (unsigned k = 0; k < a->n_iothreads; k++) {
+      assert_false (hwloc_bitmap_iszero (a->iothread_pins[k]));
+      assert_false (hwloc_bitmap_isset (a->iothread_pins[k], 2));
+      assert_false (hwloc_bitmap_isset (a->iothread_pins[k], 3));
+      for (size_t n = 0; n < f.topo->n_nodes; n++)
+        if ((int) f.topo->nodes[n].id == pu->node)
+          assert_true (hwloc_bitmap_isincluded (a->iothread_pins[k], f.topo->nodes[n].cpuset));
+      for (unsigned v = 0; !b->failed && v < 4; v++)
+        assert_false (hwloc_bitmap_intersects (a->iothread_pins[k], b->vcpu_pins[v]));
+    }
+  }
   fx_free (&f);
 
   fx_init (&f, HOST2, "balanced");

@@ -376,6 +376,20 @@ test_random_hosts (void **state)
         assert_non_null (dp->misfit.why);
         continue;
       }
+      /* no IOThread of a planned domain is left without a pin: it would
+       * run on every host PU, other guests' 1:1 PUs included */
+      if (!dp->skipped && !parsed[i]->vcpu_cpuset)
+        for (unsigned k = 1; k <= parsed[i]->iothreads; k++) {
+          gboolean pinned = FALSE;
+          for (unsigned j = 0; j < parsed[i]->n_iothreadpin; j++)
+            pinned |= parsed[i]->iothreadpin_id[j] == k && parsed[i]->iothreadpin[j];
+          if (!pinned) {
+            g_autofree char *x = vdp_xml_format (out[i]);
+            g_file_set_contents ("/tmp/vdp-prop-unpinned.xml", x, -1, NULL);
+            fail_msg ("round %d (%s): %s: IOThread %u has no pin (/tmp/vdp-prop-unpinned.xml)",
+                      round, spec, parsed[i]->name, k);
+          }
+        }
       spans += hwloc_bitmap_weight (dp->nodes) > 1;
       if (g_getenv ("VDP_DEBUG")) {
         g_autofree char *mn = vdp_cpuset_format (dp->mem_nodes);

@@ -174,34 +174,52 @@ vdp_io_count (struct vdp_domain_plan *dp, const struct vdp_plan_input *in,
     vdp_domain_plan_reason (dp, 3, "iothreads",
                             "%u IOThread%s kept: the domain pins its IOThreads itself", n,
                             n == 1 ? "" : "s");
-  } else if (p->iothreads) {
-    n = MIN (p->iothreads, max_queues);
-    vdp_domain_plan_reason (dp, 3, "iothreads", "%u IOThread%s: fixed by the profile%s", n,
-                            n == 1 ? "" : "s",
-                            n < p->iothreads ? ", capped at the queue count" : "");
+    workers = served ? n : 0;
+    if (capable > 0 && !any_mapped && single < n) {
+      vdp_domain_plan_reason (dp, 3, "iothreads",
+                              "%u IOThread%s: without virtqueue mapping on this stack each of "
+                              "the %u device%s uses one", single, single == 1 ? "" : "s", single,
+                              single == 1 ? "" : "s");
+      n = single;
+    }
   } else {
-    n = CLAMP ((d->vcpus + 1) / 2, 1, p->iothreads_max);
-    n = MIN (n, max_queues);
-    vdp_domain_plan_reason (dp, 3, "iothreads",
-                            "%u IOThread%s: ceil(%u vCPUs / 2) clamped to 1..%u (iothreads_max), "
-                            "at most the %u queues; shared by the domain's %u virtio device%s", n,
-                            n == 1 ? "" : "s", d->vcpus, p->iothreads_max, max_queues,
-                            capable + served, capable + served == 1 ? "" : "s");
+    /* the count, then each cap that applies, said once with the final
+     * count */
+    g_autoptr (GString) why = g_string_new (NULL);
+    unsigned want;
+    if (p->iothreads) {
+      want = p->iothreads;
+      g_string_append_printf (why, "fixed by the profile (iothreads=%u)", want);
+    } else {
+      want = CLAMP ((d->vcpus + 1) / 2, 1, p->iothreads_max);
+      g_string_append_printf (why, "ceil(%u vCPUs / 2) clamped to 1..%u (iothreads_max)",
+                              d->vcpus, p->iothreads_max);
+      if (want > MIN (max_queues, capable > 0 && !any_mapped ? single : want))
+        g_string_append_printf (why, " is %u", want);
+    }
+    n = want;
+    if (n > max_queues) {
+      n = max_queues;
+      g_string_append_printf (why, ", capped at %u: no device has more queue%s", n,
+                              n == 1 ? "" : "s");
+    }
+    workers = served ? n : 0;
+    if (capable > 0 && !any_mapped && single < n) {
+      /* without per-queue mapping each device takes one IOThread: more would idle */
+      n = single;
+      g_string_append_printf (why, ", capped at %u: without virtqueue mapping on this stack "
+                              "each device uses one", n);
+    }
+    vdp_domain_plan_reason (dp, 3, "iothreads", "%u IOThread%s: %s; shared by the domain's %u "
+                            "virtio device%s", n, n == 1 ? "" : "s", why->str, capable + served,
+                            capable + served == 1 ? "" : "s");
   }
   /* virt-dataplane-blk maps queues to threads of its own: as many as the
    * IOThreads the guest would have had */
-  workers = served ? n : 0;
   if (capable == 0) {
     /* every virtio disk is the backend's: IOThreads the domain defines
      * are kept (something may name them) and share the workers' PUs */
     n = d->iothreads;
-  } else if (!any_mapped && single < n) {
-    /* without per-queue mapping each device takes one IOThread: more would idle */
-    vdp_domain_plan_reason (dp, 3, "iothreads",
-                            "%u IOThread%s: without virtqueue mapping on this stack each of "
-                            "the %u device%s uses one", single, single == 1 ? "" : "s", single,
-                            single == 1 ? "" : "s");
-    n = single;
   }
   if (reserved > n) {
     vdp_domain_plan_reason (dp, 3, "iothreads",

@@ -421,6 +421,26 @@ test_rule3_no_devices_and_old_stack (void **state)
   vdp_caps_from_versions (&f.caps, VDP_VERSION (9, 0, 0), VDP_VERSION (7, 2, 0));
   fx_add (&f, domain_xml ("a", 16, 1, NULL, TWO_DISKS), -1);
   assert_int_equal (fx_planned (&f, 0)->n_iothreads, 2);
+  /* the count is said once, the final one with the cap's reason */
+  {
+    const struct vdp_domain_plan *dp = fx_planned (&f, 0);
+    unsigned counts = 0;
+    for (guint i = 0; i < dp->reasons->len; i++) {
+      const struct vdp_reason *r = dp->reasons->pdata[i];
+      if (r->rule == 3 && strstr (r->text, " IOThread") != NULL) {
+        counts++;
+        assert_true (g_str_has_prefix (r->text, "2 IOThreads: "));
+        assert_non_null (strstr (r->text, "without virtqueue mapping"));
+      }
+    }
+    assert_int_equal (counts, 1);
+  }
+  fx_free (&f);
+
+  /* a queue count claimed only where it caps */
+  fx_init (&f, HOST2, "balanced");
+  fx_add (&f, domain_xml ("a", 4, 1, NULL, RAW_DISK), -1);
+  assert_false (has_reason (fx_planned (&f, 0), 3, "queue"));
   fx_free (&f);
 }
 

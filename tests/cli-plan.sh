@@ -168,4 +168,19 @@ check "kept pins: on the vCPUs' node" \
 run_cmd -c "$DEMO" plan legacy-app --topology "$WHOLEIO" --xml
 check "kept pins: <iothreadpin> written, the vCPU pins unchanged" \
   sh -c "grep -q '<iothreadpin iothread=\"1\" cpuset=' '$TMP/out' && grep -q '<vcpupin vcpu=\"0\" cpuset=\"4\"/>' '$TMP/out'"
+
+# JSON: a foreign placement is not "kept" (a recorded plan taken as is);
+# refused domains have no plan hash; every IOThread lists its queues
+run_cmd -c "$DEMO" plan --all --profile latency --topology "$WHOLEIO" --json
+check "json: hand-pinned guest's placement is foreign" \
+  test "$(jq -r '.domains[] | select(.name == "legacy-app") | .placement' "$TMP/out")" = foreign
+check "json: refused domains have a null plan" \
+  test "$(jq '[.domains[] | select(.failed and .plan != null)] | length' "$TMP/out")" = 0
+check "json: planned domains' hashes are their own" \
+  test "$(jq '[.domains[] | select(.plan != null) | .plan] | (length == (unique | length))' "$TMP/out")" = true
+check "json: every disk IOThread lists its queues" \
+  test "$(jq '[.domains[].disks[].iothreads[] | select(has("queues") | not)] | length' "$TMP/out")" = 0
+run_cmd -c "$DEMO" plan --all --profile latency --topology "$WHOLEIO"
+check "text: a refused domain's plan is none" \
+  sh -c "grep '^Domain web01:' '$TMP/out' | grep -q 'plan none)'"
 done_testing

@@ -582,6 +582,22 @@ vdp_io_place (struct vdp_inventory *inv, const struct vdp_caps *caps,
         }
         start = k + 1;
       }
+    {
+      /* virt-dataplane-blk's worker w runs on placement w: the first
+       * ones on QEMU's IOThreads' PUs */
+      gboolean served = FALSE;
+      for (unsigned i = 0; i < d->n_disks; i++)
+        served |= dp->disks[i].backend;
+      if (served && qemu > 0 && n_io > 0) {
+        unsigned last = MIN (qemu, n_io) - 1;
+        if (last == 0)
+          vdp_domain_plan_reason (dp, 4, "worker 0", "virt-dataplane-blk worker 0 on the PUs of "
+                                  "IOThread 1");
+        else
+          vdp_domain_plan_reason (dp, 4, "workers", "virt-dataplane-blk workers 0-%u on the PUs "
+                                  "of IOThreads 1-%u", last, last + 1);
+      }
+    }
     if (dp->poll_max >= 0)
       vdp_domain_plan_reason (dp, 4, "iothreads",
                               "adaptive polling at most %d ns (<poll max>): its IOThreads share "

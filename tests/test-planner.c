@@ -1352,6 +1352,49 @@ test_span_by_free_memory (void **state)
   fx_free (&f);
 }
 
+/* A spanning guest's cells: vCPUs in proportion to what each node can
+ * give, memory split the same way, within what each node holds; the
+ * explanation names the same split. */
+static void
+test_span_proportional (void **state)
+{
+  static const char *const specs[] = {
+    "node:4(memory=32GB) core:8 pu:2", "node:3(memory=32GB) core:16 pu:1",
+  };
+  (void) state;
+  for (size_t k = 0; k < G_N_ELEMENTS (specs); k++) {
+    struct fixture f;
+    struct vdp_domain_plan *dp;
+    fx_init (&f, specs[k], "balanced");
+    fx_add (&f, domain_xml ("db", 16, 64, NULL, RAW_DISK), -1);
+    dp = fx_planned (&f, 0);
+    assert_false (dp->failed);
+    assert_true (dp->n_cells >= 3);   /* 64 GiB and QEMU's own need three nodes */
+    for (unsigned c = 0; c < dp->n_cells; c++) {
+      unsigned v = (unsigned) hwloc_bitmap_weight (dp->cells[c].vcpus);
+      guint64 per_vcpu = dp->dom->memory_kib / dp->dom->vcpus;
+      guint64 share = dp->dom->memory_kib * v / dp->dom->vcpus;
+      /* the nodes are alike: each within one vCPU of the same share */
+      assert_true (v * dp->n_cells + dp->n_cells > dp->dom->vcpus);
+      assert_true (v * dp->n_cells < dp->dom->vcpus + dp->n_cells);
+      /* its memory follows its vCPUs (within one vCPU's worth; QEMU's
+       * own rides with cell 0) */
+      assert_true (dp->cells[c].memory_kib + per_vcpu >= share);
+      assert_true (dp->cells[c].memory_kib <= share + per_vcpu + 512 * 1024);
+    }
+    {
+      g_autofree char *want = g_strdup_printf ("%u vCPU%s and ",
+                                               hwloc_bitmap_weight (dp->cells[0].vcpus),
+                                               hwloc_bitmap_weight (dp->cells[0].vcpus) == 1
+                                               ? "" : "s");
+      assert_true (has_reason (dp, 8, want));
+      assert_true (has_reason (dp, 8, "in proportion to what it offers"));
+    }
+    fx_assert_hard (&f);
+    fx_free (&f);
+  }
+}
+
 /* Largest first leaves gaps: the guests it refuses are tried first, and
  * that order is kept when fewer are refused. */
 static void
@@ -1874,6 +1917,7 @@ main (void)
     cmocka_unit_test (test_smt_prefer_topology),
     cmocka_unit_test (test_packing_order),
     cmocka_unit_test (test_span_by_free_memory),
+    cmocka_unit_test (test_span_proportional),
     cmocka_unit_test (test_context),
     cmocka_unit_test (test_context_crossing),
     cmocka_unit_test (test_recorded_plan_kept),

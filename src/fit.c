@@ -656,7 +656,11 @@ misfit (const struct vdp_inventory *inv, const struct guest *g, const char *why)
     unsigned cap = node_vcpu_cap (inv, g, n);
     guint64 kib = vdp_inventory_mem_free (inv, n);
     m->host_pus += cap;
-    if (kib == G_MAXUINT64)
+    /* the host's memory the guest could use: on nodes where its vCPUs
+     * can run (never a CPU-less node's, as the reasons count it) */
+    if (cap == 0)
+      ;
+    else if (kib == G_MAXUINT64)
       known = FALSE;
     else
       host_kib += kib;
@@ -1029,6 +1033,7 @@ fit_span (struct vdp_inventory *inv, const struct guest *g, const size_t *order,
   guint64 kib = 0;
   gboolean mem_known = TRUE, ok = FALSE, unbound = FALSE;
   int home = -1, level;
+  gboolean room_for_vcpus = FALSE;
   unsigned most = 0;
   guint64 most_kib = 0;
 
@@ -1051,14 +1056,20 @@ fit_span (struct vdp_inventory *inv, const struct guest *g, const size_t *order,
     size_t n = order[i];
     if (g->dedicated)
       cap[n] = node_vcpu_cap (inv, g, n);
+    room_for_vcpus |= cap[n] > 0;
     if (g->mem == VDP_MEMORY_STRICT && vdp_inventory_mem_free (inv, n) < 64 * 1024)
       cap[n] = 0;   /* a guest cell there would have no memory to bind */
     if (home < 0 && cap[n] > 0 && (g->mem != VDP_MEMORY_STRICT || vdp_inventory_mem_free (inv, n) > 0))
       home = (int) n;
   }
   if (home < 0) {
-    g_string_append (why, g->dedicated ? "no node has a PU left to pin a vCPU to"
-                     : "no node has two PUs left for floating vCPUs");
+    /* the binding constraint: memory when PUs were there */
+    if (room_for_vcpus)
+      g_string_append (why, "no node where its vCPUs could run has memory left to bind strict: "
+                       "other guests' bindings and the host's reserve take it");
+    else
+      g_string_append (why, g->dedicated ? "no node has a PU left to pin a vCPU to"
+                       : "no node has two PUs left for floating vCPUs");
     return FALSE;
   }
   {
@@ -1163,8 +1174,8 @@ fit_span (struct vdp_inventory *inv, const struct guest *g, const size_t *order,
   }
   if (g->mem == VDP_MEMORY_STRICT && mem_known && kib < g->kib) {
     char a[32], b[32];
-    g_string_append_printf (why, "%s of memory to bind strict and the host's nodes have %s "
-                            "free for guests", mib (g->kib, a), mib (kib, b));
+    g_string_append_printf (why, "%s of memory to bind strict and the nodes where its vCPUs "
+                            "can run have %s free for guests", mib (g->kib, a), mib (kib, b));
     return FALSE;
   }
   if (n_parts > g->vcpus) {

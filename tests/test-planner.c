@@ -1395,6 +1395,45 @@ test_span_proportional (void **state)
   }
 }
 
+/* A refusal names the binding constraint, and one host total. */
+static void
+test_misfit_reason (void **state)
+{
+  struct fixture f;
+  struct vdp_domain_plan *dp;
+
+  (void) state;
+  /* PUs are there, memory is not: memory is the reason */
+  fx_init (&f, "node:1(memory=6GB) core:4 pu:1", "balanced");
+  fx_add (&f, domain_xml ("hog", 1, 8, "  <cputune>\n    <vcpupin vcpu='0' cpuset='0'/>\n"
+                          "  </cputune>\n  <numatune>\n    <memory mode='strict' nodeset='0'/>\n"
+                          "  </numatune>\n", NULL), -1);
+  f.context[0] = TRUE;
+  fx_add (&f, domain_xml ("web", 2, 4, NULL, RAW_DISK), 0);
+  dp = fx_planned (&f, 1);
+  assert_true (dp->failed);
+  assert_non_null (strstr (dp->misfit.why, "memory left to bind strict"));
+  assert_null (strstr (dp->misfit.why, "two PUs"));
+  fx_free (&f);
+
+  /* the host's memory in the line is the one its reason counts */
+  {
+    g_autofree char *cg = vdp_test_data ("examples/topologies/32amd64-4s2n4c-cgroup.xml");
+    fx_init (&f, cg, "balanced");
+  }
+  fx_add (&f, domain_xml ("db", 16, 64, NULL, RAW_DISK), -1);
+  dp = fx_planned (&f, 0);
+  if (dp->failed && dp->misfit.host_kib != G_MAXUINT64
+      && strstr (dp->misfit.why, "MiB free for guests")) {
+    g_autofree char *total = g_strdup_printf ("have %" G_GUINT64_FORMAT " MiB free",
+                                              dp->misfit.host_kib / 1024);
+    assert_non_null (strstr (dp->misfit.why, total));
+  } else {
+    fail_msg ("db should be refused for memory: %s", dp->failed ? dp->misfit.why : "planned");
+  }
+  fx_free (&f);
+}
+
 /* Largest first leaves gaps: the guests it refuses are tried first, and
  * that order is kept when fewer are refused. */
 static void
@@ -1917,6 +1956,7 @@ main (void)
     cmocka_unit_test (test_smt_prefer_topology),
     cmocka_unit_test (test_packing_order),
     cmocka_unit_test (test_span_by_free_memory),
+    cmocka_unit_test (test_misfit_reason),
     cmocka_unit_test (test_span_proportional),
     cmocka_unit_test (test_context),
     cmocka_unit_test (test_context_crossing),

@@ -206,6 +206,8 @@ vdp_explain_host (GString *out, const struct vdp_plan *plan)
       g_string_append_printf (out, " (%u IOThread%s, %u emulator%s)", ns->pool_iothreads,
                               ns->pool_iothreads == 1 ? "" : "s", ns->pool_emulators,
                               ns->pool_emulators == 1 ? "" : "s");
+    if (ns->pool_shared)
+      g_string_append (out, ", shared with floating vCPUs (too few PUs to keep them apart)");
     if (ns->io_short)
       g_string_append (out, ", I/O capacity short");
     if (ns->memory_kib)

@@ -366,7 +366,7 @@ slot_why (VdpSlotKind kind, gboolean dedicated)
   case VDP_SLOT_POOL:
     return "the node's I/O pool, no vCPU on it";
   case VDP_SLOT_WITH_VCPUS:
-    return "with the guest's vCPUs: the node has no PU to spare for an I/O pool";
+    return "with the guest's vCPUs: no PU of the node was left to run it apart from them";
   case VDP_SLOT_WITH_EMULATOR:
     return dedicated ? "with the emulator (no room for an I/O pool)"
            : "with the emulator (iothread_cpus=shared)";
@@ -471,7 +471,7 @@ vdp_io_place (struct vdp_inventory *inv, const struct vdp_caps *caps,
         why = "the home node's PUs no guest holds";
       } else {
         hwloc_bitmap_copy (dp->emulator_pin, span_set[0]);
-        why = "with the vCPUs: no I/O pool on the node (nothing else runs apart there)";
+        why = "with the vCPUs: no PU of the node was left to run it apart from them";
       }
       break;
     }

@@ -1175,6 +1175,72 @@ kept_io_place (struct vdp_inventory *inv, struct vdp_domain_plan *dp, int node)
                           which, set, t->nodes[node].id);
 }
 
+/* The names of the domains of the host (planned or context) whose vCPU
+ * pins overlap @set, or NULL when none does (g_free). */
+static char *
+vcpus_on (const struct vdp_plan *plan, const struct vdp_plan_request *req, hwloc_const_bitmap_t set)
+{
+  g_autoptr (GString) who = g_string_new (NULL);
+  unsigned n = 0;
+
+  for (unsigned i = 0; i < plan->n_domains + req->n_context; i++) {
+    const struct vdp_domain *d = i < plan->n_domains ? plan->domains[i].dom
+                                 : req->context[i - plan->n_domains].dom;
+    const struct vdp_domain_plan *dp = i < plan->n_domains ? &plan->domains[i] : NULL;
+    gboolean hit = FALSE;
+    if (dp && (dp->failed || dp->skipped))
+      dp = NULL;   /* it keeps what it has */
+    for (unsigned v = 0; v < d->vcpus && !hit; v++) {
+      hwloc_const_bitmap_t pin = dp && dp->place && dp->vcpu_pins ? dp->vcpu_pins[v]
+                                 : d->vcpupin[v] ? d->vcpupin[v] : d->vcpu_cpuset;
+      hit = pin && hwloc_bitmap_intersects (pin, set);
+    }
+    if (hit)
+      g_string_append_printf (who, "%s'%s'", n++ ? ", " : "", d->name);
+  }
+  return n ? g_string_free (g_steal_pointer (&who), FALSE) : NULL;
+}
+
+/* Rule 4 says an IOThread or worker runs in "the node's I/O pool, no vCPU
+ * on it" when it is placed; guests placed after it may have had to float
+ * over the pool's PUs too (a node too small to keep them apart).  The
+ * claim is checked against the final pins and corrected. */
+static void
+reexplain_pools (struct vdp_plan *plan, const struct vdp_plan_request *req)
+{
+  static const char claim[] = ", no vCPU on it";
+
+  for (unsigned i = 0; i < plan->n_domains; i++) {
+    struct vdp_domain_plan *dp = &plan->domains[i];
+    if (dp->failed || dp->skipped || !dp->iothread_pins)
+      continue;
+    for (guint r = 0; r < dp->reasons->len; r++) {
+      struct vdp_reason *x = dp->reasons->pdata[r];
+      const char *at = x->rule == 4 ? strstr (x->text, claim) : NULL;
+      const char *num;
+      guint64 k;
+      g_autofree char *who = NULL;
+      if (at == NULL)
+        continue;
+      num = strchr (x->subject, ' ');
+      if (num == NULL || !g_ascii_isdigit (num[1]))
+        continue;
+      k = g_ascii_strtoull (num + 1, NULL, 10);
+      if (g_str_has_prefix (x->subject, "iothread"))
+        k--;   /* IOThread ids start at 1, placements at 0 */
+      if (k >= MAX (dp->n_iothreads, dp->n_io_slots) || dp->iothread_pins[k] == NULL)
+        continue;
+      who = vcpus_on (plan, req, dp->iothread_pins[k]);
+      if (who) {
+        g_autofree char *old = x->text;
+        x->text = g_strdup_printf ("%.*s, shared with the floating vCPUs of %s: the node has "
+                                   "too few PUs to keep them apart%s", (int) (at - old), old,
+                                   who, at + strlen (claim));
+      }
+    }
+  }
+}
+
 /* One planning round; the domains marked in @frozen were refused in round
  * @prev and only occupy the host with what they have. */
 static struct vdp_plan *
@@ -1419,6 +1485,9 @@ compute_once (const struct vdp_plan_request *req, const gboolean *frozen, struct
       vdp_footprint_clear (&fps[i]);
   }
 
+  /* claims checked against the final pins of the whole host */
+  reexplain_pools (plan, req);
+
   /* the host as a whole */
   plan->n_nodes = (unsigned) topo->n_nodes;
   plan->nodes = g_new0 (struct vdp_node_summary, topo->n_nodes + 1);
@@ -1433,6 +1502,10 @@ compute_once (const struct vdp_plan_request *req, const gboolean *frozen, struct
     ns->shared_vcpus = st->shared_vcpus;
     hwloc_bitmap_or (plan->io_pool, plan->io_pool, st->pool);
     ns->pool = g_steal_pointer (&st->pool);   /* the inventory is done with */
+    if (!hwloc_bitmap_iszero (ns->pool)) {
+      g_autofree char *who = vcpus_on (plan, req, ns->pool);
+      ns->pool_shared = who != NULL;
+    }
     ns->pool_iothreads = st->pool_iothreads;
     ns->pool_emulators = st->pool_emulators;
     ns->io_short = st->io_short;

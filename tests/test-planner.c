@@ -1395,6 +1395,50 @@ test_span_proportional (void **state)
   }
 }
 
+/* "No vCPU on it" is said of an IOThread only when no vCPU of any guest
+ * of the host floats over its PUs in the final plan. */
+static void
+test_pool_claims_final (void **state)
+{
+  static const char *const files[] = { "web1", "netcd1", "scsi1", "db1" };
+  struct fixture f;
+  g_autofree char *cg = vdp_test_data ("examples/topologies/32amd64-4s2n4c-cgroup.xml");
+  unsigned said = 0;
+
+  (void) state;
+  fx_init (&f, cg, "balanced");
+  for (size_t i = 0; i < G_N_ELEMENTS (files); i++) {
+    g_autofree char *rel = g_strdup_printf ("examples/domains/%s.xml", files[i]);
+    g_autofree char *path = vdp_test_data (rel);
+    char *xml = NULL;
+    assert_true (g_file_get_contents (path, &xml, NULL, NULL));
+    fx_add (&f, xml, -1);
+  }
+  fx_planned (&f, 0);
+  for (unsigned i = 0; i < f.plan->n_domains; i++) {
+    const struct vdp_domain_plan *dp = &f.plan->domains[i];
+    for (guint r = 0; !dp->failed && r < dp->reasons->len; r++) {
+      const struct vdp_reason *x = dp->reasons->pdata[r];
+      unsigned k;
+      if (x->rule != 4 || !g_str_has_prefix (x->subject, "iothread "))
+        continue;
+      k = (unsigned) atoi (x->subject + 9) - 1;
+      for (unsigned j = 0; j < f.plan->n_domains; j++) {
+        const struct vdp_domain_plan *o = &f.plan->domains[j];
+        gboolean over = FALSE;
+        for (unsigned v = 0; !o->failed && v < o->dom->vcpus; v++)
+          over |= hwloc_bitmap_intersects (o->vcpu_pins[v], dp->iothread_pins[k]);
+        if (over) {
+          assert_null (strstr (x->text, "no vCPU on it"));
+          said += strstr (x->text, "shared with the floating vCPUs") != NULL;
+        }
+      }
+    }
+  }
+  assert_true (said > 0);   /* this host is too small to keep them apart */
+  fx_free (&f);
+}
+
 /* A refusal names the binding constraint, and one host total. */
 static void
 test_misfit_reason (void **state)
@@ -1957,6 +2001,7 @@ main (void)
     cmocka_unit_test (test_packing_order),
     cmocka_unit_test (test_span_by_free_memory),
     cmocka_unit_test (test_misfit_reason),
+    cmocka_unit_test (test_pool_claims_final),
     cmocka_unit_test (test_span_proportional),
     cmocka_unit_test (test_context),
     cmocka_unit_test (test_context_crossing),

@@ -1175,24 +1175,55 @@ kept_io_place (struct vdp_inventory *inv, struct vdp_domain_plan *dp, int node)
                           which, set, t->nodes[node].id);
 }
 
+/* The vCPU pin of vCPU @v of domain @i of the host (planned, then
+ * context) in the final plan, or NULL when it floats freely. */
+static hwloc_const_bitmap_t
+final_vcpu_pin (const struct vdp_plan *plan, const struct vdp_plan_request *req, unsigned i,
+                unsigned v)
+{
+  const struct vdp_domain *d = i < plan->n_domains ? plan->domains[i].dom
+                               : req->context[i - plan->n_domains].dom;
+  const struct vdp_domain_plan *dp = i < plan->n_domains ? &plan->domains[i] : NULL;
+
+  if (dp && !dp->failed && !dp->skipped && dp->place && dp->vcpu_pins)
+    return dp->vcpu_pins[v];
+  return d->vcpupin[v] ? d->vcpupin[v] : d->vcpu_cpuset;
+}
+
+/* The union of every vCPU pin of the host's domains in the final plan. */
+static void
+all_vcpu_pins (const struct vdp_plan *plan, const struct vdp_plan_request *req, hwloc_bitmap_t out)
+{
+  hwloc_bitmap_zero (out);
+  for (unsigned i = 0; i < plan->n_domains + req->n_context; i++) {
+    const struct vdp_domain *d = i < plan->n_domains ? plan->domains[i].dom
+                                 : req->context[i - plan->n_domains].dom;
+    for (unsigned v = 0; v < d->vcpus; v++) {
+      hwloc_const_bitmap_t pin = final_vcpu_pin (plan, req, i, v);
+      if (pin)
+        hwloc_bitmap_or (out, out, pin);
+    }
+  }
+}
+
 /* The names of the domains of the host (planned or context) whose vCPU
- * pins overlap @set, or NULL when none does (g_free). */
+ * pins overlap @set, or NULL when none does (g_free).  @all: the union of
+ * them all (all_vcpu_pins()), which answers most calls at once. */
 static char *
-vcpus_on (const struct vdp_plan *plan, const struct vdp_plan_request *req, hwloc_const_bitmap_t set)
+vcpus_on (const struct vdp_plan *plan, const struct vdp_plan_request *req,
+          hwloc_const_bitmap_t all, hwloc_const_bitmap_t set)
 {
   g_autoptr (GString) who = g_string_new (NULL);
   unsigned n = 0;
 
+  if (!hwloc_bitmap_intersects (all, set))
+    return NULL;
   for (unsigned i = 0; i < plan->n_domains + req->n_context; i++) {
     const struct vdp_domain *d = i < plan->n_domains ? plan->domains[i].dom
                                  : req->context[i - plan->n_domains].dom;
-    const struct vdp_domain_plan *dp = i < plan->n_domains ? &plan->domains[i] : NULL;
     gboolean hit = FALSE;
-    if (dp && (dp->failed || dp->skipped))
-      dp = NULL;   /* it keeps what it has */
     for (unsigned v = 0; v < d->vcpus && !hit; v++) {
-      hwloc_const_bitmap_t pin = dp && dp->place && dp->vcpu_pins ? dp->vcpu_pins[v]
-                                 : d->vcpupin[v] ? d->vcpupin[v] : d->vcpu_cpuset;
+      hwloc_const_bitmap_t pin = final_vcpu_pin (plan, req, i, v);
       hit = pin && hwloc_bitmap_intersects (pin, set);
     }
     if (hit)
@@ -1206,7 +1237,7 @@ vcpus_on (const struct vdp_plan *plan, const struct vdp_plan_request *req, hwloc
  * over the pool's PUs too (a node too small to keep them apart).  The
  * claim is checked against the final pins and corrected. */
 static void
-reexplain_pools (struct vdp_plan *plan, const struct vdp_plan_request *req)
+reexplain_pools (struct vdp_plan *plan, const struct vdp_plan_request *req, hwloc_const_bitmap_t all)
 {
   static const char claim[] = ", no vCPU on it";
 
@@ -1230,7 +1261,7 @@ reexplain_pools (struct vdp_plan *plan, const struct vdp_plan_request *req)
         k--;   /* IOThread ids start at 1, placements at 0 */
       if (k >= MAX (dp->n_iothreads, dp->n_io_slots) || dp->iothread_pins[k] == NULL)
         continue;
-      who = vcpus_on (plan, req, dp->iothread_pins[k]);
+      who = vcpus_on (plan, req, all, dp->iothread_pins[k]);
       if (who) {
         g_autofree char *old = x->text;
         x->text = g_strdup_printf ("%.*s, shared with the floating vCPUs of %s: the node has "
@@ -1258,6 +1289,7 @@ compute_once (const struct vdp_plan_request *req, const gboolean *frozen, struct
   g_autofree unsigned *later = g_new0 (unsigned, MAX (n, 1));
   g_autofree guint *later_reasons = g_new0 (guint, MAX (n, 1));
   g_autofree int *kept_node = g_new0 (int, MAX (n, 1));
+  g_auto (VdpBitmap) all_vcpus = NULL;
   struct vdp_inventory inv;
   unsigned n_order = 0, n_later = 0;
 
@@ -1486,7 +1518,9 @@ compute_once (const struct vdp_plan_request *req, const gboolean *frozen, struct
   }
 
   /* claims checked against the final pins of the whole host */
-  reexplain_pools (plan, req);
+  all_vcpu_pins (plan, req, inv.scratch);
+  all_vcpus = hwloc_bitmap_dup (inv.scratch);
+  reexplain_pools (plan, req, all_vcpus);
 
   /* the host as a whole */
   plan->n_nodes = (unsigned) topo->n_nodes;
@@ -1503,7 +1537,7 @@ compute_once (const struct vdp_plan_request *req, const gboolean *frozen, struct
     hwloc_bitmap_or (plan->io_pool, plan->io_pool, st->pool);
     ns->pool = g_steal_pointer (&st->pool);   /* the inventory is done with */
     if (!hwloc_bitmap_iszero (ns->pool)) {
-      g_autofree char *who = vcpus_on (plan, req, ns->pool);
+      g_autofree char *who = vcpus_on (plan, req, all_vcpus, ns->pool);
       ns->pool_shared = who != NULL;
     }
     ns->pool_iothreads = st->pool_iothreads;

@@ -472,7 +472,15 @@ vdp_backend_settings (const struct vdp_domain_plan *dp, const struct vdp_backend
         b->worker_cpus[w] = vdp_cpuset_format (dp->iothread_pins[w]);
       else if (!dp->place && own)
         b->worker_cpus[w] = g_strdup (own);
+    /* the node of the workers' PUs when they are all on one (-1 when
+     * they span nodes, as a spanning guest's do: each near its vCPUs) */
     b->node = dp->place ? dp->home_node : -1;
+    if (dp->place && dp->iothread_node && dp->n_io_slots > 0) {
+      b->node = dp->iothread_node[0];
+      for (unsigned w = 1; w < b->n_workers && w < dp->n_io_slots; w++)
+        if (dp->iothread_node[w] != b->node)
+          b->node = -1;
+    }
     b->poll_ns = policy->backend_poll_ns;
     g_ptr_array_add (out, b);
   }

@@ -427,6 +427,24 @@ original_has_queues (xmlNodePtr recorded, const char *key)
   return TRUE;
 }
 
+/* Whether this project's metadata @recorded has a record of @key (what
+ * it was before virt-dataplane changed it) that does not contain @what. */
+static gboolean
+original_lacks (xmlNodePtr recorded, const char *key, const char *what)
+{
+  for (xmlNodePtr o = recorded ? recorded->children : NULL; o; o = o->next) {
+    g_autofree char *k = NULL, *text = NULL;
+    if (o->type != XML_ELEMENT_NODE || strcmp ((const char *) o->name, "original") != 0)
+      continue;
+    k = attr (o, "key");
+    if (g_strcmp0 (k, key) != 0)
+      continue;
+    text = text_of (o);
+    return text == NULL || strstr (text, what) == NULL;
+  }
+  return FALSE;
+}
+
 /* The worker CPUs of the virt-dataplane-blk backends recorded in this
  * project's metadata @recorded (<backend><worker cpus='...'/>): where
  * those threads run, for the host's inventory.  Untrusted: what does not
@@ -563,6 +581,8 @@ vdp_domain_parse (xmlDocPtr doc, const char *what, GError **error)
     break;
   }
   parse_backend_workers (d, recorded);
+  d->tuned_iothreadpin = d->tuned && !d->tuned_place && d->n_iothreadpin > 0
+                         && original_lacks (recorded, "cputune", "<iothreadpin");
   /* queues the owner set: a driver's queues, unless virt-dataplane wrote
    * them (its record of the original driver has none) */
   for (unsigned i = 0; i < d->n_disks; i++) {

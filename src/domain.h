@@ -112,6 +112,7 @@ struct vdp_domain {
   /* This project's metadata, when present. */
   bool tuned;
   bool tuned_place;         /* virt-dataplane wrote the pins (not left foreign ones) */
+  bool tuned_iothreadpin;   /* foreign pins kept, and its <iothreadpin>s are virt-dataplane's */
   char *tuned_profile;
   char *tuned_hash;
   unsigned n_backends;      /* recorded virt-dataplane-blk backends */

@@ -105,7 +105,8 @@ vdp_explain_domain (GString *out, const struct vdp_plan *plan, const struct vdp_
 
   g_string_append_printf (out, "Domain %s: %u vCPU%s, %" G_GUINT64_FORMAT " MiB (profile %s; "
                           "target %s; plan %s)\n", d->name, d->vcpus, d->vcpus == 1 ? "" : "s",
-                          d->memory_kib / 1024, dp->policy->name, caps, dp->hash);
+                          d->memory_kib / 1024, dp->policy->name, caps,
+                          dp->skipped || dp->failed ? "none" : dp->hash);
   if (dp->skipped) {
     g_string_append_printf (out, "  left alone: %s\n\n", dp->skip_reason);
     return;
@@ -139,9 +140,14 @@ vdp_explain_domain (GString *out, const struct vdp_plan *plan, const struct vdp_
     }
   } else {
     g_string_append (out, "  placement: existing pins kept\n");
-    if (dp->set_iothreads)
+    if (dp->set_iothreads && dp->iothread_pins && dp->n_iothreads) {
+      g_autofree char *s = vdp_cpuset_format (dp->iothread_pins[0]);
+      g_string_append_printf (out, "  %u IOThread%s on PUs %s (the I/O pool of its vCPUs' "
+                              "node)\n", dp->n_iothreads, dp->n_iothreads == 1 ? "" : "s", s);
+    } else if (dp->set_iothreads) {
       g_string_append_printf (out, "  %u IOThread%s (pins as the domain has them)\n",
                               dp->n_iothreads, dp->n_iothreads == 1 ? "" : "s");
+    }
   }
   for (unsigned i = 0; !dp->failed && i < d->n_disks; i++) {
     const struct vdp_disk_plan *pl = &dp->disks[i];
@@ -200,6 +206,8 @@ vdp_explain_host (GString *out, const struct vdp_plan *plan)
       g_string_append_printf (out, " (%u IOThread%s, %u emulator%s)", ns->pool_iothreads,
                               ns->pool_iothreads == 1 ? "" : "s", ns->pool_emulators,
                               ns->pool_emulators == 1 ? "" : "s");
+    if (ns->pool_shared)
+      g_string_append (out, ", shared with floating vCPUs (too few PUs to keep them apart)");
     if (ns->io_short)
       g_string_append (out, ", I/O capacity short");
     if (ns->memory_kib)
@@ -228,12 +236,23 @@ json_map (JsonBuilder *b, const struct vdp_map *m)
   for (unsigned k = 0; k < m->n_threads; k++) {
     json_builder_begin_object (b);
     vdp_json_add_int (b, "id", m->threads[k]);
+    /* the virtqueues it serves: listed, or (round-robin) queue q on
+     * thread q mod n, or all on the one thread; null when the queue
+     * count is left alone */
+    json_builder_set_member_name (b, "queues");
     if (m->kind == VDP_MAP_EXPLICIT) {
       GArray *qs = m->queue_lists->pdata[k];
-      json_builder_set_member_name (b, "queues");
       json_builder_begin_array (b);
       for (guint q = 0; q < qs->len; q++)
         json_builder_add_int_value (b, g_array_index (qs, guint, q));
+      json_builder_end_array (b);
+    } else if (m->queues == 0) {
+      json_builder_add_null_value (b);
+    } else {
+      json_builder_begin_array (b);
+      for (unsigned q = 0; q < m->queues; q++)
+        if (m->kind != VDP_MAP_ROUNDROBIN || q % m->n_threads == k)
+          json_builder_add_int_value (b, q);
       json_builder_end_array (b);
     }
     json_builder_end_object (b);
@@ -266,7 +285,8 @@ vdp_explain_json_domain (JsonBuilder *b, const struct vdp_plan *plan,
   vdp_json_add_string (b, "name", d->name);
   vdp_json_add_string (b, "file", file);
   vdp_json_add_string (b, "profile", dp->policy->name);
-  vdp_json_add_string (b, "plan", dp->hash);
+  /* a domain left alone or refused has no plan to record */
+  vdp_json_add_string (b, "plan", dp->skipped || dp->failed ? NULL : dp->hash);
   vdp_json_add_bool (b, "skipped", dp->skipped);
   vdp_json_add_bool (b, "failed", dp->failed);
   vdp_json_add_bool (b, "kept", dp->kept);
@@ -287,7 +307,7 @@ vdp_explain_json_domain (JsonBuilder *b, const struct vdp_plan *plan,
   } else {
     json_builder_add_null_value (b);
   }
-  vdp_json_add_string (b, "placement", dp->failed ? "none" : !dp->place ? "kept"
+  vdp_json_add_string (b, "placement", dp->failed ? "none" : !dp->place ? "foreign"
                        : dp->placement == VDP_PLACEMENT_DEDICATED ? "dedicated" : "shared");
   vdp_json_add_int (b, "home_node", dp->home_node);
   vdp_json_add_index_array (b, "nodes", dp->nodes);
@@ -313,7 +333,8 @@ vdp_explain_json_domain (JsonBuilder *b, const struct vdp_plan *plan,
   for (unsigned k = 0; !dp->failed && dp->set_iothreads && k < dp->n_iothreads; k++) {
     json_builder_begin_object (b);
     vdp_json_add_int (b, "id", k + 1);
-    if (pins) {
+    if (pins || dp->iothread_pins) {
+      /* a kept guest's IOThreads that virt-dataplane pins in a pool */
       vdp_json_add_cpuset (b, "cpuset", dp->iothread_pins[k]);
       json_where (b, dp->iothread_l3[k], dp->iothread_node[k]);
     }

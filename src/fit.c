@@ -656,7 +656,11 @@ misfit (const struct vdp_inventory *inv, const struct guest *g, const char *why)
     unsigned cap = node_vcpu_cap (inv, g, n);
     guint64 kib = vdp_inventory_mem_free (inv, n);
     m->host_pus += cap;
-    if (kib == G_MAXUINT64)
+    /* the host's memory the guest could use: on nodes where its vCPUs
+     * can run (never a CPU-less node's, as the reasons count it) */
+    if (cap == 0)
+      ;
+    else if (kib == G_MAXUINT64)
       known = FALSE;
     else
       host_kib += kib;
@@ -905,6 +909,72 @@ split_memory (const struct vdp_inventory *inv, const struct guest *g, struct par
   return TRUE;
 }
 
+/* Splits the guest's vCPUs over @parts in proportion to what each node
+ * can give: the share of the guest it could hold alone (its vCPU room
+ * @cap, and its free memory @mem when the memory is bound), each part at
+ * least one vCPU and at most its room; largest remainders first.  FALSE
+ * when no such split exists (the caller fills node by node). */
+static gboolean
+proportional_vcpus (const struct guest *g, struct part *parts, unsigned n_parts,
+                    const unsigned *cap, const guint64 *mem, unsigned *vcpu_part)
+{
+  g_autofree double *w = g_new0 (double, n_parts);
+  g_autofree double *rest = g_new0 (double, n_parts);
+  unsigned unit = g->dedicated && g->p->smt == VDP_SMT_PREFER && g->vcpus % 2 == 0 ? 2 : 1;
+  unsigned units = g->vcpus / unit, given = 0, v = 0;
+  double sum = 0;
+
+  for (unsigned s = 0; s < n_parts; s++) {
+    size_t n = parts[s].n;
+    w[s] = MIN (1.0, (double) cap[n] / g->vcpus);
+    if (g->mem != VDP_MEMORY_NONE && mem[n] != G_MAXUINT64 && g->kib > 0)
+      w[s] = MIN (w[s], (double) mem[n] / (double) g->kib);
+    if (w[s] <= 0)
+      return FALSE;
+    sum += w[s];
+  }
+  for (unsigned s = 0; s < n_parts; s++) {
+    double ideal = units * w[s] / sum;
+    unsigned room = cap[parts[s].n] / unit;
+    unsigned take = MIN ((unsigned) ideal, room);
+    take = MAX (take, 1);
+    if (take > room)
+      return FALSE;
+    parts[s].vcpus = take;
+    rest[s] = ideal - take;
+    given += take;
+  }
+  while (given > units) {
+    /* the minimum of one each overshot: take back where most was given */
+    int best = -1;
+    for (unsigned s = 0; s < n_parts; s++)
+      if (parts[s].vcpus > 1 && (best < 0 || rest[s] < rest[best]))
+        best = (int) s;
+    if (best < 0)
+      return FALSE;
+    parts[best].vcpus--;
+    rest[best] += 1;
+    given--;
+  }
+  while (given < units) {
+    int best = -1;
+    for (unsigned s = 0; s < n_parts; s++)
+      if (parts[s].vcpus < cap[parts[s].n] / unit && (best < 0 || rest[s] > rest[best]))
+        best = (int) s;
+    if (best < 0)
+      return FALSE;
+    parts[best].vcpus++;
+    rest[best] -= 1;
+    given++;
+  }
+  for (unsigned s = 0; s < n_parts; s++) {
+    parts[s].vcpus *= unit;
+    for (unsigned k = 0; k < parts[s].vcpus; k++)
+      vcpu_part[v++] = s;
+  }
+  return v == g->vcpus;
+}
+
 /* Whether @slots more nodes not @used, the biggest first, can bring @total
  * vCPUs and @kib free memory up to what the guest needs.  Each resource
  * is counted on its own biggest nodes: a bound, close enough to pick the
@@ -963,6 +1033,9 @@ fit_span (struct vdp_inventory *inv, const struct guest *g, const size_t *order,
   guint64 kib = 0;
   gboolean mem_known = TRUE, ok = FALSE, unbound = FALSE;
   int home = -1, level;
+  gboolean room_for_vcpus = FALSE;
+  unsigned most = 0;
+  guint64 most_kib = 0;
 
   for (size_t n = 0; n < inv->n_nodes; n++)
     mem[n] = vdp_inventory_mem_free (inv, n);   /* fixed while the span is chosen */
@@ -983,14 +1056,20 @@ fit_span (struct vdp_inventory *inv, const struct guest *g, const size_t *order,
     size_t n = order[i];
     if (g->dedicated)
       cap[n] = node_vcpu_cap (inv, g, n);
+    room_for_vcpus |= cap[n] > 0;
     if (g->mem == VDP_MEMORY_STRICT && vdp_inventory_mem_free (inv, n) < 64 * 1024)
       cap[n] = 0;   /* a guest cell there would have no memory to bind */
     if (home < 0 && cap[n] > 0 && (g->mem != VDP_MEMORY_STRICT || vdp_inventory_mem_free (inv, n) > 0))
       home = (int) n;
   }
   if (home < 0) {
-    g_string_append (why, g->dedicated ? "no node has a PU left to pin a vCPU to"
-                     : "no node has two PUs left for floating vCPUs");
+    /* the binding constraint: memory when PUs were there */
+    if (room_for_vcpus)
+      g_string_append (why, "no node where its vCPUs could run has memory left to bind strict: "
+                       "other guests' bindings and the host's reserve take it");
+    else
+      g_string_append (why, g->dedicated ? "no node has a PU left to pin a vCPU to"
+                       : "no node has two PUs left for floating vCPUs");
     return FALSE;
   }
   {
@@ -1095,8 +1174,8 @@ fit_span (struct vdp_inventory *inv, const struct guest *g, const size_t *order,
   }
   if (g->mem == VDP_MEMORY_STRICT && mem_known && kib < g->kib) {
     char a[32], b[32];
-    g_string_append_printf (why, "%s of memory to bind strict and the host's nodes have %s "
-                            "free for guests", mib (g->kib, a), mib (kib, b));
+    g_string_append_printf (why, "%s of memory to bind strict and the nodes where its vCPUs "
+                            "can run have %s free for guests", mib (g->kib, a), mib (kib, b));
     return FALSE;
   }
   if (n_parts > g->vcpus) {
@@ -1106,9 +1185,16 @@ fit_span (struct vdp_inventory *inv, const struct guest *g, const size_t *order,
     return FALSE;
   }
 
-  /* vCPUs: each node filled as far as it holds, in whole cores, at least
-   * one each; shared guests beyond the host's PUs are spread by size */
-  for (unsigned s = 0; s < n_parts; s++) {
+  /* vCPUs: in proportion to what each node can give (the share of the
+   * guest it could hold alone: its vCPUs, and its free memory when the
+   * memory is bound), within what it holds, at least one each, in whole
+   * cores where the profile pairs vCPUs on SMT siblings; shared guests
+   * beyond the host's PUs are spread by size */
+  if (total >= g->vcpus && n_parts > 1
+      && proportional_vcpus (g, parts, n_parts, cap, mem, vcpu_part)) {
+    v = g->vcpus;
+  }
+  for (unsigned s = 0; v < g->vcpus && s < n_parts; s++) {
     unsigned left = g->vcpus - v, keep = n_parts - s - 1, take;
     take = MIN (cap[parts[s].n], left - MIN (left, keep));
     if (total < g->vcpus)   /* overcommitted shared guest */
@@ -1156,6 +1242,11 @@ fit_span (struct vdp_inventory *inv, const struct guest *g, const size_t *order,
     g_string_append (why, "no PU is left for its emulator thread");
     goto out;
   }
+  /* what the nodes offered, before this guest takes its share */
+  for (size_t n = 0; n < inv->n_nodes; n++) {
+    most = MAX (most, cap[n]);
+    most_kib = MAX (most_kib, mem[n]);
+  }
   {
     struct guest as = *g;
     if (unbound)
@@ -1176,21 +1267,21 @@ fit_span (struct vdp_inventory *inv, const struct guest *g, const size_t *order,
     for (unsigned k = 0; k < n_parts; k++)
       hwloc_bitmap_set (nodes, t->nodes[parts[k].n].id);
     s = vdp_cpuset_format (nodes);
-    for (unsigned k = 0; k < n_parts; k++)
+    for (unsigned k = 0; k < n_parts; k++) {
       g_string_append_printf (what, "%s%u vCPU%s and %s on node %u", k ? ", " : "",
                               parts[k].vcpus, parts[k].vcpus == 1 ? "" : "s",
                               mib (parts[k].kib, a), t->nodes[parts[k].n].id);
-    unsigned most = 0;
-    guint64 most_kib = 0;
-    char c[32];
-    for (size_t n = 0; n < inv->n_nodes; n++) {
-      most = MAX (most, cap[n]);
-      most_kib = MAX (most_kib, vdp_inventory_mem_free (inv, n));
+      if (parts[k].vcpus > cap[parts[k].n])
+        g_string_append_printf (what, " (over the %u it has room for: overcommitted)",
+                                cap[parts[k].n]);
     }
+    char c[32];
     vdp_domain_plan_reason (g->dp, 8, "domain",
                             "spans nodes %s: no node holds %u vCPUs and %s (the most a node "
-                            "has: %u vCPUs, %s); the fewest, nearest nodes filled: %s", s,
-                            g->vcpus, mib (g->kib, b), most, mib (most_kib, c), what->str);
+                            "offers: %u vCPUs, %s); the fewest, nearest nodes hold it, %s: %s",
+                            s, g->vcpus, mib (g->kib, b), most, mib (most_kib, c),
+                            total >= g->vcpus ? "each a share in proportion to what it offers"
+                            : "spread by size", what->str);
     if (total < g->vcpus)
       vdp_domain_plan_warn (g->dp, "%u vCPUs float over %u host PUs: overcommitted", g->vcpus,
                             total);

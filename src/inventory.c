@@ -290,6 +290,22 @@ vdp_footprint_from_plan (struct vdp_footprint *fp, const struct vdp_topology *t,
     return;
   }
   footprint_init (fp, t, d);
+  if (!dp->place && dp->iothread_pins) {
+    /* its own pins, and the IOThreads virt-dataplane adds in a pool */
+    g_auto (VdpBitmap) granted = hwloc_bitmap_alloc ();
+    unsigned n = MAX (dp->n_iothreads, dp->n_io_slots);
+    pins_from_domain (fp, d, TRUE, TRUE, 0);
+    fp->n_iothreads = n;
+    for (unsigned k = 0; k < n; k++) {
+      add_set (fp, k < dp->n_iothreads ? VDP_THREAD_IOTHREAD : VDP_THREAD_WORKER,
+               k < dp->n_iothreads ? k + 1 : k, dp->iothread_pins[k]);
+      hwloc_bitmap_or (granted, granted, dp->iothread_pins[k]);
+    }
+    fp->io_granted = n ? hwloc_bitmap_dup (granted) : NULL;
+    memory_from_domain (fp, t, d);
+    add_overhead (fp, t, d, overhead_node (d));
+    return;
+  }
   if (!dp->place) {
     pins_from_domain (fp, d, TRUE, TRUE, dp->set_iothreads ? dp->n_iothreads : d->iothreads);
     memory_from_domain (fp, t, d);

@@ -168,39 +168,58 @@ vdp_io_count (struct vdp_domain_plan *dp, const struct vdp_plan_input *in,
     dp->n_iothreads = dp->n_io_slots = n;
     return n;
   }
-  if (!dp->place && d->n_iothreadpin > 0 && d->iothreads > 0 && !p->override) {
+  if (!dp->place && d->n_iothreadpin > 0 && !d->tuned_iothreadpin && d->iothreads > 0
+      && !p->override) {
     n = MAX (d->iothreads, reserved);
     vdp_domain_plan_reason (dp, 3, "iothreads",
                             "%u IOThread%s kept: the domain pins its IOThreads itself", n,
                             n == 1 ? "" : "s");
-  } else if (p->iothreads) {
-    n = MIN (p->iothreads, max_queues);
-    vdp_domain_plan_reason (dp, 3, "iothreads", "%u IOThread%s: fixed by the profile%s", n,
-                            n == 1 ? "" : "s",
-                            n < p->iothreads ? ", capped at the queue count" : "");
+    workers = served ? n : 0;
+    if (capable > 0 && !any_mapped && single < n) {
+      vdp_domain_plan_reason (dp, 3, "iothreads",
+                              "%u IOThread%s: without virtqueue mapping on this stack each of "
+                              "the %u device%s uses one", single, single == 1 ? "" : "s", single,
+                              single == 1 ? "" : "s");
+      n = single;
+    }
   } else {
-    n = CLAMP ((d->vcpus + 1) / 2, 1, p->iothreads_max);
-    n = MIN (n, max_queues);
-    vdp_domain_plan_reason (dp, 3, "iothreads",
-                            "%u IOThread%s: ceil(%u vCPUs / 2) clamped to 1..%u (iothreads_max), "
-                            "at most the %u queues; shared by the domain's %u virtio device%s", n,
-                            n == 1 ? "" : "s", d->vcpus, p->iothreads_max, max_queues,
-                            capable + served, capable + served == 1 ? "" : "s");
+    /* the count, then each cap that applies, said once with the final
+     * count */
+    g_autoptr (GString) why = g_string_new (NULL);
+    unsigned want;
+    if (p->iothreads) {
+      want = p->iothreads;
+      g_string_append_printf (why, "fixed by the profile (iothreads=%u)", want);
+    } else {
+      want = CLAMP ((d->vcpus + 1) / 2, 1, p->iothreads_max);
+      g_string_append_printf (why, "ceil(%u vCPUs / 2) clamped to 1..%u (iothreads_max)",
+                              d->vcpus, p->iothreads_max);
+      if (want > MIN (max_queues, capable > 0 && !any_mapped ? single : want))
+        g_string_append_printf (why, " is %u", want);
+    }
+    n = want;
+    if (n > max_queues) {
+      n = max_queues;
+      g_string_append_printf (why, ", capped at %u: no device has more queue%s", n,
+                              n == 1 ? "" : "s");
+    }
+    workers = served ? n : 0;
+    if (capable > 0 && !any_mapped && single < n) {
+      /* without per-queue mapping each device takes one IOThread: more would idle */
+      n = single;
+      g_string_append_printf (why, ", capped at %u: without virtqueue mapping on this stack "
+                              "each device uses one", n);
+    }
+    vdp_domain_plan_reason (dp, 3, "iothreads", "%u IOThread%s: %s; shared by the domain's %u "
+                            "virtio device%s", n, n == 1 ? "" : "s", why->str, capable + served,
+                            capable + served == 1 ? "" : "s");
   }
   /* virt-dataplane-blk maps queues to threads of its own: as many as the
    * IOThreads the guest would have had */
-  workers = served ? n : 0;
   if (capable == 0) {
     /* every virtio disk is the backend's: IOThreads the domain defines
      * are kept (something may name them) and share the workers' PUs */
     n = d->iothreads;
-  } else if (!any_mapped && single < n) {
-    /* without per-queue mapping each device takes one IOThread: more would idle */
-    vdp_domain_plan_reason (dp, 3, "iothreads",
-                            "%u IOThread%s: without virtqueue mapping on this stack each of "
-                            "the %u device%s uses one", single, single == 1 ? "" : "s", single,
-                            single == 1 ? "" : "s");
-    n = single;
   }
   if (reserved > n) {
     vdp_domain_plan_reason (dp, 3, "iothreads",
@@ -347,7 +366,7 @@ slot_why (VdpSlotKind kind, gboolean dedicated)
   case VDP_SLOT_POOL:
     return "the node's I/O pool, no vCPU on it";
   case VDP_SLOT_WITH_VCPUS:
-    return "with the guest's vCPUs: the node has no PU to spare for an I/O pool";
+    return "with the guest's vCPUs: no PU of the node was left to run it apart from them";
   case VDP_SLOT_WITH_EMULATOR:
     return dedicated ? "with the emulator (no room for an I/O pool)"
            : "with the emulator (iothread_cpus=shared)";
@@ -452,7 +471,7 @@ vdp_io_place (struct vdp_inventory *inv, const struct vdp_caps *caps,
         why = "the home node's PUs no guest holds";
       } else {
         hwloc_bitmap_copy (dp->emulator_pin, span_set[0]);
-        why = "with the vCPUs: no I/O pool on the node (nothing else runs apart there)";
+        why = "with the vCPUs: no PU of the node was left to run it apart from them";
       }
       break;
     }
@@ -563,6 +582,22 @@ vdp_io_place (struct vdp_inventory *inv, const struct vdp_caps *caps,
         }
         start = k + 1;
       }
+    {
+      /* virt-dataplane-blk's worker w runs on placement w: the first
+       * ones on QEMU's IOThreads' PUs */
+      gboolean served = FALSE;
+      for (unsigned i = 0; i < d->n_disks; i++)
+        served |= dp->disks[i].backend;
+      if (served && qemu > 0 && n_io > 0) {
+        unsigned last = MIN (qemu, n_io) - 1;
+        if (last == 0)
+          vdp_domain_plan_reason (dp, 4, "worker 0", "virt-dataplane-blk worker 0 on the PUs of "
+                                  "IOThread 1");
+        else
+          vdp_domain_plan_reason (dp, 4, "workers", "virt-dataplane-blk workers 0-%u on the PUs "
+                                  "of IOThreads 1-%u", last, last + 1);
+      }
+    }
     if (dp->poll_max >= 0)
       vdp_domain_plan_reason (dp, 4, "iothreads",
                               "adaptive polling at most %d ns (<poll max>): its IOThreads share "

@@ -221,7 +221,9 @@ lint_domain (const struct vdp_host_limits *lim, const struct vdp_caps *caps,
       if (k->mapped[j] <= d->iothreads)
         used[k->mapped[j]] = TRUE;
     refs += mapped;
-    if (vdp_disk_iothread_capable (k) && !mapped)
+    /* the planner's own plan says why a disk has none (a kept
+     * placement with no I/O pool to pin one in, an old stack) */
+    if (advise && vdp_disk_iothread_capable (k) && !mapped)
       add (out, R_DISK_NO_IOTHREAD, d, subject, "virtio disk %s uses no IOThread", k->target);
     if (k->io && !strcmp (k->io, "native")
         && !(k->cache && (!strcmp (k->cache, "none") || !strcmp (k->cache, "directsync"))))
@@ -255,7 +257,7 @@ lint_domain (const struct vdp_host_limits *lim, const struct vdp_caps *caps,
     if (c->iothread && c->iothread <= d->iothreads)
       used[c->iothread] = TRUE;
     refs += c->iothread || c->n_mapped;
-    if (vdp_controller_iothread_capable (c) && !c->iothread && !c->n_mapped)
+    if (advise && vdp_controller_iothread_capable (c) && !c->iothread && !c->n_mapped)
       add (out, R_DISK_NO_IOTHREAD, d, subject, "virtio-scsi controller %u uses no IOThread: "
            "its disks' I/O runs in the main loop", c->index);
     if (c->n_mapped) {
@@ -336,6 +338,65 @@ static const unsigned hard_rule[] = {
   [VDP_HARD_HOST_PUS] = R_OUTSIDE_HOST,
 };
 
+/* An IOThread or emulator with no pin runs on every host PU: where other
+ * threads are pinned 1:1, it runs on their PUs too (rule VDP012). */
+static void
+lint_unpinned (const struct vdp_host_limits *lim, const struct vdp_plan_input *inputs,
+               unsigned n, const struct vdp_footprint *fps, const gboolean *report,
+               GPtrArray *findings)
+{
+  g_auto (VdpBitmap) ones = hwloc_bitmap_alloc ();
+  g_auto (VdpBitmap) others = hwloc_bitmap_alloc ();
+
+  for (unsigned i = 0; i < n; i++)
+    for (guint s = 0; s < fps[i].sets->len; s++) {
+      const struct vdp_pinset *ps = &g_array_index (fps[i].sets, struct vdp_pinset, s);
+      if (hwloc_bitmap_weight (ps->set) == 1)
+        hwloc_bitmap_or (ones, ones, ps->set);
+    }
+  hwloc_bitmap_and (ones, ones, lim->usable);
+  if (hwloc_bitmap_iszero (ones))
+    return;
+  for (unsigned i = 0; i < n; i++) {
+    const struct vdp_domain *d = inputs[i].dom;
+    g_autofree char *set = NULL;
+
+    if ((report && !report[i]) || d->vcpu_cpuset)
+      continue;   /* with <vcpu cpuset>, libvirt keeps every thread there */
+    /* the PUs other domains pin 1:1 (its own unpinned emulator beside
+     * its own pins is its owner's choice) */
+    hwloc_bitmap_copy (others, ones);
+    for (guint s = 0; s < fps[i].sets->len; s++) {
+      const struct vdp_pinset *ps = &g_array_index (fps[i].sets, struct vdp_pinset, s);
+      if (hwloc_bitmap_weight (ps->set) == 1)
+        hwloc_bitmap_andnot (others, others, ps->set);
+    }
+    for (unsigned j = 0; j < n; j++)
+      for (guint s = 0; j != i && s < fps[j].sets->len; s++) {
+        const struct vdp_pinset *ps = &g_array_index (fps[j].sets, struct vdp_pinset, s);
+        if (hwloc_bitmap_weight (ps->set) == 1)
+          hwloc_bitmap_or (others, others, ps->set);
+      }
+    hwloc_bitmap_and (others, others, lim->usable);
+    if (hwloc_bitmap_iszero (others))
+      continue;
+    set = vdp_cpuset_format (others);
+    if (!d->emulatorpin)
+      add (findings, R_SHARED_DEDICATED_PU, d, "emulator", "the emulator has no pin: it runs on "
+           "every host PU, other domains' 1:1 PUs %s included", set);
+    for (unsigned k = 1; k <= d->iothreads; k++) {
+      gboolean pinned = FALSE;
+      for (unsigned j = 0; j < d->n_iothreadpin; j++)
+        pinned |= d->iothreadpin_id[j] == k && d->iothreadpin[j] != NULL;
+      if (!pinned) {
+        g_autofree char *subject = g_strdup_printf ("iothread %u", k);
+        add (findings, R_SHARED_DEDICATED_PU, d, subject, "IOThread %u has no pin: it runs on "
+             "every host PU, other domains' 1:1 PUs %s included", k, set);
+      }
+    }
+  }
+}
+
 void
 vdp_lint_host (const struct vdp_topology *topo, const struct vdp_policy *host,
                const struct vdp_caps *caps, const struct vdp_plan_input *inputs, unsigned n,
@@ -358,6 +419,7 @@ vdp_lint_host (const struct vdp_topology *topo, const struct vdp_policy *host,
   for (unsigned i = 0; i < n; i++)
     vdp_footprint_from_domain (&fps[i], topo, inputs[i].dom);
   vdp_constraints_check (&lim, fps, n, v);
+  lint_unpinned (&lim, inputs, n, fps, report, findings);
   for (guint k = 0; k < v->len; k++) {
     const struct vdp_violation *x = v->pdata[k];
     unsigned who = x->domain;

@@ -61,7 +61,8 @@ has_foreign_placement (const struct vdp_domain *d)
   for (unsigned v = 0; v < d->vcpus; v++)
     if (d->vcpupin[v])
       return TRUE;
-  return d->emulatorpin || d->n_iothreadpin || d->vcpu_cpuset || d->numa_nodeset
+  return d->emulatorpin || (d->n_iothreadpin && !d->tuned_iothreadpin) || d->vcpu_cpuset
+         || d->numa_nodeset
          || (d->vcpu_placement && strcmp (d->vcpu_placement, "auto") == 0)
          || (d->numa_placement && strcmp (d->numa_placement, "auto") == 0);
 }
@@ -936,6 +937,347 @@ degrade_to_shared (struct vdp_plan *plan, struct vdp_inventory *inv,
   return ok;
 }
 
+/* ---- rule 11: IOThreads of a guest whose placement is kept ----------------- */
+
+/* The node position all of @d's vCPU pins lie on, or -1 (some vCPU
+ * unpinned, or pins over several nodes). */
+static int
+kept_vcpu_node (const struct vdp_inventory *inv, const struct vdp_domain *d)
+{
+  g_auto (VdpBitmap) all = hwloc_bitmap_alloc ();
+  int id;
+
+  for (unsigned v = 0; v < d->vcpus; v++) {
+    hwloc_const_bitmap_t s = d->vcpupin[v] ? d->vcpupin[v] : d->vcpu_cpuset;
+    if (s == NULL || hwloc_bitmap_iszero (s) || hwloc_bitmap_last (s) < 0)
+      return -1;
+    hwloc_bitmap_or (all, all, s);
+  }
+  if (d->vcpus == 0)
+    return -1;
+  id = vdp_io_node_of (inv->topo, all);
+  return id < 0 ? -1 : vdp_inventory_node_pos (inv, (unsigned) id);
+}
+
+/* Drops the IOThreads the plan of a kept guest would add, saying @why. */
+static void
+kept_io_drop (struct vdp_domain_plan *dp, const char *why)
+{
+  unsigned n = MAX (dp->n_iothreads, dp->n_io_slots);
+
+  vdp_domain_plan_reason (dp, 3, "iothreads", "no IOThread added: %s; an unpinned IOThread "
+                          "would run on every host PU, other guests' dedicated PUs included", why);
+  vdp_domain_plan_warn (dp, "no IOThread added: %s", why);
+  if (dp->iothread_pins)
+    for (unsigned k = 0; k < n; k++)
+      hwloc_bitmap_free (dp->iothread_pins[k]);
+  g_clear_pointer (&dp->iothread_pins, g_free);
+  g_clear_pointer (&dp->iothread_l3, g_free);
+  g_clear_pointer (&dp->iothread_node, g_free);
+  dp->set_iothreads = false;
+  dp->n_iothreads = 0;
+  dp->n_io_slots = 0;
+}
+
+/* Whether the IOThreads planned for a kept guest are the domain's own
+ * (it pins them itself): then nothing is added. */
+static gboolean
+kept_io_own (const struct vdp_domain_plan *dp)
+{
+  const struct vdp_domain *d = dp->dom;
+  return d->n_iothreadpin > 0 && !d->tuned_iothreadpin && d->iothreads > 0
+         && !dp->policy->override;
+}
+
+/* Removes the IOThread sets from @fp. */
+static void
+drop_iothread_sets (struct vdp_footprint *fp)
+{
+  for (guint s = fp->sets->len; s-- > 0;) {
+    struct vdp_pinset *ps = &g_array_index (fp->sets, struct vdp_pinset, s);
+    if (ps->kind == VDP_THREAD_IOTHREAD) {
+      hwloc_bitmap_free (ps->set);
+      g_array_remove_index (fp->sets, s);
+    }
+  }
+  g_clear_pointer (&fp->io_granted, hwloc_bitmap_free);
+  fp->n_iothreads = 0;
+}
+
+/* Some node for the IOThreads a kept guest already has when its vCPUs
+ * tell none: the node of its first pinned PU, else the first node. */
+static int
+kept_any_node (const struct vdp_inventory *inv, const struct vdp_domain *d)
+{
+  for (unsigned v = 0; v < d->vcpus; v++)
+    if (d->vcpupin[v] && hwloc_bitmap_first (d->vcpupin[v]) >= 0) {
+      const struct vdp_pu *pu = vdp_topology_find_pu (inv->topo,
+                                                      (unsigned) hwloc_bitmap_first (d->vcpupin[v]));
+      int n = pu && pu->node >= 0 ? vdp_inventory_node_pos (inv, (unsigned) pu->node) : -1;
+      if (n >= 0)
+        return n;
+    }
+  return 0;
+}
+
+/* The pins an earlier run gave the @n_io IOThreads of a kept guest, taken
+ * again when they are still one set of node position @n's PUs no guest
+ * holds: a second run changes nothing. */
+static gboolean
+kept_io_reuse (struct vdp_inventory *inv, struct vdp_domain_plan *dp, size_t n, unsigned n_io)
+{
+  const struct vdp_domain *d = dp->dom;
+  const struct vdp_topology *t = inv->topo;
+  g_auto (VdpBitmap) region = hwloc_bitmap_alloc ();
+  hwloc_const_bitmap_t set = NULL;
+
+  if (!d->tuned_iothreadpin || n_io > d->n_iothreadpin)
+    return FALSE;
+  vdp_inventory_region (inv, n, region);
+  for (unsigned k = 1; k <= n_io; k++) {
+    hwloc_const_bitmap_t s = NULL;
+    for (unsigned i = 0; i < d->n_iothreadpin; i++)
+      if (d->iothreadpin_id[i] == k)
+        s = d->iothreadpin[i];
+    if (s == NULL || (set && !hwloc_bitmap_isequal (s, set)))
+      return FALSE;
+    set = s;
+  }
+  if (set == NULL || (unsigned) hwloc_bitmap_weight (set) < MIN (n_io, 2)
+      || !hwloc_bitmap_isincluded (set, region))
+    return FALSE;
+  dp->iothread_pins = g_new0 (hwloc_bitmap_t, n_io);
+  dp->iothread_l3 = g_new0 (int, n_io);
+  dp->iothread_node = g_new0 (int, n_io);
+  for (unsigned k = 0; k < n_io; k++) {
+    dp->iothread_pins[k] = hwloc_bitmap_dup (set);
+    dp->iothread_l3[k] = vdp_io_group_of (t, set);
+    dp->iothread_node[k] = vdp_io_node_of (t, set);
+  }
+  {
+    g_autofree char *f = vdp_cpuset_format (set);
+    vdp_domain_plan_reason (dp, 4, "iothreads", "IOThread%s on PUs %s: where virt-dataplane "
+                            "pinned them before, still PUs of node %u no guest holds",
+                            n_io == 1 ? "" : "s", f, t->nodes[n].id);
+  }
+  return TRUE;
+}
+
+/* A guest whose placement is kept gets the IOThreads virt-dataplane adds
+ * in the I/O pool of the node its vCPUs are on: that pool is asked for
+ * now, before the pools are sized.  IOThreads it has without a pin are
+ * pinned there too: an unpinned one runs on every host PU.  *@node: that
+ * node's position, or -1 when there is nothing to pin. */
+static void
+kept_io_demand (struct vdp_inventory *inv, struct vdp_domain_plan *dp, int *node)
+{
+  const struct vdp_domain *d = dp->dom;
+  unsigned n_io = MAX (dp->n_iothreads, dp->n_io_slots);
+  struct vdp_node_state *ns;
+
+  *node = -1;
+  if (kept_io_own (dp) || d->vcpu_cpuset)
+    return;   /* pinned by the domain, or kept in <vcpu cpuset> by libvirt */
+  if (n_io == 0 && d->iothreads == 0)
+    return;
+  if (n_io == 0) {
+    /* its own IOThreads, which serve nothing virt-dataplane sees */
+    vdp_domain_plan_reason (dp, 3, "iothreads", "its %u IOThread%s kept, and pinned: without "
+                            "a pin they would run on every host PU", d->iothreads,
+                            d->iothreads == 1 ? "" : "s");
+    dp->set_iothreads = true;
+    dp->n_iothreads = dp->n_io_slots = n_io = d->iothreads;
+  }
+  *node = kept_vcpu_node (inv, d);
+  if (*node < 0 && d->iothreads == 0) {
+    kept_io_drop (dp, "its vCPUs are not all pinned within one NUMA node, so no node's I/O "
+                  "pool is theirs");
+    return;
+  }
+  if (*node < 0)
+    *node = kept_any_node (inv, d);
+  ns = &inv->nodes[*node];
+  ns->pool_iothreads += n_io;
+  ns->pool_load += (double) n_io / MAX (dp->policy->pool_share, 1);
+  ns->pool_max_guest = MAX (ns->pool_max_guest, n_io);
+  if (kept_io_reuse (inv, dp, (size_t) *node, n_io)) {
+    hwloc_bitmap_or (ns->pool, ns->pool, dp->iothread_pins[0]);
+    return;
+  }
+  vdp_inventory_grow_pool (inv, (size_t) *node);
+}
+
+/* Pins the IOThreads of a kept guest to its node's I/O pool, as sized for
+ * every guest.  None are added when the pool is empty; those the domain
+ * has float over the node's PUs no guest holds. */
+static void
+kept_io_place (struct vdp_inventory *inv, struct vdp_domain_plan *dp, int node)
+{
+  const struct vdp_topology *t = inv->topo;
+  unsigned n_io = MAX (dp->n_iothreads, dp->n_io_slots), w;
+  g_auto (VdpBitmap) pool = hwloc_bitmap_alloc ();
+  g_autofree char *set = NULL, *which = NULL;
+  gboolean region = FALSE;
+  unsigned refs = 0;    /* the highest IOThread id its devices name */
+
+  if (node < 0 || n_io == 0 || dp->iothread_pins)
+    return;   /* nothing to pin, or pinned as before (kept_io_reuse()) */
+  for (unsigned i = 0; i < dp->dom->n_disks; i++) {
+    refs = MAX (refs, dp->dom->disks[i].iothread);
+    for (unsigned j = 0; j < dp->dom->disks[i].n_mapped; j++)
+      refs = MAX (refs, dp->dom->disks[i].mapped[j]);
+  }
+  for (unsigned i = 0; i < dp->dom->n_controllers; i++)
+    refs = MAX (refs, dp->dom->controllers[i].iothread);
+  hwloc_bitmap_copy (pool, inv->nodes[node].pool);
+  w = (unsigned) hwloc_bitmap_weight (pool);
+  if (w < n_io && dp->dom->iothreads > 0) {
+    /* IOThreads it has: the node's PUs no guest holds when its pool is
+     * too small for them */
+    g_auto (VdpBitmap) r = hwloc_bitmap_alloc ();
+    vdp_inventory_region (inv, (size_t) node, r);
+    if ((unsigned) hwloc_bitmap_weight (r) > w) {
+      hwloc_bitmap_copy (pool, r);
+      region = TRUE;
+      w = (unsigned) hwloc_bitmap_weight (pool);
+    }
+  }
+  if (w == 0 && refs == 0) {
+    g_autofree char *why = g_strdup_printf ("node %u, where its vCPUs are pinned, has no I/O "
+                                            "pool (no PU left that no guest holds)",
+                                            t->nodes[node].id);
+    kept_io_drop (dp, why);
+    return;
+  }
+  if (w < n_io) {
+    /* never more IOThreads than PUs granted to them; ids its devices
+     * name stay */
+    unsigned keep = MAX (w, refs);
+    vdp_domain_plan_reason (dp, 3, "iothreads", "%u I/O thread placement%s: only %u PU%s in "
+                            "node %u's I/O pool (never stacked)", keep, keep == 1 ? "" : "s", w,
+                            w == 1 ? "" : "s", t->nodes[node].id);
+    dp->n_iothreads = MIN (dp->n_iothreads, keep);
+    dp->n_io_slots = MIN (dp->n_io_slots, keep);
+    n_io = keep;
+  }
+  if (w == 0 || w < n_io) {
+    vdp_domain_plan_warn (dp, "its IOThreads stay unpinned: node %u has too few PUs no guest "
+                          "holds for them", t->nodes[node].id);
+    return;
+  }
+  dp->iothread_pins = g_new0 (hwloc_bitmap_t, n_io);
+  dp->iothread_l3 = g_new0 (int, n_io);
+  dp->iothread_node = g_new0 (int, n_io);
+  for (unsigned k = 0; k < n_io; k++) {
+    dp->iothread_pins[k] = hwloc_bitmap_dup (pool);
+    dp->iothread_l3[k] = vdp_io_group_of (t, pool);
+    dp->iothread_node[k] = vdp_io_node_of (t, pool);
+  }
+  set = vdp_cpuset_format (pool);
+  which = n_io == 1 ? g_strdup ("IOThread 1") : g_strdup_printf ("IOThreads 1-%u", n_io);
+  vdp_domain_plan_reason (dp, 4, "iothreads", region
+                          ? "%s on PUs %s: node %u's PUs no guest holds (it has no I/O pool)"
+                          : "%s on PUs %s: the I/O pool of node %u, where its kept vCPU pins are",
+                          which, set, t->nodes[node].id);
+}
+
+/* The vCPU pin of vCPU @v of domain @i of the host (planned, then
+ * context) in the final plan, or NULL when it floats freely. */
+static hwloc_const_bitmap_t
+final_vcpu_pin (const struct vdp_plan *plan, const struct vdp_plan_request *req, unsigned i,
+                unsigned v)
+{
+  const struct vdp_domain *d = i < plan->n_domains ? plan->domains[i].dom
+                               : req->context[i - plan->n_domains].dom;
+  const struct vdp_domain_plan *dp = i < plan->n_domains ? &plan->domains[i] : NULL;
+
+  if (dp && !dp->failed && !dp->skipped && dp->place && dp->vcpu_pins)
+    return dp->vcpu_pins[v];
+  return d->vcpupin[v] ? d->vcpupin[v] : d->vcpu_cpuset;
+}
+
+/* The union of every vCPU pin of the host's domains in the final plan. */
+static void
+all_vcpu_pins (const struct vdp_plan *plan, const struct vdp_plan_request *req, hwloc_bitmap_t out)
+{
+  hwloc_bitmap_zero (out);
+  for (unsigned i = 0; i < plan->n_domains + req->n_context; i++) {
+    const struct vdp_domain *d = i < plan->n_domains ? plan->domains[i].dom
+                                 : req->context[i - plan->n_domains].dom;
+    for (unsigned v = 0; v < d->vcpus; v++) {
+      hwloc_const_bitmap_t pin = final_vcpu_pin (plan, req, i, v);
+      if (pin)
+        hwloc_bitmap_or (out, out, pin);
+    }
+  }
+}
+
+/* The names of the domains of the host (planned or context) whose vCPU
+ * pins overlap @set, or NULL when none does (g_free).  @all: the union of
+ * them all (all_vcpu_pins()), which answers most calls at once. */
+static char *
+vcpus_on (const struct vdp_plan *plan, const struct vdp_plan_request *req,
+          hwloc_const_bitmap_t all, hwloc_const_bitmap_t set)
+{
+  g_autoptr (GString) who = g_string_new (NULL);
+  unsigned n = 0;
+
+  if (!hwloc_bitmap_intersects (all, set))
+    return NULL;
+  for (unsigned i = 0; i < plan->n_domains + req->n_context; i++) {
+    const struct vdp_domain *d = i < plan->n_domains ? plan->domains[i].dom
+                                 : req->context[i - plan->n_domains].dom;
+    gboolean hit = FALSE;
+    for (unsigned v = 0; v < d->vcpus && !hit; v++) {
+      hwloc_const_bitmap_t pin = final_vcpu_pin (plan, req, i, v);
+      hit = pin && hwloc_bitmap_intersects (pin, set);
+    }
+    if (hit)
+      g_string_append_printf (who, "%s'%s'", n++ ? ", " : "", d->name);
+  }
+  return n ? g_string_free (g_steal_pointer (&who), FALSE) : NULL;
+}
+
+/* Rule 4 says an IOThread or worker runs in "the node's I/O pool, no vCPU
+ * on it" when it is placed; guests placed after it may have had to float
+ * over the pool's PUs too (a node too small to keep them apart).  The
+ * claim is checked against the final pins and corrected. */
+static void
+reexplain_pools (struct vdp_plan *plan, const struct vdp_plan_request *req, hwloc_const_bitmap_t all)
+{
+  static const char claim[] = ", no vCPU on it";
+
+  for (unsigned i = 0; i < plan->n_domains; i++) {
+    struct vdp_domain_plan *dp = &plan->domains[i];
+    if (dp->failed || dp->skipped || !dp->iothread_pins)
+      continue;
+    for (guint r = 0; r < dp->reasons->len; r++) {
+      struct vdp_reason *x = dp->reasons->pdata[r];
+      const char *at = x->rule == 4 ? strstr (x->text, claim) : NULL;
+      const char *num;
+      guint64 k;
+      g_autofree char *who = NULL;
+      if (at == NULL)
+        continue;
+      num = strchr (x->subject, ' ');
+      if (num == NULL || !g_ascii_isdigit (num[1]))
+        continue;
+      k = g_ascii_strtoull (num + 1, NULL, 10);
+      if (g_str_has_prefix (x->subject, "iothread"))
+        k--;   /* IOThread ids start at 1, placements at 0 */
+      if (k >= MAX (dp->n_iothreads, dp->n_io_slots) || dp->iothread_pins[k] == NULL)
+        continue;
+      who = vcpus_on (plan, req, all, dp->iothread_pins[k]);
+      if (who) {
+        g_autofree char *old = x->text;
+        x->text = g_strdup_printf ("%.*s, shared with the floating vCPUs of %s: the node has "
+                                   "too few PUs to keep them apart%s", (int) (at - old), old,
+                                   who, at + strlen (claim));
+      }
+    }
+  }
+}
+
 /* One planning round; the domains marked in @frozen were refused in round
  * @prev and only occupy the host with what they have. */
 static struct vdp_plan *
@@ -952,6 +1294,8 @@ compute_once (const struct vdp_plan_request *req, const gboolean *frozen, struct
   g_autofree char **prefix = g_new0 (char *, n + 1);
   g_autofree unsigned *later = g_new0 (unsigned, MAX (n, 1));
   g_autofree guint *later_reasons = g_new0 (guint, MAX (n, 1));
+  g_autofree int *kept_node = g_new0 (int, MAX (n, 1));
+  g_auto (VdpBitmap) all_vcpus = NULL;
   struct vdp_inventory inv;
   unsigned n_order = 0, n_later = 0;
 
@@ -1018,14 +1362,21 @@ compute_once (const struct vdp_plan_request *req, const gboolean *frozen, struct
     }
     dp->place = !has_foreign_placement (d) || dp->policy->override;
     if (!dp->place) {
+      g_autofree int *io_pref = NULL;
+      unsigned io_cap;
       vdp_domain_plan_reason (dp, 11, "domain",
                               "existing pins or NUMA placement not written by virt-dataplane are "
                               "kept; use --force (override=yes) to replace them");
       vdp_domain_plan_warn (dp, "has pins virt-dataplane did not write: placement left alone "
                             "(use --force)");
       vdp_footprint_from_domain (&fp, topo, d);
+      if (d->tuned_iothreadpin)
+        drop_iothread_sets (&fp);   /* pinned again below, as if never pinned */
       vdp_inventory_charge (&inv, &fp, FALSE, FALSE);
       vdp_footprint_clear (&fp);
+      vdp_io_count (dp, &req->inputs[i], topo, caps, &io_pref, &io_cap);
+      explain_disks (dp, &req->inputs[i]);
+      kept_io_demand (&inv, dp, &kept_node[i]);
       continue;
     }
     if (has_foreign_placement (d))
@@ -1095,10 +1446,7 @@ compute_once (const struct vdp_plan_request *req, const gboolean *frozen, struct
     if (dp->skipped || dp->failed || dp->kept)
       continue;
     if (!dp->place) {
-      g_autofree int *io_pref = NULL;
-      unsigned io_cap;
-      vdp_io_count (dp, in, topo, caps, &io_pref, &io_cap);
-      explain_disks (dp, in);
+      kept_io_place (&inv, dp, kept_node[i]);
       finish_domain (topo, caps, dp, in, 1, prefix[i]);
       continue;
     }
@@ -1175,6 +1523,11 @@ compute_once (const struct vdp_plan_request *req, const gboolean *frozen, struct
       vdp_footprint_clear (&fps[i]);
   }
 
+  /* claims checked against the final pins of the whole host */
+  all_vcpu_pins (plan, req, inv.scratch);
+  all_vcpus = hwloc_bitmap_dup (inv.scratch);
+  reexplain_pools (plan, req, all_vcpus);
+
   /* the host as a whole */
   plan->n_nodes = (unsigned) topo->n_nodes;
   plan->nodes = g_new0 (struct vdp_node_summary, topo->n_nodes + 1);
@@ -1189,6 +1542,10 @@ compute_once (const struct vdp_plan_request *req, const gboolean *frozen, struct
     ns->shared_vcpus = st->shared_vcpus;
     hwloc_bitmap_or (plan->io_pool, plan->io_pool, st->pool);
     ns->pool = g_steal_pointer (&st->pool);   /* the inventory is done with */
+    if (!hwloc_bitmap_iszero (ns->pool)) {
+      g_autofree char *who = vcpus_on (plan, req, all_vcpus, ns->pool);
+      ns->pool_shared = who != NULL;
+    }
     ns->pool_iothreads = st->pool_iothreads;
     ns->pool_emulators = st->pool_emulators;
     ns->io_short = st->io_short;
@@ -1370,6 +1727,8 @@ vdp_plan_verify (const struct vdp_domain_plan *dp, const struct vdp_domain *afte
       }
     if (!same_set (after->emulatorpin, dp->emulator_pin))
       g_ptr_array_add (missing, g_strdup ("emulatorpin"));
+  }
+  if (dp->place || dp->iothread_pins) {
     for (unsigned k = 0; dp->set_iothreads && k < dp->n_iothreads; k++) {
       gboolean found = FALSE;
       for (unsigned i = 0; i < after->n_iothreadpin; i++)
@@ -1380,6 +1739,8 @@ vdp_plan_verify (const struct vdp_domain_plan *dp, const struct vdp_domain *afte
         break;
       }
     }
+  }
+  if (dp->place) {
     if (dp->memory != VDP_MEMORY_NONE
         && (!same_set (after->numa_nodeset, dp->mem_nodes)
             || g_strcmp0 (after->numa_mode, memory_mode_names[dp->memory])))

@@ -166,6 +166,7 @@ struct vdp_node_summary {
   unsigned pool_iothreads;  /* IOThreads running in it */
   unsigned pool_emulators;
   bool io_short;            /* IOThreads were cut for lack of pool PUs */
+  bool pool_shared;         /* floating vCPUs run on its I/O pool's PUs too */
   guint64 memory_kib;       /* node memory, 0 when unknown */
   guint64 reserve_kib;      /* kept for the host */
   guint64 bound_kib;        /* guest memory charged to it (strict, preferred, estimated) */

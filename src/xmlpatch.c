@@ -503,6 +503,38 @@ patch_cputune (xmlNodePtr root, xmlNodePtr vdp, xmlBufferPtr scratch,
   }
 }
 
+/* A guest whose placement is kept: its vCPU and emulator pins stay, the
+ * IOThreads virt-dataplane adds are pinned (never left to float over
+ * every host PU). */
+static void
+patch_kept_iothreadpins (xmlNodePtr root, xmlNodePtr vdp, xmlBufferPtr scratch,
+                         const struct vdp_domain_plan *dp)
+{
+  xmlNodePtr tune = child (root, "cputune");
+  xmlNodePtr c, next, ref;
+
+  record (vdp, scratch, "cputune", tune);
+  tune = ensure_child (root, "cputune", domain_order);
+  for (c = tune->children; c; c = next) {
+    next = c->next;
+    if (is_elem (c, "iothreadpin")) {
+      xmlUnlinkNode (c);
+      xmlFreeNode (c);
+    }
+  }
+  ref = NULL;
+  for (c = tune->children; c && !ref; c = c->next)
+    if (c->type == XML_ELEMENT_NODE
+        && order_index (cputune_order, (const char *) c->name) > order_index (cputune_order, "iothreadpin"))
+      ref = c;
+  for (unsigned k = 0; k < dp->n_iothreads; k++) {
+    xmlNodePtr pin = xmlNewDocNode (root->doc, NULL, (const xmlChar *) "iothreadpin", NULL);
+    new_prop_uint (pin, "iothread", k + 1);
+    set_prop_set (pin, "cpuset", dp->iothread_pins[k]);
+    add_before (tune, pin, ref);
+  }
+}
+
 static void
 patch_memory (xmlNodePtr root, xmlNodePtr vdp, xmlBufferPtr scratch,
               const struct vdp_domain_plan *dp)
@@ -660,6 +692,8 @@ vdp_xmlpatch_apply (xmlDocPtr doc, const struct vdp_plan *plan,
       remove_node (child (root, "numatune"));
     }
   }
+  else if (dp->set_iothreads && dp->iothread_pins)
+    patch_kept_iothreadpins (root, vdp, scratch, dp);
   if (dp->set_iothreads)
     patch_iothreads (root, vdp, scratch, dp);
 

@@ -34,6 +34,29 @@ done
 expect_rule VDP012 --file "$DATA/vdp012a.xml" --file "$DATA/vdp012b.xml"
 run_cmd check --topology "$TOPO" --file "$DATA/vdp012a.xml"
 check "VDP012: not for one domain alone" sh -c "! grep -q VDP012 '$TMP/out'"
+# an IOThread without a pin runs on every host PU, another domain's 1:1
+# PU included (what virt-dataplane wrote for hand-pinned guests once)
+cat > "$TMP/unpinned-io.xml" <<'EOF'
+<domain type='kvm'>
+  <name>unpinned-io</name>
+  <memory unit='GiB'>1</memory>
+  <vcpu>2</vcpu>
+  <iothreads>1</iothreads>
+  <cputune><vcpupin vcpu='0' cpuset='4'/><vcpupin vcpu='1' cpuset='5'/><emulatorpin cpuset='6'/></cputune>
+  <os><type arch='x86_64'>hvm</type></os>
+  <devices>
+    <disk type='file' device='disk'><driver name='qemu' type='raw' iothread='1'/>
+      <source file='/nonexistent/u.raw'/><target dev='vda' bus='virtio'/></disk>
+  </devices>
+</domain>
+EOF
+run_cmd check --topology "$TOPO" --file "$TMP/unpinned-io.xml" --file "$DATA/vdp012a.xml"
+check "VDP012: an unpinned IOThread beside 1:1 pins: exit 1" test "$RC" = 1
+check "VDP012: an unpinned IOThread beside 1:1 pins: reported" \
+  grep -q "VDP012.*iothread 1.*IOThread 1 has no pin.*1:1 PUs 3" "$TMP/out"
+run_cmd check --topology "$TOPO" --file "$TMP/unpinned-io.xml"
+check "VDP012: an unpinned IOThread alone on the host: not reported" \
+  sh -c "! grep -q VDP012 '$TMP/out'"
 # the same mapping is fine where the stack keeps it
 run_cmd check --topology "$TOPO" --target newest --file "$DATA/vdp014.xml"
 check "VDP014: not on a stack with mapping" sh -c "! grep -q VDP014 '$TMP/out'"

@@ -154,4 +154,33 @@ check "locality: the host's overcommit in the text" grep -q "^Host: 2 vCPUs of a
 # A 1-node host through a synthetic description, and files given as operands.
 run_cmd plan --topology "node:1 core:8 pu:2" --json --file "$EX/web1.xml" "$EX/netcd1.xml"
 check "operands after --file are files" test "$(jq '.domains | length' "$TMP/out")" = 2
+
+# A hand-pinned guest keeps its pins; the IOThread it gets is pinned in
+# the I/O pool of its vCPUs' node (unpinned, it would run on every host
+# PU, other guests' dedicated ones included), and check agrees.
+DEMO="test://$VDP_SRCDIR/examples/demo-host.xml"
+WHOLEIO="$VDP_SRCDIR/examples/topologies/32em64t-2n8c2t-pci-wholeio.xml"
+run_cmd -c "$DEMO" plan legacy-app --topology "$WHOLEIO" --json
+check "kept pins: the IOThread has a pin" \
+  test "$(jq -r '.domains[0].iothreads[] | select(.cpuset == null) | .id' "$TMP/out")" = ""
+check "kept pins: on the vCPUs' node" \
+  test "$(jq -r '[.domains[0].iothreads[] | .node] | unique | join(",")' "$TMP/out")" = 0
+run_cmd -c "$DEMO" plan legacy-app --topology "$WHOLEIO" --xml
+check "kept pins: <iothreadpin> written, the vCPU pins unchanged" \
+  sh -c "grep -q '<iothreadpin iothread=\"1\" cpuset=' '$TMP/out' && grep -q '<vcpupin vcpu=\"0\" cpuset=\"4\"/>' '$TMP/out'"
+
+# JSON: a foreign placement is not "kept" (a recorded plan taken as is);
+# refused domains have no plan hash; every IOThread lists its queues
+run_cmd -c "$DEMO" plan --all --profile latency --topology "$WHOLEIO" --json
+check "json: hand-pinned guest's placement is foreign" \
+  test "$(jq -r '.domains[] | select(.name == "legacy-app") | .placement' "$TMP/out")" = foreign
+check "json: refused domains have a null plan" \
+  test "$(jq '[.domains[] | select(.failed and .plan != null)] | length' "$TMP/out")" = 0
+check "json: planned domains' hashes are their own" \
+  test "$(jq '[.domains[] | select(.plan != null) | .plan] | (length == (unique | length))' "$TMP/out")" = true
+check "json: every disk IOThread lists its queues" \
+  test "$(jq '[.domains[].disks[].iothreads[] | select(has("queues") | not)] | length' "$TMP/out")" = 0
+run_cmd -c "$DEMO" plan --all --profile latency --topology "$WHOLEIO"
+check "text: a refused domain's plan is none" \
+  sh -c "grep '^Domain web01:' '$TMP/out' | grep -q 'plan none)'"
 done_testing

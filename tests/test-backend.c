@@ -15,6 +15,7 @@
 #include "caps.h"
 #include "domain.h"
 #include "inventory.h"
+#include "ioplace.h"
 #include "planner.h"
 #include "policy.h"
 #include "util/cleanup.h"
@@ -297,6 +298,36 @@ test_settings_from_plan (void **state)
   assert_false (dp->disks[disk_index (p.dom, "vda")].set_driver);
   assert_int_not_equal (dp->disks[disk_index (p.dom, "vdb")].map.kind, VDP_MAP_NONE);
   planned_clear (&p);
+}
+
+/* The node a served disk's settings name is the node of its workers' PUs,
+ * or none when they are on several (a spanning guest's, each near its
+ * vCPUs): never the home node for workers elsewhere. */
+static void
+test_workers_node (void **state)
+{
+  static const char *const specs[] = {
+    "package:2 node:1 l3:1 core:2 pu:1", "package:2 node:1 l3:1 core:3 pu:2",
+    "package:2 node:1 l3:1 core:8 pu:2",
+  };
+  (void) state;
+  for (unsigned k = 0; k < G_N_ELEMENTS (specs); k++) {
+    struct planned p;
+    const struct vdp_domain_plan *dp;
+    plan_backend (&p, MIXED, specs[k], "balanced", VDP_BACKEND_VHOST_USER,
+                  VDP_VERSION (9, 0, 0), VDP_VERSION (7, 2, 0));
+    dp = &p.plan->domains[0];
+    for (guint i = 0; i < p.disks->len; i++) {
+      const struct vdp_backend_disk *b = p.disks->pdata[i];
+      int node = -2;
+      for (unsigned w = 0; w < b->n_workers && w < dp->n_io_slots; w++) {
+        int n = vdp_io_node_of (p.topo, dp->iothread_pins[w]);
+        node = node == -2 || node == n ? n : -1;
+      }
+      assert_int_equal (b->node, node == -2 ? dp->home_node : node);
+    }
+    planned_clear (&p);
+  }
 }
 
 /* A domain whose only disk is served: no QEMU IOThread, the PUs still planned. */
@@ -963,6 +994,7 @@ main (void)
     cmocka_unit_test (test_select),
     cmocka_unit_test (test_refusals),
     cmocka_unit_test (test_settings_from_plan),
+    cmocka_unit_test (test_workers_node),
     cmocka_unit_test (test_no_qemu_iothread),
     cmocka_unit_test (test_mixed_iothreads),
     cmocka_unit_test (test_workers_in_inventory),

@@ -393,11 +393,27 @@ test_rule3_no_devices_and_old_stack (void **state)
                                        fx_planned (&f, 0)->vcpu_pins[0]));
   assert_true (has_reason (fx_planned (&f, 0), 3, "pinned with its vCPUs"));
   fx_free (&f);
-  /* ... and left alone when their pins are not ours */
+  /* ... and, when the vCPU pins are not ours, kept but pinned all the
+   * same (unpinned, they would run on every host PU): on the node of the
+   * pinned vCPU, off its PU */
   fx_init (&f, HOST2, "balanced");
   fx_add (&f, domain_xml ("a", 8, 1, "  <iothreads>3</iothreads>\n"
                           "  <cputune>\n    <vcpupin vcpu='0' cpuset='3'/>\n  </cputune>\n", NULL), -1);
-  assert_false (fx_planned (&f, 0)->set_iothreads);
+  {
+    const struct vdp_domain_plan *dp = fx_planned (&f, 0);
+    const struct vdp_pu *pu = vdp_topology_find_pu (f.topo, 3);
+    assert_false (dp->place);
+    assert_true (dp->set_iothreads);
+    assert_int_equal (dp->n_iothreads, 3);
+    assert_non_null (dp->iothread_pins);
+    for (unsigned k = 0; k < 3; k++) {
+      assert_false (hwloc_bitmap_iszero (dp->iothread_pins[k]));
+      assert_false (hwloc_bitmap_isset (dp->iothread_pins[k], 3));
+      for (size_t n = 0; n < f.topo->n_nodes; n++)
+        if ((int) f.topo->nodes[n].id == pu->node)
+          assert_true (hwloc_bitmap_isincluded (dp->iothread_pins[k], f.topo->nodes[n].cpuset));
+    }
+  }
   fx_free (&f);
 
   /* without mapping, one IOThread per device at most */
@@ -405,6 +421,26 @@ test_rule3_no_devices_and_old_stack (void **state)
   vdp_caps_from_versions (&f.caps, VDP_VERSION (9, 0, 0), VDP_VERSION (7, 2, 0));
   fx_add (&f, domain_xml ("a", 16, 1, NULL, TWO_DISKS), -1);
   assert_int_equal (fx_planned (&f, 0)->n_iothreads, 2);
+  /* the count is said once, the final one with the cap's reason */
+  {
+    const struct vdp_domain_plan *dp = fx_planned (&f, 0);
+    unsigned counts = 0;
+    for (guint i = 0; i < dp->reasons->len; i++) {
+      const struct vdp_reason *r = dp->reasons->pdata[i];
+      if (r->rule == 3 && strstr (r->text, " IOThread") != NULL) {
+        counts++;
+        assert_true (g_str_has_prefix (r->text, "2 IOThreads: "));
+        assert_non_null (strstr (r->text, "without virtqueue mapping"));
+      }
+    }
+    assert_int_equal (counts, 1);
+  }
+  fx_free (&f);
+
+  /* a queue count claimed only where it caps */
+  fx_init (&f, HOST2, "balanced");
+  fx_add (&f, domain_xml ("a", 4, 1, NULL, RAW_DISK), -1);
+  assert_false (has_reason (fx_planned (&f, 0), 3, "queue"));
   fx_free (&f);
 }
 
@@ -859,11 +895,42 @@ test_rule11_ownership (void **state)
 {
   struct fixture f;
 
+  /* one vCPU pinned, one floating: no node's I/O pool is theirs, so no
+   * IOThread is added (it could only float over every host PU) */
   fx_init (&f, HOST2, "balanced");
   fx_add (&f, domain_xml ("a", 2, 1, FOREIGN_PINS, RAW_DISK), 0);
   assert_false (fx_planned (&f, 0)->place);
   assert_true (has_reason (fx_planned (&f, 0), 11, "--force"));
-  assert_true (fx_planned (&f, 0)->set_iothreads);   /* the rest is still tuned */
+  assert_false (fx_planned (&f, 0)->set_iothreads);
+  assert_true (has_reason (fx_planned (&f, 0), 3, "no IOThread added: its vCPUs are not all "
+                           "pinned within one NUMA node"));
+  fx_free (&f);
+
+  /* every vCPU pinned on one node: the IOThread it gets is pinned in that
+   * node's I/O pool, off the vCPUs' PUs and any other guest's 1:1 PUs */
+  fx_init (&f, HOST2, "latency");
+  fx_add (&f, domain_xml ("a", 2, 1, "  <cputune>\n    <vcpupin vcpu='0' cpuset='2'/>\n"
+                          "    <vcpupin vcpu='1' cpuset='3'/>\n  </cputune>\n", RAW_DISK), 0);
+  fx_add (&f, domain_xml ("b", 4, 1, NULL, RAW_DISK), 0);
+  {
+    const struct vdp_domain_plan *a = fx_planned (&f, 0), *b = fx_planned (&f, 1);
+    const struct vdp_pu *pu = vdp_topology_find_pu (f.topo, 2);
+    assert_false (a->place);
+    assert_true (a->set_iothreads);   /* the rest is still tuned */
+    assert_true (a->n_iothreads >= 1);
+    assert_non_null (a->iothread_pins);
+    assert_true (has_reason (a, 4, "the I/O pool of node"));
+    for (unsigned k = 0; k < a->n_iothreads; k++) {
+      assert_false (hwloc_bitmap_iszero (a->iothread_pins[k]));
+      assert_false (hwloc_bitmap_isset (a->iothread_pins[k], 2));
+      assert_false (hwloc_bitmap_isset (a->iothread_pins[k], 3));
+      for (size_t n = 0; n < f.topo->n_nodes; n++)
+        if ((int) f.topo->nodes[n].id == pu->node)
+          assert_true (hwloc_bitmap_isincluded (a->iothread_pins[k], f.topo->nodes[n].cpuset));
+      for (unsigned v = 0; !b->failed && v < 4; v++)
+        assert_false (hwloc_bitmap_intersects (a->iothread_pins[k], b->vcpu_pins[v]));
+    }
+  }
   fx_free (&f);
 
   fx_init (&f, HOST2, "balanced");
@@ -1282,6 +1349,132 @@ test_span_by_free_memory (void **state)
   assert_int_equal (hwloc_bitmap_weight (dp->nodes), 2);
   assert_true (hwloc_bitmap_isset (dp->nodes, 2));      /* not node 1, 8 GiB bound there */
   fx_assert_hard (&f);
+  fx_free (&f);
+}
+
+/* A spanning guest's cells: vCPUs in proportion to what each node can
+ * give, memory split the same way, within what each node holds; the
+ * explanation names the same split. */
+static void
+test_span_proportional (void **state)
+{
+  static const char *const specs[] = {
+    "node:4(memory=32GB) core:8 pu:2", "node:3(memory=32GB) core:16 pu:1",
+  };
+  (void) state;
+  for (size_t k = 0; k < G_N_ELEMENTS (specs); k++) {
+    struct fixture f;
+    struct vdp_domain_plan *dp;
+    fx_init (&f, specs[k], "balanced");
+    fx_add (&f, domain_xml ("db", 16, 64, NULL, RAW_DISK), -1);
+    dp = fx_planned (&f, 0);
+    assert_false (dp->failed);
+    assert_true (dp->n_cells >= 3);   /* 64 GiB and QEMU's own need three nodes */
+    for (unsigned c = 0; c < dp->n_cells; c++) {
+      unsigned v = (unsigned) hwloc_bitmap_weight (dp->cells[c].vcpus);
+      guint64 per_vcpu = dp->dom->memory_kib / dp->dom->vcpus;
+      guint64 share = dp->dom->memory_kib * v / dp->dom->vcpus;
+      /* the nodes are alike: each within one vCPU of the same share */
+      assert_true (v * dp->n_cells + dp->n_cells > dp->dom->vcpus);
+      assert_true (v * dp->n_cells < dp->dom->vcpus + dp->n_cells);
+      /* its memory follows its vCPUs (within one vCPU's worth; QEMU's
+       * own rides with cell 0) */
+      assert_true (dp->cells[c].memory_kib + per_vcpu >= share);
+      assert_true (dp->cells[c].memory_kib <= share + per_vcpu + 512 * 1024);
+    }
+    {
+      g_autofree char *want = g_strdup_printf ("%u vCPU%s and ",
+                                               hwloc_bitmap_weight (dp->cells[0].vcpus),
+                                               hwloc_bitmap_weight (dp->cells[0].vcpus) == 1
+                                               ? "" : "s");
+      assert_true (has_reason (dp, 8, want));
+      assert_true (has_reason (dp, 8, "in proportion to what it offers"));
+    }
+    fx_assert_hard (&f);
+    fx_free (&f);
+  }
+}
+
+/* "No vCPU on it" is said of an IOThread only when no vCPU of any guest
+ * of the host floats over its PUs in the final plan. */
+static void
+test_pool_claims_final (void **state)
+{
+  static const char *const files[] = { "web1", "netcd1", "scsi1", "db1" };
+  struct fixture f;
+  g_autofree char *cg = vdp_test_data ("examples/topologies/32amd64-4s2n4c-cgroup.xml");
+  unsigned said = 0;
+
+  (void) state;
+  fx_init (&f, cg, "balanced");
+  for (size_t i = 0; i < G_N_ELEMENTS (files); i++) {
+    g_autofree char *rel = g_strdup_printf ("examples/domains/%s.xml", files[i]);
+    g_autofree char *path = vdp_test_data (rel);
+    char *xml = NULL;
+    assert_true (g_file_get_contents (path, &xml, NULL, NULL));
+    fx_add (&f, xml, -1);
+  }
+  fx_planned (&f, 0);
+  for (unsigned i = 0; i < f.plan->n_domains; i++) {
+    const struct vdp_domain_plan *dp = &f.plan->domains[i];
+    for (guint r = 0; !dp->failed && r < dp->reasons->len; r++) {
+      const struct vdp_reason *x = dp->reasons->pdata[r];
+      unsigned k;
+      if (x->rule != 4 || !g_str_has_prefix (x->subject, "iothread "))
+        continue;
+      k = (unsigned) atoi (x->subject + 9) - 1;
+      for (unsigned j = 0; j < f.plan->n_domains; j++) {
+        const struct vdp_domain_plan *o = &f.plan->domains[j];
+        gboolean over = FALSE;
+        for (unsigned v = 0; !o->failed && v < o->dom->vcpus; v++)
+          over |= hwloc_bitmap_intersects (o->vcpu_pins[v], dp->iothread_pins[k]);
+        if (over) {
+          assert_null (strstr (x->text, "no vCPU on it"));
+          said += strstr (x->text, "shared with the floating vCPUs") != NULL;
+        }
+      }
+    }
+  }
+  assert_true (said > 0);   /* this host is too small to keep them apart */
+  fx_free (&f);
+}
+
+/* A refusal names the binding constraint, and one host total. */
+static void
+test_misfit_reason (void **state)
+{
+  struct fixture f;
+  struct vdp_domain_plan *dp;
+
+  (void) state;
+  /* PUs are there, memory is not: memory is the reason */
+  fx_init (&f, "node:1(memory=6GB) core:4 pu:1", "balanced");
+  fx_add (&f, domain_xml ("hog", 1, 8, "  <cputune>\n    <vcpupin vcpu='0' cpuset='0'/>\n"
+                          "  </cputune>\n  <numatune>\n    <memory mode='strict' nodeset='0'/>\n"
+                          "  </numatune>\n", NULL), -1);
+  f.context[0] = TRUE;
+  fx_add (&f, domain_xml ("web", 2, 4, NULL, RAW_DISK), 0);
+  dp = fx_planned (&f, 1);
+  assert_true (dp->failed);
+  assert_non_null (strstr (dp->misfit.why, "memory left to bind strict"));
+  assert_null (strstr (dp->misfit.why, "two PUs"));
+  fx_free (&f);
+
+  /* the host's memory in the line is the one its reason counts */
+  {
+    g_autofree char *cg = vdp_test_data ("examples/topologies/32amd64-4s2n4c-cgroup.xml");
+    fx_init (&f, cg, "balanced");
+  }
+  fx_add (&f, domain_xml ("db", 16, 64, NULL, RAW_DISK), -1);
+  dp = fx_planned (&f, 0);
+  if (dp->failed && dp->misfit.host_kib != G_MAXUINT64
+      && strstr (dp->misfit.why, "MiB free for guests")) {
+    g_autofree char *total = g_strdup_printf ("have %" G_GUINT64_FORMAT " MiB free",
+                                              dp->misfit.host_kib / 1024);
+    assert_non_null (strstr (dp->misfit.why, total));
+  } else {
+    fail_msg ("db should be refused for memory: %s", dp->failed ? dp->misfit.why : "planned");
+  }
   fx_free (&f);
 }
 
@@ -1807,6 +2000,9 @@ main (void)
     cmocka_unit_test (test_smt_prefer_topology),
     cmocka_unit_test (test_packing_order),
     cmocka_unit_test (test_span_by_free_memory),
+    cmocka_unit_test (test_misfit_reason),
+    cmocka_unit_test (test_pool_claims_final),
+    cmocka_unit_test (test_span_proportional),
     cmocka_unit_test (test_context),
     cmocka_unit_test (test_context_crossing),
     cmocka_unit_test (test_recorded_plan_kept),

@@ -15,6 +15,7 @@
 
 #include "domain.h"
 #include "lint.h"
+#include "inventory.h"
 #include "planner.h"
 #include "util/cleanup.h"
 #include "util/cpuset.h"
@@ -198,8 +199,12 @@ check_no_avoidable_split (const struct vdp_topology *t, const struct vdp_policy 
         if (j == i)
           continue;
         if (out[j]->numa_nodeset && out[j]->numa_mode) {
-          vdp_test_domain_memory (t, out[j], NULL, per);
-          bound += per[k];
+          /* its cells' memory and QEMU's own, as the planner counts it */
+          struct vdp_footprint fp;
+          (void) per;
+          vdp_footprint_from_domain (&fp, t, out[j]);
+          bound += fp.strict_kib[k] + fp.preferred_kib[k];
+          vdp_footprint_clear (&fp);
         } else {
           /* bound nowhere: counted over the nodes its vCPUs may run on (all,
            * when one of them floats freely), as the man page says */
@@ -221,8 +226,18 @@ check_no_avoidable_split (const struct vdp_topology *t, const struct vdp_policy 
             bound += out[j]->memory_kib / (guint64) hwloc_bitmap_weight (on);
         }
       }
-      if (bound + d->memory_kib > cap)
-        continue;
+      {
+        /* what it needs there: its memory and QEMU's own */
+        struct vdp_footprint fp;
+        guint64 need = 0;
+        vdp_footprint_from_domain (&fp, t, d);
+        for (size_t x = 0; x < t->n_nodes; x++)
+          need += fp.strict_kib[x] + fp.preferred_kib[x];
+        need += fp.loose_kib;
+        vdp_footprint_clear (&fp);
+        if (bound + MAX (need, d->memory_kib) > cap)
+          continue;
+      }
     }
     fail_msg ("domain %s (%s) spans nodes while node %u holds its %u vCPUs (%u free) and "
               "memory", d->name, p->name, t->nodes[k].id, d->vcpus, have);
@@ -376,6 +391,20 @@ test_random_hosts (void **state)
         assert_non_null (dp->misfit.why);
         continue;
       }
+      /* no IOThread of a planned domain is left without a pin: it would
+       * run on every host PU, other guests' 1:1 PUs included */
+      if (!dp->skipped && !parsed[i]->vcpu_cpuset)
+        for (unsigned k = 1; k <= parsed[i]->iothreads; k++) {
+          gboolean pinned = FALSE;
+          for (unsigned j = 0; j < parsed[i]->n_iothreadpin; j++)
+            pinned |= parsed[i]->iothreadpin_id[j] == k && parsed[i]->iothreadpin[j];
+          if (!pinned) {
+            g_autofree char *x = vdp_xml_format (out[i]);
+            g_file_set_contents ("/tmp/vdp-prop-unpinned.xml", x, -1, NULL);
+            fail_msg ("round %d (%s): %s: IOThread %u has no pin (/tmp/vdp-prop-unpinned.xml)",
+                      round, spec, parsed[i]->name, k);
+          }
+        }
       spans += hwloc_bitmap_weight (dp->nodes) > 1;
       if (g_getenv ("VDP_DEBUG")) {
         g_autofree char *mn = vdp_cpuset_format (dp->mem_nodes);

@@ -161,18 +161,20 @@ start c "$DISKS/disk.raw" --num-queues 2 --threads 2
 CL=$!
 # kills while the client writes (6 s), none while it reads back
 kills=0
+wait_connected "$TMP/crash.out" $CL 1
 while kill -0 $CL 2>/dev/null && [ $kills -lt 8 ]; do
   sleep 0.3
   kill -9 $PID 2>/dev/null; wait $PID 2>/dev/null
   cat "$TMP/c.log" >>"$TMP/crash.log"
   start c "$DISKS/disk.raw" --num-queues 2 --threads 2
   kills=$((kills + 1))
+  wait_connected "$TMP/crash.out" $CL $((kills + 1))
   grep -q "run again" "$TMP/crash.log" "$TMP/c.log" && [ $kills -ge 3 ] && break
 done
 RC=0; wait $CL || RC=$?
 cat "$TMP/c.log" >>"$TMP/crash.log"
 kill $PID 2>/dev/null; wait $PID 2>/dev/null
-diag "kill -9 x$kills, unaligned: $(cat "$TMP/crash.out")"
+diag "kill -9 x$kills, unaligned: $(grep -v '^connected$' "$TMP/crash.out")"
 check "kill -9, unaligned writes: every request completed exactly once, data verified" test "$RC" = 0
 check "kill -9, unaligned writes: requests left in flight ran again" grep -q "run again" "$TMP/crash.log"
 done_testing

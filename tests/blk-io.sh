@@ -170,15 +170,17 @@ ours "$TMP/o.raw" "$TMP/o.sock" --num-queues 2 --threads 2
 "$CLIENT" --socket "$TMP/o.sock" --queues 2 crash 6 >"$TMP/crash.out" 2>&1 &
 CL=$!
 kills=0
+wait_connected "$TMP/crash.out" $CL 1
 while kill -0 $CL 2>/dev/null && [ $kills -lt 15 ]; do
   sleep 0.3
   kill -9 $OURS 2>/dev/null; wait $OURS 2>/dev/null
   ours "$TMP/o.raw" "$TMP/o.sock" --num-queues 2 --threads 2
   kills=$((kills + 1))
+  wait_connected "$TMP/crash.out" $CL $((kills + 1))
   grep -q "run again" "$TMP/blk.err" && [ $kills -ge 3 ] && break
 done
 RC=0; wait $CL || RC=$?
-diag "kill -9 x$kills: $(cat "$TMP/crash.out")"
+diag "kill -9 x$kills: $(grep -v '^connected$' "$TMP/crash.out")"
 check "kill -9: client saw every request complete exactly once, data verified" test "$RC" = 0
 check "kill -9: reconnected after each kill" grep -q "reconnects=$kills " "$TMP/crash.out"
 check "kill -9: requests left in flight ran again from the inflight region" grep -q "run again" "$TMP/blk.err"

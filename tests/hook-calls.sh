@@ -77,15 +77,17 @@ check "stats file: requests and connections counted" \
 INO=$(stat -c %i "$SOCK")
 as_qemu "$CLIENT" --socket "$SOCK" --queues 2 crash 5 > "$TMP/crash.out" 2>&1 &
 CL=$!
+wait_connected "$TMP/crash.out" $CL 1
 sleep 1
 kill -9 "$B1"
 i=0; while [ "$(sed -n 's/^backend //p' "$DIR/vda.state")" = "$B1" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
 B2=$(sed -n 's/^backend //p' "$DIR/vda.state")
 diag "kill -9 $B1: backend $B2 after $((i * 50)) ms"
-sleep 1.5
+wait_connected "$TMP/crash.out" $CL 2
+sleep 1
 kill -9 "$B2"
 RC=0; wait $CL || RC=$?
-diag "client: $(cat "$TMP/crash.out")"
+diag "client: $(grep -v '^connected$' "$TMP/crash.out")"
 B3=$(sed -n 's/^backend //p' "$DIR/vda.state")
 check "kill -9: a new backend process" sh -c "test '$B2' != '$B1' && test '$B3' != '$B2' && kill -0 $B3"
 check "kill -9: the same socket (the supervisor holds it)" test "$(stat -c %i "$SOCK")" = "$INO"

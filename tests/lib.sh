@@ -28,3 +28,15 @@ done_testing () {
   echo "1..$TAP_N"
   [ "$TAP_FAILED" -eq 0 ]
 }
+
+# wait_connected OUTPUT PID N: waits (at most 20 s, or until PID ends) for
+# vdp-blk-client's crash mode, writing to OUTPUT, to have said "connected"
+# N times, so that a test kills the backend while the client does I/O,
+# never in the middle of its handshake.
+wait_connected () {
+  _i=0
+  while [ "$(grep -c '^connected$' "$1")" -lt "$3" ] && kill -0 "$2" 2>/dev/null \
+        && [ $_i -lt 200 ]; do
+    sleep 0.1; _i=$((_i + 1))
+  done
+}

@@ -273,6 +273,11 @@ crash (unsigned seconds)
     fprintf (stderr, "vdp-blk-client: %s\n", fe.err);
     return 2;
   }
+  /* a line per connection, so that a test kills the backend only once
+   * this front-end is back (a kill in the middle of its handshake is
+   * another test) */
+  printf ("connected\n");
+  fflush (stdout);
   end = fe_now_ns () + (uint64_t) seconds * 1000000000u;
   while (fe_now_ns () < end) {
     for (unsigned q = 0; q < nqueues; q++) {
@@ -320,6 +325,8 @@ crash (unsigned seconds)
           return 1;
         }
         reconnects++;
+        printf ("connected\n");
+        fflush (stdout);
       }
     }
   }

@@ -454,6 +454,30 @@ write_map (xmlNodePtr driver, const struct vdp_map *m)
   }
 }
 
+/* Where the pins go in @tune: together, before the first child libvirt
+ * writes after them (vcpusched, cachetune, ...); NULL for the end. */
+static xmlNodePtr
+pins_end (xmlNodePtr tune)
+{
+  for (xmlNodePtr c = tune->children; c; c = c->next)
+    if (c->type == XML_ELEMENT_NODE
+        && order_index (cputune_order, (const char *) c->name) > order_index (cputune_order, "iothreadpin"))
+      return c;
+  return NULL;
+}
+
+/* An <iothreadpin> per IOThread of @dp, before @ref in @tune. */
+static void
+add_iothreadpins (xmlNodePtr tune, xmlNodePtr ref, const struct vdp_domain_plan *dp)
+{
+  for (unsigned k = 0; k < dp->n_iothreads; k++) {
+    xmlNodePtr pin = xmlNewDocNode (tune->doc, NULL, (const xmlChar *) "iothreadpin", NULL);
+    new_prop_uint (pin, "iothread", k + 1);
+    set_prop_set (pin, "cpuset", dp->iothread_pins[k]);
+    add_before (tune, pin, ref);
+  }
+}
+
 static void
 patch_cputune (xmlNodePtr root, xmlNodePtr vdp, xmlBufferPtr scratch,
                const struct vdp_domain_plan *dp)
@@ -473,13 +497,7 @@ patch_cputune (xmlNodePtr root, xmlNodePtr vdp, xmlBufferPtr scratch,
       xmlFreeNode (c);
     }
   }
-  /* the pins go together before the first child libvirt writes after
-   * them (vcpusched, cachetune, ...) */
-  ref = NULL;
-  for (c = tune->children; c && !ref; c = c->next)
-    if (c->type == XML_ELEMENT_NODE
-        && order_index (cputune_order, (const char *) c->name) > order_index (cputune_order, "iothreadpin"))
-      ref = c;
+  ref = pins_end (tune);
   for (unsigned v = 0; v < d->vcpus; v++) {
     xmlNodePtr pin = xmlNewDocNode (root->doc, NULL, (const xmlChar *) "vcpupin", NULL);
     new_prop_uint (pin, "vcpu", v);
@@ -495,12 +513,8 @@ patch_cputune (xmlNodePtr root, xmlNodePtr vdp, xmlBufferPtr scratch,
     set_prop_set (pin, "cpuset", dp->emulator_pin);
     add_before (tune, pin, ref);
   }
-  for (unsigned k = 0; dp->set_iothreads && k < dp->n_iothreads; k++) {
-    xmlNodePtr pin = xmlNewDocNode (root->doc, NULL, (const xmlChar *) "iothreadpin", NULL);
-    new_prop_uint (pin, "iothread", k + 1);
-    set_prop_set (pin, "cpuset", dp->iothread_pins[k]);
-    add_before (tune, pin, ref);
-  }
+  if (dp->set_iothreads)
+    add_iothreadpins (tune, ref, dp);
 }
 
 /* A guest whose placement is kept: its vCPU and emulator pins stay, the
@@ -522,17 +536,8 @@ patch_kept_iothreadpins (xmlNodePtr root, xmlNodePtr vdp, xmlBufferPtr scratch,
       xmlFreeNode (c);
     }
   }
-  ref = NULL;
-  for (c = tune->children; c && !ref; c = c->next)
-    if (c->type == XML_ELEMENT_NODE
-        && order_index (cputune_order, (const char *) c->name) > order_index (cputune_order, "iothreadpin"))
-      ref = c;
-  for (unsigned k = 0; k < dp->n_iothreads; k++) {
-    xmlNodePtr pin = xmlNewDocNode (root->doc, NULL, (const xmlChar *) "iothreadpin", NULL);
-    new_prop_uint (pin, "iothread", k + 1);
-    set_prop_set (pin, "cpuset", dp->iothread_pins[k]);
-    add_before (tune, pin, ref);
-  }
+  ref = pins_end (tune);
+  add_iothreadpins (tune, ref, dp);
 }
 
 static void

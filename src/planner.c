@@ -1278,6 +1278,42 @@ reexplain_pools (struct vdp_plan *plan, const struct vdp_plan_request *req, hwlo
   }
 }
 
+/* A guest whose pins are kept and whose emulator has none: that thread
+ * runs on every host PU, the PUs other domains hold 1:1 included (what
+ * check reports as VDP012).  The planner leaves it, as the rest of that
+ * placement, and says so. */
+static void
+warn_unpinned_emulators (struct vdp_plan *plan, const struct vdp_plan_request *req,
+                         const struct vdp_host_limits *lim, const struct vdp_footprint *fps,
+                         unsigned total)
+{
+  g_auto (VdpBitmap) others = hwloc_bitmap_alloc ();
+
+  for (unsigned i = 0; i < req->n; i++) {
+    struct vdp_domain_plan *dp = &plan->domains[i];
+    const struct vdp_domain *d = dp->dom;
+    unsigned self = req->n_context + i;
+    g_autofree char *set = NULL;
+
+    if (dp->place || dp->failed || dp->skipped || d->emulatorpin || d->vcpu_cpuset)
+      continue;
+    hwloc_bitmap_zero (others);
+    for (unsigned j = 0; j < total; j++)
+      for (guint s = 0; j != self && s < fps[j].sets->len; s++) {
+        const struct vdp_pinset *ps = &g_array_index (fps[j].sets, struct vdp_pinset, s);
+        if (hwloc_bitmap_weight (ps->set) == 1)
+          hwloc_bitmap_or (others, others, ps->set);
+      }
+    hwloc_bitmap_and (others, others, lim->usable);
+    if (hwloc_bitmap_iszero (others))
+      continue;
+    set = vdp_cpuset_format (others);
+    vdp_domain_plan_warn (dp, "its emulator has no pin: it runs on every host PU, PUs %s that "
+                          "other domains hold 1:1 included; give it an <emulatorpin>, or "
+                          "--force to plan its placement", set);
+  }
+}
+
 /* One planning round; the domains marked in @frozen were refused in round
  * @prev and only occupy the host with what they have. */
 static struct vdp_plan *
@@ -1519,6 +1555,7 @@ compute_once (const struct vdp_plan_request *req, const gboolean *frozen, struct
         again = TRUE;
       }
     }
+    warn_unpinned_emulators (plan, req, lim, fps, total);
     for (unsigned i = 0; i < total; i++)
       vdp_footprint_clear (&fps[i]);
   }

@@ -192,6 +192,15 @@ has_reason (const struct vdp_domain_plan *dp, unsigned rule, const char *fragmen
   return FALSE;
 }
 
+static gboolean
+has_warning (const struct vdp_domain_plan *dp, const char *fragment)
+{
+  for (guint i = 0; i < dp->warnings->len; i++)
+    if (strstr (dp->warnings->pdata[i], fragment))
+      return TRUE;
+  return FALSE;
+}
+
 static int
 node_pos_of (const struct vdp_topology *t, unsigned id)
 {
@@ -930,7 +939,28 @@ test_rule11_ownership (void **state)
       for (unsigned v = 0; !b->failed && v < 4; v++)
         assert_false (hwloc_bitmap_intersects (a->iothread_pins[k], b->vcpu_pins[v]));
     }
+    /* its emulator, unpinned, runs on b's dedicated PUs: said, as check
+     * says it (VDP012) */
+    assert_false (b->failed);
+    assert_true (has_warning (a, "its emulator has no pin: it runs on every host PU"));
+    assert_false (has_warning (b, "emulator has no pin"));
   }
+  fx_free (&f);
+
+  /* the same guest with an emulator pin, or with no 1:1 PU of another
+   * domain on the host: nothing to say */
+  fx_init (&f, HOST2, "latency");
+  fx_add (&f, domain_xml ("a", 2, 1, "  <cputune>\n    <vcpupin vcpu='0' cpuset='2'/>\n"
+                          "    <vcpupin vcpu='1' cpuset='3'/>\n    <emulatorpin cpuset='2-3'/>\n"
+                          "  </cputune>\n", RAW_DISK), 0);
+  fx_add (&f, domain_xml ("b", 4, 1, NULL, RAW_DISK), 0);
+  assert_false (has_warning (fx_planned (&f, 0), "emulator has no pin"));
+  fx_free (&f);
+  fx_init (&f, HOST2, "balanced");
+  fx_add (&f, domain_xml ("a", 2, 1, "  <cputune>\n    <vcpupin vcpu='0' cpuset='2'/>\n"
+                          "    <vcpupin vcpu='1' cpuset='3'/>\n  </cputune>\n", RAW_DISK), 0);
+  fx_add (&f, domain_xml ("b", 4, 1, NULL, RAW_DISK), 0);
+  assert_false (has_warning (fx_planned (&f, 0), "emulator has no pin"));
   fx_free (&f);
 
   fx_init (&f, HOST2, "balanced");

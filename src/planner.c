@@ -1130,6 +1130,7 @@ kept_io_place (struct vdp_inventory *inv, struct vdp_domain_plan *dp, int node)
   for (unsigned i = 0; i < dp->dom->n_controllers; i++)
     refs = MAX (refs, dp->dom->controllers[i].iothread);
   hwloc_bitmap_copy (pool, inv->nodes[node].pool);
+  hwloc_bitmap_andnot (pool, pool, inv->held);   /* PUs pinned 1:1, its own included */
   w = (unsigned) hwloc_bitmap_weight (pool);
   if (w < n_io && dp->dom->iothreads > 0) {
     /* IOThreads it has: the node's PUs no guest holds when its pool is
@@ -1412,7 +1413,7 @@ compute_once (const struct vdp_plan_request *req, const gboolean *frozen, struct
       vdp_footprint_clear (&fp);
       vdp_io_count (dp, &req->inputs[i], topo, caps, &io_pref, &io_cap);
       explain_disks (dp, &req->inputs[i]);
-      kept_io_demand (&inv, dp, &kept_node[i]);
+      kept_node[i] = -2;    /* its I/O pool asked for below, once all that stays is charged */
       continue;
     }
     if (has_foreign_placement (d))
@@ -1435,6 +1436,11 @@ compute_once (const struct vdp_plan_request *req, const gboolean *frozen, struct
     unadopt (dp);
     order[n_order++] = i;
   }
+  /* the pools of kept guests' IOThreads, now that every PU pinned 1:1 by
+   * what stays is known (a pool never takes one) */
+  for (unsigned i = 0; i < n; i++)
+    if (kept_node[i] == -2)
+      kept_io_demand (&inv, &plan->domains[i], &kept_node[i]);
 
   /* the rest, fitted one by one, dedicated and largest first; dedicated
    * guests this host's layout can never hold go last, shared */

@@ -978,6 +978,26 @@ test_rule11_ownership (void **state)
   assert_false (fx_planned (&f, 0)->place);
   fx_free (&f);
 
+  /* a kept guest's IOThreads never go on a PU another kept guest, planned
+   * after it, pins 1:1 (the pool's last core is that PU) */
+  fx_init (&f, "node:1 core:6 pu:1", "balanced");
+  fx_add (&f, domain_xml ("a", 2, 1, "  <iothreads>4</iothreads>\n  <cputune>\n"
+                          "    <vcpupin vcpu='0' cpuset='0'/>\n    <vcpupin vcpu='1' cpuset='1'/>\n"
+                          "  </cputune>\n", ""), 0);
+  fx_add (&f, domain_xml ("b", 1, 1, "  <cputune>\n    <vcpupin vcpu='0' cpuset='5'/>\n"
+                          "  </cputune>\n", RAW_DISK), 0);
+  {
+    const struct vdp_domain_plan *a = fx_planned (&f, 0);
+    assert_false (a->place);
+    for (unsigned k = 0; a->iothread_pins && k < a->n_iothreads; k++) {
+      assert_false (hwloc_bitmap_isset (a->iothread_pins[k], 5));
+      assert_false (hwloc_bitmap_isset (a->iothread_pins[k], 0));
+      assert_false (hwloc_bitmap_isset (a->iothread_pins[k], 1));
+    }
+    assert_false (has_warning (fx_planned (&f, 1), "cross a hard constraint"));
+  }
+  fx_free (&f);
+
   /* a foreign single-PU pin is not handed to a dedicated guest */
   fx_init (&f, "node:1 core:6 pu:1", "latency");
   f.policy->iothread_cpus = VDP_IOCPUS_SHARED;

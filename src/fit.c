@@ -308,6 +308,7 @@ place_threads (const struct vdp_inventory *inv, const struct guest *g, struct pa
   g_autofree unsigned *others = g_new0 (unsigned, n_parts);
   g_autofree int *remote = g_new0 (int, g->n_io + 1);
   g_auto (VdpBitmap) own = hwloc_bitmap_alloc ();
+  g_auto (VdpBitmap) own_any = hwloc_bitmap_alloc ();
   g_auto (VdpBitmap) held = hwloc_bitmap_alloc ();
   struct io_try t = { inv, g, parts, n_parts, held, pool_on, -1 };
   unsigned n_remote = 0, placed = 0, left = 0, level = 2;
@@ -412,8 +413,9 @@ place_threads (const struct vdp_inventory *inv, const struct guest *g, struct pa
   *n_io = placed;
 
   /* the emulator */
-  hwloc_bitmap_andnot (own, own, inv->lim.isolated);
   hwloc_bitmap_and (own, own, inv->topo->nodes[home].cpuset);
+  hwloc_bitmap_copy (own_any, own);
+  hwloc_bitmap_andnot (own, own, inv->lim.isolated);
   if (g->dedicated && g->isolate && !hwloc_bitmap_iszero (own)) {
     *emu = (struct vdp_slot) { VDP_SLOT_OWN_SET, -1, (int) home, -1 };
     return (int) level;
@@ -453,6 +455,12 @@ place_threads (const struct vdp_inventory *inv, const struct guest *g, struct pa
         continue;
       best = (int) n;
       best_d = dist;
+    }
+    if (best < 0 && g->isolate && !hwloc_bitmap_iszero (own_any)) {
+      /* no PU off the isolated ones has room: one of its own idle
+       * siblings, 1:1 (isolated PUs take 1:1 pins only) */
+      *emu = (struct vdp_slot) { VDP_SLOT_OWN_SET, -1, (int) home, -1 };
+      return (int) level;
     }
     if (best < 0)
       return 0;

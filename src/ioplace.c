@@ -448,6 +448,14 @@ vdp_io_place (struct vdp_inventory *inv, const struct vdp_caps *caps,
       why = "the idle SMT siblings of its vCPU cores, which no other guest uses (smt=isolate)";
       if (!hwloc_bitmap_iszero (dp->emulator_pin))
         break;
+      /* every idle sibling isolated: one of them, 1:1 */
+      hwloc_bitmap_and (dp->emulator_pin, own, t->nodes[home].cpuset);
+      if (!hwloc_bitmap_iszero (dp->emulator_pin)) {
+        hwloc_bitmap_only (dp->emulator_pin, (unsigned) hwloc_bitmap_first (dp->emulator_pin));
+        why = "an idle SMT sibling of its vCPU cores, which no other guest uses (smt=isolate); "
+              "isolated, so 1:1";
+        break;
+      }
       G_GNUC_FALLTHROUGH;
     case VDP_SLOT_POOL:
       if (!hwloc_bitmap_iszero (inv->nodes[f->emu.node].pool)) {

@@ -1009,6 +1009,37 @@ test_rule11_ownership (void **state)
   fx_free (&f);
 }
 
+/* Dedicated vCPUs on a host whose PUs are isolated but for one core: the
+ * guest goes 1:1 on isolated cores, its IOThread and emulator each 1:1 on
+ * an idle sibling of its cores (isolated PUs take 1:1 pins only), never
+ * shared on the housekeeping core. */
+static void
+test_isolated_dedicated (void **state)
+{
+  struct fixture f;
+
+  (void) state;
+  fx_init (&f, "node:1 core:4 pu:2", "latency");
+  f.policy->isolated = hwloc_bitmap_alloc ();
+  hwloc_bitmap_list_sscanf (f.policy->isolated, "2-7");
+  fx_add (&f, domain_xml ("a", 2, 1, NULL, RAW_DISK), 0);
+  {
+    const struct vdp_domain_plan *a = fx_planned (&f, 0);
+    assert_false (a->failed);
+    assert_int_equal (a->placement, VDP_PLACEMENT_DEDICATED);
+    for (unsigned v = 0; v < 2; v++) {
+      assert_int_equal (hwloc_bitmap_weight (a->vcpu_pins[v]), 1);
+      assert_false (hwloc_bitmap_isset (a->vcpu_pins[v], 0));
+      assert_false (hwloc_bitmap_isset (a->vcpu_pins[v], 1));
+    }
+    assert_int_equal (hwloc_bitmap_weight (a->emulator_pin), 1);
+    for (unsigned k = 0; k < a->n_iothreads; k++)
+      assert_false (hwloc_bitmap_intersects (a->iothread_pins[k], a->emulator_pin));
+    assert_true (has_reason (a, 7, "isolated, so 1:1"));
+  }
+  fx_free (&f);
+}
+
 /* ---- rules 12 and 13 ---- */
 
 static void
@@ -2033,6 +2064,7 @@ main (void)
     cmocka_unit_test (test_rule9_disk_driver),
     cmocka_unit_test (test_rule10_reservations),
     cmocka_unit_test (test_rule11_ownership),
+    cmocka_unit_test (test_isolated_dedicated),
     cmocka_unit_test (test_rule12_idempotent),
     cmocka_unit_test (test_rule13_host_wide),
     cmocka_unit_test (test_rule9_deliberate),

@@ -199,8 +199,9 @@ vdp_explain_host (GString *out, const struct vdp_plan *plan)
   for (unsigned k = 0; k < plan->n_nodes; k++) {
     const struct vdp_node_summary *ns = &plan->nodes[k];
     g_autofree char *pool = vdp_cpuset_format (ns->pool);
-    g_string_append_printf (out, "  node %u: %u PUs, %u held 1:1, %u shared vCPUs; I/O pool %s",
+    g_string_append_printf (out, "  node %u: %u PUs, %u held 1:1, %u shared vCPU%s; I/O pool %s",
                             ns->id, ns->pus, ns->dedicated, ns->shared_vcpus,
+                            ns->shared_vcpus == 1 ? "" : "s",
                             hwloc_bitmap_iszero (ns->pool) ? "none" : pool);
     if (!hwloc_bitmap_iszero (ns->pool))
       g_string_append_printf (out, " (%u IOThread%s, %u emulator%s)", ns->pool_iothreads,

@@ -809,11 +809,18 @@ explain_vcpus (const struct vdp_inventory *inv, const struct guest *g, const str
             : count == last - first + 1 ? g_strdup_printf ("vCPUs %u-%u", first, last)
             : g_strdup_printf ("%u vCPUs", count);
     if (g->dedicated) {
+      /* whether any of those cores has a sibling to speak of */
+      gboolean smt = FALSE;
+      for (int pu = hwloc_bitmap_first (pus); pu >= 0 && !smt; pu = hwloc_bitmap_next (pus, pu)) {
+        const struct vdp_pu *p = vdp_topology_find_pu (t, (unsigned) pu);
+        smt = p && hwloc_bitmap_weight (t->cores[p->core].pus) > 1;
+      }
       set = vdp_cpuset_format (pus);
       vdp_domain_plan_reason (g->dp, 2, "vcpus",
                               "%s pinned 1:1 to PUs %s on node %u (whole cores first, isolated "
                               "PUs first; %s)", which, set, t->nodes[f->span[s]].id,
-                              g->isolate ? "smt=isolate: their SMT siblings stay the guest's"
+                              !smt ? "cores without SMT siblings"
+                              : g->isolate ? "smt=isolate: their SMT siblings stay the guest's"
                               : "smt=prefer: SMT siblings used");
     }
   }
@@ -1286,8 +1293,9 @@ fit_span (struct vdp_inventory *inv, const struct guest *g, const size_t *order,
     char c[32];
     vdp_domain_plan_reason (g->dp, 8, "domain",
                             "spans nodes %s: no node holds %u vCPUs and %s (the most a node "
-                            "offers: %u vCPUs, %s); the fewest, nearest nodes hold it, %s: %s",
-                            s, g->vcpus, mib (g->kib, b), most, mib (most_kib, c),
+                            "offers: %u vCPU%s, %s); the fewest, nearest nodes hold it, %s: %s",
+                            s, g->vcpus, mib (g->kib, b), most, most == 1 ? "" : "s",
+                            mib (most_kib, c),
                             total >= g->vcpus ? "each a share in proportion to what it offers"
                             : "spread by size", what->str);
     if (total < g->vcpus)

@@ -12,7 +12,7 @@ BLK="$VDP_BUILDDIR/src/blk/virt-dataplane-blk"
 CLIENT="$VDP_BUILDDIR/tests/vdp-blk-client"
 PIDS=""
 SHM=
-trap 'for p in $PIDS; do kill -9 $p 2>/dev/null; done; rm -rf "$TMP" ${SHM:+"$SHM"}' EXIT
+trap 'for p in $PIDS; do kill -9 $p 2>/dev/null; done; umount "$TMP/mnt4k" 2>/dev/null; [ -n "${LOOP4K:-}" ] && losetup -d "$LOOP4K" 2>/dev/null; rm -rf "$TMP" ${SHM:+"$SHM"}' EXIT
 
 wait_socket () {
   i=0; while [ ! -S "$1" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
@@ -245,6 +245,35 @@ if LOOP=$(losetup --show -f -b 4096 "$TMP/lo.img" 2>/dev/null); then
   check "block device: a 512-byte write is refused (IOERR)" grep -q "^write 512 at sector 1 *status=1" "$TMP/out"
 else
   skip_test "block device: no loop device here (losetup failed)"
+fi
+
+# --- a file on ext4 over a device with 4 KiB sectors ---------------------------
+# O_DIRECT there refuses 512-byte requests: the file's 4096 comes from the
+# file system (statx STATX_DIOALIGN), or a 512-byte guest sees I/O errors
+truncate -s 64M "$TMP/lo4k.img"
+mkdir -p "$TMP/mnt4k"
+if [ "$(id -u)" = 0 ] && command -v mkfs.ext4 >/dev/null \
+   && LOOP4K=$(losetup --show -f -b 4096 "$TMP/lo4k.img" 2>/dev/null); then
+  if mkfs.ext4 -q -F "$LOOP4K" && mount "$LOOP4K" "$TMP/mnt4k"; then
+    head -c $((16 << 20)) /dev/urandom >"$TMP/mnt4k/disk.raw"
+    ours "$TMP/mnt4k/disk.raw" "$TMP/f4k.sock" --num-queues 1
+    client --socket "$TMP/f4k.sock" config
+    cp "$TMP/out" "$TMP/f4k.config"
+    client --socket "$TMP/f4k.sock" functional
+    stop $OURS
+    umount "$TMP/mnt4k"
+    diag "file over 4 KiB sectors: $(cat "$TMP/f4k.config")"
+    check "file over 4 KiB sectors: 4096-byte blocks announced" \
+      grep -q "capacity=32768 blk_size=4096 " "$TMP/f4k.config"
+    check "file over 4 KiB sectors: data reads back" grep -q "^q0 read 64k .*match=1" "$TMP/out"
+    check "file over 4 KiB sectors: a 512-byte write is refused (IOERR)" \
+      grep -q "^write 512 at sector 1 *status=1" "$TMP/out"
+  else
+    skip_test "file over 4 KiB sectors: no ext4 on the loop device"
+  fi
+  losetup -d "$LOOP4K"; LOOP4K=
+else
+  skip_test "file over 4 KiB sectors: needs root, mkfs.ext4 and a loop device"
 fi
 
 # --- a null disk (benchmarks) --------------------------------------------------

@@ -18,6 +18,10 @@
 
 #include "blk.h"
 
+#ifndef STATX_DIOALIGN
+#define STATX_DIOALIGN 0x2000U    /* Linux 6.1 */
+#endif
+
 #define BIT(n) (1ull << (n))
 #define MAX_DISCARD_SECTORS 32768
 
@@ -86,7 +90,16 @@ blk_open (struct blk_dev *b, const char *path, bool read_only, const char *seria
         b->io_opt = ioopt;
     }
   } else {
+    struct statx stx;
     b->size = (uint64_t) st.st_size;
+    /* O_DIRECT on a file wants the alignment of the device under its file
+     * system: a file on ext4 over a disk of 4 KiB sectors refuses 512-byte
+     * requests (EINVAL), and a guest told 512 would see I/O errors */
+    if (!b->in_memory && statx (fd, "", AT_EMPTY_PATH, STATX_DIOALIGN, &stx) == 0
+        && (stx.stx_mask & STATX_DIOALIGN) && stx.stx_dio_offset_align > 512
+        && stx.stx_dio_offset_align <= 65536
+        && (stx.stx_dio_offset_align & (stx.stx_dio_offset_align - 1)) == 0)
+      b->logical_block = stx.stx_dio_offset_align;
   }
   if (b->size % 512) {
     snprintf (err, errlen, "--blk-file '%s': size %llu is not a multiple of 512", path,

@@ -5,8 +5,7 @@
 # of this would not be exercised): tests/vdp-blk-client hostile runs about a
 # hundred cases (bad descriptors, regions larger than their files, shrunk
 # memory, wrong kinds of descriptors, full eventfds, over-long requests,
-# stalled clients, guest memory on a FUSE file system the front-end serves,
-# ...), each followed by checks that the backend is alive,
+# stalled clients, ...), each followed by checks that the backend is alive,
 # serves a new front-end and another disk with correct data, logged exactly
 # the errors the case deserves, and holds no more descriptors, memory or CPU.
 # Then every buffer layout reads back what was written to the file

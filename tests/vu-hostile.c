@@ -12,24 +12,20 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
-#include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
 
-#include <linux/fuse.h>
 #include <linux/vhost_types.h>
 #include <linux/virtio_blk.h>
 
@@ -1889,262 +1885,6 @@ c_stray_fds (struct hctx *h, int arg)
   return finish (h, &fe, rc);
 }
 
-/* A FUSE file system served here, with one file "mem" whose reads are
- * answered or, once @stall is set, never: what a front-end that serves
- * its guest memory itself can do. */
-struct fusemem {
-  int dev;
-  char mnt[PATH_MAX];
-  uint64_t size;
-  bool stall, stop;
-  unsigned stalled;               /* reads left unanswered */
-  pthread_t thread;
-};
-
-static void
-fuse_reply (int dev, uint64_t unique, int err, const void *p, size_t n)
-{
-  char buf[sizeof (struct fuse_out_header) + 256];
-  struct fuse_out_header *o = (void *) buf;
-
-  n = err ? 0 : n;
-  o->len = (uint32_t) (sizeof (*o) + n);
-  o->error = -err;
-  o->unique = unique;
-  memcpy (buf + sizeof (*o), p, n);
-  if (write (dev, buf, o->len) < 0)
-    return;
-}
-
-static void
-fuse_attr_of (const struct fusemem *f, uint64_t node, struct fuse_attr *a)
-{
-  memset (a, 0, sizeof (*a));
-  a->ino = node;
-  a->nlink = 1;
-  a->mode = node == FUSE_ROOT_ID ? S_IFDIR | 0755 : S_IFREG | 0600;
-  a->size = node == FUSE_ROOT_ID ? 0 : f->size;
-  a->blksize = 4096;
-}
-
-static void *
-fuse_serve (void *arg)
-{
-  struct fusemem *f = arg;
-  size_t size = (1 << 20) + 8192;
-  char *buf = malloc (size);
-
-  while (buf && !__atomic_load_n (&f->stop, __ATOMIC_ACQUIRE)) {
-    struct pollfd p = { f->dev, POLLIN, 0 };
-    struct fuse_in_header *in = (void *) buf;
-    void *a = buf + sizeof (*in);
-    ssize_t n;
-    if (poll (&p, 1, 50) <= 0)
-      continue;
-    n = read (f->dev, buf, size);
-    if (n < (ssize_t) sizeof (*in))
-      continue;
-    switch (in->opcode) {
-    case FUSE_INIT: {
-      const struct fuse_init_in *i = a;
-      struct fuse_init_out o = { FUSE_KERNEL_VERSION, 0 };
-      o.minor = i->minor < FUSE_KERNEL_MINOR_VERSION ? i->minor : FUSE_KERNEL_MINOR_VERSION;
-      o.max_readahead = i->max_readahead;
-      o.max_write = 65536;
-      fuse_reply (f->dev, in->unique, 0, &o, sizeof (o));
-      break;
-    }
-    case FUSE_LOOKUP: {
-      struct fuse_entry_out e = { 0 };
-      if (in->nodeid != FUSE_ROOT_ID || strcmp (a, "mem")) {
-        fuse_reply (f->dev, in->unique, ENOENT, NULL, 0);
-        break;
-      }
-      e.nodeid = 2;
-      e.generation = 1;
-      fuse_attr_of (f, 2, &e.attr);
-      fuse_reply (f->dev, in->unique, 0, &e, sizeof (e));
-      break;
-    }
-    case FUSE_GETATTR:
-    case FUSE_SETATTR: {
-      struct fuse_attr_out o = { 0 };
-      fuse_attr_of (f, in->nodeid, &o.attr);
-      fuse_reply (f->dev, in->unique, 0, &o, sizeof (o));
-      break;
-    }
-    case FUSE_OPEN:
-    case FUSE_OPENDIR: {
-      struct fuse_open_out o = { 1, 0, 0 };
-      fuse_reply (f->dev, in->unique, 0, &o, sizeof (o));
-      break;
-    }
-    case FUSE_STATFS: {
-      struct fuse_statfs_out o = { 0 };
-      o.st.bsize = o.st.frsize = 4096;
-      o.st.namelen = 255;
-      fuse_reply (f->dev, in->unique, 0, &o, sizeof (o));
-      break;
-    }
-    case FUSE_READ: {
-      const struct fuse_read_in *r = a;
-      uint64_t left = r->offset < f->size ? f->size - r->offset : 0;
-      uint32_t len = left < r->size ? (uint32_t) left : r->size;
-      struct fuse_out_header *o = (void *) buf;
-      if (__atomic_load_n (&f->stall, __ATOMIC_ACQUIRE)) {
-        __atomic_fetch_add (&f->stalled, 1, __ATOMIC_RELAXED);
-        break;                    /* never answered */
-      }
-      if (len > size - sizeof (*o))
-        len = (uint32_t) (size - sizeof (*o));
-      o->unique = in->unique;
-      o->error = 0;
-      o->len = (uint32_t) sizeof (*o) + len;
-      memset (buf + sizeof (*o), 0, len);
-      if (write (f->dev, buf, o->len) < 0)
-        break;
-      break;
-    }
-    case FUSE_FORGET:
-    case FUSE_BATCH_FORGET:
-      break;
-    case FUSE_FLUSH:
-    case FUSE_RELEASE:
-    case FUSE_RELEASEDIR:
-    case FUSE_ACCESS:
-    case FUSE_FSYNC:
-      fuse_reply (f->dev, in->unique, 0, NULL, 0);
-      break;
-    default:
-      fuse_reply (f->dev, in->unique, ENOSYS, NULL, 0);
-      break;
-    }
-  }
-  free (buf);
-  return NULL;
-}
-
-/* Mounts it at @mnt with "mem" of @size bytes: an fd of "mem", or -1
- * when FUSE is not to be had here (not root, no /dev/fuse). */
-static int
-fusemem_open (struct fusemem *f, const char *mnt, uint64_t size)
-{
-  char opts[128], path[PATH_MAX + 8];
-  int fd;
-
-  memset (f, 0, sizeof (*f));
-  snprintf (f->mnt, sizeof (f->mnt), "%s", mnt);
-  f->size = size;
-  f->dev = open ("/dev/fuse", O_RDWR | O_CLOEXEC | O_NONBLOCK);
-  if (f->dev < 0)
-    return -1;
-  snprintf (opts, sizeof (opts), "fd=%d,rootmode=40000,user_id=0,group_id=0,allow_other", f->dev);
-  mkdir (mnt, 0700);
-  if (mount ("vdp-hostile", mnt, "fuse", MS_NOSUID | MS_NODEV, opts) < 0) {
-    close (f->dev);
-    rmdir (mnt);
-    return -1;
-  }
-  if (pthread_create (&f->thread, NULL, fuse_serve, f) != 0) {
-    umount2 (mnt, MNT_DETACH);
-    close (f->dev);
-    return -1;
-  }
-  snprintf (path, sizeof (path), "%s/mem", mnt);
-  fd = open (path, O_RDWR | O_CLOEXEC);
-  if (fd < 0)
-    f->stop = true;             /* fusemem_close still to be called */
-  return fd;
-}
-
-/* Unmounts it; what it left unanswered fails (the connection is aborted). */
-static void
-fusemem_close (struct fusemem *f)
-{
-  __atomic_store_n (&f->stop, true, __ATOMIC_RELEASE);
-  pthread_join (f->thread, NULL);
-  close (f->dev);               /* the last one: the connection ends */
-  umount2 (f->mnt, MNT_DETACH);
-  rmdir (f->mnt);
-}
-
-static int log_errors (struct hctx *h, long at, char *last, size_t len);
-static long log_size (struct hctx *h);
-
-/* Guest memory on a FUSE file the front-end serves itself (ADD_MEM_REG
- * when @arg is 0, SET_MEM_TABLE otherwise): refused, with one error,
- * before anything in the backend asks that server.  A backend that took
- * it would hang in the first page fault (or fstat) the server leaves
- * unanswered, SIGTERM included. */
-static int
-c_fuse_memory (struct hctx *h, int arg)
-{
-  char mnt[PATH_MAX], last[1024];
-  const char *slash;
-  struct fusemem fm;
-  struct fe fe;
-  long at = log_size (h);
-  int fd, refused, rc = 0, errors;
-  struct region r;
-
-  slash = strrchr (h->log, '/');
-  snprintf (mnt, sizeof (mnt), "%.*s/fuse-mem", slash ? (int) (slash - h->log) : 1,
-            slash ? h->log : ".");
-  fd = fusemem_open (&fm, mnt, 1 << 20);
-  if (fd < 0) {
-    if (fm.dev >= 0 && fm.stop)
-      fusemem_close (&fm);
-    printf ("# no FUSE here (%s): guest memory on FUSE not tried\n", strerror (errno));
-    return 0;
-  }
-  if (arg == 0) {
-    if (attach (h, &fe, 1, 128) < 0) {
-      close (fd);
-      fusemem_close (&fm);
-      return -1;
-    }
-    r = (struct region) { MEM, 1 << 20, uva (&fe, 0) + MEM, 0 };
-    {
-      struct { uint64_t pad; struct region r; } __attribute__ ((packed)) m = { 0, r };
-      refused = try_msg (&fe, M_ADD_MEM_REG, &m, sizeof (m), &fd, 1);
-    }
-  } else {
-    if (fe_init (&fe, MEM, 1, 128, 16384, false) < 0 || fe_dial (&fe, h->sock, 5000) < 0
-        || fe_handshake (&fe, WANT) < 0) {
-      close (fd);
-      fusemem_close (&fm);
-      return hfail (h, "connect: %s", fe.err);
-    }
-    fe_raw (&fe, M_SET_FEATURES, 0, &fe.features, 8, -1, NULL, 0);
-    {
-      struct region rs[2] = { { 0, MEM, uva (&fe, 0), 0 }, { MEM, 1 << 20, uva (&fe, 0) + MEM, 0 } };
-      struct { uint32_t n, pad; struct region r[2]; } __attribute__ ((packed)) m = { 2, 0, { rs[0], rs[1] } };
-      int fds[2] = { fe.memfd, fd };
-      refused = try_msg (&fe, M_SET_MEM_TABLE, &m, sizeof (m), fds, 2);
-    }
-  }
-  close (fd);
-  if (!refused && arg == 1) {
-    rc = hfail (h, "memory on FUSE was taken");
-  } else if (!refused) {
-    /* show what it costs: a read into the FUSE file, whose server stalls */
-    uint64_t hg = fe_alloc (&fe, 4096, 4096);
-    struct fe_seg s[3] = { { hg, 16, false }, { MEM, 4096, true }, { hg + 64, 1, true } };
-    uint32_t id, len;
-    __atomic_store_n (&fm.stall, true, __ATOMIC_RELEASE);
-    hdr (&fe, hg, VIRTIO_BLK_T_IN, 0);
-    fe_chain (&fe, 0, 0, s, 3, 0);
-    rc = hfail (h, "memory on FUSE was taken%s", fe_used (&fe, 0, &id, &len, 2000) == 1 ? ""
-                : " and a read into it hung while the FUSE server did not answer");
-  }
-  fe_close (&fe);
-  fusemem_close (&fm);          /* a backend that took it gets its fault now */
-  errors = log_errors (h, at, last, sizeof (last));
-  if (rc == 0 && errors != 1)
-    rc = hfail (h, "%d error lines logged, expected 1%s%s", errors, errors ? ", last: " : "", last);
-  return rc;
-}
-
 /* Memory tables replaced over and over, and all 32 slots then one more. */
 static int
 c_memory_churn (struct hctx *h, int arg)
@@ -2280,8 +2020,6 @@ static const struct hcase cases[] = {
   { "16 descriptors on one message", c_stray_fds, 1, 1 },
   { "SET_MEM_TABLE 100 times", c_memory_churn, 0, 0 },
   { "ADD_MEM_REG past 32 slots", c_memory_churn, 1, 1 },
-  { "ADD_MEM_REG: a file on FUSE its front-end serves", c_fuse_memory, 0, -1 },
-  { "SET_MEM_TABLE: a file on FUSE its front-end serves", c_fuse_memory, 1, -1 },
 };
 
 /* The backend's error lines since byte @at of its log. */

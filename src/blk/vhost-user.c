@@ -21,10 +21,6 @@
 #include "log.h"
 #include "vhost-user.h"
 
-#ifndef STATX_MNT_ID
-#define STATX_MNT_ID 0x1000U      /* Linux 5.8 */
-#endif
-
 #define BIT(n) (1ull << (n))
 #define VU_CONFIG_HDR offsetof (struct vu_config_payload, region)
 
@@ -118,59 +114,17 @@ vu_dev_reset (struct vu_dev *dev)
   unmap_all (dev);
 }
 
-/* The type of the file system @fd is on, as /proc/self/mountinfo names
- * it, found without a request to that file system (statx from what the
- * kernel has, no fstatfs): a FUSE server answers when it likes.  Empty
- * when unknown: a memfd (its mount is the kernel's own), a mount of
- * another mount namespace, no /proc. */
-static void
-fs_type (int fd, char *type, size_t len)
-{
-  struct statx stx;
-  char line[1024];
-  bool at_start = true;
-  FILE *f;
-
-  type[0] = '\0';
-  if (statx (fd, "", AT_EMPTY_PATH | AT_STATX_DONT_SYNC, STATX_MNT_ID, &stx) < 0
-      || !(stx.stx_mask & STATX_MNT_ID) || (f = fopen ("/proc/self/mountinfo", "re")) == NULL)
-    return;
-  while (fgets (line, sizeof (line), f)) {
-    /* "ID PARENT MAJ:MIN ROOT POINT OPTIONS [TAGS] - TYPE SOURCE ..." */
-    bool first = at_start;
-    unsigned long long id;
-    const char *sep;
-    at_start = strchr (line, '\n') != NULL;
-    if (!first || sscanf (line, "%llu", &id) != 1 || id != stx.stx_mnt_id)
-      continue;
-    if ((sep = strstr (line, " - ")) != NULL)
-      snprintf (type, len, "%.*s", (int) strcspn (sep + 3, " \n"), sep + 3);
-    break;
-  }
-  fclose (f);
-}
-
 /* Maps [0, @offset + @len) of the front-end's file @fd (consumed), after
  * checking that the file is that long: touching a page past its end is a
- * SIGBUS.  A file on FUSE is refused before anything asks its server:
- * the front-end may serve it itself, and a page fault (or fstat) that it
- * never answers would hold the thread that touched it for good, pauses,
- * other connections and SIGTERM behind it.  The mapping is watched, so that the file shrinking later is a
+ * SIGBUS.  The mapping is watched, so that the file shrinking later is a
  * fault the touching thread recovers from (fault.h).  Returns the
  * mapping, or NULL (refused, dev->error says why). */
 static void *
 map_shared (struct vu_dev *dev, const char *what, int fd, uint64_t offset, uint64_t len)
 {
   struct stat st;
-  char type[64];
   void *addr;
 
-  fs_type (fd, type, sizeof (type));
-  if (strcmp (type, "fuse") == 0 || strcmp (type, "fuseblk") == 0 || strncmp (type, "fuse.", 5) == 0) {
-    refuse (dev, "%s: the file is on a FUSE file system (%s), whose server could stall every "
-            "access to it", what, type);
-    goto fail;
-  }
   if (fstat (fd, &st) < 0) {
     refuse (dev, "%s: %s", what, strerror (errno));
     goto fail;
